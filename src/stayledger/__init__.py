@@ -1,0 +1,3 @@
+"""stayledger: entry/exit records you can trust."""
+
+__version__ = "0.1.0"
