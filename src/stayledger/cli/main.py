@@ -1,0 +1,333 @@
+"""The ``stayledger`` command line: parse input, call one use case, render the result.
+
+Exit codes: 0 success, 1 failure (the message says what and where), 2 usage error, 3 some records quarantined.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from stayledger.bootstrap import DB_ENV, DEFAULT_DB, Settings, open_store
+from stayledger.errors import StayledgerError
+from stayledger.storage.base import EventStore
+
+EXIT_FAILURE = 1
+EXIT_QUARANTINED = 3
+
+app = typer.Typer(
+    help=(
+        "stayledger: entry/exit records you can trust.\n\n"
+        "Typical flow: `stayledger ingest events.jsonl`, `stayledger resolve`, "
+        "`stayledger export stays --as-of 2025-12-31 --out stays.csv`. "
+        "Try `stayledger demo` for a complete run on a synthetic population."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+quarantine_app = typer.Typer(help="Records that were refused, with their raw text and reasons.", no_args_is_help=True)
+export_app = typer.Typer(help="Stable exports: events (JSONL), identities (CSV), stays (CSV).", no_args_is_help=True)
+app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(export_app, name="export")
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+DbOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--db",
+        envvar=DB_ENV,
+        help=f"DuckDB file of the ledger (created on first use). Default ./{DEFAULT_DB}, or ${DB_ENV}.",
+        show_default=False,
+    ),
+]
+
+
+def _fail(message: str, code: int = EXIT_FAILURE) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def _store(db: str | None, *, read_only: bool = False) -> EventStore:
+    try:
+        return open_store(Settings.load(db), read_only=read_only)
+    except StayledgerError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _parse_day(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise _fail(f"{option}: {text!r} is not a date (use YYYY-MM-DD)", 2) from None
+
+
+class InputFormat(str, Enum):
+    auto = "auto"
+    jsonl = "jsonl"
+    csv = "csv"
+    parquet = "parquet"
+
+
+PROGRESS_THRESHOLD_BYTES = 1_000_000  # roughly a few thousand records
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="Files of canonical events (JSON Lines, CSV or Parquet).")],
+    fmt: Annotated[InputFormat, typer.Option("--format", help="Input format; auto chooses by file name and content.")] = InputFormat.auto,
+    db: DbOption = None,
+) -> None:
+    """Append events to the ledger. Invalid records are quarantined with the reason, never lost.
+
+    Re-ingesting an identical record does nothing; a different record with a known event_id is quarantined as
+    a conflict. An interrupted run leaves the ledger consistent: run the same command again to complete it.
+    Exit code 0 when everything was accepted, 3 when some records were quarantined.
+    """
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from stayledger.formats.canonical import detect_format, progress_total
+    from stayledger.usecases.ingest import ingest_file
+
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise _fail(f"no such file: {', '.join(missing)}", 2)
+    store = _store(db)
+    any_quarantined = False
+    any_failed = False
+    try:
+        for path in files:
+            try:
+                chosen = detect_format(path) if fmt is InputFormat.auto else fmt.value
+                total = progress_total(path, chosen)
+                show = sys.stderr.isatty() and (total > PROGRESS_THRESHOLD_BYTES or (chosen == "parquet" and total > 5000))
+                with Progress(
+                    TextColumn("[bold]{task.description}"), BarColumn(), TimeRemainingColumn(),
+                    console=err_console, transient=True, disable=not show,
+                ) as progress:
+                    task = progress.add_task(f"ingesting {path.name}", total=total or None)
+                    report = ingest_file(store, path, chosen, progress=lambda done: progress.update(task, completed=done))
+            except StayledgerError as exc:
+                any_failed = True
+                err_console.print(f"[bold red]error:[/] {path}: {exc} — nothing from this file was ingested")
+                continue
+            status = "[green]ok[/]" if report.clean else "[yellow]some records quarantined[/]"
+            console.print(
+                f"{path}: {report.records} records, {report.added} added, {report.duplicates} already present, "
+                f"{report.quarantined} quarantined — {status}"
+            )
+            for note in report.notes:
+                console.print(f"  note: {note}")
+            for problem in report.first_problems:
+                console.print(f"  [yellow]quarantined[/] {problem}")
+            if report.quarantined > len(report.first_problems):
+                console.print(f"  … and {report.quarantined - len(report.first_problems)} more: `stayledger quarantine list`")
+            any_quarantined |= not report.clean
+    except KeyboardInterrupt:
+        err_console.print("[yellow]interrupted[/]: completed chunks are kept; run the same command again to finish")
+        raise typer.Exit(130) from None
+    finally:
+        store.close()
+    if any_failed:
+        raise typer.Exit(EXIT_FAILURE)
+    if any_quarantined:
+        raise typer.Exit(EXIT_QUARANTINED)
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    limit: Annotated[int, typer.Option(help="Show at most this many entries (0: all).")] = 50,
+    db: DbOption = None,
+) -> None:
+    """List quarantined records: where they came from, why, and their raw text."""
+    store = _store(db, read_only=True)
+    try:
+        total = store.quarantine_count()
+        entries = store.quarantine_entries(None if limit == 0 else limit)
+    finally:
+        store.close()
+    if not entries:
+        console.print("quarantine is empty")
+        return
+    table = Table("origin", "where", "event_id", "reasons", "raw", show_lines=True)
+    for stored in entries:
+        e = stored.entry
+        raw = e.raw if len(e.raw) <= 160 else e.raw[:157] + "..."
+        table.add_row(e.origin, e.location, e.event_id or "", e.reasons, raw)
+    console.print(table)
+    if total > len(entries):
+        console.print(f"{len(entries)} of {total} shown; --limit 0 shows all")
+
+
+@app.command()
+def resolve(
+    full: Annotated[bool, typer.Option("--full", help="Re-link everything from scratch (person ids still stay stable).")] = False,
+    db: DbOption = None,
+) -> None:
+    """Link identities: decide which events are the same person. Person ids stay stable between runs."""
+    from stayledger.usecases.resolve import resolve_identities
+
+    store = _store(db)
+    try:
+        report = resolve_identities(store, full=full)
+    finally:
+        store.close()
+    for note in report.notes:
+        console.print(note)
+    console.print(
+        f"{report.events} events → {report.persons} persons ({report.method}); "
+        f"{report.merges} merges, {report.splits} splits recorded (run {report.run_id})"
+    )
+
+
+def _ensure_resolved(store: EventStore) -> None:
+    from stayledger.usecases.resolve import resolve_identities, unresolved_count
+
+    pending = unresolved_count(store)
+    if pending:
+        err_console.print(f"{pending} events not yet resolved: resolving identities first")
+        resolve_identities(store)
+
+
+@export_app.command("events")
+def export_events_cmd(
+    out: Annotated[Path, typer.Option("--out", help="JSON Lines file to write.")],
+    db: DbOption = None,
+) -> None:
+    """The ledger as canonical JSON Lines (ingesting it into an empty store gives the same ledger)."""
+    from stayledger.usecases.export import export_events
+
+    store = _store(db, read_only=True)
+    try:
+        count = export_events(store, out)
+    finally:
+        store.close()
+    console.print(f"wrote {count} events to {out}")
+
+
+@export_app.command("identities")
+def export_identities_cmd(
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write (event_id,person_id).")],
+    db: DbOption = None,
+) -> None:
+    """One row per ingested event: event_id,person_id (resolves unresolved events first)."""
+    from stayledger.usecases.export import export_identities
+
+    store = _store(db)
+    try:
+        _ensure_resolved(store)
+        count = export_identities(store, out)
+    finally:
+        store.close()
+    console.print(f"wrote {count} rows to {out}")
+
+
+@export_app.command("stays")
+def export_stays_cmd(
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Determine statuses as of this day (YYYY-MM-DD). Default: today.")] = None,
+    db: DbOption = None,
+) -> None:
+    """One row per arrival: arrival_event_id,person_id,status,authorized_until,overstay_days,… with evidence."""
+    from stayledger.usecases.export import export_stays
+
+    day = _parse_day(as_of, "--as-of") if as_of else date.today()
+    store = _store(db)
+    try:
+        _ensure_resolved(store)
+        count = export_stays(store, day, out)
+    finally:
+        store.close()
+    console.print(f"wrote {count} stays (as of {day}) to {out}")
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write events.jsonl and the truth files into.")],
+    people: Annotated[int, typer.Option("--people", min=1, help="Number of travellers.")] = 20_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same files.")] = 1,
+    as_of: Annotated[str, typer.Option("--as-of", help="The population's 'today' (YYYY-MM-DD).")] = "2025-12-31",
+) -> None:
+    """Write a synthetic population with ground truth (events.jsonl, truth_identities.csv, truth_stays.csv)."""
+    from stayledger.synth.generator import generate_population
+
+    summary = generate_population(people, seed, out, as_of=_parse_day(as_of, "--as-of"))
+    console.print(f"wrote {summary.events} events of {summary.people} travellers to {out}")
+
+
+def _print_evaluation(evaluation: object) -> None:
+    from stayledger.usecases.evaluate import Evaluation
+
+    assert isinstance(evaluation, Evaluation)
+    m = evaluation.identity
+    console.print(
+        f"identity: pair precision {m.precision:.4f}, recall {m.recall:.4f}, F1 {m.f1:.4f} "
+        f"({m.true_persons} true persons, {m.predicted_persons} resolved; "
+        f"{m.exact_cluster_rate:.2%} of persons resolved exactly)"
+    )
+    worst = sorted(evaluation.by_nationality.items(), key=lambda kv: kv[1].f1)[:5]
+    if worst:
+        console.print("  lowest pair F1 by nationality: " + ", ".join(f"{k} {v.f1:.4f} ({v.true_persons})" for k, v in worst))
+    s = evaluation.status
+    if s is not None:
+        console.print(
+            f"stays (as of {evaluation.as_of}): status accuracy {s.accuracy:.4f} over {s.matched} stays; "
+            f"false-overstay rate {s.false_overstay_rate:.3%} ({s.false_overstays} stays); "
+            f"missed-overstay rate {s.missed_overstay_rate:.2%} ({s.missed_overstays} of {s.true_overstays})"
+        )
+
+
+@app.command()
+def evaluate(
+    truth_dir: Annotated[Path, typer.Argument(help="Directory with truth_identities.csv (and truth_stays.csv).")],
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Day for the status comparison; default from manifest.json.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Measure identity resolution (pair precision/recall/F1, by nationality) and status accuracy against truth."""
+    from stayledger.usecases.evaluate import evaluate as run_evaluation
+    from stayledger.usecases.evaluate import truth_as_of
+    from stayledger.usecases.stays import determine_stays
+
+    day = _parse_day(as_of, "--as-of") if as_of else truth_as_of(truth_dir)
+    store = _store(db)
+    try:
+        _ensure_resolved(store)
+        determinations = list(determine_stays(store, day)) if day else None
+        result = run_evaluation(store, truth_dir, determinations, day)
+    except StayledgerError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        store.close()
+    _print_evaluation(result)
+    table = Table("nationality", "persons", "precision", "recall", "F1", title="identity by nationality")
+    for nationality, metrics in sorted(result.by_nationality.items(), key=lambda kv: kv[1].f1):
+        table.add_row(nationality, str(metrics.true_persons), f"{metrics.precision:.4f}", f"{metrics.recall:.4f}", f"{metrics.f1:.4f}")
+    console.print(table)
+
+
+@app.command()
+def demo(
+    people: Annotated[int, typer.Option("--people", min=100, help="Synthetic travellers to generate.")] = 20_000,
+    seed: Annotated[int, typer.Option("--seed")] = 1,
+    workdir: Annotated[Path, typer.Option("--dir", help="Where the demo's data and database go.")] = Path("demo-data"),
+) -> None:
+    """Synthesise a population, ingest, resolve, determine stays, and show the overstay summary and accuracy."""
+    from stayledger.cli.demo import run_demo
+
+    try:
+        run_demo(console, people=people, seed=seed, workdir=workdir)
+    except StayledgerError as exc:
+        raise _fail(str(exc)) from None
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

@@ -1,0 +1,197 @@
+"""Readers for canonical event files: JSON Lines, CSV (canonical column names) and Parquet.
+
+Each reader yields ``RawRecord``s: the raw text kept for quarantine, the decoded mapping, or the reason it
+could not be decoded (bad UTF-8, broken JSON, a row of the wrong width). Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Iterator
+
+from stayledger.errors import ParseError
+
+FORMATS = ("jsonl", "csv", "parquet")
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    location: str  # "line 12", "row 4"
+    raw: str
+    fields: dict[str, Any] | None
+    problem: str | None = None  # set when the record could not be decoded at all
+
+
+def detect_format(path: Path) -> str:
+    """Choose a reader from the file name, falling back to the first bytes."""
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    if suffix in (".csv", ".tsv"):
+        return "csv"
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    if head == b"PAR1":
+        return "parquet"
+    if head.lstrip()[:1] in (b"{", b"["):
+        return "jsonl"
+    raise ParseError(
+        f"cannot tell the format of {path.name} from its name or content; pass --format jsonl|csv|parquet"
+    )
+
+
+def read_records(path: Path, fmt: str, progress: Any = None) -> Iterator[RawRecord]:
+    """Records of one file in the given format; ``progress(bytes_done)`` is called as it goes."""
+    if fmt == "jsonl":
+        return _read_jsonl(path, progress)
+    if fmt == "csv":
+        return _read_csv(path, progress)
+    if fmt == "parquet":
+        return _read_parquet(path, progress)
+    raise ParseError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+def _decode(raw_bytes: bytes) -> tuple[str, str | None]:
+    try:
+        return raw_bytes.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        text = raw_bytes.decode("utf-8", "backslashreplace")
+        return text, f"not valid UTF-8 (byte 0x{raw_bytes[exc.start]:02x} at offset {exc.start})"
+
+
+def _json_problem(exc: json.JSONDecodeError) -> str:
+    return f"not valid JSON ({exc.msg} at column {exc.colno})"
+
+
+def _read_jsonl(path: Path, progress: Any) -> Iterator[RawRecord]:
+    with path.open("rb") as handle:
+        first = handle.read(1024).lstrip()
+    if first.startswith(b"["):
+        yield from _read_json_array(path)
+        return
+    loads = json.loads
+    done = 0
+    with path.open("rb") as handle:
+        for number, raw_line in enumerate(handle, start=1):
+            done += len(raw_line)
+            if progress is not None and number % 4096 == 0:
+                progress(done)
+            stripped = raw_line.strip()
+            if not stripped:
+                continue
+            location = f"line {number}"
+            text, problem = _decode(stripped)
+            if problem:
+                yield RawRecord(location, text, None, problem)
+                continue
+            try:
+                value = loads(text)
+            except json.JSONDecodeError as exc:
+                truncated = not raw_line.endswith(b"\n")
+                yield RawRecord(location, text, None, _json_problem(exc) + (" — the file may be truncated" if truncated else ""))
+                continue
+            if not isinstance(value, dict):
+                yield RawRecord(location, text, None, f"expected a JSON object, got {type(value).__name__}")
+                continue
+            yield RawRecord(location, text, value)
+    if progress is not None:
+        progress(done)
+
+
+def _read_json_array(path: Path) -> Iterator[RawRecord]:
+    text, problem = _decode(path.read_bytes())
+    if problem:
+        raise ParseError(f"{path.name}: {problem}")
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"{path.name}: {_json_problem(exc)}", line=exc.lineno, column=exc.colno) from None
+    for index, item in enumerate(items, start=1):
+        raw = json.dumps(item, ensure_ascii=False)
+        if isinstance(item, dict):
+            yield RawRecord(f"item {index}", raw, item)
+        else:
+            yield RawRecord(f"item {index}", raw, None, f"expected a JSON object, got {type(item).__name__}")
+
+
+def _read_csv(path: Path, progress: Any) -> Iterator[RawRecord]:
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    with path.open("rb") as binary:
+        text_stream = io.TextIOWrapper(binary, encoding="utf-8", errors="surrogateescape", newline="")
+        reader = csv.reader(text_stream, delimiter=delimiter)
+        try:
+            header = next(reader)
+        except StopIteration:
+            return
+        header = [h.strip().lstrip("\ufeff") for h in header]
+        width = len(header)
+        for row in reader:
+            number = reader.line_num
+            if progress is not None and number % 4096 == 0:
+                progress(binary.tell())
+            if not any(cell.strip() for cell in row):
+                continue
+            raw_text = delimiter.join(row)
+            location = f"line {number}"
+            if any(_has_surrogates(cell) for cell in row):
+                raw = raw_text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                yield RawRecord(location, raw, None, "not valid UTF-8")
+                continue
+            if len(row) != width:
+                yield RawRecord(location, raw_text, None, f"row has {len(row)} fields but the header has {width}")
+                continue
+            yield RawRecord(location, raw_text, dict(zip(header, row)))
+        if progress is not None:
+            progress(binary.tell())
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _read_parquet(path: Path, progress: Any) -> Iterator[RawRecord]:
+    import pyarrow.parquet as pq  # imported here: only Parquet input needs it
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several types for a broken file
+        raise ParseError(f"{path.name}: not a readable Parquet file ({exc})") from None
+    row_number = 0
+    for batch in parquet.iter_batches(batch_size=65536):
+        for row in batch.to_pylist():
+            row_number += 1
+            fields = {k: _plain(v) for k, v in row.items()}
+            yield RawRecord(f"row {row_number}", json.dumps(fields, ensure_ascii=False, default=str), fields)
+        if progress is not None:
+            progress(row_number)
+
+
+def progress_total(path: Path, fmt: str) -> int:
+    """The unit ``read_records`` reports progress in: bytes for text formats, rows for Parquet."""
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        except Exception:
+            return 0
+    return path.stat().st_size

@@ -1,0 +1,71 @@
+"""Deterministic identity keys: the fallback when there is too little data to train a linkage model.
+
+Pure core. Events with the same OCR-normalised document number and nationality are one person; a status
+change or report without a document joins the arrival it references (admission_ref), else the exact
+(surname, date of birth, nationality) key. Nothing probabilistic: every link has probability None.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Iterable
+
+from stayledger.domain.events import Event
+
+_OCR = str.maketrans({"O": "0", "I": "1", "S": "5", "B": "8"})
+
+
+def document_key(number: str) -> str:
+    """Upper case, only letters and digits, OCR-confusable letters folded to digits."""
+    return "".join(ch for ch in number.upper() if ch.isalnum()).translate(_OCR)
+
+
+def _plain_name(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.upper())
+    return "".join(ch for ch in decomposed if "A" <= ch <= "Z")
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, item: str) -> str:
+        parent = self.parent.setdefault(item, item)
+        while parent != item:
+            grand = self.parent.setdefault(parent, parent)
+            self.parent[item] = grand
+            item, parent = parent, grand
+        return item
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            if rb < ra:
+                ra, rb = rb, ra
+            self.parent[rb] = ra
+
+
+def cluster_by_keys(events: Iterable[Event]) -> dict[str, str]:
+    """event_id -> cluster key (the smallest event_id in the cluster)."""
+    uf = _UnionFind()
+    owner_of_key: dict[str, str] = {}
+    references: list[tuple[str, str]] = []
+    ids: list[str] = []
+    for event in events:
+        ids.append(event.event_id)
+        uf.find(event.event_id)
+        if event.document_number:
+            key = f"doc:{document_key(event.document_number)}:{event.nationality}"
+        elif event.admission_ref:
+            references.append((event.event_id, event.admission_ref))
+            continue
+        else:
+            key = f"name:{_plain_name(event.surname)}:{event.date_of_birth}:{event.nationality}"
+        owner = owner_of_key.setdefault(key, event.event_id)
+        if owner != event.event_id:
+            uf.union(owner, event.event_id)
+    known = set(ids)
+    for event_id, ref in references:
+        if ref in known:
+            uf.union(event_id, ref)
+    return {event_id: uf.find(event_id) for event_id in ids}

@@ -1,0 +1,301 @@
+"""DuckDB backend: the embedded store, one file chosen by ``--db PATH``.
+
+Every write is one transaction, so a crash or Ctrl-C leaves the ledger as it was before the call.
+Driver errors become ``StorageError``.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import duckdb
+import pyarrow as pa
+
+from stayledger.domain.events import FIELDS, Event
+from stayledger.errors import StorageError
+from stayledger.storage.arrow_events import EVENT_SCHEMA, events_to_table, table_to_events
+from stayledger.storage.base import (
+    AppendOutcome,
+    EventStore,
+    IdentityAssignment,
+    IdentityChange,
+    QuarantineEntry,
+    ResolutionRun,
+    ReviewItem,
+    StoredQuarantine,
+    conflict_entry,
+)
+from stayledger.storage.migrations import MIGRATIONS
+
+_EVENT_COLUMNS = ", ".join(FIELDS)
+# Digest of the normalised content, computed in SQL over the staged batch (vectorised, no per-row Python).
+_HASH_SQL = "md5(concat_ws(chr(31), " + ", ".join(f"coalesce(CAST({f} AS VARCHAR), '')" for f in FIELDS) + "))"
+
+
+class DuckDBStore(EventStore):
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        self.path = str(path)
+        try:
+            self._con = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.Error as exc:
+            raise StorageError(f"cannot open the database {self.path}: {exc}") from exc
+        if not read_only:
+            self._migrate()
+
+    # --- plumbing --------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        self._con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)")
+        row = self._con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+        current = int(row[0]) if row else 0
+        for version, statements in sorted(MIGRATIONS.items()):
+            if version <= current:
+                continue
+            with self._transaction():
+                for statement in statements:
+                    self._con.execute(statement)
+                self._con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
+
+    @property
+    def schema_version(self) -> int:
+        row = self._con.execute("SELECT max(version) FROM schema_version").fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        try:
+            self._con.execute("BEGIN TRANSACTION")
+        except duckdb.Error as exc:
+            raise StorageError(f"cannot start a transaction on {self.path}: {exc}") from exc
+        try:
+            yield
+        except BaseException as exc:  # KeyboardInterrupt too: nothing half-written survives
+            self._con.execute("ROLLBACK")
+            if isinstance(exc, duckdb.Error):
+                raise StorageError(f"{self.path}: {exc}") from exc
+            raise
+        else:
+            self._con.execute("COMMIT")
+
+    def close(self) -> None:
+        self._con.close()
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The raw connection, for read-only analytics (reports) that are DuckDB-specific by design."""
+        return self._con
+
+    # --- event log -------------------------------------------------------------------------
+    def append_events(self, batch: pa.Table, quarantine: Sequence[QuarantineEntry]) -> AppendOutcome:
+        outcome = AppendOutcome()
+        to_quarantine = list(quarantine)
+        with self._transaction():
+            if batch.num_rows:
+                self._con.register("incoming_batch", batch)
+                try:
+                    self._con.execute(
+                        f"""CREATE OR REPLACE TEMP TABLE staged AS
+                            SELECT row_number() OVER () AS position, {_EVENT_COLUMNS}, origin, location, raw,
+                                   {_HASH_SQL} AS content_hash
+                            FROM incoming_batch"""
+                    )
+                finally:
+                    self._con.unregister("incoming_batch")
+                # Later copies of an id inside the batch: identical ones are duplicates, others conflicts.
+                repeats = self._con.execute(
+                    """SELECT s.event_id, s.origin, s.location, s.raw, s.content_hash = f.content_hash
+                       FROM staged s JOIN (SELECT event_id, content_hash, position FROM staged
+                                           QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY position) = 1) f
+                       USING (event_id) WHERE s.position <> f.position ORDER BY s.position"""
+                ).fetchall()
+                clashes = self._con.execute(
+                    """SELECT s.event_id, s.origin, s.location, s.raw, s.content_hash = e.content_hash
+                       FROM staged s JOIN events e USING (event_id) ORDER BY s.position"""
+                ).fetchall()
+                for rows, hint in ((repeats, "earlier in the same input"), (clashes, "in the ledger")):
+                    for event_id, origin, location, raw, identical in rows:
+                        if identical:
+                            outcome.duplicates += 1
+                        else:
+                            entry = conflict_entry(event_id, origin, location, raw, hint)
+                            outcome.conflicts.append(entry)
+                            to_quarantine.append(entry)
+                inserted = self._con.execute(
+                    f"""INSERT INTO events (seq, {_EVENT_COLUMNS}, content_hash, ingested_at)
+                        SELECT nextval('event_seq'), {', '.join('s.' + f for f in FIELDS)}, s.content_hash, now()
+                        FROM (SELECT * FROM staged
+                              QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY position) = 1) s
+                        ANTI JOIN events e USING (event_id)
+                        ORDER BY s.position"""
+                ).fetchone()
+                outcome.added = int(inserted[0]) if inserted else 0
+                self._con.execute("DROP TABLE staged")
+            if to_quarantine:
+                outcome.quarantined = self._insert_quarantine(to_quarantine)
+        return outcome
+
+    def _insert_quarantine(self, entries: Sequence[QuarantineEntry]) -> int:
+        unique = {e.quarantine_id: e for e in entries}
+        table = pa.table(
+            {
+                "quarantine_id": list(unique),
+                "origin": [e.origin for e in unique.values()],
+                "location": [e.location for e in unique.values()],
+                "event_id": [e.event_id for e in unique.values()],
+                "raw": [e.raw.encode("utf-8", "backslashreplace").decode("utf-8") for e in unique.values()],
+                "reasons": [e.reasons for e in unique.values()],
+            }
+        )
+        self._con.register("incoming_quarantine", table)
+        try:
+            row = self._con.execute(
+                """INSERT INTO quarantine (seq, quarantine_id, origin, location, event_id, raw, reasons, quarantined_at)
+                   SELECT nextval('quarantine_seq'), q.quarantine_id, q.origin, q.location, q.event_id, q.raw, q.reasons, now()
+                   FROM incoming_quarantine q ANTI JOIN quarantine x USING (quarantine_id)"""
+            ).fetchone()
+        finally:
+            self._con.unregister("incoming_quarantine")
+        return int(row[0]) if row else 0
+
+    def event_count(self) -> int:
+        row = self._con.execute("SELECT count(*) FROM events").fetchone()
+        return int(row[0]) if row else 0
+
+    def events_table(self) -> pa.Table:
+        table = self._con.execute(f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY seq").to_arrow_table()
+        return table.cast(EVENT_SCHEMA)
+
+    def events_by_id(self, event_ids: Iterable[str]) -> list[Event]:
+        ids = list(event_ids)
+        if not ids:
+            return []
+        table = self._con.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE event_id IN (SELECT unnest(?)) ORDER BY seq", [ids]
+        ).to_arrow_table()
+        return list(table_to_events(table))
+
+    def quarantine_entries(self, limit: int | None = None) -> list[StoredQuarantine]:
+        sql = "SELECT origin, location, raw, reasons, event_id, quarantined_at FROM quarantine ORDER BY seq"
+        rows = self._con.execute(sql + (f" LIMIT {int(limit)}" if limit is not None else "")).fetchall()
+        return [StoredQuarantine(QuarantineEntry(r[0], r[1], r[2], r[3], r[4]), r[5]) for r in rows]
+
+    def quarantine_count(self) -> int:
+        row = self._con.execute("SELECT count(*) FROM quarantine").fetchone()
+        return int(row[0]) if row else 0
+
+    # --- identities ------------------------------------------------------------------------
+    def identity_assignments(self) -> dict[str, IdentityAssignment]:
+        rows = self._con.execute("SELECT event_id, person_id, link_probability FROM identities").fetchall()
+        return {r[0]: IdentityAssignment(r[0], r[1], r[2]) for r in rows}
+
+    def replace_identities(
+        self, assignments: Sequence[IdentityAssignment], changes: Sequence[IdentityChange], run: ResolutionRun
+    ) -> int:
+        table = pa.table(
+            {
+                "event_id": [a.event_id for a in assignments],
+                "person_id": [a.person_id for a in assignments],
+                "link_probability": pa.array([a.link_probability for a in assignments], pa.float64()),
+            }
+        )
+        with self._transaction():
+            row = self._con.execute(
+                """INSERT INTO resolution_runs (run_id, method, model_version, events, persons, merges, splits, finished_at)
+                   VALUES (nextval('run_seq'), ?, ?, ?, ?, ?, ?, now()) RETURNING run_id""",
+                [run.method, run.model_version, run.events, run.persons, run.merges, run.splits],
+            ).fetchone()
+            run_id = int(row[0]) if row else 0
+            self._con.execute("DELETE FROM identities")
+            self._con.register("incoming_identities", table)
+            try:
+                self._con.execute(
+                    "INSERT INTO identities SELECT event_id, person_id, link_probability, ? FROM incoming_identities", [run_id]
+                )
+            finally:
+                self._con.unregister("incoming_identities")
+            if changes:
+                self._con.executemany(
+                    "INSERT INTO identity_changes VALUES (?, ?, ?, ?, ?, ?, now())",
+                    [[run_id, c.change, c.person_id, c.other_person_id, c.events_moved, c.reason] for c in changes],
+                )
+        return run_id
+
+    def identity_changes(self) -> list[IdentityChange]:
+        rows = self._con.execute(
+            "SELECT change, person_id, other_person_id, events_moved, reason FROM identity_changes ORDER BY run_id"
+        ).fetchall()
+        return [IdentityChange(*r) for r in rows]
+
+    def person_event_ids(self, person_id: str) -> list[str]:
+        rows = self._con.execute(
+            "SELECT i.event_id FROM identities i JOIN events e USING (event_id) WHERE person_id = ? ORDER BY e.seq",
+            [person_id],
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    # --- linkage models --------------------------------------------------------------------
+    def save_model(self, model_json: str, description: str) -> int:
+        json.loads(model_json)  # refuse to store something that is not JSON
+        with self._transaction():
+            row = self._con.execute(
+                "INSERT INTO linkage_models VALUES (nextval('model_seq'), ?, ?, now()) RETURNING version",
+                [description, model_json],
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def latest_model(self) -> tuple[int, str] | None:
+        row = self._con.execute("SELECT version, model_json FROM linkage_models ORDER BY version DESC LIMIT 1").fetchone()
+        return (int(row[0]), str(row[1])) if row else None
+
+    # --- clerical review -------------------------------------------------------------------
+    def add_review_items(self, items: Sequence[ReviewItem]) -> int:
+        if not items:
+            return 0
+        table = pa.table(
+            {
+                "event_id_l": [i.event_id_l for i in items],
+                "event_id_r": [i.event_id_r for i in items],
+                "match_probability": pa.array([i.match_probability for i in items], pa.float64()),
+            }
+        )
+        with self._transaction():
+            self._con.register("incoming_reviews", table)
+            try:
+                row = self._con.execute(
+                    """INSERT INTO review_queue
+                       SELECT DISTINCT ON (event_id_l, event_id_r) event_id_l, event_id_r, match_probability,
+                              'open', NULL, NULL, now(), NULL
+                       FROM incoming_reviews r ANTI JOIN review_queue q USING (event_id_l, event_id_r)"""
+                ).fetchone()
+            finally:
+                self._con.unregister("incoming_reviews")
+        return int(row[0]) if row else 0
+
+    def review_items(self, status: str | None = None) -> list[ReviewItem]:
+        sql = "SELECT event_id_l, event_id_r, match_probability, status, decided_by, note FROM review_queue"
+        params: list[str] = []
+        if status is not None:
+            sql += " WHERE status = ?"
+            params.append(status)
+        rows = self._con.execute(sql + " ORDER BY queued_at, event_id_l, event_id_r", params).fetchall()
+        return [ReviewItem(*r) for r in rows]
+
+    def decide_review(self, event_id_l: str, event_id_r: str, status: str, decided_by: str, note: str | None) -> None:
+        with self._transaction():
+            self._con.execute(
+                """UPDATE review_queue SET status = ?, decided_by = ?, note = ?, decided_at = now()
+                   WHERE event_id_l = ? AND event_id_r = ?""",
+                [status, decided_by, note, event_id_l, event_id_r],
+            )
+
+    # --- accountability --------------------------------------------------------------------
+    def log_lookup(self, actor: str, purpose: str, subject: str) -> None:
+        with self._transaction():
+            self._con.execute("INSERT INTO lookup_log VALUES (now(), ?, ?, ?)", [actor, purpose, subject])
+
+    def lookup_log(self) -> list[tuple[datetime, str, str, str]]:
+        rows = self._con.execute("SELECT looked_up_at, actor, purpose, subject FROM lookup_log ORDER BY looked_up_at").fetchall()
+        return [(r[0], r[1], r[2], r[3]) for r in rows]

@@ -1,0 +1,125 @@
+"""In-memory store: the fake that unit tests use, passing the same contract tests as every backend."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Iterable, Sequence
+
+import pyarrow as pa
+
+from stayledger.domain.events import Event
+from stayledger.storage.arrow_events import events_to_table, table_to_events
+from stayledger.storage.base import (
+    AppendOutcome,
+    EventStore,
+    IdentityAssignment,
+    IdentityChange,
+    QuarantineEntry,
+    ResolutionRun,
+    ReviewItem,
+    StoredQuarantine,
+    conflict_entry,
+)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class MemoryStore(EventStore):
+    def __init__(self) -> None:
+        self._events: dict[str, Event] = {}
+        self._quarantine: dict[str, StoredQuarantine] = {}
+        self._identities: dict[str, IdentityAssignment] = {}
+        self._changes: list[IdentityChange] = []
+        self._runs: list[ResolutionRun] = []
+        self._models: list[str] = []
+        self._reviews: dict[tuple[str, str], ReviewItem] = {}
+        self._lookups: list[tuple[datetime, str, str, str]] = []
+
+    def append_events(self, batch: pa.Table, quarantine: Sequence[QuarantineEntry]) -> AppendOutcome:
+        outcome = AppendOutcome()
+        staged: dict[str, Event] = {}
+        to_quarantine = list(quarantine)
+        provenance = zip(*(batch.column(n).to_pylist() for n in ("origin", "location", "raw")))
+        for event, (origin, location, raw) in zip(table_to_events(batch), provenance):
+            known = self._events.get(event.event_id) or staged.get(event.event_id)
+            if known is None:
+                staged[event.event_id] = event
+            elif known == event:
+                outcome.duplicates += 1
+            else:
+                where = "earlier in the same input" if event.event_id in staged else "in the ledger"
+                entry = conflict_entry(event.event_id, origin, location, raw, where)
+                outcome.conflicts.append(entry)
+                to_quarantine.append(entry)
+        self._events.update(staged)
+        outcome.added = len(staged)
+        for entry in to_quarantine:
+            if entry.quarantine_id not in self._quarantine:
+                self._quarantine[entry.quarantine_id] = StoredQuarantine(entry, _now())
+                outcome.quarantined += 1
+        return outcome
+
+    def event_count(self) -> int:
+        return len(self._events)
+
+    def events_table(self) -> pa.Table:
+        return events_to_table(list(self._events.values()))
+
+    def events_by_id(self, event_ids: Iterable[str]) -> list[Event]:
+        return [self._events[i] for i in event_ids if i in self._events]
+
+    def quarantine_entries(self, limit: int | None = None) -> list[StoredQuarantine]:
+        entries = list(self._quarantine.values())
+        return entries if limit is None else entries[:limit]
+
+    def quarantine_count(self) -> int:
+        return len(self._quarantine)
+
+    def identity_assignments(self) -> dict[str, IdentityAssignment]:
+        return dict(self._identities)
+
+    def replace_identities(
+        self, assignments: Sequence[IdentityAssignment], changes: Sequence[IdentityChange], run: ResolutionRun
+    ) -> int:
+        self._identities = {a.event_id: a for a in assignments}
+        self._changes.extend(changes)
+        self._runs.append(run)
+        return len(self._runs)
+
+    def identity_changes(self) -> list[IdentityChange]:
+        return list(self._changes)
+
+    def person_event_ids(self, person_id: str) -> list[str]:
+        return [a.event_id for a in self._identities.values() if a.person_id == person_id]
+
+    def save_model(self, model_json: str, description: str) -> int:
+        self._models.append(model_json)
+        return len(self._models)
+
+    def latest_model(self) -> tuple[int, str] | None:
+        return (len(self._models), self._models[-1]) if self._models else None
+
+    def add_review_items(self, items: Sequence[ReviewItem]) -> int:
+        added = 0
+        for item in items:
+            key = (item.event_id_l, item.event_id_r)
+            if key not in self._reviews:
+                self._reviews[key] = item
+                added += 1
+        return added
+
+    def review_items(self, status: str | None = None) -> list[ReviewItem]:
+        return [r for r in self._reviews.values() if status is None or r.status == status]
+
+    def decide_review(self, event_id_l: str, event_id_r: str, status: str, decided_by: str, note: str | None) -> None:
+        key = (event_id_l, event_id_r)
+        item = self._reviews[key]
+        self._reviews[key] = ReviewItem(item.event_id_l, item.event_id_r, item.match_probability, status, decided_by, note)
+
+    def log_lookup(self, actor: str, purpose: str, subject: str) -> None:
+        self._lookups.append((_now(), actor, purpose, subject))
+
+    def lookup_log(self) -> list[tuple[datetime, str, str, str]]:
+        return list(self._lookups)

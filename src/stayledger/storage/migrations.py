@@ -1,0 +1,45 @@
+"""Versioned schema of the SQL stores. Append a new version; never edit one that has shipped."""
+
+from __future__ import annotations
+
+from stayledger.domain.events import DATE_FIELDS, FIELDS
+
+_REQUIRED = {"event_id", "kind", "occurred_on", "source", "surname", "date_of_birth", "nationality"}
+
+
+def _event_column(name: str) -> str:
+    sql_type = "DATE" if name in DATE_FIELDS else "BOOLEAN" if name == "duration_of_status" else "VARCHAR"
+    constraint = " NOT NULL" if name in _REQUIRED or name == "duration_of_status" else ""
+    if name == "event_id":
+        constraint = " PRIMARY KEY"  # the append-only log's identity: a second write of an id is refused
+    return f"{name} {sql_type}{constraint}"
+
+
+MIGRATIONS: dict[int, list[str]] = {
+    1: [
+        "CREATE SEQUENCE event_seq START 1",
+        "CREATE SEQUENCE quarantine_seq START 1",
+        "CREATE SEQUENCE run_seq START 1",
+        "CREATE SEQUENCE model_seq START 1",
+        "CREATE TABLE events (seq BIGINT NOT NULL UNIQUE, "
+        + ", ".join(_event_column(f) for f in FIELDS)
+        + ", content_hash VARCHAR NOT NULL, ingested_at TIMESTAMP NOT NULL)",
+        """CREATE TABLE quarantine (seq BIGINT NOT NULL, quarantine_id VARCHAR PRIMARY KEY, origin VARCHAR NOT NULL,
+           location VARCHAR NOT NULL, event_id VARCHAR, raw VARCHAR NOT NULL, reasons VARCHAR NOT NULL,
+           quarantined_at TIMESTAMP NOT NULL)""",
+        """CREATE TABLE resolution_runs (run_id INTEGER PRIMARY KEY, method VARCHAR NOT NULL, model_version VARCHAR,
+           events BIGINT, persons BIGINT, merges INTEGER, splits INTEGER, finished_at TIMESTAMP NOT NULL)""",
+        """CREATE TABLE identities (event_id VARCHAR PRIMARY KEY, person_id VARCHAR NOT NULL,
+           link_probability DOUBLE, run_id INTEGER NOT NULL)""",
+        """CREATE TABLE identity_changes (run_id INTEGER NOT NULL, change VARCHAR NOT NULL, person_id VARCHAR NOT NULL,
+           other_person_id VARCHAR NOT NULL, events_moved INTEGER NOT NULL, reason VARCHAR NOT NULL,
+           recorded_at TIMESTAMP NOT NULL)""",
+        """CREATE TABLE linkage_models (version INTEGER PRIMARY KEY, description VARCHAR, model_json VARCHAR NOT NULL,
+           created_at TIMESTAMP NOT NULL)""",
+        """CREATE TABLE review_queue (event_id_l VARCHAR NOT NULL, event_id_r VARCHAR NOT NULL,
+           match_probability DOUBLE NOT NULL, status VARCHAR NOT NULL, decided_by VARCHAR, note VARCHAR,
+           queued_at TIMESTAMP NOT NULL, decided_at TIMESTAMP, PRIMARY KEY (event_id_l, event_id_r))""",
+        """CREATE TABLE lookup_log (looked_up_at TIMESTAMP NOT NULL, actor VARCHAR NOT NULL, purpose VARCHAR NOT NULL,
+           subject VARCHAR NOT NULL)""",
+    ],
+}

@@ -1,0 +1,122 @@
+"""Use case: measure identity resolution and stay determination against ground truth files.
+
+Ground truth comes as ``truth_identities.csv`` (event_id,person) and optionally ``truth_stays.csv``
+(arrival_event_id,status,authorized_until,overstay_days), as the synthetic generator writes them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from stayledger.domain.stays import StayDetermination
+from stayledger.errors import StayledgerError
+from stayledger.identity.evaluation import PairMetrics, metrics_by_group, pair_metrics
+from stayledger.storage.base import EventStore
+
+
+@dataclass
+class StatusMetrics:
+    stays: int
+    matched: int  # arrivals present in both truth and determination
+    correct: int
+    false_overstays: int  # determined overstay, truly not
+    true_overstays: int
+    missed_overstays: int  # truly overstay, determined otherwise
+    confusion: Counter[tuple[str, str]] = field(default_factory=Counter)  # (truth, determined) -> count
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.matched if self.matched else 1.0
+
+    @property
+    def false_overstay_rate(self) -> float:
+        """Wrongful overstay flags per determined stay."""
+        return self.false_overstays / self.matched if self.matched else 0.0
+
+    @property
+    def missed_overstay_rate(self) -> float:
+        """True overstays not flagged, per true overstay."""
+        return self.missed_overstays / self.true_overstays if self.true_overstays else 0.0
+
+
+@dataclass
+class Evaluation:
+    identity: PairMetrics
+    by_nationality: dict[str, PairMetrics]
+    status: StatusMetrics | None
+    as_of: date | None
+
+
+def read_truth_identities(truth_dir: Path) -> dict[str, str]:
+    path = truth_dir / "truth_identities.csv"
+    if not path.exists():
+        raise StayledgerError(f"no {path.name} in {truth_dir}: expected a file with header event_id,person")
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames is None or not {"event_id", "person"} <= set(reader.fieldnames):
+            raise StayledgerError(f"{path}: the header must contain event_id,person")
+        return {row["event_id"]: row["person"] for row in reader}
+
+
+def read_truth_stays(truth_dir: Path) -> dict[str, str] | None:
+    path = truth_dir / "truth_stays.csv"
+    if not path.exists():
+        return None
+    with path.open(encoding="utf-8", newline="") as handle:
+        return {row["arrival_event_id"]: row["status"] for row in csv.DictReader(handle)}
+
+
+def truth_as_of(truth_dir: Path) -> date | None:
+    manifest = truth_dir / "manifest.json"
+    if manifest.exists():
+        value = json.loads(manifest.read_text(encoding="utf-8")).get("as_of")
+        return date.fromisoformat(value) if value else None
+    return None
+
+
+def status_metrics(determinations: list[StayDetermination], truth: dict[str, str]) -> StatusMetrics:
+    metrics = StatusMetrics(0, 0, 0, 0, 0, 0)
+    for stay in determinations:
+        metrics.stays += 1
+        expected = truth.get(stay.arrival_event_id)
+        if expected is None:
+            continue
+        got = stay.status.value
+        metrics.matched += 1
+        metrics.confusion[(expected, got)] += 1
+        metrics.correct += expected == got
+        if expected == "overstay":
+            metrics.true_overstays += 1
+            metrics.missed_overstays += got != "overstay"
+        elif got == "overstay":
+            metrics.false_overstays += 1
+    return metrics
+
+
+def evaluate(
+    store: EventStore, truth_dir: Path, determinations: list[StayDetermination] | None, as_of: date | None
+) -> Evaluation:
+    """Identity pair metrics (overall and by nationality) and, when given, status accuracy."""
+    truth = read_truth_identities(truth_dir)
+    predicted = {a.event_id: a.person_id for a in store.identity_assignments().values()}
+    nationality_of_person: dict[str, str] = {}
+    table = store.events_table().select(["event_id", "nationality"])
+    for event_id, nationality in zip(table.column(0).to_pylist(), table.column(1).to_pylist()):
+        person = truth.get(event_id)
+        if person is not None:
+            nationality_of_person.setdefault(person, nationality)
+    status = None
+    stays_truth = read_truth_stays(truth_dir)
+    if determinations is not None and stays_truth is not None:
+        status = status_metrics(determinations, stays_truth)
+    return Evaluation(
+        identity=pair_metrics(predicted, truth),
+        by_nationality=metrics_by_group(predicted, truth, nationality_of_person),
+        status=status,
+        as_of=as_of,
+    )

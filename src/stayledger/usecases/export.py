@@ -1,0 +1,84 @@
+"""Use cases: the stable exports other tools and evaluations read."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date
+from pathlib import Path
+from typing import TextIO
+
+from stayledger.storage.arrow_events import table_to_events
+from stayledger.storage.base import EventStore
+from stayledger.usecases.stays import determine_stays
+
+IDENTITY_HEADER = ("event_id", "person_id")
+STAYS_HEADER = (
+    "arrival_event_id",
+    "person_id",
+    "status",
+    "authorized_until",
+    "overstay_days",
+    "admission_class",
+    "departure_event_id",
+    "pending",
+    "rule_pack",
+    "rule_version",
+    "evidence",
+)
+
+
+def _open(out: Path) -> TextIO:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return out.open("w", encoding="utf-8", newline="")
+
+
+def export_events(store: EventStore, out: Path) -> int:
+    """The ledger as canonical JSON Lines, in append order; ingesting it into an empty store gives the same ledger."""
+    count = 0
+    with _open(out) as handle:
+        for event in table_to_events(store.events_table()):
+            handle.write(json.dumps(event.to_record(), ensure_ascii=False))
+            handle.write("\n")
+            count += 1
+    return count
+
+
+def export_identities(store: EventStore, out: Path) -> int:
+    """``event_id,person_id``, one row per ingested event (in append order)."""
+    assignments = store.identity_assignments()
+    count = 0
+    with _open(out) as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(IDENTITY_HEADER)
+        for event_id in store.events_table().column("event_id").to_pylist():
+            assignment = assignments.get(event_id)
+            writer.writerow((event_id, assignment.person_id if assignment else ""))
+            count += 1
+    return count
+
+
+def export_stays(store: EventStore, as_of: date, out: Path, *, pack: str = "us") -> int:
+    """One row per arrival on or before ``as_of``, with status and evidence."""
+    count = 0
+    with _open(out) as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(STAYS_HEADER)
+        for stay in determine_stays(store, as_of, pack=pack):
+            writer.writerow(
+                (
+                    stay.arrival_event_id,
+                    stay.person_id,
+                    stay.status.value,
+                    stay.authorized_until.isoformat() if stay.authorized_until else "",
+                    stay.overstay_days,
+                    stay.admission_class,
+                    stay.departure_event_id or "",
+                    "true" if stay.pending else "false",
+                    stay.rule_pack,
+                    stay.rule_version,
+                    stay.evidence_summary(),
+                )
+            )
+            count += 1
+    return count
