@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 failure (the message says what and where), 2 usage erro
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import date
 from enum import Enum
@@ -35,7 +36,9 @@ app = typer.Typer(
 )
 quarantine_app = typer.Typer(help="Records that were refused, with their raw text and reasons.", no_args_is_help=True)
 export_app = typer.Typer(help="Stable exports: events (JSONL), identities (CSV), stays (CSV).", no_args_is_help=True)
+calc_app = typer.Typer(help="Calculators that need no database.", no_args_is_help=True)
 app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(calc_app, name="calc")
 app.add_typer(export_app, name="export")
 
 console = Console(highlight=False)
@@ -143,9 +146,20 @@ def ingest(
         raise typer.Exit(EXIT_QUARANTINED)
 
 
+@app.command()
+def schema() -> None:
+    """Print the canonical event schema (JSON Schema); the same document is docs/event-schema.json."""
+    import json
+
+    from stayledger.formats.json_schema import event_json_schema
+
+    typer.echo(json.dumps(event_json_schema(), indent=2))
+
+
 @quarantine_app.command("list")
 def quarantine_list(
     limit: Annotated[int, typer.Option(help="Show at most this many entries (0: all).")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line (origin, location, event_id, reasons, raw).")] = False,
     db: DbOption = None,
 ) -> None:
     """List quarantined records: where they came from, why, and their raw text."""
@@ -158,14 +172,18 @@ def quarantine_list(
     if not entries:
         console.print("quarantine is empty")
         return
-    table = Table("origin", "where", "event_id", "reasons", "raw", show_lines=True)
     for stored in entries:
         e = stored.entry
-        raw = e.raw if len(e.raw) <= 160 else e.raw[:157] + "..."
-        table.add_row(e.origin, e.location, e.event_id or "", e.reasons, raw)
-    console.print(table)
+        if as_json:
+            record = {"origin": e.origin, "location": e.location, "event_id": e.event_id, "reasons": e.reasons,
+                      "raw": e.raw, "quarantined_at": stored.quarantined_at.isoformat()}
+            typer.echo(json.dumps(record, ensure_ascii=False))
+            continue
+        who = f" event {e.event_id}" if e.event_id else ""
+        typer.echo(f"{e.origin} {e.location}{who}: {e.reasons}")
+        typer.echo(f"    raw: {e.raw if len(e.raw) <= 300 else e.raw[:297] + '...'}")
     if total > len(entries):
-        console.print(f"{len(entries)} of {total} shown; --limit 0 shows all")
+        err_console.print(f"{len(entries)} of {total} shown; --limit 0 shows all")
 
 
 @app.command()
@@ -327,6 +345,110 @@ def demo(
         run_demo(console, people=people, seed=seed, workdir=workdir)
     except StayledgerError as exc:
         raise _fail(str(exc)) from None
+
+
+@app.command()
+def person(
+    person_id: Annotated[str, typer.Argument(help="A person id from `export identities` (e.g. P1A2B3C4D5E6).")],
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Determine stays as of this day. Default: today.")] = None,
+    purpose: Annotated[str, typer.Option("--purpose", help="Why you are looking (recorded in the lookup log).")] = "record check",
+    actor: Annotated[Optional[str], typer.Option("--actor", envvar="USER", help="Who is looking (recorded). Default: $USER.")] = None,
+    db: DbOption = None,
+) -> None:
+    """One person's timeline: events with the link probability that joined each, and each stay's status and evidence.
+
+    Every lookup is logged (who, why, whom).
+    """
+    from stayledger.usecases.lookup import look_up_person
+
+    day = _parse_day(as_of, "--as-of") if as_of else date.today()
+    store = _store(db)
+    try:
+        view = look_up_person(store, person_id, day, actor=actor or "unknown", purpose=purpose)
+    except StayledgerError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        store.close()
+    console.print(f"[bold]person {view.person_id}[/] — {len(view.events)} events, as of {day} (lookup logged)")
+    table = Table("date", "kind", "event", "source", "name", "born", "nat.", "document", "class / until", "link p")
+    for event, probability in view.events:
+        detail = event.admission_class or event.change or ""
+        until = event.admitted_until or event.new_until
+        if until:
+            detail += f" → {until}"
+        if event.duration_of_status:
+            detail += " D/S"
+        table.add_row(
+            str(event.occurred_on), event.kind, event.event_id, event.source,
+            f"{event.surname}, {event.given_names or ''}".strip(", "), event.date_of_birth, event.nationality,
+            event.document_number or "", detail, "key" if probability is None else f"{probability:.3f}",
+        )
+    console.print(table)
+    for stay in view.stays:
+        console.print(
+            f"\n[bold]stay {stay.arrival_event_id}[/]: [bold]{stay.status.value}[/]"
+            + (f", {stay.overstay_days} days over" if stay.overstay_days else "")
+            + f"; authorised until {stay.authorized_until or 'open-ended (D/S)'} ({stay.rule_pack} {stay.rule_version})"
+        )
+        for step in stay.steps:
+            console.print(f"  • {step}")
+        if stay.uncertain_links:
+            console.print(f"  [yellow]relies on unreviewed links:[/] {', '.join(stay.uncertain_links)}")
+
+
+@app.command()
+def mrz(
+    lines: Annotated[list[str], typer.Argument(help="The MRZ lines (2 or 3), or one string with all of them; quote each line.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object: format, document_code, issuing_state, surname, given_names, document_number, nationality, date_of_birth, expiry_date, sex, checks, valid.")] = False,
+) -> None:
+    """Parse an ICAO 9303 machine readable zone (TD1, TD2, TD3, MRV-A, MRV-B) and verify every check digit.
+
+    Example: `stayledger mrz 'P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<' 'L898902C36UTO7408122F1204159ZE184226B<<<<<10'`.
+    Exit code 0 when every check digit is valid, 3 when some are not, 1 when the lines cannot be parsed.
+    """
+    from stayledger.errors import ParseError
+    from stayledger.formats.mrz import parse_mrz, render_text, to_json_dict
+
+    try:
+        result = parse_mrz(lines if len(lines) > 1 else lines[0], date.today())
+    except ParseError as exc:
+        raise _fail(f"MRZ {exc}") from None
+    if as_json:
+        typer.echo(json.dumps(to_json_dict(result), ensure_ascii=False))
+    else:
+        typer.echo(render_text(result))
+    if not result.valid:
+        raise typer.Exit(EXIT_QUARANTINED)
+
+
+@calc_app.command("schengen")
+def calc_schengen(
+    stays: Annotated[list[str], typer.Option("--stay", help="A stay as START/END (YYYY-MM-DD/YYYY-MM-DD), entry and exit days included. Repeat for each stay.")],
+    on: Annotated[str, typer.Option("--on", help="The day to check (YYYY-MM-DD): e.g. a planned entry or today.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print days_used, overstay_days, latest_exit, max_stay_days as JSON.")] = False,
+) -> None:
+    """Schengen short stay: 90 days in any 180-day period.
+
+    Counts the days of presence in the 180 days ending on --on, the overstay, and the last day one may stay if
+    present continuously from --on. Example: `stayledger calc schengen --stay 2014-08-15/2014-09-30 --stay
+    2014-11-01/2014-11-30 --on 2014-11-30` (may stay until 2014-12-13).
+    """
+    from stayledger.rules.schengen import render_text, schengen_calc, to_json_dict
+
+    parsed: list[tuple[date, date]] = []
+    for text in stays:
+        start_text, sep, end_text = text.partition("/")
+        if not sep:
+            raise _fail(f"--stay {text!r}: expected START/END, e.g. 2024-01-10/2024-02-03", 2)
+        start, end = _parse_day(start_text, f"--stay {text}"), _parse_day(end_text, f"--stay {text}")
+        if end < start:
+            raise _fail(f"--stay {text!r}: the end {end} is before the start {start}", 2)
+        parsed.append((start, end))
+    result = schengen_calc(parsed, _parse_day(on, "--on"))
+    if as_json:
+        typer.echo(json.dumps(to_json_dict(result)))
+    else:
+        typer.echo(render_text(result))
 
 
 def main() -> None:  # pragma: no cover - console entry point

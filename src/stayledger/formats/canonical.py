@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from stayledger.errors import ParseError
 
@@ -76,33 +76,39 @@ def _read_jsonl(path: Path, progress: Any) -> Iterator[RawRecord]:
     if first.startswith(b"["):
         yield from _read_json_array(path)
         return
-    loads = json.loads
-    done = 0
     with path.open("rb") as handle:
-        for number, raw_line in enumerate(handle, start=1):
-            done += len(raw_line)
-            if progress is not None and number % 4096 == 0:
-                progress(done)
-            stripped = raw_line.strip()
-            if not stripped:
-                continue
-            location = f"line {number}"
-            text, problem = _decode(stripped)
-            if problem:
-                yield RawRecord(location, text, None, problem)
-                continue
-            try:
-                value = loads(text)
-            except json.JSONDecodeError as exc:
-                truncated = not raw_line.endswith(b"\n")
-                yield RawRecord(location, text, None, _json_problem(exc) + (" — the file may be truncated" if truncated else ""))
-                continue
-            if not isinstance(value, dict):
-                yield RawRecord(location, text, None, f"expected a JSON object, got {type(value).__name__}")
-                continue
-            yield RawRecord(location, text, value)
-    if progress is not None:
-        progress(done)
+        if progress is None:
+            yield from jsonl_records(handle)
+            return
+        for number, record in enumerate(jsonl_records(handle), start=1):
+            if number % 4096 == 0:
+                progress(handle.tell())
+            yield record
+        progress(path.stat().st_size)
+
+
+def jsonl_records(lines: Iterable[bytes], first_line: int = 1) -> Iterator[RawRecord]:
+    """Records from raw JSON Lines (bytes, line ends kept); blank lines are skipped, nothing else is."""
+    loads = json.loads
+    for number, raw_line in enumerate(lines, start=first_line):
+        stripped = raw_line.strip()
+        if not stripped:
+            continue
+        location = f"line {number}"
+        text, problem = _decode(stripped)
+        if problem:
+            yield RawRecord(location, text, None, problem)
+            continue
+        try:
+            value = loads(text)
+        except json.JSONDecodeError as exc:
+            truncated = not raw_line.endswith(b"\n")
+            yield RawRecord(location, text, None, _json_problem(exc) + (" — the file may be truncated" if truncated else ""))
+            continue
+        if not isinstance(value, dict):
+            yield RawRecord(location, text, None, f"expected a JSON object, got {type(value).__name__}")
+            continue
+        yield RawRecord(location, text, value)
 
 
 def _read_json_array(path: Path) -> Iterator[RawRecord]:

@@ -7,7 +7,7 @@ the per-person function stays the reference and gives the same answers.
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from itertools import islice
@@ -115,7 +115,9 @@ def determine_all(
     """Determine the stays of many persons: (person_id, events) groups in, determinations out, in input order.
 
     With ``workers`` > 1 the groups are split into chunks and determined in that many processes; the
-    answers are the same as with one. ``link_probabilities`` and ``uncertain_event_ids`` are keyed by
+    answers are the same as with one. Shipping events and determinations between processes costs more
+    than determining them (see benchmarks/bench_rules.py), so one worker is the faster choice unless the
+    per-person work grows. ``link_probabilities`` and ``uncertain_event_ids`` are keyed by
     event id, which is unique across persons, so one mapping serves every group.
     """
     if workers < 1:
@@ -133,7 +135,7 @@ def determine_all(
         initargs=(pack, as_of, link_probabilities, uncertain_event_ids),
     ) as pool:
         # Submit a bounded number of chunks ahead so memory stays flat on large inputs.
-        pending: list = []
+        pending: list[Future[list[StayDetermination]]] = []
         for chunk in _chunks(groups, chunk_size):
             pending.append(pool.submit(_determine_chunk, chunk))
             if len(pending) >= workers * 2:

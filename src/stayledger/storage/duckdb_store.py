@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from stayledger.domain.events import FIELDS, Event
 from stayledger.errors import StorageError
-from stayledger.storage.arrow_events import EVENT_SCHEMA, events_to_table, table_to_events
+from stayledger.storage.arrow_events import EVENT_SCHEMA
 from stayledger.storage.base import (
     AppendOutcome,
     EventStore,
@@ -36,6 +36,11 @@ _EVENT_COLUMNS = ", ".join(FIELDS)
 _HASH_SQL = "md5(concat_ws(chr(31), " + ", ".join(f"coalesce(CAST({f} AS VARCHAR), '')" for f in FIELDS) + "))"
 
 
+def _first(rows: list) -> tuple | None:
+    """First row of a fully fetched result (DuckDB keeps a half-read result open, blocking the connection)."""
+    return rows[0] if rows else None
+
+
 class DuckDBStore(EventStore):
     def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         self.path = str(path)
@@ -49,7 +54,7 @@ class DuckDBStore(EventStore):
     # --- plumbing --------------------------------------------------------------------------
     def _migrate(self) -> None:
         self._con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)")
-        row = self._con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+        row = _first(self._con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall())
         current = int(row[0]) if row else 0
         for version, statements in sorted(MIGRATIONS.items()):
             if version <= current:
@@ -61,7 +66,7 @@ class DuckDBStore(EventStore):
 
     @property
     def schema_version(self) -> int:
-        row = self._con.execute("SELECT max(version) FROM schema_version").fetchone()
+        row = _first(self._con.execute("SELECT max(version) FROM schema_version").fetchall())
         return int(row[0]) if row and row[0] is not None else 0
 
     @contextmanager
@@ -123,14 +128,16 @@ class DuckDBStore(EventStore):
                             entry = conflict_entry(event_id, origin, location, raw, hint)
                             outcome.conflicts.append(entry)
                             to_quarantine.append(entry)
-                inserted = self._con.execute(
+                # seq = append order. The file lock makes this connection the only writer, so max(seq) is safe.
+                inserted = _first(self._con.execute(
                     f"""INSERT INTO events (seq, {_EVENT_COLUMNS}, content_hash, ingested_at)
-                        SELECT nextval('event_seq'), {', '.join('s.' + f for f in FIELDS)}, s.content_hash, now()
+                        SELECT (SELECT coalesce(max(seq), 0) FROM events) + s.position,
+                               {', '.join('s.' + f for f in FIELDS)}, s.content_hash, now()
                         FROM (SELECT * FROM staged
                               QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY position) = 1) s
                         ANTI JOIN events e USING (event_id)
                         ORDER BY s.position"""
-                ).fetchone()
+                ).fetchall())
                 outcome.added = int(inserted[0]) if inserted else 0
                 self._con.execute("DROP TABLE staged")
             if to_quarantine:
@@ -151,31 +158,31 @@ class DuckDBStore(EventStore):
         )
         self._con.register("incoming_quarantine", table)
         try:
-            row = self._con.execute(
+            row = _first(self._con.execute(
                 """INSERT INTO quarantine (seq, quarantine_id, origin, location, event_id, raw, reasons, quarantined_at)
                    SELECT nextval('quarantine_seq'), q.quarantine_id, q.origin, q.location, q.event_id, q.raw, q.reasons, now()
                    FROM incoming_quarantine q ANTI JOIN quarantine x USING (quarantine_id)"""
-            ).fetchone()
+            ).fetchall())
         finally:
             self._con.unregister("incoming_quarantine")
         return int(row[0]) if row else 0
 
     def event_count(self) -> int:
-        row = self._con.execute("SELECT count(*) FROM events").fetchone()
+        row = _first(self._con.execute("SELECT count(*) FROM events").fetchall())
         return int(row[0]) if row else 0
 
     def events_table(self) -> pa.Table:
-        table = self._con.execute(f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY seq").to_arrow_table()
+        table = self._con.sql(f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY seq").to_arrow_table()
         return table.cast(EVENT_SCHEMA)
 
     def events_by_id(self, event_ids: Iterable[str]) -> list[Event]:
         ids = list(event_ids)
         if not ids:
             return []
-        table = self._con.execute(
+        rows = self._con.execute(
             f"SELECT {_EVENT_COLUMNS} FROM events WHERE event_id IN (SELECT unnest(?)) ORDER BY seq", [ids]
-        ).to_arrow_table()
-        return list(table_to_events(table))
+        ).fetchall()
+        return [Event(**dict(zip(FIELDS, row))) for row in rows]
 
     def quarantine_entries(self, limit: int | None = None) -> list[StoredQuarantine]:
         sql = "SELECT origin, location, raw, reasons, event_id, quarantined_at FROM quarantine ORDER BY seq"
@@ -183,7 +190,7 @@ class DuckDBStore(EventStore):
         return [StoredQuarantine(QuarantineEntry(r[0], r[1], r[2], r[3], r[4]), r[5]) for r in rows]
 
     def quarantine_count(self) -> int:
-        row = self._con.execute("SELECT count(*) FROM quarantine").fetchone()
+        row = _first(self._con.execute("SELECT count(*) FROM quarantine").fetchall())
         return int(row[0]) if row else 0
 
     # --- identities ------------------------------------------------------------------------
@@ -202,11 +209,11 @@ class DuckDBStore(EventStore):
             }
         )
         with self._transaction():
-            row = self._con.execute(
+            row = _first(self._con.execute(
                 """INSERT INTO resolution_runs (run_id, method, model_version, events, persons, merges, splits, finished_at)
                    VALUES (nextval('run_seq'), ?, ?, ?, ?, ?, ?, now()) RETURNING run_id""",
                 [run.method, run.model_version, run.events, run.persons, run.merges, run.splits],
-            ).fetchone()
+            ).fetchall())
             run_id = int(row[0]) if row else 0
             self._con.execute("DELETE FROM identities")
             self._con.register("incoming_identities", table)
@@ -240,14 +247,14 @@ class DuckDBStore(EventStore):
     def save_model(self, model_json: str, description: str) -> int:
         json.loads(model_json)  # refuse to store something that is not JSON
         with self._transaction():
-            row = self._con.execute(
+            row = _first(self._con.execute(
                 "INSERT INTO linkage_models VALUES (nextval('model_seq'), ?, ?, now()) RETURNING version",
                 [description, model_json],
-            ).fetchone()
+            ).fetchall())
         return int(row[0]) if row else 0
 
     def latest_model(self) -> tuple[int, str] | None:
-        row = self._con.execute("SELECT version, model_json FROM linkage_models ORDER BY version DESC LIMIT 1").fetchone()
+        row = _first(self._con.execute("SELECT version, model_json FROM linkage_models ORDER BY version DESC LIMIT 1").fetchall())
         return (int(row[0]), str(row[1])) if row else None
 
     # --- clerical review -------------------------------------------------------------------
@@ -264,12 +271,12 @@ class DuckDBStore(EventStore):
         with self._transaction():
             self._con.register("incoming_reviews", table)
             try:
-                row = self._con.execute(
+                row = _first(self._con.execute(
                     """INSERT INTO review_queue
                        SELECT DISTINCT ON (event_id_l, event_id_r) event_id_l, event_id_r, match_probability,
                               'open', NULL, NULL, now(), NULL
                        FROM incoming_reviews r ANTI JOIN review_queue q USING (event_id_l, event_id_r)"""
-                ).fetchone()
+                ).fetchall())
             finally:
                 self._con.unregister("incoming_reviews")
         return int(row[0]) if row else 0

@@ -17,11 +17,10 @@ def _event_column(name: str) -> str:
 
 MIGRATIONS: dict[int, list[str]] = {
     1: [
-        "CREATE SEQUENCE event_seq START 1",
         "CREATE SEQUENCE quarantine_seq START 1",
         "CREATE SEQUENCE run_seq START 1",
         "CREATE SEQUENCE model_seq START 1",
-        "CREATE TABLE events (seq BIGINT NOT NULL UNIQUE, "
+        "CREATE TABLE events (seq BIGINT NOT NULL, "
         + ", ".join(_event_column(f) for f in FIELDS)
         + ", content_hash VARCHAR NOT NULL, ingested_at TIMESTAMP NOT NULL)",
         """CREATE TABLE quarantine (seq BIGINT NOT NULL, quarantine_id VARCHAR PRIMARY KEY, origin VARCHAR NOT NULL,

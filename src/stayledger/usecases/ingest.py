@@ -1,17 +1,30 @@
-"""Use case: ingest files into the ledger. Valid records are appended; invalid ones are quarantined."""
+"""Use case: ingest files into the ledger. Valid records are appended; invalid ones are quarantined.
+
+Work is done in chunks, each appended in one transaction: an interruption keeps the chunks already
+committed, and re-running the same command completes the rest (committed records come back as duplicates).
+Large JSON Lines files are validated by worker processes while the main process appends.
+"""
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
+
+import pyarrow as pa
 
 from stayledger.domain.events import Event, parse_event
 from stayledger.errors import InvalidRecord
-from stayledger.formats.canonical import RawRecord, detect_format, read_records
+from stayledger.formats.canonical import RawRecord, detect_format, jsonl_records, read_records
 from stayledger.storage.base import EventStore, QuarantineEntry, make_batch
 
 DEFAULT_CHUNK = 50_000
+PARALLEL_MIN_BYTES = 32 * 1024 * 1024  # below this, starting worker processes costs more than it saves
+PARALLEL_CHUNK_BYTES = 8 * 1024 * 1024
+EXAMPLE_LIMIT = 5
 
 
 @dataclass
@@ -30,72 +43,147 @@ class IngestReport:
     def clean(self) -> bool:
         return self.quarantined == 0
 
+    def note_problem(self, text: str) -> None:
+        if len(self.first_problems) < EXAMPLE_LIMIT:
+            self.first_problems.append(text)
 
-def _refusal(origin: str, record: RawRecord, reasons: str, event_id: str | None) -> QuarantineEntry:
-    return QuarantineEntry(origin=origin, location=record.location, raw=record.raw, reasons=reasons, event_id=event_id)
+
+@dataclass
+class ValidatedChunk:
+    """A chunk of records split into an append batch and refusals."""
+
+    records: int
+    batch: pa.Table
+    refused: list[QuarantineEntry]
+    problems: list[str]
 
 
-def ingest_records(
-    store: EventStore,
-    origin: str,
-    records: Iterable[RawRecord],
-    *,
-    chunk_size: int = DEFAULT_CHUNK,
-    example_limit: int = 5,
-) -> IngestReport:
-    """Validate records and append them in chunks, each chunk one transaction.
-
-    Re-running after an interruption completes the work: committed chunks come back as duplicates.
-    """
-    report = IngestReport(origin)
+def validate_records(origin: str, records: Iterable[RawRecord]) -> ValidatedChunk:
+    """Parse every record into an event or a quarantine entry naming the location and the reasons."""
     events: list[Event] = []
-    origins: list[str] = []
     locations: list[str] = []
     raws: list[str] = []
     refused: list[QuarantineEntry] = []
-
-    def note_problem(text: str) -> None:
-        if len(report.first_problems) < example_limit:
-            report.first_problems.append(text)
-
-    def flush() -> None:
-        outcome = store.append_events(make_batch(events, origins, locations, raws), refused)
-        report.added += outcome.added
-        report.duplicates += outcome.duplicates
-        report.quarantined += len(refused) + len(outcome.conflicts)
-        for conflict in outcome.conflicts:
-            note_problem(f"{conflict.location}: {conflict.reasons}")
-        for buffer in (events, origins, locations, raws, refused):
-            buffer.clear()
-
+    problems: list[str] = []
+    count = 0
     for record in records:
-        report.records += 1
+        count += 1
         if record.fields is None:
             reason = record.problem or "unreadable record"
-            refused.append(_refusal(origin, record, reason, None))
-            note_problem(f"{record.location}: {reason}")
-        else:
-            try:
-                event = parse_event(record.fields)
-            except InvalidRecord as exc:
-                event_id = record.fields.get("event_id")
-                event_id = event_id if isinstance(event_id, str) and event_id else None
-                reasons = "; ".join(str(e) for e in exc.errors)
-                refused.append(_refusal(origin, record, reasons, event_id))
+            refused.append(QuarantineEntry(origin, record.location, record.raw, reason, None))
+            if len(problems) < EXAMPLE_LIMIT:
+                problems.append(f"{record.location}: {reason}")
+            continue
+        try:
+            event = parse_event(record.fields)
+        except InvalidRecord as exc:
+            event_id = record.fields.get("event_id")
+            event_id = event_id if isinstance(event_id, str) and event_id else None
+            reasons = "; ".join(str(e) for e in exc.errors)
+            refused.append(QuarantineEntry(origin, record.location, record.raw, reasons, event_id))
+            if len(problems) < EXAMPLE_LIMIT:
                 who = f" (event {event_id})" if event_id else ""
-                note_problem(f"{record.location}{who}: {reasons}")
-            else:
-                events.append(event)
-                origins.append(origin)
-                locations.append(record.location)
-                raws.append(record.raw)
-        if len(events) + len(refused) >= chunk_size:
-            flush()
-    if events or refused:
-        flush()
+                problems.append(f"{record.location}{who}: {reasons}")
+            continue
+        events.append(event)
+        locations.append(record.location)
+        raws.append(record.raw)
+    batch = make_batch(events, [origin] * len(events), locations, raws)
+    return ValidatedChunk(count, batch, refused, problems)
+
+
+def _chunks(records: Iterable[RawRecord], size: int) -> Iterator[list[RawRecord]]:
+    chunk: list[RawRecord] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _append(store: EventStore, report: IngestReport, chunk: ValidatedChunk) -> None:
+    outcome = store.append_events(chunk.batch, chunk.refused)
+    report.records += chunk.records
+    report.added += outcome.added
+    report.duplicates += outcome.duplicates
+    report.quarantined += len(chunk.refused) + len(outcome.conflicts)
+    for problem in chunk.problems:
+        report.note_problem(problem)
+    for conflict in outcome.conflicts:
+        report.note_problem(f"{conflict.location}: {conflict.reasons}")
+
+
+def _finish(report: IngestReport) -> IngestReport:
     if report.records == 0:
         report.notes.append("no records found (the input is empty)")
     return report
+
+
+def ingest_records(
+    store: EventStore, origin: str, records: Iterable[RawRecord], *, chunk_size: int = DEFAULT_CHUNK
+) -> IngestReport:
+    """Validate records and append them chunk by chunk, each chunk one transaction."""
+    report = IngestReport(origin)
+    for chunk in _chunks(records, chunk_size):
+        _append(store, report, validate_records(origin, chunk))
+    return _finish(report)
+
+
+def _byte_ranges(path: Path, chunk_bytes: int) -> Iterator[tuple[int, int]]:
+    """(start, end) offsets that cut the file at line ends."""
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        start = 0
+        while start < size:
+            handle.seek(min(start + chunk_bytes, size))
+            handle.readline()
+            end = min(handle.tell(), size)
+            yield start, end
+            start = end
+
+
+def _validate_jsonl_range(origin: str, path: str, start: int, end: int, first_line: int) -> ValidatedChunk:
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        data = handle.read(end - start)
+    return validate_records(origin, jsonl_records(data.splitlines(keepends=True), first_line))
+
+
+def _line_starts(path: Path, ranges: list[tuple[int, int]]) -> list[int]:
+    """Line number at the start of each range (counted once, cheaply, in the parent)."""
+    numbers, line = [], 1
+    with path.open("rb") as handle:
+        for start, end in ranges:
+            numbers.append(line)
+            handle.seek(start)
+            line += handle.read(end - start).count(b"\n")
+    return numbers
+
+
+def ingest_jsonl_parallel(
+    store: EventStore, path: Path, *, workers: int, progress: Callable[[int], None] | None = None
+) -> IngestReport:
+    """Validate byte ranges of a JSON Lines file in worker processes; append in file order here."""
+    report = IngestReport(path.name)
+    ranges = list(_byte_ranges(path, PARALLEL_CHUNK_BYTES))
+    starts = _line_starts(path, ranges)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        futures = [
+            pool.submit(_validate_jsonl_range, path.name, str(path), start, end, first)
+            for (start, end), first in zip(ranges, starts)
+        ]
+        try:
+            for (_, end), future in zip(ranges, futures):
+                _append(store, report, future.result())
+                if progress is not None:
+                    progress(end)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return _finish(report)
 
 
 def ingest_file(
@@ -105,7 +193,16 @@ def ingest_file(
     *,
     chunk_size: int = DEFAULT_CHUNK,
     progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> IngestReport:
     """Ingest one canonical file (JSON Lines, CSV or Parquet)."""
     chosen = detect_format(path) if fmt == "auto" else fmt
+    workers = workers if workers is not None else min(2, os.cpu_count() or 1)
+    if chosen == "jsonl" and workers > 1 and path.stat().st_size >= PARALLEL_MIN_BYTES and not _is_json_array(path):
+        return ingest_jsonl_parallel(store, path, workers=workers, progress=progress)
     return ingest_records(store, path.name, read_records(path, chosen, progress), chunk_size=chunk_size)
+
+
+def _is_json_array(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(1024).lstrip().startswith(b"[")

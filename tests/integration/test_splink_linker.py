@@ -1,0 +1,260 @@
+"""Identity linkage with real DuckDB and Splink on a small labelled population made here."""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import date, timedelta
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from stayledger.identity.features import build_features
+from stayledger.identity.splink_linker import (
+    TOO_SMALL_TO_TRAIN,
+    CandidateIndex,
+    LinkageModel,
+    ModelFormatError,
+    ModelTrainingError,
+    cluster_links,
+    explain_pair,
+    link_events,
+    predict_links,
+    render_waterfall_text,
+    score_candidates,
+    train_model,
+    waterfall_chart_spec,
+)
+from stayledger.identity.clustering import ReviewDecisionConflict
+from stayledger.storage.arrow_events import EVENT_SCHEMA
+
+SYLLABLES = ["ka", "lo", "mi", "ren", "sa", "to", "vi", "dan", "el", "mar", "no", "bi", "ste", "ro", "lin", "fa", "gor", "u", "ha", "pe"]
+NATIONALITIES = ["DEU", "FRA", "USA", "RUS", "EGY", "CHN", "MEX", "IND"]
+
+
+def _word(rng: random.Random, parts: int) -> str:
+    return "".join(rng.choice(SYLLABLES) for _ in range(parts)).capitalize()
+
+
+def _event(pid: str, n: int, kind: str, on: date, surname: str, given: str | None, dob: str, sex: str, nat: str, doc: str) -> dict[str, Any]:
+    return {
+        "event_id": f"{pid}-{n}", "kind": kind, "occurred_on": on, "source": "test", "surname": surname, "given_names": given,
+        "date_of_birth": dob, "sex": sex, "nationality": nat, "document_type": "P", "document_number": doc, "document_issuer": nat,
+        "admission_class": "B2" if kind == "arrival" else None, "admitted_until": on + timedelta(days=90) if kind == "arrival" else None,
+    }
+
+
+def _typo(rng: random.Random, text: str) -> str:
+    i = rng.randrange(1, len(text) - 1)
+    return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
+
+
+def _population(people: int, seed: int) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    rng = random.Random(seed)
+    rows: list[dict[str, Any]] = []
+    for p in range(people):
+        pid = f"p{p:04d}"
+        surname, given = _word(rng, rng.randint(2, 3)), _word(rng, 2)
+        dob = date(1950, 1, 1) + timedelta(days=rng.randrange(365 * 50))
+        sex, nat = rng.choice("MF"), rng.choice(NATIONALITIES)
+        doc = f"{rng.choice('ABCDEFGH')}{rng.randrange(10**7):07d}"
+        on = date(2024, 1, 1) + timedelta(days=rng.randrange(200))
+        for n in range(rng.choice([2, 2, 3, 4])):
+            s, g, d, number = surname, given, dob.isoformat(), doc
+            if rng.random() < 0.05:
+                s = _typo(rng, s)
+            if rng.random() < 0.05:
+                g = _typo(rng, g)
+            if rng.random() < 0.03:
+                d = f"{dob.year}-{dob.day:02d}-{dob.month:02d}" if dob.day <= 12 else d
+            if n >= 2 and rng.random() < 0.3:
+                number = f"{rng.choice('JKLM')}{rng.randrange(10**7):07d}"  # renewed passport
+            rows.append(_event(pid, n, "arrival" if n % 2 == 0 else "departure", on + timedelta(days=20 * n), s, g, d, sex, nat, number))
+    return rows, {r["event_id"]: r["event_id"].split("-")[0] for r in rows}
+
+
+def _scenarios() -> list[dict[str, Any]]:
+    """People whose records test a specific rule, added to the population."""
+    on = date(2024, 3, 1)
+    return [
+        # One traveller, three transliterations and a renewed passport.
+        _event("mueller", 0, "arrival", on, "Müller", "Jürgen", "1971-04-12", "M", "DEU", "C01X00T47"),
+        _event("mueller", 1, "departure", on + timedelta(days=30), "MUELLER", "JUERGEN", "1971-04-12", "M", "DEU", "C01X00T47"),
+        _event("mueller", 2, "arrival", on + timedelta(days=90), "MULLER", "JURGEN", "1971-04-12", "M", "DEU", "C4LMN88Z1"),
+        _event("mueller", 3, "departure", on + timedelta(days=95), "Muller", "Jurgen", "1971-04-12", "M", "DEU", "C4LMN88Z1"),
+        # Cyrillic and two Latin spellings; OCR confusion in the number on one record.
+        _event("ivanova", 0, "arrival", on, "Иванова", "Юлия", "1988-09-30", "F", "RUS", "751234560"),
+        _event("ivanova", 1, "departure", on + timedelta(days=10), "IVANOVA", "YULIYA", "1988-09-30", "F", "RUS", "75I234S60"),
+        _event("ivanova", 2, "arrival", on + timedelta(days=50), "IWANOWA", "IULIIA", "1988-09-30", "F", "RUS", "751234560"),
+        # Twins travelling together on consecutive passports, similar given names.
+        _event("twin1", 0, "arrival", on, "Okafor", "Chidi", "1995-06-15", "M", "NGA", "A07711231"),
+        _event("twin1", 1, "departure", on + timedelta(days=14), "Okafor", "Chidi", "1995-06-15", "M", "NGA", "A07711231"),
+        _event("twin2", 0, "arrival", on, "Okafor", "Chika", "1995-06-15", "M", "NGA", "A07711232"),
+        _event("twin2", 1, "departure", on + timedelta(days=14), "Okafor", "Chika", "1995-06-15", "M", "NGA", "A07711232"),
+        # Name order swapped by one source.
+        _event("wang", 0, "arrival", on, "Wang", "Xiaoming", "1983-02-03", "M", "CHN", "E12345678"),
+        _event("wang", 1, "departure", on + timedelta(days=7), "Xiaoming", "Wang", "1983-02-03", "M", "CHN", "E12345678"),
+    ]
+
+
+def _table(rows: list[dict[str, Any]]) -> pa.Table:
+    columns = {name: [r.get(name) for r in rows] for name in EVENT_SCHEMA.names}
+    columns["duration_of_status"] = [False] * len(rows)
+    return pa.Table.from_pydict(columns, schema=EVENT_SCHEMA)
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[pa.Table, dict[str, str]]:
+    rows, truth = _population(700, seed=3)
+    extra = _scenarios()
+    truth.update({r["event_id"]: r["event_id"].split("-")[0] for r in extra})
+    return _table(rows + extra), truth
+
+
+@pytest.fixture(scope="module")
+def model(data: tuple[pa.Table, dict[str, str]]) -> LinkageModel:
+    events, _ = data
+    return train_model(build_features(events), seed=42, max_pairs=300_000, trained_at="2025-01-01T00:00:00Z")
+
+
+@pytest.fixture(scope="module")
+def linked(data: tuple[pa.Table, dict[str, str]], model: LinkageModel) -> Any:
+    events, _ = data
+    return link_events(events, model)
+
+
+def _same(result: Any, a: str, b: str) -> bool:
+    return result.cluster_of[a] == result.cluster_of[b]
+
+
+def test_transliteration_variants_and_a_renewed_passport_are_one_traveller(linked: Any) -> None:
+    assert len({linked.cluster_of[f"mueller-{i}"] for i in range(4)}) == 1
+    assert len({linked.cluster_of[f"ivanova-{i}"] for i in range(3)}) == 1
+
+
+def test_swapped_name_order_links(linked: Any) -> None:
+    assert _same(linked, "wang-0", "wang-1")
+
+
+def test_twins_on_consecutive_passports_are_not_merged(linked: Any) -> None:
+    assert _same(linked, "twin1-0", "twin1-1")
+    assert _same(linked, "twin2-0", "twin2-1")
+    assert not _same(linked, "twin1-0", "twin2-0")
+
+
+def test_clusters_agree_with_the_truth_on_the_population(linked: Any, data: tuple[pa.Table, dict[str, str]]) -> None:
+    _, truth = data
+    true_pairs = predicted_pairs = both = 0
+    by_cluster: dict[str, list[str]] = {}
+    for e, c in linked.cluster_of.items():
+        by_cluster.setdefault(c, []).append(e)
+    for members in by_cluster.values():
+        for i, a in enumerate(members):
+            for b in members[i + 1 :]:
+                predicted_pairs += 1
+                both += truth[a] == truth[b]
+    by_person: dict[str, int] = {}
+    for p in truth.values():
+        by_person[p] = by_person.get(p, 0) + 1
+    true_pairs = sum(k * (k - 1) // 2 for k in by_person.values())
+    precision, recall = both / predicted_pairs, both / true_pairs
+    assert precision >= 0.99 and recall >= 0.98, (precision, recall)
+
+
+def test_cluster_key_is_the_smallest_event_id_and_joining_probability_is_reported(linked: Any) -> None:
+    assert linked.cluster_of["mueller-3"] == "mueller-0"
+    assert linked.joining_probability["mueller-0"] >= 0.9
+    singletons = [e for e, p in linked.joining_probability.items() if p is None]
+    assert all(linked.cluster_of[e] == e for e in singletons)
+
+
+def test_score_candidates_equals_splink_predict(data: tuple[pa.Table, dict[str, str]], model: LinkageModel) -> None:
+    events, _ = data
+    features = build_features(events)
+    links = predict_links(features, model, threshold=0.0)
+    sample = links.slice(0, 300).to_pylist()
+    by_id = {e: i for i, e in enumerate(features.column("unique_id").to_pylist())}
+    assert len(sample) > 100
+    for link in sample[:60]:
+        new = features.slice(by_id[link["event_id_l"]], 1)
+        candidate = features.slice(by_id[link["event_id_r"]], 1)
+        ((event_id, probability),) = score_candidates(new, candidate, model)
+        assert event_id == link["event_id_r"]
+        assert math.isclose(probability, link["match_probability"], rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_candidate_index_finds_what_batch_blocking_pairs(data: tuple[pa.Table, dict[str, str]], model: LinkageModel) -> None:
+    events, _ = data
+    features = build_features(events)
+    index = CandidateIndex(features, model)
+    new = features.filter(pa.compute.equal(features.column("unique_id"), "mueller-3"))
+    found = set(index.candidates_for(new).column("unique_id").to_pylist())
+    assert {"mueller-0", "mueller-1", "mueller-2"} <= found
+    scores = dict(score_candidates(new, index.candidates_for(new), model))
+    assert scores["mueller-2"] > 0.99
+
+
+def test_explanation_gives_a_level_and_weight_per_comparison(model: LinkageModel) -> None:
+    a = {"event_id": "a", "surname": "Müller", "given_names": "Jürgen", "date_of_birth": "1971-04-12", "sex": "M",
+         "nationality": "DEU", "document_number": "C01X00T47"}
+    b = dict(a, event_id="b", surname="MULLER", given_names="JURGEN", date_of_birth="1971-12-04", document_number="C01X00T48")
+    explanation = explain_pair(a, b, model)
+    levels = {c.name: c.level for c in explanation.comparisons}
+    assert set(levels) == {"surname", "given_names", "date_of_birth", "document_number", "nationality", "sex"}
+    assert levels["date_of_birth"] == "day and month swapped"
+    assert levels["document_number"].startswith("differs only in the last two characters")
+    doc = next(c for c in explanation.comparisons if c.name == "document_number")
+    assert doc.match_weight < -10  # a relative's passport is evidence against
+    total = explanation.prior_weight + sum(c.match_weight for c in explanation.comparisons)
+    assert math.isclose(total, explanation.final_weight)
+    text = render_waterfall_text(explanation)
+    assert "day and month swapped" in text and "match probability" in text
+    assert len(waterfall_chart_spec(explanation)["data"]["values"]) == 8
+
+
+def test_must_link_and_cannot_link_are_respected(data: tuple[pa.Table, dict[str, str]], model: LinkageModel) -> None:
+    events, _ = data
+    result = link_events(
+        events, model, must_link=[("twin1-0", "p0001-0")], cannot_link=[("mueller-0", "mueller-2")]
+    )
+    assert _same(result, "twin1-0", "p0001-0")
+    assert result.joining_probability["p0001-0"] == 1.0
+    assert not _same(result, "mueller-0", "mueller-2")
+
+
+def test_contradictory_review_decisions_are_refused() -> None:
+    links = pa.table({"event_id_l": ["a"], "event_id_r": ["b"], "match_probability": [0.99], "match_weight": [9.0]})
+    with pytest.raises(ReviewDecisionConflict):
+        cluster_links(["a", "b", "c"], links, match_threshold=0.9, must_link=[("a", "c"), ("c", "b")], cannot_link=[("a", "b")])
+
+
+def test_grey_pairs_are_those_not_joined_by_confident_links(data: tuple[pa.Table, dict[str, str]], model: LinkageModel) -> None:
+    events, _ = data
+    result = link_events(events, model, match_threshold=0.6, grey_zone=(0.3, 0.95))
+    for row in result.grey_pairs.to_pylist():
+        assert 0.3 <= row["match_probability"] < 0.95
+        assert row["same_cluster"] == (result.cluster_of[row["event_id_l"]] == result.cluster_of[row["event_id_r"]])
+
+
+def test_model_round_trips_through_json_with_metadata(model: LinkageModel, data: tuple[pa.Table, dict[str, str]]) -> None:
+    again = LinkageModel.from_json(model.to_json())
+    assert again.to_json() == model.to_json()
+    assert again.metadata["trained_at"] == "2025-01-01T00:00:00Z"
+    assert again.metadata["record_count"] == data[0].num_rows
+    events, _ = data
+    features = build_features(events.slice(0, 400))
+    assert predict_links(features, again).equals(predict_links(features, model))
+
+
+def test_unreadable_model_files_are_refused() -> None:
+    with pytest.raises(ModelFormatError):
+        LinkageModel.from_json("{}")
+    with pytest.raises(ModelFormatError):
+        LinkageModel.from_json('{"format": "stayledger-linkage-model", "format_version": 99}')
+
+
+def test_training_is_refused_on_too_few_records(data: tuple[pa.Table, dict[str, str]]) -> None:
+    events, _ = data
+    with pytest.raises(ModelTrainingError, match="too few"):
+        train_model(build_features(events.slice(0, TOO_SMALL_TO_TRAIN - 1)))
