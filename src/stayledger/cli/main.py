@@ -373,6 +373,10 @@ def person(
     table = Table("date", "kind", "event", "source", "name", "born", "nat.", "document", "class / until", "link p")
     for event, probability in view.events:
         detail = event.admission_class or event.change or ""
+        if event.event_id in view.superseded:
+            detail = f"[strike]{detail}[/strike] superseded"
+        if event.corrects:
+            detail += f" (corrects {event.corrects})"
         until = event.admitted_until or event.new_until
         if until:
             detail += f" → {until}"
@@ -419,6 +423,36 @@ def mrz(
         typer.echo(render_text(result))
     if not result.valid:
         raise typer.Exit(EXIT_QUARANTINED)
+
+
+@app.command()
+def correct(
+    event_id: Annotated[str, typer.Argument(help="The event to correct (it stays in the ledger, marked superseded).")],
+    changes: Annotated[list[str], typer.Option("--set", help="FIELD=VALUE to change (repeat); FIELD= removes the field.")],
+    source: Annotated[str, typer.Option("--source", help="Who corrects: e.g. officer, traveller (a rebuttal).")] = "officer",
+    new_id: Annotated[Optional[str], typer.Option("--event-id", help="Id of the correction event (default: EVENT_ID~fixN).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Record a correction: a new event that replaces EVENT_ID; statuses are re-determined from it.
+
+    Example: `stayledger correct BRD-17 --set date_of_birth=1980-02-11 --source traveller`.
+    """
+    from stayledger.usecases.correct import record_correction
+
+    parsed: dict[str, str] = {}
+    for item in changes:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise _fail(f"--set {item!r}: expected FIELD=VALUE", 2)
+        parsed[name.strip()] = value.strip()
+    store = _store(db)
+    try:
+        correction = record_correction(store, event_id, parsed, source=source, event_id=new_id)
+    except StayledgerError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        store.close()
+    console.print(f"recorded {correction.event_id} correcting {event_id}; run `stayledger resolve` to re-link")
 
 
 @calc_app.command("schengen")

@@ -51,6 +51,7 @@ FIELDS: Final = (
     "new_class",
     "new_until",
     "admission_ref",
+    "corrects",
 )
 _FIELD_SET: Final = frozenset(FIELDS)
 DATE_FIELDS: Final = ("occurred_on", "admitted_until", "new_until")
@@ -87,6 +88,7 @@ class Event:
     new_class: str | None = None
     new_until: date | None = None
     admission_ref: str | None = None
+    corrects: str | None = None  # event_id this record replaces (a rebuttal or an officer's fix)
 
     def to_record(self) -> dict[str, Any]:
         """The canonical JSON-ready mapping: fields in schema order, absent ones left out."""
@@ -283,6 +285,9 @@ def parse_event(raw: Mapping[str, Any], where: str | None = None) -> Event:
             elif change == "extension_granted" and values.get("new_until") is None:
                 if not any(e.field == "new_until" for e in errors):
                     errors.append(FieldError("new_until", "required when change is extension_granted"))
+    corrects = values.get("corrects")
+    if corrects is not None and corrects == values.get("event_id"):
+        errors.append(FieldError("corrects", "an event cannot correct itself"))
     if kind != "status_change" and "change" in values:
         errors.append(FieldError("change", f"only allowed on a status_change, not on {kind or 'this kind'}"))
 

@@ -34,6 +34,7 @@ _DESCRIPTIONS: dict[str, dict[str, Any]] = {
     "new_class": {"type": "string", "description": "With change status_changed."},
     "new_until": {**_DATE, "description": "With status_changed and extension_granted."},
     "admission_ref": {"type": "string", "description": "event_id of the arrival a status change concerns."},
+    "corrects": {"type": "string", "description": "event_id of an earlier record this one replaces (a rebuttal or an officer's fix); the original stays in the ledger."},
 }
 
 

@@ -2,7 +2,7 @@
 
 Pure core. Events with the same OCR-normalised document number and nationality are one person; a status
 change or report without a document joins the arrival it references (admission_ref), else the exact
-(surname, date of birth, nationality) key. Nothing probabilistic: every link has probability None.
+(surname, date of birth, nationality) key; a correction joins the event it corrects. Nothing probabilistic: every link has probability None.
 """
 
 from __future__ import annotations
@@ -54,6 +54,8 @@ def cluster_by_keys(events: Iterable[Event]) -> dict[str, str]:
     for event in events:
         ids.append(event.event_id)
         uf.find(event.event_id)
+        if event.corrects:
+            references.append((event.event_id, event.corrects))  # a correction is the same person as its original
         if event.document_number:
             key = f"doc:{document_key(event.document_number)}:{event.nationality}"
         elif event.admission_ref:

@@ -33,7 +33,9 @@ from stayledger.storage.migrations import MIGRATIONS
 
 _EVENT_COLUMNS = ", ".join(FIELDS)
 # Digest of the normalised content, computed in SQL over the staged batch (vectorised, no per-row Python).
-_HASH_SQL = "md5(concat_ws(chr(31), " + ", ".join(f"coalesce(CAST({f} AS VARCHAR), '')" for f in FIELDS) + "))"
+# Each value is tagged with its field name and absent values are skipped (concat_ws drops NULLs), so a
+# later optional column leaves the digests of existing records unchanged.
+_HASH_SQL = "md5(concat_ws(chr(31), " + ", ".join(f"'{f}=' || CAST({f} AS VARCHAR)" for f in FIELDS) + "))"
 
 
 def _first(rows: list) -> tuple | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from stayledger.domain.events import DATE_FIELDS, FIELDS
 
+# Event columns added by a later migration (version 1 must stay exactly as it shipped).
+_ADDED_LATER = {"corrects"}
 _REQUIRED = {"event_id", "kind", "occurred_on", "source", "surname", "date_of_birth", "nationality"}
 
 
@@ -21,7 +23,7 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE SEQUENCE run_seq START 1",
         "CREATE SEQUENCE model_seq START 1",
         "CREATE TABLE events (seq BIGINT NOT NULL, "
-        + ", ".join(_event_column(f) for f in FIELDS)
+        + ", ".join(_event_column(f) for f in FIELDS if f not in _ADDED_LATER)
         + ", content_hash VARCHAR NOT NULL, ingested_at TIMESTAMP NOT NULL)",
         """CREATE TABLE quarantine (seq BIGINT NOT NULL, quarantine_id VARCHAR PRIMARY KEY, origin VARCHAR NOT NULL,
            location VARCHAR NOT NULL, event_id VARCHAR, raw VARCHAR NOT NULL, reasons VARCHAR NOT NULL,
@@ -40,5 +42,9 @@ MIGRATIONS: dict[int, list[str]] = {
            queued_at TIMESTAMP NOT NULL, decided_at TIMESTAMP, PRIMARY KEY (event_id_l, event_id_r))""",
         """CREATE TABLE lookup_log (looked_up_at TIMESTAMP NOT NULL, actor VARCHAR NOT NULL, purpose VARCHAR NOT NULL,
            subject VARCHAR NOT NULL)""",
+    ],
+    2: [
+        # Corrections: a record may replace an earlier one (the original stays in the log).
+        "ALTER TABLE events ADD COLUMN corrects VARCHAR",
     ],
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from stayledger.domain.corrections import effective_events, superseded_ids
 from stayledger.domain.events import Event
 from stayledger.domain.stays import StayDetermination
 from stayledger.errors import StayledgerError
@@ -17,6 +18,7 @@ from stayledger.usecases.stays import uncertain_event_ids
 class PersonView:
     person_id: str
     events: list[tuple[Event, float | None]]  # each event with the link probability that joined it
+    superseded: frozenset[str]  # events replaced by a correction (shown, not used)
     stays: list[StayDetermination]
 
 
@@ -33,9 +35,9 @@ def look_up_person(
     probabilities = {e.event_id: assignments[e.event_id].link_probability for e in events}
     stays = get_pack(pack).determine_person_stays(
         person_id,
-        events,
+        effective_events(events),
         as_of,
         link_probabilities={k: v for k, v in probabilities.items() if v is not None},
         uncertain_event_ids=uncertain_event_ids(store),
     )
-    return PersonView(person_id, [(e, probabilities[e.event_id]) for e in events], stays)
+    return PersonView(person_id, [(e, probabilities[e.event_id]) for e in events], superseded_ids(events), stays)

@@ -6,6 +6,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Iterator
 
+from stayledger.domain.corrections import effective_events
 from stayledger.domain.events import Event
 from stayledger.domain.stays import StayDetermination
 from stayledger.rules import get_pack
@@ -48,7 +49,7 @@ def determine_stays(store: EventStore, as_of: date, *, pack: str = "us") -> Iter
     for person_id in sorted(groups):
         yield from rules.determine_person_stays(
             person_id,
-            groups[person_id],
+            effective_events(groups[person_id]),
             as_of,
             link_probabilities=probabilities,
             uncertain_event_ids=uncertain,

@@ -1,0 +1,49 @@
+"""Use case: record a correction — a new event that replaces an earlier one, which stays in the ledger."""
+
+from __future__ import annotations
+
+from stayledger.domain.events import Event, parse_event
+from stayledger.errors import InvalidRecord, StayledgerError
+from stayledger.storage.base import EventStore, make_batch
+
+NOT_CORRECTABLE = frozenset({"event_id", "corrects"})
+
+
+def record_correction(
+    store: EventStore, original_id: str, changes: dict[str, str], *, source: str, event_id: str | None = None
+) -> Event:
+    """Append a copy of ``original_id`` with ``changes`` applied, marked as correcting it.
+
+    ``source`` says who corrects (e.g. ``officer``, ``traveller``); an empty value in ``changes`` removes a field.
+    """
+    found = store.events_by_id([original_id])
+    if not found:
+        raise StayledgerError(f"no event {original_id!r} in the ledger")
+    refused = sorted(NOT_CORRECTABLE & set(changes))
+    if refused:
+        raise StayledgerError(f"cannot change {', '.join(refused)} with a correction")
+    record = found[0].to_record()
+    for name, value in changes.items():
+        if value == "":
+            record.pop(name, None)
+        else:
+            record[name] = value
+    record["source"] = source
+    record["corrects"] = original_id
+    record["event_id"] = event_id or f"{original_id}~fix{_next_number(store, original_id)}"
+    try:
+        correction = parse_event(record)
+    except InvalidRecord as exc:
+        raise StayledgerError(f"the corrected record is not valid: {exc}") from None
+    outcome = store.append_events(make_batch([correction], ["correction"], ["command line"], [str(record)]), [])
+    if outcome.conflicts:
+        raise StayledgerError(outcome.conflicts[0].reasons)
+    return correction
+
+
+def _next_number(store: EventStore, original_id: str) -> int:
+    existing = set(store.events_table().column("event_id").to_pylist())
+    n = 1
+    while f"{original_id}~fix{n}" in existing:
+        n += 1
+    return n
