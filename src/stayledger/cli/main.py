@@ -41,8 +41,10 @@ app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(calc_app, name="calc")
 app.add_typer(export_app, name="export")
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# Piped output is not wrapped at 80 columns: tables stay readable in logs and files.
+_PIPED_WIDTH = None if sys.stdout.isatty() else 140
+console = Console(highlight=False, width=_PIPED_WIDTH)
+err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 140)
 
 DbOption = Annotated[
     Optional[str],
