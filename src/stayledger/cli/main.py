@@ -37,6 +37,8 @@ app = typer.Typer(
 quarantine_app = typer.Typer(help="Records that were refused, with their raw text and reasons.", no_args_is_help=True)
 export_app = typer.Typer(help="Stable exports: events (JSONL), identities (CSV), stays (CSV).", no_args_is_help=True)
 calc_app = typer.Typer(help="Calculators that need no database.", no_args_is_help=True)
+report_app = typer.Typer(help="Aggregate statistics (no personal data).", no_args_is_help=True)
+app.add_typer(report_app, name="report")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(calc_app, name="calc")
 app.add_typer(export_app, name="export")
@@ -347,6 +349,54 @@ def demo(
         run_demo(console, people=people, seed=seed, workdir=workdir)
     except StayledgerError as exc:
         raise _fail(str(exc)) from None
+
+
+class ReportFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    html = "html"
+
+
+@report_app.command("overstays")
+def report_overstays_cmd(
+    fiscal_year: Annotated[int, typer.Option("--fiscal-year", min=2, max=9999, help="US federal fiscal year: FY2025 is 2024-10-01 .. 2025-09-30.")],
+    fmt: Annotated[ReportFormat, typer.Option("--format", help="table (terminal), csv, or html (self-contained page with charts).")] = ReportFormat.table,
+    out: Annotated[Optional[Path], typer.Option("--out", help="File to write. Default: standard output.")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Determine statuses as of this day (YYYY-MM-DD). Default: today.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Overstays of a fiscal year by admission-class group and nationality.
+
+    Cohort: air and sea arrivals whose authorised stay ends in the fiscal year. Cells under 10 are withheld
+    (with secondary suppression), and the report holds no personal data.
+    """
+    from stayledger.reports.render import overstay_csv, overstay_html, terminal_report
+    from stayledger.usecases.report import report_overstays
+
+    day = _parse_day(as_of, "--as-of") if as_of else date.today()
+    store = _store(db)
+    try:
+        _ensure_resolved(store)
+        report = report_overstays(store, fiscal_year, day)
+    finally:
+        store.close()
+    if fmt is ReportFormat.table:
+        if out is None:
+            console.print(terminal_report(report))
+            return
+        with out.open("w", encoding="utf-8") as handle:
+            Console(file=handle, width=200, no_color=True).print(terminal_report(report))
+    else:
+        try:
+            text = overstay_csv(report) if fmt is ReportFormat.csv else overstay_html(report)
+        except StayledgerError as exc:
+            raise _fail(str(exc)) from None
+        if out is None:
+            sys.stdout.write(text)
+            return
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8", newline="")
+    err_console.print(f"wrote the FY{fiscal_year} overstay report (statuses as of {day}) to {out}")
 
 
 @app.command()
