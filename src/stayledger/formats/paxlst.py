@@ -1,0 +1,1062 @@
+"""UN/EDIFACT PAXLST (API passenger and crew manifests): structure, travellers, departure records.
+
+Pure core: standard library only. ``parse_paxlst`` reads a whole file (one or more interchanges, optional
+functional groups, several messages, messages split into parts) into ``Manifest`` objects;
+``manifest_departure_records`` turns a manifest into canonical ``departure`` records for one receiving
+country; ``paxlst_to_records`` does both for a file.
+
+Why our own parser: pydifact fails on functional groups (UNG/UNE), leading spaces and junk after UNZ,
+all of which real feeds carry (see ``stayledger.formats.edifact``).
+
+What the product keeps, and what it does not: names, sex, birth date, nationality, travel documents,
+embarkation/disembarkation airports and the flight. Addresses (NAD street/city/postcode), contact
+details (COM), seat and booking references (RFF), free text (FTX), residence country and birthplace are
+read past and never kept — not even in the raw text of a rejected traveller.
+
+Decisions worth knowing:
+- Structural faults (no UNB, UNT without UNH, a message without UNT) raise ``ParseError`` naming the line
+  and position. Count mismatches (CNT, UNT, UNE, UNZ) are warnings; travellers are never dropped for them.
+- Parts of a message (UNH element 4 ``01:C`` … ``02:F``) sharing the common access reference (UNH
+  element 3) are joined into one manifest; a missing part or final part is a warning.
+- Two-digit birth years take the latest century that does not put the birth after the flight date;
+  two-digit flight years (DTM format 201/101) are 20YY.
+- An airport on the flight's route that the airport table does not know raises ``ParseError`` naming the
+  code: the direction of the whole manifest depends on it. An unknown embarkation or disembarkation
+  airport (LOC+178/179) rejects only that traveller.
+- Inbound manifests carry no admission (class, admitted-until), so they yield no arrival records.
+- In-transit travellers (NAD qualifiers other than FL passenger / FM crew) are skipped with a warning.
+
+Not supported: PAXLST responses (CUSRES), the repetition separator, NAD addresses as structured data.
+
+Fuzzing: ``tests/unit/test_paxlst_properties.py`` runs a modest hypothesis run by default; set
+``STAYLEDGER_FUZZ=1`` for a long run (thousands of examples per property).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import date, time
+from itertools import repeat
+from typing import Final, Literal
+
+from stayledger.domain.countries import normalise_country
+from stayledger.domain.events import EARLIEST_BIRTH_YEAR
+from stayledger.errors import ParseError
+from stayledger.formats.airports import AirportTable, border_area, bundled_airports
+from stayledger.formats.edifact import (
+    Delimiters,
+    RawSegment,
+    Segment,
+    gc_paused,
+    render_segment,
+    scan_raw,
+    split_elements,
+    to_segment,
+)
+
+PASSENGER: Final = "passenger"
+CREW: Final = "crew"
+TRAVELLER_ROLES: Final = {"FL": PASSENGER, "FM": CREW}
+LIST_TYPES: Final = {"745": "passengers", "250": "crew"}
+COUNT_ROLES: Final = {"42": PASSENGER, "41": CREW}
+DOCUMENT_TYPES: Final = {"P": "P", "I": "I", "V": "V"}
+SEXES: Final = {"M": "M", "F": "F", "X": "X"}
+_SERVICE_TAGS: Final = frozenset({"UNH", "UNT", "UNB", "UNZ", "UNG", "UNE"})
+_READ_TAGS: Final = frozenset({"NAD", "CNT", "BGM", "TDT", "LOC", "DTM", "ATT", "NAT", "DOC"})
+_TRAVELLER_TAGS: Final = frozenset({"LOC", "DTM", "ATT", "NAT", "DOC"})
+_ITINERARY: Final = ("125", "87", "92")
+_NAME_ELEMENTS: Final = 4  # NAD+FL+++SURNAME:GIVEN:MIDDLE — elements after the 4th are the address
+_CARRIER_IN_FLIGHT_NUMBER: Final = re.compile(r"([A-Z]{2}|[A-Z][0-9]|[0-9][A-Z])[0-9]{1,4}[A-Z]?")
+
+Direction = Literal["outbound", "inbound", "neither"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# What a manifest holds
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One travel document of a traveller (DOC with its DTM+36 expiry and LOC+91 issuing country)."""
+
+    type: str  # P, I, V, or O for any other code
+    code: str  # the code as sent, e.g. "P" or "AC"
+    number: str | None
+    issuer: str | None  # as sent; normalised when converted
+    expiry: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Traveller:
+    """A passenger or crew member as the manifest gives them (no address, contact or booking data)."""
+
+    role: str  # "passenger" or "crew"
+    surname: str | None
+    given_names: str | None  # given and middle names joined with a space
+    sex: str | None
+    date_of_birth: str | None  # YYYY-MM-DD
+    birth_date_problem: str | None  # why DTM+329 could not be read, when it was present
+    nationality: str | None  # as sent
+    documents: tuple[Document, ...]
+    embarkation: str | None  # LOC+178 airport
+    disembarkation: str | None  # LOC+179 airport
+    line: int
+    column: int
+    segments: tuple[str, ...]  # the kept segments as sent, NAD cut after the name (no address)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def document(self) -> Document | None:
+        """The document that identifies the traveller: a passport, else an identity card, else any non-visa."""
+        for wanted in ("P", "I", "O", "V"):
+            for document in self.documents:
+                if document.type == wanted:
+                    return document
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """An airport on the flight's itinerary (LOC+125, LOC+92 or LOC+87) and its scheduled times."""
+
+    airport: str
+    qualifier: str
+    departure_date: date | None
+    departure_time: time | None
+    arrival_date: date | None
+    arrival_time: time | None
+    line: int
+    column: int
+
+
+@dataclass(frozen=True, slots=True)
+class Flight:
+    """The flight a manifest reports (TDT+20 and the itinerary LOC/DTM segments)."""
+
+    number: str | None
+    carrier: str | None
+    stops: tuple[Stop, ...]
+
+    @property
+    def departure(self) -> Stop | None:
+        """The first departure airport (LOC+125)."""
+        return next((stop for stop in self.stops if stop.qualifier == "125"), None)
+
+    @property
+    def arrival(self) -> Stop | None:
+        """The final arrival airport (the last LOC+87)."""
+        return next((stop for stop in reversed(self.stops) if stop.qualifier == "87"), None)
+
+    @property
+    def departure_airport(self) -> str | None:
+        stop = self.departure
+        return stop.airport if stop else None
+
+    @property
+    def arrival_airport(self) -> str | None:
+        stop = self.arrival
+        return stop.airport if stop else None
+
+    @property
+    def departure_date(self) -> date | None:
+        """Scheduled local departure date from the first departure airport (DTM+189)."""
+        stop = self.departure
+        return stop.departure_date if stop else None
+
+    @property
+    def route(self) -> tuple[str, ...]:
+        """Every airport in flight order: departure, routing legs (LOC+92), arrival; repeats removed.
+
+        With one LOC+125 and one LOC+87 the LOC+92 legs go between them; when the itinerary group repeats
+        per leg (LOC+125 A, LOC+87 B, LOC+125 B, LOC+87 C) the airports are taken in message order.
+        """
+        stops = self.stops
+        first, last = self.departure, self.arrival
+        if sum(s.qualifier == "125" for s in stops) <= 1 and sum(s.qualifier == "87" for s in stops) <= 1:
+            sequence = ([first.airport] if first else []) + [s.airport for s in stops if s.qualifier == "92"]
+            sequence += [last.airport] if last else []
+        else:
+            sequence = [s.airport for s in stops]
+        route: list[str] = []
+        for airport in sequence:
+            if not route or route[-1] != airport:
+                route.append(airport)
+        return tuple(route)
+
+    def departure_date_at(self, airport: str) -> date | None:
+        """The scheduled departure date from ``airport`` when the manifest gives one."""
+        for stop in self.stops:
+            if stop.airport == airport and stop.departure_date is not None:
+                return stop.departure_date
+        return None
+
+    def stop_at(self, airport: str) -> Stop | None:
+        return next((stop for stop in self.stops if stop.airport == airport), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """One PAXLST message (its parts joined): the flight, the travellers and what looked wrong."""
+
+    reference: str  # common access reference for a message in parts, else the message reference
+    message_references: tuple[str, ...]
+    list_type: str | None  # "passengers" (BGM 745), "crew" (BGM 250) or None
+    flight: Flight
+    travellers: tuple[Traveller, ...]
+    delimiters: Delimiters
+    line: int  # of the (first) UNH
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Interchange:
+    """One UNB … UNZ envelope."""
+
+    sender: str
+    recipient: str
+    reference: str
+    prepared: str  # UNB date:time as sent
+    message_count: int
+    line: int
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PaxlstParse:
+    """A parsed PAXLST file: its interchanges, its manifests and file-level warnings."""
+
+    interchanges: list[Interchange]
+    manifests: list[Manifest]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedTraveller:
+    """A traveller who cannot become a record: their kept segments as text, and why (for quarantine)."""
+
+    raw: str
+    reason: str
+    line: int
+    manifest_reference: str
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestConversion:
+    """The departure records of one manifest for one receiving country, and what could not be converted."""
+
+    direction: Direction
+    records: list[dict[str, str]]
+    rejected: list[RejectedTraveller]
+    warnings: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class PaxlstRecords:
+    """Every departure record of a file for one receiving country (``paxlst_to_records``)."""
+
+    records: list[dict[str, str]]
+    rejected: list[RejectedTraveller]
+    warnings: list[str]
+    conversions: list[ManifestConversion]
+    manifests: list[Manifest]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Structure: interchanges, groups, messages, parts
+
+
+@dataclass(slots=True)
+class _Part:
+    reference: str
+    common_reference: str
+    sequence: int | None
+    final: bool | None
+    header: Segment  # the UNH
+    body: list[RawSegment]  # the segments between UNH and UNT, unsplit
+    delimiters: Delimiters
+    line: int
+    column: int
+
+
+@dataclass(slots=True)
+class _Envelope:
+    header: Segment
+    messages: int = 0
+    groups: int = 0
+    group: Segment | None = None
+    group_messages: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def parse_paxlst(text: str) -> PaxlstParse:
+    """Parse a PAXLST file into manifests; ``ParseError`` for broken structure, warnings for the tolerable."""
+    with gc_paused():
+        return _parse(text)
+
+
+def _parse(text: str) -> PaxlstParse:
+    scanned = scan_raw(text)
+    warnings = list(scanned.warnings)
+    interchanges: list[Interchange] = []
+    parts: list[_Part] = []
+    envelope: _Envelope | None = None
+    message: _Part | None = None
+    seen_segment = False
+
+    for block in scanned.blocks:
+        raws = block.segments
+        seen_segment = seen_segment or bool(raws)
+        # Walk the envelope segments only; a message body is the slice between its UNH and UNT.
+        service = [index for index, raw in enumerate(raws) if raw[0] in _SERVICE_TAGS]
+        service.append(len(raws))
+        previous = -1
+        for index in service:
+            if index > previous + 1:
+                if message is not None:
+                    message.body.extend(raws[previous + 1 : index])
+                else:
+                    for raw in raws[previous + 1 : index]:
+                        outside = to_segment(raw, block.delimiters)
+                        if envelope is None:
+                            raise ParseError(
+                                f"missing UNB: the interchange must begin with UNB, found {outside.tag}", outside.line, outside.column
+                            )
+                        envelope.warnings.append(f"line {outside.line}: {outside.tag} outside a message ignored")
+            previous = index
+            if index == len(raws):
+                break
+            segment = to_segment(raws[index], block.delimiters)
+            tag = segment.tag
+            if tag == "UNB":
+                if message is not None:
+                    raise _unclosed(message, segment)
+                if envelope is not None:
+                    envelope.warnings.append(f"line {segment.line}: UNB before the UNZ of interchange {envelope.header.value(5)!r}")
+                    interchanges.append(_close_interchange(envelope, None))
+                envelope = _Envelope(segment)
+            elif envelope is None:
+                raise ParseError(f"missing UNB: the interchange must begin with UNB, found {tag}", segment.line, segment.column)
+            elif tag == "UNH":
+                if message is not None:
+                    raise _unclosed(message, segment)
+                message = _open_part(segment, block.delimiters)
+            elif tag == "UNT":
+                if message is None:
+                    raise ParseError("UNT without UNH", segment.line, segment.column)
+                _check_trailer(message, segment, envelope.warnings)
+                envelope.messages += 1
+                envelope.group_messages += 1
+                parts.append(message)
+                message = None
+            elif tag == "UNG":
+                if envelope.group is not None:
+                    envelope.warnings.append(f"line {segment.line}: UNG before the UNE of the previous group")
+                envelope.group, envelope.group_messages = segment, 0
+                envelope.groups += 1
+            elif tag == "UNE":
+                if message is not None:
+                    raise _unclosed(message, segment)
+                _check_count(segment, envelope.group_messages, "UNE", "messages in the group", envelope.warnings)
+                envelope.group = None
+            elif tag == "UNZ":
+                if message is not None:
+                    raise _unclosed(message, segment)
+                interchanges.append(_close_interchange(envelope, segment))
+                envelope = None
+
+    if message is not None:
+        raise ParseError(f"message {message.reference!r} has no UNT: the text ends inside it", message.line, message.column)
+    if envelope is not None:
+        envelope.warnings.append(f"interchange {envelope.header.value(5)!r} has no UNZ")
+        interchanges.append(_close_interchange(envelope, None))
+    if not seen_segment:
+        raise ParseError("missing UNB: no EDIFACT segments found", 1, 1)
+    for interchange in interchanges:
+        warnings.extend(interchange.warnings)
+    paxlst_parts = []
+    for part in parts:
+        message_type = part.header.value(2).strip().upper()
+        if message_type not in ("PAXLST", ""):
+            warnings.append(f"line {part.line}: message {part.reference!r} is {message_type!r}, not PAXLST; skipped")
+            continue
+        if not message_type:
+            warnings.append(f"line {part.line}: message {part.reference!r} names no message type; read as PAXLST")
+        paxlst_parts.append(part)
+    manifests = [_manifest(group) for group in _group_parts(paxlst_parts)]
+    return PaxlstParse(interchanges, manifests, warnings)
+
+
+def _open_part(unh: Segment, delimiters: Delimiters) -> _Part:
+    sequence_text, status = unh.value(4, 1), unh.value(4, 2).upper()
+    sequence = _count(sequence_text)
+    final = {"C": False, "F": True}.get(status)
+    return _Part(unh.value(1), unh.value(3), sequence, final, unh, [], delimiters, unh.line, unh.column)
+
+
+def _unclosed(message: _Part, segment: Segment) -> ParseError:
+    return ParseError(
+        f"{segment.tag} before the UNT of message {message.reference!r} (UNH at line {message.line})",
+        segment.line,
+        segment.column,
+    )
+
+
+def _check_trailer(message: _Part, unt: Segment, warnings: list[str]) -> None:
+    _check_count(unt, len(message.body) + 2, "UNT", "segments in the message", warnings)
+    if unt.value(2) != message.reference:
+        warnings.append(f"line {unt.line}: UNT reference {unt.value(2)!r} differs from UNH reference {message.reference!r}")
+
+
+def _check_count(segment: Segment, actual: int, tag: str, what: str, warnings: list[str]) -> None:
+    declared = segment.value(1)
+    if _count(declared) == actual:
+        return
+    warnings.append(f"line {segment.line}: {tag} declares {declared or 'no count'} {what}; found {actual}")
+
+
+def _close_interchange(envelope: _Envelope, unz: Segment | None) -> Interchange:
+    header = envelope.header
+    if unz is not None:
+        expected = envelope.groups if envelope.groups else envelope.messages
+        _check_count(unz, expected, "UNZ", "groups" if envelope.groups else "messages", envelope.warnings)
+        if unz.value(2) != header.value(5):
+            envelope.warnings.append(f"line {unz.line}: UNZ reference {unz.value(2)!r} differs from UNB reference {header.value(5)!r}")
+    prepared = ":".join(component for component in (header.value(4, 1), header.value(4, 2)) if component)
+    return Interchange(
+        sender=header.value(2),
+        recipient=header.value(3),
+        reference=header.value(5),
+        prepared=prepared,
+        message_count=envelope.messages,
+        line=header.line,
+        warnings=tuple(envelope.warnings),
+    )
+
+
+def _group_parts(parts: list[_Part]) -> list[list[_Part]]:
+    """Messages in parts (status C/F with a common access reference) together, in file order."""
+    groups: dict[object, list[_Part]] = {}
+    for index, part in enumerate(parts):
+        key: object = ("parts", part.common_reference) if part.final is not None and part.common_reference else index
+        groups.setdefault(key, []).append(part)
+    return list(groups.values())
+
+
+# ---------------------------------------------------------------------------------------------------
+# A message's content: flight header and travellers
+
+
+@dataclass(slots=True)
+class _DocumentDraft:
+    type: str
+    code: str
+    number: str | None
+    issuer: str | None = None
+    expiry: date | None = None
+
+
+@dataclass(slots=True)
+class _TravellerDraft:
+    role: str
+    line: int
+    column: int
+    segments: list[str]  # kept segments as sent (escaped), NAD cut after the name
+    surname: str | None = None
+    given_names: str | None = None
+    sex: str | None = None
+    birth: tuple[str, str] | None = None  # DTM+329 value and format
+    nationality: str | None = None
+    documents: list[_DocumentDraft] = field(default_factory=list)
+    embarkation: str | None = None
+    disembarkation: str | None = None
+    warnings: tuple[str, ...] = ()  # rare: grown by concatenation rather than a list per traveller
+
+
+@dataclass(slots=True)
+class _StopDraft:
+    airport: str
+    qualifier: str
+    line: int
+    column: int
+    departure: tuple[date, time | None] | None = None
+    arrival: tuple[date, time | None] | None = None
+
+    def finish(self) -> Stop:
+        departure_date, departure_time = self.departure or (None, None)
+        arrival_date, arrival_time = self.arrival or (None, None)
+        return Stop(self.airport, self.qualifier, departure_date, departure_time, arrival_date, arrival_time, self.line, self.column)
+
+
+@dataclass(slots=True)
+class _Body:
+    list_types: list[str] = field(default_factory=list)
+    number: str | None = None
+    carrier: str | None = None
+    stops: list[_StopDraft] = field(default_factory=list)
+    travellers: list[_TravellerDraft] = field(default_factory=list)
+    counts: dict[str, list[int]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _manifest(parts: list[_Part]) -> Manifest:
+    """Join a message's parts and read the flight and travellers."""
+    warnings: list[str] = []
+    if len(parts) > 1 or parts[0].final is not None:
+        parts = _ordered_parts(parts, warnings)
+    bodies = [_read_body(part.body, part.delimiters) for part in parts]
+    first = parts[0]
+    flight_body = next((body for body in bodies if body.stops or body.number), bodies[0])
+    for body in bodies:
+        if body is not flight_body and (body.stops or body.number) and (
+            (body.number, [s.airport for s in body.stops]) != (flight_body.number, [s.airport for s in flight_body.stops])
+        ):
+            warnings.append(f"manifest {first.common_reference or first.reference!r}: parts disagree about the flight; the first part's is used")
+    flight = Flight(flight_body.number, flight_body.carrier, tuple(stop.finish() for stop in flight_body.stops))
+    reference_date = flight.departure_date or (flight.arrival.arrival_date if flight.arrival else None)
+    drafts = [draft for body in bodies for draft in body.travellers]
+    travellers = tuple(_finish_traveller(draft, reference_date) for draft in drafts)
+    list_types = [kind for body in bodies for kind in body.list_types]
+    list_type = list_types[0] if list_types else None
+    for body in bodies:
+        warnings.extend(body.warnings)
+    _check_counts(bodies, travellers, warnings)
+    if list_type == "passengers" and any(t.role == CREW for t in travellers):
+        warnings.append("a passenger list (BGM 745) names crew members (NAD+FM); they are kept as crew")
+    if list_type == "crew" and any(t.role == PASSENGER for t in travellers):
+        warnings.append("a crew list (BGM 250) names passengers (NAD+FL); they are kept as passengers")
+    reference = first.common_reference if first.final is not None and first.common_reference else first.reference
+    return Manifest(
+        reference=reference,
+        message_references=tuple(part.reference for part in parts),
+        list_type=list_type,
+        flight=flight,
+        travellers=travellers,
+        delimiters=first.delimiters,
+        line=first.line,
+        warnings=tuple(warnings),
+    )
+
+
+def _ordered_parts(parts: list[_Part], warnings: list[str]) -> list[_Part]:
+    """Parts in sequence order, duplicates dropped, gaps and a missing final part reported."""
+    reference = parts[0].common_reference or parts[0].reference
+    ordered = sorted(parts, key=lambda part: part.sequence if part.sequence is not None else 0)
+    kept: list[_Part] = []
+    seen: set[int] = set()
+    for part in ordered:
+        if part.sequence is not None and part.sequence in seen:
+            warnings.append(f"line {part.line}: part {part.sequence} of message {reference!r} appears twice; the later copy is ignored")
+            continue
+        if part.sequence is not None:
+            seen.add(part.sequence)
+        kept.append(part)
+    numbers = sorted(seen)
+    if numbers:
+        missing = sorted(set(range(1, numbers[-1] + 1)) - seen)
+        if missing:
+            warnings.append(f"message {reference!r} lacks part(s) {', '.join(map(str, missing))}")
+    if not any(part.final for part in kept):
+        warnings.append(f"message {reference!r} has no final part (F); later parts may be missing")
+    return kept
+
+
+def _read_body(raws: list[RawSegment], delimiters: Delimiters) -> _Body:
+    """Walk a message body: header segments until the first NAD+FL/FM, then traveller groups.
+
+    The hot path of a large manifest: segments the product does not read (RFF, COM, FTX, …) are never
+    split, and traveller segments are read straight from their elements.
+    """
+    body = _Body()
+    traveller: _TravellerDraft | None = None
+    skipping = False  # inside a NAD group that is not a traveller
+    stop: _StopDraft | None = None
+    terminator, element, component, release = delimiters.terminator, delimiters.element, delimiters.component, delimiters.release
+    read_tags, traveller_tags, itinerary = _READ_TAGS, _TRAVELLER_TAGS, _ITINERARY  # locals: faster in the loop
+    for raw in raws:
+        tag, data = raw[0], raw[1]
+        if tag not in read_tags:
+            continue
+        # Split only as far as needed: the first element's components and the first component of the
+        # second; whole elements only for the few segments that need them (NAD, CNT, flight header).
+        elements: list[list[str]] | None
+        if release is None or release not in data:
+            parts = data.split(element)
+            size = len(parts)
+            first = parts[1].split(component) if size > 1 else [""]
+            second = parts[2] if size > 2 else ""
+            if component in second:
+                second = second.split(component, 1)[0]
+            elements = None
+        else:
+            parts = []
+            elements = split_elements(data, delimiters)
+            first = elements[0] if elements else [""]
+            second = _component(elements, 2)
+        qualifier = first[0]
+        header_segment = (tag == "LOC" and qualifier in itinerary) or tag == "TDT" or tag == "BGM"
+        if elements is None and (traveller is None or header_segment or tag not in traveller_tags):
+            del parts[0]
+            elements = list(map(str.split, parts, repeat(component)))
+        if tag == "NAD":
+            role = TRAVELLER_ROLES.get(qualifier.upper())
+            if role is None:
+                traveller, skipping, stop = None, True, None
+                if qualifier.upper() not in ("MS", ""):
+                    body.warnings.append(f"line {raw[2]}: NAD+{qualifier} is neither a passenger (FL) nor crew (FM); skipped")
+                continue
+            traveller, skipping, stop = _start_traveller(raw, elements, role, delimiters), False, None
+            body.travellers.append(traveller)
+            continue
+        if tag == "CNT":
+            traveller, skipping = None, True
+            for counted in elements:
+                number = _count(counted[1]) if len(counted) > 1 else None
+                if counted[0] in COUNT_ROLES and number is not None:
+                    body.counts.setdefault(counted[0], []).append(number)
+            continue
+        if traveller is not None:
+            if header_segment:
+                traveller = None  # back in the flight header
+            else:
+                # Traveller segments, read inline (the hottest code of a large manifest).
+                if tag == "DTM":
+                    value = first[1].strip() if len(first) > 1 else ""
+                    fmt = first[2].strip() if len(first) > 2 else ""
+                    if qualifier == "329":
+                        traveller.birth = (value, fmt)
+                    elif qualifier == "36" and traveller.documents:
+                        traveller.documents[-1].expiry = _plain_date(value, fmt)
+                    else:
+                        continue
+                elif tag == "LOC":
+                    place = second.strip().upper() or None
+                    if qualifier == "178":
+                        traveller.embarkation = place
+                    elif qualifier == "179":
+                        traveller.disembarkation = place
+                    elif qualifier == "91" and traveller.documents:
+                        traveller.documents[-1].issuer = place
+                    else:
+                        continue  # residence country (174), birthplace (180) and others are not kept
+                elif tag == "NAT":
+                    nationality = second.strip().upper() or None
+                    if traveller.nationality is None:
+                        traveller.nationality = nationality
+                    elif nationality != traveller.nationality:
+                        traveller.warnings += (f"line {raw[2]}: a second nationality {nationality!r} is not recorded",)
+                elif tag == "DOC":
+                    code = qualifier.strip().upper()
+                    number = "".join(second.split()).upper()
+                    traveller.documents.append(_DocumentDraft(DOCUMENT_TYPES.get(code, "O"), code, number or None))
+                elif tag == "ATT" and qualifier == "2":
+                    if elements is None:
+                        third = parts[3] if len(parts) > 3 else ""
+                        code = (third.split(component, 1)[0] if component in third else third).strip().upper()
+                    else:
+                        code = _component(elements, 3).strip().upper()
+                    traveller.sex = SEXES.get(code)
+                    if code and code not in SEXES and code != "U":
+                        traveller.warnings += (f"line {raw[2]}: sex code {code!r} not understood; left empty",)
+                else:
+                    continue
+                traveller.segments.append(tag + data + terminator)
+                continue
+        elif skipping:
+            if header_segment:
+                skipping = False  # back in the flight header (after NAD+MS, say)
+            else:
+                continue
+        assert elements is not None
+        segment = Segment(tag, elements, raw[2], raw[3])
+        if tag == "BGM":
+            kind = LIST_TYPES.get(qualifier)
+            if kind is None:
+                body.warnings.append(f"line {segment.line}: BGM document code {qualifier!r} is neither 745 (passengers) nor 250 (crew)")
+            else:
+                body.list_types.append(kind)
+        elif tag == "TDT" and qualifier == "20":
+            body.number = segment.value(2).strip().upper() or None
+            carrier = segment.value(5).strip().upper()
+            if not carrier and body.number:
+                match = _CARRIER_IN_FLIGHT_NUMBER.fullmatch(body.number)
+                carrier = match.group(1) if match else ""
+            body.carrier = carrier or None
+        elif tag == "LOC" and qualifier in ("125", "87", "92"):
+            airport = segment.value(2).strip().upper()
+            if not airport:
+                body.warnings.append(f"line {segment.line}: LOC+{qualifier} without an airport code ignored")
+                stop = None
+                continue
+            stop = _StopDraft(airport, qualifier, segment.line, segment.column)
+            body.stops.append(stop)
+            following = segment.value(3).strip().upper()  # LOC+92+FROM+TO: a routing leg given as a pair
+            if qualifier == "92" and following:
+                stop = _StopDraft(following, "92", segment.line, segment.column)
+                body.stops.append(stop)
+        elif tag == "DTM" and stop is not None and qualifier in ("189", "232"):
+            parsed = _flight_datetime(segment.value(1, 2), segment.value(1, 3))
+            if parsed is None:
+                body.warnings.append(f"line {segment.line}: unreadable date {segment.value(1, 2)!r} in DTM+{qualifier}")
+                continue
+            if qualifier == "189":
+                stop.departure = parsed
+            else:
+                stop.arrival = parsed
+    return body
+
+
+def _component(elements: list[list[str]], element: int, component: int = 1) -> str:
+    """Like ``Segment.value``, on bare elements (1-based numbers; "" when absent)."""
+    if element > len(elements):
+        return ""
+    components = elements[element - 1]
+    return components[component - 1] if component <= len(components) else ""
+
+
+def _start_traveller(raw: RawSegment, elements: list[list[str]], role: str, delimiters: Delimiters) -> _TravellerDraft:
+    name = elements[3] if len(elements) >= _NAME_ELEMENTS else []
+    surname = name[0].strip() if name else ""
+    given = " ".join(part.strip() for part in name[1:] if part.strip()) if len(name) > 1 else ""
+    data = raw[1]
+    if len(elements) > _NAME_ELEMENTS:  # cut the address off before keeping the text
+        release = delimiters.release
+        if release is None or release not in data:
+            data = delimiters.element.join(data.split(delimiters.element, _NAME_ELEMENTS + 1)[: _NAME_ELEMENTS + 1])
+            kept = "NAD" + data + delimiters.terminator
+        else:
+            kept = render_segment(Segment("NAD", elements[:_NAME_ELEMENTS]), delimiters)
+    else:
+        kept = "NAD" + data + delimiters.terminator
+    return _TravellerDraft(role, raw[2], raw[3], [kept], surname or None, given or None)
+
+
+def _finish_traveller(draft: _TravellerDraft, reference: date | None) -> Traveller:
+    date_of_birth: str | None = None
+    problem: str | None = None
+    if draft.birth is not None:
+        date_of_birth, problem = _birth_date(draft.birth[0], draft.birth[1], reference)
+    documents = tuple([Document(doc.type, doc.code, doc.number, doc.issuer, doc.expiry) for doc in draft.documents])
+    return Traveller(
+        draft.role,
+        draft.surname,
+        draft.given_names,
+        draft.sex,
+        date_of_birth,
+        problem,
+        draft.nationality,
+        documents,
+        draft.embarkation,
+        draft.disembarkation,
+        draft.line,
+        draft.column,
+        tuple(draft.segments),
+        draft.warnings,
+    )
+
+
+def _check_counts(bodies: list[_Body], travellers: tuple[Traveller, ...], warnings: list[str]) -> None:
+    """CNT+42 / CNT+41 against the travellers found: a mismatch is a warning, never a loss."""
+    for qualifier, role in COUNT_ROLES.items():
+        declared = [count for body in bodies for count in body.counts.get(qualifier, [])]
+        if not declared:
+            continue
+        actual = sum(1 for traveller in travellers if traveller.role == role)
+        if declared[-1] != actual and sum(declared) != actual:
+            warnings.append(f"CNT+{qualifier} declares {declared[-1]} {role}s; the manifest names {actual}")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Numbers and dates
+
+
+def _count(text: str) -> int | None:
+    """A count or sequence number: ASCII digits only (Unicode digits and huge numbers are not counts)."""
+    text = text.strip()
+    if text.isascii() and text.isdigit() and len(text) <= 9:
+        return int(text)
+    return None
+
+
+def _digits_date(value: str, fmt: str) -> tuple[int, int, int, int | None, int | None] | None:
+    """Split a DTM value into (year, month, day, hour, minute); years may be two-digit (< 100)."""
+    if not value.isdigit() or not value.isascii():
+        return None
+    if not fmt:
+        fmt = {6: "101", 8: "102", 10: "201", 12: "203"}.get(len(value), "")
+    expected = {"101": 6, "102": 8, "201": 10, "203": 12}.get(fmt)
+    if expected is None or len(value) != expected:
+        return None
+    if fmt in ("101", "201"):
+        year, rest = int(value[:2]), value[2:]
+    else:
+        year, rest = int(value[:4]), value[4:]
+    month, day = int(rest[:2]), int(rest[2:4])
+    if fmt in ("201", "203"):
+        return year, month, day, int(rest[4:6]), int(rest[6:8])
+    return year, month, day, None, None
+
+
+def _flight_datetime(value: str, fmt: str) -> tuple[date, time | None] | None:
+    """A scheduled departure/arrival (201 YYMMDDHHMM, 203 CCYYMMDDHHMM, 102 CCYYMMDD, 101 YYMMDD)."""
+    parts = _digits_date(value.strip(), fmt.strip())
+    if parts is None:
+        return None
+    year, month, day, hour, minute = parts
+    if year < 100:
+        year += 2000
+    try:
+        return date(year, month, day), (time(hour, minute) if hour is not None and minute is not None else None)
+    except ValueError:
+        return None
+
+
+def _plain_date(value: str, fmt: str) -> date | None:
+    """A document expiry; two-digit years are 20YY (documents expire in this century)."""
+    if len(value) == 6 and fmt in ("", "101") and value.isascii() and value.isdigit():  # the usual YYMMDD, directly
+        try:
+            return date(2000 + int(value[:2]), int(value[2:4]), int(value[4:]))
+        except ValueError:
+            return None
+    parsed = _flight_datetime(value, fmt)
+    return parsed[0] if parsed else None
+
+
+def _birth_date(value: str, fmt: str, reference: date | None) -> tuple[str | None, str | None]:
+    """ISO birth date from DTM+329, or (None, why not). Two-digit years: latest century not after ``reference``."""
+    parts = _digits_date(value, fmt)
+    if parts is None or parts[3] is not None:
+        return None, f"birth date {value!r} is not YYMMDD or CCYYMMDD"
+    year, month, day = parts[:3]
+    if year < 100:
+        if reference is None:
+            return None, f"birth date {value!r} has a two-digit year and the flight has no date to place it"
+        year += reference.year // 100 * 100
+        if (year, month, day) > (reference.year, reference.month, reference.day):
+            year -= 100
+    try:
+        born = date(year, month, day)
+    except ValueError:
+        return None, f"birth date {value!r} is not a calendar date"
+    if year < EARLIEST_BIRTH_YEAR:
+        return None, f"birth date {value!r} is before {EARLIEST_BIRTH_YEAR}"
+    if reference is not None and born > reference:
+        return None, f"birth date {born.isoformat()} is after the flight date {reference.isoformat()}"
+    return born.isoformat(), None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Conversion to canonical departure records
+
+
+def manifest_departure_records(
+    manifest: Manifest, country: str, airports: AirportTable | None = None
+) -> ManifestConversion:
+    """Departure records for ``country`` (alpha-3): one per passenger or crew member leaving it on this flight.
+
+    A manifest whose first departure airport (LOC+125) lies in the country is outbound; each traveller who
+    boards inside the country and leaves the flight outside it becomes a ``departure`` event. Inbound and
+    other manifests yield no records (with a message). The conversion's warnings begin with the manifest's
+    own. Raises ``ParseError`` for an airport on the route that the table does not know.
+    """
+    table = airports if airports is not None else bundled_airports()
+    code = normalise_country(country)
+    if code is None:
+        raise ValueError(f"unknown receiving country {country!r} (expected ISO 3166-1 alpha-3)")
+    area = border_area(code)
+    flight = manifest.flight
+    route = flight.route
+    inside = {airport: _country(table, flight, airport) in area for airport in route}
+    label = f"manifest {manifest.reference!r} (flight {flight.number or 'unknown'})"
+    departure, arrival = flight.departure_airport, flight.arrival_airport
+
+    warnings = list(manifest.warnings)
+    if departure is None and arrival is None:
+        warnings.append(f"{label}: no departure (LOC+125) or arrival (LOC+87) airport; nothing recorded")
+        return ManifestConversion("neither", [], [], warnings)
+    if departure is not None and inside[departure]:
+        if all(inside.values()):
+            warnings.append(f"{label}: every airport on the route ({'-'.join(route)}) is in {code}; a domestic flight records no departures")
+            return ManifestConversion("neither", [], [], warnings)
+        return _outbound(manifest, code, area, table, inside, label, warnings)
+    if arrival is not None and inside[arrival]:
+        warnings.append(
+            f"{label}: inbound to {arrival} in {code}; a PAXLST manifest carries no admission class or admitted-until date, "
+            "so it yields no arrival records"
+        )
+        return ManifestConversion("inbound", [], [], warnings)
+    touched = [airport for airport in route if inside[airport]]
+    note = f"; it stops at {', '.join(touched)} in {code} on the way, which is not converted" if touched else ""
+    warnings.append(f"{label}: neither departs from nor arrives in {code}{note}")
+    return ManifestConversion("neither", [], [], warnings)
+
+
+def _country(table: AirportTable, flight: Flight, airport: str) -> str:
+    found = table.country_of(airport)
+    if found is None:
+        stop = flight.stop_at(airport)
+        raise ParseError(
+            f"unknown airport code {airport!r}: not in the airport table, so the flight's direction cannot be decided",
+            stop.line if stop else None,
+            stop.column if stop else None,
+        )
+    return found
+
+
+def _outbound(
+    manifest: Manifest,
+    country: str,
+    area: frozenset[str],
+    table: AirportTable,
+    inside: dict[str, bool],
+    label: str,
+    warnings: list[str],
+) -> ManifestConversion:
+    flight = manifest.flight
+    route = flight.route
+    records: list[dict[str, str]] = []
+    rejected: list[RejectedTraveller] = []
+    seen: set[str] = set()
+    skipped_inside = skipped_abroad = 0
+    number = flight.number or ""
+    carrier = flight.carrier
+
+    for traveller in manifest.travellers:
+        warnings.extend(traveller.warnings)
+        reason = _traveller_problem(traveller)
+        if reason is None:
+            board = traveller.embarkation or route[0]
+            alight = traveller.disembarkation or route[-1]
+            board_in = _inside(table, board, area, inside)
+            alight_in = _inside(table, alight, area, inside)
+            if board_in is None:
+                reason = f"embarkation airport {board!r} (LOC+178) is not in the airport table"
+            elif alight_in is None:
+                reason = f"disembarkation airport {alight!r} (LOC+179) is not in the airport table"
+            elif alight_in:
+                skipped_inside += 1
+                continue
+            elif not board_in:
+                skipped_abroad += 1
+                continue
+        if reason is not None:
+            rejected.append(_reject(manifest, traveller, reason))
+            continue
+        port = _exit_port(route, board, inside)
+        occurred = flight.departure_date_at(port)
+        if occurred is None and port != route[0] and flight.departure_date is not None:
+            occurred = flight.departure_date
+            warnings.append(f"{label}: no scheduled departure (DTM+189) from {port}; the flight's departure date is used")
+        if occurred is None:
+            rejected.append(_reject(manifest, traveller, "the flight has no scheduled departure date (DTM+189)"))
+            continue
+        assert traveller.date_of_birth is not None and traveller.surname is not None  # checked above
+        if traveller.date_of_birth > occurred.isoformat():
+            rejected.append(_reject(manifest, traveller, f"birth date {traveller.date_of_birth} is after the departure date {occurred}"))
+            continue
+        record = _record(traveller, occurred, port, number, carrier, warnings)
+        if record["event_id"] in seen:
+            warnings.append(f"line {traveller.line}: the same traveller appears twice on {label}; one record kept")
+            continue
+        seen.add(record["event_id"])
+        records.append(record)
+
+    if skipped_inside:
+        warnings.append(f"{label}: {skipped_inside} traveller(s) leave the flight inside {country}; no departure recorded for them")
+    if skipped_abroad:
+        warnings.append(f"{label}: {skipped_abroad} traveller(s) board outside {country}; no departure recorded for them")
+    return ManifestConversion("outbound", records, rejected, warnings)
+
+
+def _traveller_problem(traveller: Traveller) -> str | None:
+    """Why the traveller cannot become a canonical record, or None."""
+    if not traveller.surname:
+        return "traveller without surname"
+    if traveller.date_of_birth is None:
+        return traveller.birth_date_problem or "traveller without birth date"
+    if not traveller.nationality:
+        return "traveller without nationality"
+    if normalise_country(traveller.nationality) is None:
+        return f"unknown nationality code {traveller.nationality!r}"
+    return None
+
+
+def _inside(table: AirportTable, airport: str, area: frozenset[str], known: dict[str, bool]) -> bool | None:
+    if airport in known:
+        return known[airport]
+    found = table.country_of(airport)
+    return None if found is None else found in area
+
+
+def _exit_port(route: tuple[str, ...], board: str, inside: dict[str, bool]) -> str:
+    """The last airport inside the country before the flight crosses out, starting where the traveller boards."""
+    if board not in route:
+        return board
+    index = route.index(board)
+    while index + 1 < len(route) and inside[route[index + 1]]:
+        index += 1
+    return route[index]
+
+
+def _record(
+    traveller: Traveller, occurred: date, port: str, number: str, carrier: str | None, warnings: list[str]
+) -> dict[str, str]:
+    document = traveller.document
+    surname = traveller.surname or ""
+    birth = traveller.date_of_birth or ""
+    document_number = document.number if document else None
+    # Given names too: twins share surname and birth date, and without document numbers only names differ.
+    identity = "\x1f".join(
+        (number, carrier or "", occurred.isoformat(), port, document_number or "", surname, traveller.given_names or "", birth, traveller.role)
+    )
+    issuer: str | None = None
+    if document is not None and document.issuer:
+        issuer = normalise_country(document.issuer)
+        if issuer is None:
+            warnings.append(f"line {traveller.line}: document issuing country {document.issuer!r} unknown; left empty")
+    # Canonical field order (stayledger.domain.events.FIELDS); absent values left out.
+    fields = (
+        ("event_id", "paxlst:" + hashlib.blake2b(identity.encode("utf-8"), digest_size=16).hexdigest()),
+        ("kind", "departure"),
+        ("occurred_on", occurred.isoformat()),
+        ("source", "carrier"),
+        ("surname", surname),
+        ("given_names", traveller.given_names),
+        ("date_of_birth", birth),
+        ("sex", traveller.sex),
+        ("nationality", normalise_country(traveller.nationality or "")),
+        ("document_type", document.type if document else None),
+        ("document_number", document_number),
+        ("document_issuer", issuer),
+        ("port", port),
+        ("mode", "air"),
+        ("carrier", carrier),
+    )
+    return {name: value for name, value in fields if value}
+
+
+def _reject(manifest: Manifest, traveller: Traveller, reason: str) -> RejectedTraveller:
+    raw = "\n".join(traveller.segments)
+    return RejectedTraveller(raw=raw, reason=reason, line=traveller.line, manifest_reference=manifest.reference)
+
+
+def paxlst_to_records(text: str, country: str, airports: AirportTable | None = None) -> PaxlstRecords:
+    """Parse a PAXLST file and convert every manifest for the receiving ``country``."""
+    with gc_paused():
+        return _to_records(text, country, airports)
+
+
+def _to_records(text: str, country: str, airports: AirportTable | None) -> PaxlstRecords:
+    parsed = _parse(text)
+    records: list[dict[str, str]] = []
+    rejected: list[RejectedTraveller] = []
+    warnings = list(parsed.warnings)
+    conversions: list[ManifestConversion] = []
+    for manifest in parsed.manifests:
+        conversion = manifest_departure_records(manifest, country, airports)
+        conversions.append(conversion)
+        records.extend(conversion.records)
+        rejected.extend(conversion.rejected)
+        warnings.extend(conversion.warnings)
+    return PaxlstRecords(records, rejected, warnings, conversions, parsed.manifests)
