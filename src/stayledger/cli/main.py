@@ -83,6 +83,7 @@ class InputFormat(str, Enum):
     jsonl = "jsonl"
     csv = "csv"
     parquet = "parquet"
+    paxlst = "paxlst"
 
 
 PROGRESS_THRESHOLD_BYTES = 1_000_000  # roughly a few thousand records
@@ -91,10 +92,15 @@ PROGRESS_THRESHOLD_BYTES = 1_000_000  # roughly a few thousand records
 @app.command()
 def ingest(
     files: Annotated[list[Path], typer.Argument(help="Files of canonical events (JSON Lines, CSV or Parquet).")],
-    fmt: Annotated[InputFormat, typer.Option("--format", help="Input format; auto chooses by file name and content.")] = InputFormat.auto,
+    fmt: Annotated[InputFormat, typer.Option("--format", help="Input format; auto chooses by file name and content. paxlst: UN/EDIFACT API manifests (needs --country).")] = InputFormat.auto,
+    country: Annotated[Optional[str], typer.Option("--country", help="With --format paxlst: the receiving country (alpha-3); travellers on flights leaving it become departures.")] = None,
     db: DbOption = None,
 ) -> None:
     """Append events to the ledger. Invalid records are quarantined with the reason, never lost.
+
+    PAXLST: `stayledger ingest manifest.edi --format paxlst --country USA` turns every traveller (crew included)
+    on a flight leaving the country into a departure event; an inbound manifest creates nothing (it carries no
+    admission) and says so.
 
     Re-ingesting an identical record does nothing; a different record with a known event_id is quarantined as
     a conflict. An interrupted run leaves the ledger consistent: run the same command again to complete it.
@@ -103,17 +109,26 @@ def ingest(
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from stayledger.formats.canonical import detect_format, progress_total
-    from stayledger.usecases.ingest import ingest_file
+    from stayledger.usecases.ingest import ingest_file, ingest_paxlst
 
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         raise _fail(f"no such file: {', '.join(missing)}", 2)
+    if fmt is InputFormat.paxlst and not country:
+        raise _fail("--format paxlst needs --country (the receiving country, e.g. USA)", 2)
+    if country and fmt is not InputFormat.paxlst:
+        raise _fail("--country only applies to --format paxlst", 2)
     store = _store(db)
     any_quarantined = False
     any_failed = False
     try:
         for path in files:
             try:
+                if fmt is InputFormat.paxlst:
+                    report = ingest_paxlst(store, path, country or "")
+                    _print_ingest_report(path, report)
+                    any_quarantined |= not report.clean
+                    continue
                 chosen = detect_format(path) if fmt is InputFormat.auto else fmt.value
                 total = progress_total(path, chosen)
                 show = sys.stderr.isatty() and (total > PROGRESS_THRESHOLD_BYTES or (chosen == "parquet" and total > 5000))
@@ -127,17 +142,7 @@ def ingest(
                 any_failed = True
                 err_console.print(f"[bold red]error:[/] {path}: {exc} — nothing from this file was ingested")
                 continue
-            status = "[green]ok[/]" if report.clean else "[yellow]some records quarantined[/]"
-            console.print(
-                f"{path}: {report.records} records, {report.added} added, {report.duplicates} already present, "
-                f"{report.quarantined} quarantined — {status}"
-            )
-            for note in report.notes:
-                console.print(f"  note: {note}")
-            for problem in report.first_problems:
-                console.print(f"  [yellow]quarantined[/] {problem}")
-            if report.quarantined > len(report.first_problems):
-                console.print(f"  … and {report.quarantined - len(report.first_problems)} more: `stayledger quarantine list`")
+            _print_ingest_report(path, report)
             any_quarantined |= not report.clean
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/]: completed chunks are kept; run the same command again to finish")
@@ -158,6 +163,23 @@ def schema() -> None:
     from stayledger.formats.json_schema import event_json_schema
 
     typer.echo(json.dumps(event_json_schema(), indent=2))
+
+
+def _print_ingest_report(path: Path, report: object) -> None:
+    from stayledger.usecases.ingest import IngestReport
+
+    assert isinstance(report, IngestReport)
+    status = "[green]ok[/]" if report.clean else "[yellow]some records quarantined[/]"
+    console.print(
+        f"{path}: {report.records} records, {report.added} added, {report.duplicates} already present, "
+        f"{report.quarantined} quarantined — {status}"
+    )
+    for note in report.notes:
+        console.print(f"  note: {note}")
+    for problem in report.first_problems:
+        console.print(f"  [yellow]quarantined[/] {problem}")
+    if report.quarantined > len(report.first_problems):
+        console.print(f"  … and {report.quarantined - len(report.first_problems)} more: `stayledger quarantine list`")
 
 
 @quarantine_app.command("list")

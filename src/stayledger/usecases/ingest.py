@@ -206,3 +206,47 @@ def ingest_file(
 def _is_json_array(path: Path) -> bool:
     with path.open("rb") as handle:
         return handle.read(1024).lstrip().startswith(b"[")
+
+
+def read_text_file(path: Path) -> tuple[str, str | None]:
+    """The file's text; EDIFACT feeds in UNOC/Latin-1 that are not UTF-8 are read as Latin-1, with a note."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "the file is not UTF-8; read as ISO 8859-1 (EDIFACT syntax level UNOC)"
+
+
+def ingest_paxlst(store: EventStore, path: Path, country: str) -> IngestReport:
+    """Turn each traveller on a flight leaving ``country`` into a departure event (an exit record).
+
+    An inbound manifest carries no admission (class, admitted-until), so it becomes no arrival: it is
+    reported and nothing is ingested from it. Travellers who cannot become a record are quarantined.
+    """
+    import json
+
+    from stayledger.domain.countries import normalise_country
+    from stayledger.errors import ConfigurationError
+    from stayledger.formats.paxlst import paxlst_to_records
+
+    receiving = normalise_country(country)
+    if receiving is None:
+        raise ConfigurationError(f"--country {country!r} is not an ISO 3166-1 alpha-3 code (e.g. USA)")
+    text, encoding_note = read_text_file(path)
+    try:
+        converted = paxlst_to_records(text, receiving)
+    except ValueError as exc:  # an unknown receiving country
+        raise ConfigurationError(str(exc)) from None
+    records: list[RawRecord] = []
+    for number, record in enumerate(converted.records, start=1):
+        records.append(RawRecord(f"traveller {number}", json.dumps(record, ensure_ascii=False), dict(record)))
+    for rejected in converted.rejected:
+        location = f"line {rejected.line} (message {rejected.manifest_reference})"
+        records.append(RawRecord(location, rejected.raw, None, rejected.reason))
+    report = ingest_records(store, path.name, records)
+    if report.records == 0 and converted.manifests:
+        report.notes.clear()  # not empty: the warnings below say why nothing became a departure
+    report.notes.extend(converted.warnings)  # inbound or domestic manifests, count mismatches, junk after UNZ
+    if encoding_note:
+        report.notes.append(encoding_note)
+    return report
