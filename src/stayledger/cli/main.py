@@ -10,15 +10,20 @@ import sys
 from datetime import date
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from stayledger.bootstrap import DB_ENV, DEFAULT_DB, Settings, open_store
 from stayledger.errors import StayledgerError
 from stayledger.storage.base import EventStore
+
+if TYPE_CHECKING:
+    from stayledger.formats.mapping import TabularMapping
+    from stayledger.usecases.ingest import IngestReport
 
 EXIT_FAILURE = 1
 EXIT_QUARANTINED = 3
@@ -60,7 +65,7 @@ DbOption = Annotated[
 
 
 def _fail(message: str, code: int = EXIT_FAILURE) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}")
+    err_console.print(f"[bold red]error:[/] {escape(message)}")
     return typer.Exit(code)
 
 
@@ -94,6 +99,7 @@ def ingest(
     files: Annotated[list[Path], typer.Argument(help="Files of canonical events (JSON Lines, CSV or Parquet).")],
     fmt: Annotated[InputFormat, typer.Option("--format", help="Input format; auto chooses by file name and content. paxlst: UN/EDIFACT API manifests (needs --country).")] = InputFormat.auto,
     country: Annotated[Optional[str], typer.Option("--country", help="With --format paxlst: the receiving country (alpha-3); travellers on flights leaving it become departures.")] = None,
+    mapping: Annotated[Optional[Path], typer.Option("--mapping", help="TOML mapping of an agency's own CSV/Parquet layout onto canonical fields (see examples/mappings/README.md).")] = None,
     db: DbOption = None,
 ) -> None:
     """Append events to the ledger. Invalid records are quarantined with the reason, never lost.
@@ -101,6 +107,9 @@ def ingest(
     PAXLST: `stayledger ingest manifest.edi --format paxlst --country USA` turns every traveller (crew included)
     on a flight leaving the country into a departure event; an inbound manifest creates nothing (it carries no
     admission) and says so.
+
+    Agency exports: `stayledger ingest export.csv --mapping agency.toml` reads the agency's own columns, date
+    formats and code lists (or an MRZ column) as the mapping says; columns it does not map are ignored.
 
     Re-ingesting an identical record does nothing; a different record with a known event_id is quarantined as
     a conflict. An interrupted run leaves the ledger consistent: run the same command again to complete it.
@@ -118,6 +127,16 @@ def ingest(
         raise _fail("--format paxlst needs --country (the receiving country, e.g. USA)", 2)
     if country and fmt is not InputFormat.paxlst:
         raise _fail("--country only applies to --format paxlst", 2)
+    mapped = None
+    if mapping is not None:
+        from stayledger.formats.mapping import load_mapping
+
+        if fmt is not InputFormat.auto:
+            raise _fail("--mapping takes the file format from the mapping (source.format); leave out --format", 2)
+        try:
+            mapped = load_mapping(mapping)
+        except StayledgerError as exc:
+            raise _fail(str(exc), 2) from None
     store = _store(db)
     any_quarantined = False
     any_failed = False
@@ -126,6 +145,11 @@ def ingest(
             try:
                 if fmt is InputFormat.paxlst:
                     report = ingest_paxlst(store, path, country or "")
+                    _print_ingest_report(path, report)
+                    any_quarantined |= not report.clean
+                    continue
+                if mapped is not None:
+                    report = _ingest_mapped(store, path, mapped)
                     _print_ingest_report(path, report)
                     any_quarantined |= not report.clean
                     continue
@@ -140,7 +164,7 @@ def ingest(
                     report = ingest_file(store, path, chosen, progress=lambda done: progress.update(task, completed=done))
             except StayledgerError as exc:
                 any_failed = True
-                err_console.print(f"[bold red]error:[/] {path}: {exc} — nothing from this file was ingested")
+                err_console.print(f"[bold red]error:[/] {escape(f'{path}: {exc}')} — nothing from this file was ingested")
                 continue
             _print_ingest_report(path, report)
             any_quarantined |= not report.clean
@@ -153,6 +177,32 @@ def ingest(
         raise typer.Exit(EXIT_FAILURE)
     if any_quarantined:
         raise typer.Exit(EXIT_QUARANTINED)
+
+
+def _ingest_mapped(store: EventStore, path: Path, mapping: TabularMapping) -> IngestReport:
+    """An agency export read through its mapping; the progress bar as for canonical files."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from stayledger.formats.canonical import progress_total
+    from stayledger.formats.mapping import mapped_records, source_format, unmapped_columns
+    from stayledger.usecases.ingest import ingest_records
+
+    chosen = source_format(path, mapping)
+    total = progress_total(path, chosen)
+    show = sys.stderr.isatty() and (total > PROGRESS_THRESHOLD_BYTES or (chosen == "parquet" and total > 5000))
+    ignored = unmapped_columns(path, mapping)
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TimeRemainingColumn(),
+        console=err_console, transient=True, disable=not show,
+    ) as progress:
+        task = progress.add_task(f"ingesting {path.name}", total=total or None)
+        records = mapped_records(
+            path, mapping, today=date.today(), progress=lambda done: progress.update(task, completed=done)
+        )
+        report = ingest_records(store, path.name, records)
+    if ignored:
+        report.notes.append(f"columns not in {mapping.name}, ignored: {', '.join(ignored)}")
+    return report
 
 
 @app.command()
@@ -175,9 +225,9 @@ def _print_ingest_report(path: Path, report: object) -> None:
         f"{report.quarantined} quarantined — {status}"
     )
     for note in report.notes:
-        console.print(f"  note: {note}")
+        console.print(f"  note: {escape(note)}")
     for problem in report.first_problems:
-        console.print(f"  [yellow]quarantined[/] {problem}")
+        console.print(f"  [yellow]quarantined[/] {escape(problem)}")
     if report.quarantined > len(report.first_problems):
         console.print(f"  … and {report.quarantined - len(report.first_problems)} more: `stayledger quarantine list`")
 
