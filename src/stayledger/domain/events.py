@@ -7,9 +7,8 @@ format parser) into an ``Event`` or raises ``InvalidRecord`` listing every field
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import date
-from typing import Any, Final, Mapping
+from typing import Any, Final, Mapping, NamedTuple
 
 from stayledger.domain.countries import normalise_country
 from stayledger.errors import FieldError, InvalidRecord
@@ -62,9 +61,12 @@ _TRUE: Final = frozenset({"true", "1", "yes", "y", "t"})
 _FALSE: Final = frozenset({"false", "0", "no", "n", "f"})
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One canonical event. Optional fields are None when the source did not give them."""
+class Event(NamedTuple):
+    """One canonical event. Optional fields are None when the source did not give them.
+
+    Immutable. A NamedTuple rather than a frozen dataclass: it is built millions of times at ingest, and a
+    tuple is several times cheaper to construct and to turn into columns.
+    """
 
     event_id: str
     kind: str

@@ -9,18 +9,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, NamedTuple
 
 from stayledger.errors import ParseError
 
 FORMATS = ("jsonl", "csv", "parquet")
 
 
-@dataclass(frozen=True, slots=True)
-class RawRecord:
+class RawRecord(NamedTuple):
     location: str  # "line 12", "row 4"
     raw: str
     fields: dict[str, Any] | None

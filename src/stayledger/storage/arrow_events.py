@@ -26,13 +26,17 @@ EVENT_SCHEMA = pa.schema(
 
 def events_to_table(events: Sequence[Event]) -> pa.Table:
     """Columnar copy of events, in EVENT_SCHEMA."""
-    columns = {name: [getattr(e, name) for e in events] for name in FIELDS}
-    return pa.Table.from_pydict(columns, schema=EVENT_SCHEMA)
+    if not events:
+        return EVENT_SCHEMA.empty_table()
+    by_name = dict(zip(Event._fields, zip(*events)))  # events are tuples: one transpose gives the columns
+    return pa.Table.from_pydict({name: by_name[name] for name in FIELDS}, schema=EVENT_SCHEMA)
 
 
 def table_to_events(table: pa.Table) -> Iterable[Event]:
     """Events back from a table in EVENT_SCHEMA (or any table with those columns)."""
-    for row in table.select(list(FIELDS)).to_pylist():
-        if row["duration_of_status"] is None:
-            row["duration_of_status"] = False
-        yield Event(**row)
+    columns = [table.column(name).to_pylist() if name in table.column_names else [None] * table.num_rows for name in Event._fields]
+    dos = Event._fields.index("duration_of_status")
+    for values in zip(*columns):
+        if values[dos] is None:
+            values = values[:dos] + (False,) + values[dos + 1 :]
+        yield Event(*values)
