@@ -258,3 +258,38 @@ def test_training_is_refused_on_too_few_records(data: tuple[pa.Table, dict[str, 
     events, _ = data
     with pytest.raises(ModelTrainingError, match="too few"):
         train_model(build_features(events.slice(0, TOO_SMALL_TO_TRAIN - 1)))
+
+
+def _links(*rows: tuple[str, str, float]) -> pa.Table:
+    return pa.table({
+        "event_id_l": [r[0] for r in rows], "event_id_r": [r[1] for r in rows],
+        "match_probability": [r[2] for r in rows], "match_weight": [0.0] * len(rows),
+    })
+
+
+def test_chaining_guard_keeps_a_relatives_passport_out_of_a_cluster() -> None:
+    from stayledger.identity.clustering import IdentityKeys
+
+    keys = {
+        "a1": IdentityKeys("P1234567", "1990-05-05"), "a2": IdentityKeys("P1234567", "1990-05-05"),
+        "b1": IdentityKeys("P1234568", "1990-05-05"), "b2": IdentityKeys("P1234568", "1990-05-05"),
+    }
+    links = _links(("a1", "a2", 0.999), ("b1", "b2", 0.999), ("a2", "b1", 0.95))
+    guarded = cluster_links(list(keys), links, match_threshold=0.9, identity_keys=keys)
+    assert guarded.cluster_of["a1"] != guarded.cluster_of["b1"]
+    assert guarded.refused and guarded.refused[0][:2] == ("a2", "b1")
+    unguarded = cluster_links(list(keys), links, match_threshold=0.9)
+    assert unguarded.cluster_of["a1"] == unguarded.cluster_of["b1"]
+
+
+def test_chaining_guard_allows_a_renewed_passport_with_a_typo_in_the_birth_date() -> None:
+    from stayledger.identity.clustering import IdentityKeys
+
+    keys = {
+        "a1": IdentityKeys("P1234567", "1990-05-05"), "a2": IdentityKeys("P1234567", "1990-05-05"),
+        "b1": IdentityKeys("X9876543", "1990-05-06"), "b2": IdentityKeys("X9876543", "1990-05-05"),
+    }
+    links = _links(("a1", "a2", 0.999), ("b1", "b2", 0.999), ("a2", "b2", 0.97))
+    result = cluster_links(list(keys), links, match_threshold=0.9, identity_keys=keys)
+    assert len(set(result.cluster_of.values())) == 1
+    assert result.joining_probability == {"a1": 0.999, "a2": 0.999, "b1": 0.999, "b2": 0.999}

@@ -1,0 +1,215 @@
+"""Clustering scored links into identities while honouring review decisions.
+
+Links are accepted strongest first with a union-find. A union is refused when a reviewer's
+cannot-link separates the two components, or when the two components hold records that contradict
+each other on both document number and date of birth (the chaining guard, see ``cluster_links``).
+Must-link pairs are joined before any scored link.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final, Iterable, Mapping, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from stayledger.errors import StayledgerError
+
+# Above this many cross pairs the chaining guard is not evaluated (the merge is allowed).
+CHAINING_GUARD_MAX_CROSS_PAIRS: Final = 10_000
+
+
+class ReviewDecisionConflict(StayledgerError):
+    """Must-link decisions join two events that a cannot-link decision keeps apart."""
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityKeys:
+    """What the chaining guard compares: OCR-canonical document number and birth date."""
+
+    document: str | None
+    date_of_birth: str | None
+
+
+@dataclass(slots=True)
+class ClusterResult:
+    """The identity of every event: a cluster key, and how strongly it was joined to it."""
+
+    # Cluster key = the smallest event_id in the cluster (stable while the cluster is unchanged).
+    cluster_of: dict[str, str]
+    # Probability of the strongest accepted link touching the event; 1.0 for a must-link;
+    # None for an event joined by no link (a singleton).
+    joining_probability: dict[str, float | None]
+    # Links refused by a cannot-link or by the chaining guard: (event_id_l, event_id_r, p, reason).
+    refused: list[tuple[str, str, float, str]] = field(default_factory=list)
+
+
+def _dob_conflict(a: str | None, b: str | None) -> bool:
+    """Two full birth dates that no typo explains (not equal, not day/month swapped, >1 edit).
+
+    Partial dates and 1 January (a common placeholder for "only the year is known") never conflict.
+    """
+    if a is None or b is None or len(a) != 10 or len(b) != 10 or a == b:
+        return False
+    if a.endswith("-01-01") or b.endswith("-01-01"):
+        return False
+    if a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]:
+        return False  # day and month swapped
+    differing = [i for i in range(10) if a[i] != b[i]]
+    if len(differing) == 1:
+        return False
+    if len(differing) == 2 and differing[1] == differing[0] + 1 and a[differing[0]] == b[differing[1]] and a[differing[1]] == b[differing[0]]:
+        return False  # two adjacent digits transposed
+    return True
+
+
+def consecutive_documents(a: str | None, b: str | None) -> bool:
+    """Different numbers that differ only in their last two characters: a relative's passport.
+
+    Issuers give family members numbers in sequence; a renewal gets an unrelated number.
+    """
+    return (
+        a is not None and b is not None and a != b and len(a) == len(b) and len(a) >= 5 and a[:-2] == b[:-2]
+    )
+
+
+def contradicts(a: IdentityKeys, b: IdentityKeys) -> bool:
+    """True when two records cannot be one person: different documents and incompatible birth dates."""
+    different_document = a.document is not None and b.document is not None and a.document != b.document
+    return different_document and _dob_conflict(a.date_of_birth, b.date_of_birth)
+
+
+class _Components:
+    """Union-find over event ids with member lists (for the guard) and cannot-link sets."""
+
+    def __init__(self, event_ids: Sequence[str]) -> None:
+        self.parent: dict[str, str] = {e: e for e in event_ids}
+        self.members: dict[str, list[str]] = {e: [e] for e in event_ids}
+        self.forbidden: dict[str, set[str]] = {}
+
+    def add(self, event_id: str) -> None:
+        if event_id not in self.parent:
+            self.parent[event_id] = event_id
+            self.members[event_id] = [event_id]
+
+    def find(self, e: str) -> str:
+        root = e
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[e] != root:  # path compression
+            self.parent[e], e = root, self.parent[e]
+        return root
+
+    def separated(self, ra: str, rb: str) -> bool:
+        small, large = (ra, rb) if len(self.forbidden.get(ra, ())) <= len(self.forbidden.get(rb, ())) else (rb, ra)
+        return any(self.find(x) == large for x in self.forbidden.get(small, ()))
+
+    def union(self, ra: str, rb: str) -> str:
+        if len(self.members[ra]) < len(self.members[rb]):
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        self.members[ra].extend(self.members.pop(rb))
+        if rb in self.forbidden:
+            self.forbidden.setdefault(ra, set()).update(self.forbidden.pop(rb))
+        return ra
+
+
+def cluster_links(
+    event_ids: Sequence[str],
+    links: pa.Table,
+    *,
+    match_threshold: float,
+    must_link: Iterable[tuple[str, str]] = (),
+    cannot_link: Iterable[tuple[str, str]] = (),
+    identity_keys: Mapping[str, IdentityKeys] | None = None,
+) -> ClusterResult:
+    """Group events into identities from scored links (``event_id_l, event_id_r, match_probability``).
+
+    Must-link pairs are joined first (joining probability 1.0). Then links with probability at or
+    above ``match_threshold`` are taken strongest first (ties broken by event ids, so the result is
+    deterministic); a link is refused when a cannot-link pair would end up inside one cluster.
+
+    Chaining guard: when ``identity_keys`` is given, a link is refused if it would put into one
+    cluster two records the model never scored against each other that
+    (a) carry consecutive document numbers (differing only in the last two characters: a
+        relative's passport), checked for every merge except of two single events; or
+    (b) carry different document numbers and birth dates that no typo explains (not equal, not
+        day/month swapped, more than one digit apart, neither 1 January), checked when both
+        components hold two or more events.
+    A~B and B~C must not make A and C one person against the evidence. Components whose cross
+    product exceeds ``CHAINING_GUARD_MAX_CROSS_PAIRS`` are not checked.
+    Raises ``ReviewDecisionConflict`` when the must-links themselves join a cannot-link pair.
+    """
+    components = _Components(event_ids)
+    joining: dict[str, float | None] = {e: None for e in event_ids}
+    refused: list[tuple[str, str, float, str]] = []
+
+    cannot = [(a, b) for a, b in cannot_link]
+    for a, b in cannot:
+        components.add(a)
+        components.add(b)
+        components.forbidden.setdefault(a, set()).add(b)
+        components.forbidden.setdefault(b, set()).add(a)
+
+    for a, b in must_link:
+        components.add(a)
+        components.add(b)
+        joining[a] = joining[b] = 1.0
+        ra, rb = components.find(a), components.find(b)
+        if ra != rb:
+            components.union(ra, rb)
+    for a, b in cannot:
+        if components.find(a) == components.find(b):
+            raise ReviewDecisionConflict(f"must-link decisions join {a!r} and {b!r}, which a cannot-link decision separates")
+
+    accepted = links.filter(pc.greater_equal(links.column("match_probability"), match_threshold))
+    accepted = accepted.sort_by([("match_probability", "descending"), ("event_id_l", "ascending"), ("event_id_r", "ascending")])
+    lefts = accepted.column("event_id_l").to_pylist()
+    rights = accepted.column("event_id_r").to_pylist()
+    probs = accepted.column("match_probability").to_pylist()
+    for a, b, p in zip(lefts, rights, probs):
+        components.add(a)
+        components.add(b)
+        ra, rb = components.find(a), components.find(b)
+        if ra == rb:
+            _touch(joining, a, b, p)
+            continue
+        if components.separated(ra, rb):
+            refused.append((a, b, p, "cannot-link"))
+            continue
+        if identity_keys is not None and _chaining_conflict(components.members[ra], components.members[rb], identity_keys):
+            refused.append((a, b, p, "chaining guard: records contradict on document and date of birth"))
+            continue
+        components.union(ra, rb)
+        _touch(joining, a, b, p)
+
+    cluster_of: dict[str, str] = {}
+    for root, members in components.members.items():
+        key = min(members)
+        for e in members:
+            cluster_of[e] = key
+    for e in cluster_of:
+        joining.setdefault(e, None)
+    return ClusterResult(cluster_of=cluster_of, joining_probability=joining, refused=refused)
+
+
+def _touch(joining: dict[str, float | None], a: str, b: str, p: float) -> None:
+    for e in (a, b):
+        current = joining.get(e)
+        if current is None or p > current:
+            joining[e] = p
+
+
+def _chaining_conflict(left: list[str], right: list[str], keys: Mapping[str, IdentityKeys]) -> bool:
+    if len(left) * len(right) > CHAINING_GUARD_MAX_CROSS_PAIRS:
+        return False
+    left_keys = [keys[e] for e in left if e in keys]
+    right_keys = [keys[e] for e in right if e in keys]
+    if len(left) > 1 or len(right) > 1:  # a pair of singletons was scored by the model itself
+        left_docs = {k.document for k in left_keys}
+        if any(consecutive_documents(d, k.document) for d in left_docs for k in right_keys):
+            return True
+    if len(left) < 2 or len(right) < 2:
+        return False
+    return any(contradicts(a, b) for a in left_keys for b in right_keys)
