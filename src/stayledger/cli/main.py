@@ -265,20 +265,27 @@ def quarantine_list(
 @app.command()
 def resolve(
     full: Annotated[bool, typer.Option("--full", help="Re-link everything from scratch (person ids still stay stable).")] = False,
+    train: Annotated[bool, typer.Option("--train", help="Retrain the linkage model on the data in the store first.")] = False,
     db: DbOption = None,
 ) -> None:
-    """Link identities: decide which events are the same person. Person ids stay stable between runs."""
+    """Link identities: decide which events are the same person. Person ids stay stable between runs.
+
+    The first run on a store without a model trains one (Splink) and says so; a store too small to train on
+    is linked by exact document keys. By default only new events are linked (incremental); uncertain links go
+    to the clerical review queue.
+    """
     from stayledger.usecases.resolve import resolve_identities
 
     store = _store(db)
     try:
-        report = resolve_identities(store, full=full)
+        with err_console.status("resolving identities…"):
+            report = resolve_identities(store, full=full, train=train)
     finally:
         store.close()
     for note in report.notes:
         console.print(note)
     console.print(
-        f"{report.events} events → {report.persons} persons ({report.method}); "
+        f"{report.events:,} events → {report.persons:,} persons ({report.method}); "
         f"{report.merges} merges, {report.splits} splits recorded (run {report.run_id})"
     )
 

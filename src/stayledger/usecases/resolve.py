@@ -1,13 +1,31 @@
-"""Use case: resolve identities — which events are the same person — and keep person ids stable."""
+"""Use case: resolve identities — which events are the same person — and keep person ids stable.
+
+The linkage model (Splink) is trained on the store's own data the first time there is enough of it, and
+versioned in the store. With too little data, deterministic keys stand in and the report says so.
+By default a run is incremental: new events are linked to existing persons (document-key fast path, then
+probabilistic scoring of candidates). ``full`` re-links everything; person ids survive either way.
+Review decisions are constraints every run respects: accepted pairs must link, rejected pairs never do.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Iterable
 
-from stayledger.identity.deterministic import cluster_by_keys
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from stayledger.identity.deterministic import cluster_by_keys, document_key
 from stayledger.identity.person_ids import assign_person_ids
 from stayledger.storage.arrow_events import table_to_events
-from stayledger.storage.base import EventStore, IdentityAssignment, ResolutionRun
+from stayledger.storage.base import EventStore, IdentityAssignment, ResolutionRun, ReviewItem
+
+MATCH_THRESHOLD = 0.9  # a link at or above this joins two events
+GREY_ZONE = (0.5, 0.9)  # links in [low, high) that confident evidence does not settle go to clerical review
+INCREMENTAL_SHARE = 0.2  # more new events than this share of the ledger: re-link everything instead
 
 
 @dataclass
@@ -18,6 +36,8 @@ class ResolveReport:
     merges: int
     splits: int
     run_id: int
+    model_version: int | None = None
+    queued_for_review: int = 0
     notes: list[str] = field(default_factory=list)
 
 
@@ -26,25 +46,155 @@ def unresolved_count(store: EventStore) -> int:
     return store.event_count() - len(store.identity_assignments())
 
 
-def resolve_identities(store: EventStore, *, full: bool = False) -> ResolveReport:
-    """Cluster all events into persons and store the assignment with stable person ids."""
+def review_constraints(store: EventStore, events: pa.Table) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(must_link, cannot_link) pairs: review decisions, corrections and admission references."""
+    must: list[tuple[str, str]] = []
+    cannot: list[tuple[str, str]] = []
+    for item in store.review_items():
+        if item.status == "accepted":
+            must.append((item.event_id_l, item.event_id_r))
+        elif item.status == "rejected":
+            cannot.append((item.event_id_l, item.event_id_r))
+    known = set(events.column("event_id").to_pylist())
+    for column in ("corrects", "admission_ref"):
+        # A correction is the same person as what it corrects; a status change as the arrival it concerns.
+        mask = pc.is_valid(events.column(column))
+        subset = events.filter(mask).select(["event_id", column])
+        for event_id, target in zip(subset.column(0).to_pylist(), subset.column(1).to_pylist()):
+            if target in known:
+                must.append((event_id, target))
+    cannot_set = {frozenset(p) for p in cannot}
+    must = [p for p in must if frozenset(p) not in cannot_set]
+    return must, cannot
+
+
+def _load_or_train_model(store: EventStore, events: pa.Table, train: bool, notes: list[str]):  # noqa: ANN202
+    from stayledger.identity.splink_linker import TOO_SMALL_TO_TRAIN, LinkageModel, ModelTrainingError, train_model
+    from stayledger.identity.features import build_features
+
+    latest = store.latest_model()
+    if latest is not None and not train:
+        return latest[0], LinkageModel.from_json(latest[1])
+    if events.num_rows < TOO_SMALL_TO_TRAIN:
+        notes.append(
+            f"{events.num_rows} events are too few to train a linkage model (needs {TOO_SMALL_TO_TRAIN}): "
+            "linked by exact document-number + nationality keys instead"
+        )
+        return None, None
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    try:
+        model = train_model(build_features(events), trained_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    except ModelTrainingError as exc:
+        notes.append(f"could not train a linkage model ({exc}): linked by deterministic keys instead")
+        return None, None
+    version = store.save_model(model.to_json(), f"trained on {events.num_rows} events")
+    notes.append(f"{'re' if latest else ''}trained linkage model version {version} on {events.num_rows:,} events")
+    return version, model
+
+
+def resolve_identities(store: EventStore, *, full: bool = False, train: bool = False) -> ResolveReport:
+    """Cluster events into persons and store the assignment with stable person ids."""
     notes: list[str] = []
-    table = store.events_table()
-    events = list(table_to_events(table))
-    cluster_of = cluster_by_keys(events)
-    link_probability: dict[str, float | None] = {}
-    method = "deterministic-keys"
-    notes.append("linked by exact document-number + nationality keys (provisional resolver)")
-    # Ids survive every run, --full included: the previous assignment is what stability is measured against.
-    previous = {a.event_id: a.person_id for a in store.identity_assignments().values()}
-    assignment = assign_person_ids(cluster_of, previous, reason=f"{method} run")
-    assignments = [
-        IdentityAssignment(event_id, person_id, link_probability.get(event_id))
-        for event_id, person_id in assignment.person_of.items()
-    ]
+    events = store.events_table()
+    previous_assignments = store.identity_assignments()
+    previous = {a.event_id: a.person_id for a in previous_assignments.values()}
+    new_ids = [e for e in events.column("event_id").to_pylist() if e not in previous]
+    if not new_ids and not full and not train:
+        persons = len(set(previous.values()))
+        return ResolveReport("unchanged", events.num_rows, persons, 0, 0, 0, notes=["nothing new to resolve"])
+
+    model_version, model = _load_or_train_model(store, events, train, notes)
+    must, cannot = review_constraints(store, events)
+    probabilities: dict[str, float | None] = {}
+    grey: list[ReviewItem] = []
+    if model is None:
+        method = "deterministic-keys"
+        cluster_of = cluster_by_keys(table_to_events(events))
+    elif previous and not full and not train and len(new_ids) <= INCREMENTAL_SHARE * events.num_rows:
+        method = "splink-incremental"
+        cluster_of, probabilities, grey = _link_incrementally(events, new_ids, previous_assignments, model, must, cannot)
+        notes.append(f"linked {len(new_ids):,} new events to existing persons (use --full to re-link everything)")
+    else:
+        from stayledger.identity.splink_linker import link_events
+
+        method = "splink"
+        result = link_events(events, model, match_threshold=MATCH_THRESHOLD, grey_zone=GREY_ZONE, must_link=must, cannot_link=cannot)
+        cluster_of = result.cluster_of
+        probabilities = result.joining_probability
+        grey = _review_items(result.grey_pairs)
+
+    assignment = assign_person_ids(cluster_of, previous, reason=f"{method} run" + (f" (model v{model_version})" if model_version else ""))
+    assignments = [IdentityAssignment(e, p, probabilities.get(e)) for e, p in assignment.person_of.items()]
     merges = sum(1 for c in assignment.changes if c.change == "merge")
     splits = len(assignment.changes) - merges
     persons = len(set(assignment.person_of.values()))
-    run = ResolutionRun(method, None, len(events), persons, merges, splits)
+    run = ResolutionRun(method, str(model_version) if model_version else None, events.num_rows, persons, merges, splits)
     run_id = store.replace_identities(assignments, assignment.changes, run)
-    return ResolveReport(method, len(events), persons, merges, splits, run_id, notes)
+    queued = store.add_review_items(grey)
+    if queued:
+        notes.append(f"{queued} uncertain links queued for clerical review (`stayledger review list`)")
+    return ResolveReport(method, events.num_rows, persons, merges, splits, run_id, model_version, queued, notes)
+
+
+def _review_items(grey_pairs: pa.Table) -> list[ReviewItem]:
+    rows = zip(*(grey_pairs.column(c).to_pylist() for c in ("event_id_l", "event_id_r", "match_probability")))
+    return [ReviewItem(left, right, probability) for left, right, probability in rows]
+
+
+def _link_incrementally(
+    events: pa.Table,
+    new_ids: list[str],
+    previous: dict[str, IdentityAssignment],
+    model: object,
+    must: Iterable[tuple[str, str]],
+    cannot: Iterable[tuple[str, str]],
+) -> tuple[dict[str, str], dict[str, float | None], list[ReviewItem]]:
+    """Link each new event to an existing (or earlier new) person, one event at a time."""
+    from stayledger.identity.features import build_features
+    from stayledger.identity.splink_linker import CandidateIndex, score_candidates
+
+    low, high = GREY_ZONE
+    cluster_of = {e: a.person_id for e, a in previous.items()}
+    probabilities: dict[str, float | None] = {e: a.link_probability for e, a in previous.items()}
+    features = build_features(events)
+    ids = features.column("unique_id").to_pylist()
+    row_of = {event_id: i for i, event_id in enumerate(ids)}
+    new_set = set(new_ids)
+    old_rows = [row_of[e] for e in ids if e not in new_set]
+    index = CandidateIndex(features.take(old_rows), model)  # type: ignore[arg-type]
+    forced = defaultdict(list)
+    for a, b in must:
+        forced[a].append(b)
+        forced[b].append(a)
+    forbidden = {frozenset(p) for p in cannot}
+    by_doc: dict[str, str] = {}
+    for event in table_to_events(events.filter(pc.is_valid(events.column("document_number")))):
+        if event.event_id in cluster_of:
+            by_doc.setdefault(f"{document_key(event.document_number or '')}:{event.nationality}", cluster_of[event.event_id])
+    grey: list[ReviewItem] = []
+    new_events = {e.event_id: e for e in table_to_events(events.filter(pc.is_in(events.column("event_id"), pa.array(new_ids))))}
+    added_rows: list[int] = []
+    for event_id in new_ids:
+        event = new_events[event_id]
+        person = next((cluster_of[o] for o in forced.get(event_id, ()) if o in cluster_of), None)
+        probability: float | None = 1.0 if person else None
+        if person is None and event.document_number:
+            person = by_doc.get(f"{document_key(event.document_number)}:{event.nationality}")  # deterministic fast path
+        if person is None:
+            probe = features.slice(row_of[event_id], 1)
+            candidates = index.candidates_for(probe)
+            if added_rows:  # earlier new events of this run are candidates too
+                candidates = pa.concat_tables([candidates, features.take(added_rows).select(candidates.column_names)])
+            for other, p in score_candidates(probe, candidates, model):  # type: ignore[arg-type]
+                if frozenset((event_id, other)) in forbidden or p < low:
+                    continue
+                if p >= MATCH_THRESHOLD and person is None:
+                    person, probability = cluster_of[other], p
+                elif p < high:
+                    grey.append(ReviewItem(*sorted((event_id, other)), p))
+        cluster_of[event_id] = person or f"new:{event_id}"
+        probabilities[event_id] = probability
+        added_rows.append(row_of[event_id])
+        if event.document_number:
+            by_doc.setdefault(f"{document_key(event.document_number)}:{event.nationality}", cluster_of[event_id])
+    return cluster_of, probabilities, grey

@@ -1,17 +1,25 @@
-"""Use case: determine every stay's status as of a date, with the identity links it relies on."""
+"""Use case: determine every stay's status as of a date, with the identity links it relies on.
+
+Uncertain identity links never yield a verdict against a person: an overstay for which an unlinked
+departure record sits in the review queue (a grey-zone link nobody has decided) becomes ``needs_review``,
+with that candidate named in the evidence.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from datetime import date
 from typing import Iterator
 
 from stayledger.domain.corrections import effective_events
 from stayledger.domain.events import Event
-from stayledger.domain.stays import StayDetermination
+from stayledger.domain.stays import EvidenceEvent, Status, StayDetermination
 from stayledger.rules import get_pack
 from stayledger.storage.arrow_events import table_to_events
 from stayledger.storage.base import EventStore
+
+EXIT_KINDS = frozenset({"departure", "departure_report"})
 
 
 def person_groups(store: EventStore) -> tuple[dict[str, list[Event]], dict[str, float]]:
@@ -29,28 +37,85 @@ def person_groups(store: EventStore) -> tuple[dict[str, list[Event]], dict[str, 
     return groups, probabilities
 
 
-def uncertain_event_ids(store: EventStore) -> frozenset[str]:
-    """Events joined to their person only through a grey-zone link nobody has reviewed yet."""
-    open_items = store.review_items(status="open")
+@dataclasses.dataclass(frozen=True)
+class UnsettledLinks:
+    """What the open review queue leaves uncertain."""
+
+    within_person: frozenset[str]  # events joined to their person only through an unreviewed grey link
+    exits_elsewhere: dict[str, list[tuple[str, float]]]  # person -> (exit event of another person, probability)
+
+
+def unsettled_links(store: EventStore, kind_of: dict[str, str] | None = None) -> UnsettledLinks:
+    """Read the open review queue against the current identities."""
     assignments = store.identity_assignments()
-    uncertain: set[str] = set()
+    within: set[str] = set()
+    elsewhere: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    open_items = store.review_items(status="open")
+    if kind_of is None:
+        wanted = {i for item in open_items for i in (item.event_id_l, item.event_id_r)}
+        kind_of = {e.event_id: e.kind for e in store.events_by_id(wanted)}
     for item in open_items:
         left, right = assignments.get(item.event_id_l), assignments.get(item.event_id_r)
-        if left is not None and right is not None and left.person_id == right.person_id:
-            uncertain.update((item.event_id_l, item.event_id_r))
-    return frozenset(uncertain)
+        if left is None or right is None:
+            continue
+        if left.person_id == right.person_id:
+            within.update((item.event_id_l, item.event_id_r))
+            continue
+        for this, other in ((left, item.event_id_r), (right, item.event_id_l)):
+            if kind_of.get(other) in EXIT_KINDS:
+                elsewhere[this.person_id].append((other, item.match_probability))
+    return UnsettledLinks(frozenset(within), dict(elsewhere))
+
+
+def uncertain_event_ids(store: EventStore) -> frozenset[str]:
+    """Events joined to their person only through a grey-zone link nobody has reviewed yet."""
+    return unsettled_links(store).within_person
+
+
+def hold_for_review(
+    stay: StayDetermination, candidates: list[tuple[str, float]], events_by_id: dict[str, Event], arrival_on: date
+) -> StayDetermination:
+    """An overstay with a possible (unreviewed) departure of 'another person' after the arrival needs review."""
+    if stay.status is not Status.OVERSTAY:
+        return stay
+    later = [(eid, p) for eid, p in candidates if eid in events_by_id and events_by_id[eid].occurred_on >= arrival_on]
+    if not later:
+        return stay
+    later.sort(key=lambda item: -item[1])
+    steps = stay.steps + tuple(
+        f"possible departure {eid} on {events_by_id[eid].occurred_on} (link probability {p:.2f}) is awaiting clerical "
+        "review → needs_review instead of overstay"
+        for eid, p in later
+    )
+    evidence = stay.evidence + tuple(
+        EvidenceEvent(eid, events_by_id[eid].kind, events_by_id[eid].source, events_by_id[eid].occurred_on, p) for eid, p in later
+    )
+    return dataclasses.replace(
+        stay,
+        status=Status.NEEDS_REVIEW,
+        overstay_days=0,
+        steps=steps,
+        evidence=evidence,
+        uncertain_links=stay.uncertain_links + tuple(eid for eid, _ in later),
+    )
 
 
 def determine_stays(store: EventStore, as_of: date, *, pack: str = "us") -> Iterator[StayDetermination]:
     """Stays of every resolved person as of ``as_of``, ordered by person then arrival."""
     rules = get_pack(pack)
     groups, probabilities = person_groups(store)
-    uncertain = uncertain_event_ids(store)
+    events_by_id = {e.event_id: e for events in groups.values() for e in events}
+    unsettled = unsettled_links(store, {k: e.kind for k, e in events_by_id.items()})
     for person_id in sorted(groups):
-        yield from rules.determine_person_stays(
+        stays = rules.determine_person_stays(
             person_id,
             effective_events(groups[person_id]),
             as_of,
             link_probabilities=probabilities,
-            uncertain_event_ids=uncertain,
+            uncertain_event_ids=unsettled.within_person,
         )
+        candidates = unsettled.exits_elsewhere.get(person_id)
+        for stay in stays:
+            if candidates:
+                stay = hold_for_review(stay, candidates, events_by_id, events_by_id[stay.arrival_event_id].occurred_on)
+            yield stay
