@@ -43,6 +43,8 @@ quarantine_app = typer.Typer(help="Records that were refused, with their raw tex
 export_app = typer.Typer(help="Stable exports: events (JSONL), identities (CSV), stays (CSV).", no_args_is_help=True)
 calc_app = typer.Typer(help="Calculators that need no database.", no_args_is_help=True)
 report_app = typer.Typer(help="Aggregate statistics (no personal data).", no_args_is_help=True)
+review_app = typer.Typer(help="Clerical review of uncertain (grey-zone) identity links.", no_args_is_help=True)
+app.add_typer(review_app, name="review")
 app.add_typer(report_app, name="report")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(calc_app, name="calc")
@@ -584,6 +586,158 @@ def correct(
     finally:
         store.close()
     console.print(f"recorded {correction.event_id} correcting {event_id}; run `stayledger resolve` to re-link")
+
+
+ActorOption = Annotated[Optional[str], typer.Option("--actor", envvar="USER", help="Who is acting (recorded). Default: $USER.")]
+
+
+def _print_pair(view: object) -> None:
+    from stayledger.identity.splink_linker import PairExplanation, render_waterfall_text
+    from stayledger.usecases.review import PairView
+
+    assert isinstance(view, PairView)
+    table = Table("field", view.left.event_id, view.right.event_id)
+    for name in ("kind", "occurred_on", "source", "surname", "given_names", "date_of_birth", "sex", "nationality",
+                 "document_type", "document_number", "document_issuer"):
+        a, b = getattr(view.left, name), getattr(view.right, name)
+        mark = "" if a == b else "[yellow]"
+        table.add_row(name, f"{mark}{escape(str(a or ''))}", f"{mark}{escape(str(b or ''))}")
+    console.print(table)
+    console.print(f"currently {'the same person' if view.same_person else 'different persons'}"
+                  + (f"; review: {view.item.status}" + (f" by {view.item.decided_by}" if view.item.decided_by else "") if view.item else ""))
+    if isinstance(view.explanation, PairExplanation):
+        typer.echo(render_waterfall_text(view.explanation))
+    else:
+        console.print("no linkage model yet (run `stayledger resolve`): no probabilistic explanation")
+
+
+@app.command()
+def explain(
+    event_a: Annotated[str, typer.Argument(help="First event id.")],
+    event_b: Annotated[str, typer.Argument(help="Second event id.")],
+    chart: Annotated[Optional[Path], typer.Option("--chart", help="Also write the waterfall chart (.svg, .png or .html).")] = None,
+    purpose: Annotated[str, typer.Option("--purpose", help="Why you are looking (recorded in the lookup log).")] = "link explanation",
+    actor: ActorOption = None,
+    db: DbOption = None,
+) -> None:
+    """Why two events are (not) linked: each comparison's level and match weight, as a text waterfall."""
+    from stayledger.usecases.review import view_pair
+
+    store = _store(db)
+    try:
+        view = view_pair(store, event_a, event_b, actor=actor or "unknown", purpose=purpose)
+    except StayledgerError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        store.close()
+    _print_pair(view)
+    if chart is not None:
+        if view.explanation is None:
+            raise _fail("no linkage model yet: no chart to draw")
+        from stayledger.identity.splink_linker import waterfall_chart_spec
+
+        _write_chart(waterfall_chart_spec(view.explanation), chart)  # type: ignore[arg-type]
+        console.print(f"wrote the waterfall chart to {chart}")
+
+
+def _write_chart(spec: dict, out: Path) -> None:
+    import vl_convert as vlc
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    suffix = out.suffix.lower()
+    if suffix == ".png":
+        out.write_bytes(vlc.vegalite_to_png(spec, scale=2))
+    elif suffix == ".html":
+        svg = vlc.vegalite_to_svg(spec)
+        out.write_text(f"<!doctype html><meta charset='utf-8'><title>link explanation</title>{svg}", encoding="utf-8")
+    else:
+        out.write_text(vlc.vegalite_to_svg(spec), encoding="utf-8")
+
+
+@review_app.command("list")
+def review_list(
+    status: Annotated[str, typer.Option("--status", help="open, accepted, rejected or all.")] = "open",
+    limit: Annotated[int, typer.Option(help="Show at most this many (0: all).")] = 50,
+    db: DbOption = None,
+) -> None:
+    """Links awaiting a decision (strongest first), or decided ones."""
+    store = _store(db, read_only=True)
+    try:
+        items = store.review_items(None if status == "all" else status)
+    finally:
+        store.close()
+    if not items:
+        console.print(f"no {status} review items")
+        return
+    items.sort(key=lambda i: -(i.match_probability if i.match_probability == i.match_probability else 1.0))
+    shown = items if limit == 0 else items[:limit]
+    table = Table("event A", "event B", "probability", "status", "decided by", "note")
+    for item in shown:
+        p = "-" if item.match_probability != item.match_probability else f"{item.match_probability:.3f}"
+        table.add_row(item.event_id_l, item.event_id_r, p, item.status, item.decided_by or "", item.note or "")
+    console.print(table)
+    if len(shown) < len(items):
+        err_console.print(f"{len(shown)} of {len(items)} shown; --limit 0 shows all")
+    console.print("look closer: `stayledger review show EVENT_A EVENT_B`")
+
+
+@review_app.command("show")
+def review_show(
+    event_a: Annotated[str, typer.Argument()],
+    event_b: Annotated[str, typer.Argument()],
+    actor: ActorOption = None,
+    db: DbOption = None,
+) -> None:
+    """Both records side by side and the model's explanation (the lookup is logged)."""
+    from stayledger.usecases.review import view_pair
+
+    store = _store(db)
+    try:
+        view = view_pair(store, event_a, event_b, actor=actor or "unknown", purpose="clerical review")
+    except StayledgerError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        store.close()
+    _print_pair(view)
+
+
+def _decide(event_a: str, event_b: str, accept: bool, actor: str | None, note: str | None, db: str | None) -> None:
+    from stayledger.usecases.review import decide
+
+    store = _store(db)
+    try:
+        with err_console.status("recording the decision and re-linking…"):
+            item = decide(store, event_a, event_b, accept=accept, actor=actor or "unknown", note=note)
+    except StayledgerError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        store.close()
+    verb = "must link" if accept else "must never link"
+    console.print(f"{item.event_id_l} and {item.event_id_r} {verb} ({item.status} by {item.decided_by}); identities re-linked")
+
+
+@review_app.command("accept")
+def review_accept(
+    event_a: Annotated[str, typer.Argument()],
+    event_b: Annotated[str, typer.Argument()],
+    note: Annotated[Optional[str], typer.Option("--note", help="Why (kept with the decision).")] = None,
+    actor: ActorOption = None,
+    db: DbOption = None,
+) -> None:
+    """The two events are the same person: every later run must link them."""
+    _decide(event_a, event_b, True, actor, note, db)
+
+
+@review_app.command("reject")
+def review_reject(
+    event_a: Annotated[str, typer.Argument()],
+    event_b: Annotated[str, typer.Argument()],
+    note: Annotated[Optional[str], typer.Option("--note", help="Why (kept with the decision).")] = None,
+    actor: ActorOption = None,
+    db: DbOption = None,
+) -> None:
+    """The two events are different persons: no later run may link them."""
+    _decide(event_a, event_b, False, actor, note, db)
 
 
 @calc_app.command("schengen")

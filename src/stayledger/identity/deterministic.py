@@ -45,15 +45,14 @@ class _UnionFind:
             self.parent[rb] = ra
 
 
-def cluster_by_keys(events: Iterable[Event]) -> dict[str, str]:
-    """event_id -> cluster key (the smallest event_id in the cluster)."""
-    uf = _UnionFind()
+def key_pairs(events: Iterable[Event]) -> tuple[list[str], list[tuple[str, str]]]:
+    """All event ids, and the pairs the deterministic keys link (each event to its key's first holder)."""
     owner_of_key: dict[str, str] = {}
     references: list[tuple[str, str]] = []
+    pairs: list[tuple[str, str]] = []
     ids: list[str] = []
     for event in events:
         ids.append(event.event_id)
-        uf.find(event.event_id)
         if event.corrects:
             references.append((event.event_id, event.corrects))  # a correction is the same person as its original
         if event.document_number:
@@ -65,9 +64,18 @@ def cluster_by_keys(events: Iterable[Event]) -> dict[str, str]:
             key = f"name:{_plain_name(event.surname)}:{event.date_of_birth}:{event.nationality}"
         owner = owner_of_key.setdefault(key, event.event_id)
         if owner != event.event_id:
-            uf.union(owner, event.event_id)
+            pairs.append((owner, event.event_id))
     known = set(ids)
-    for event_id, ref in references:
-        if ref in known:
-            uf.union(event_id, ref)
+    pairs.extend((a, b) for a, b in references if b in known)
+    return ids, pairs
+
+
+def cluster_by_keys(events: Iterable[Event]) -> dict[str, str]:
+    """event_id -> cluster key (the smallest event_id in the cluster)."""
+    ids, pairs = key_pairs(events)
+    uf = _UnionFind()
+    for event_id in ids:
+        uf.find(event_id)
+    for a, b in pairs:
+        uf.union(a, b)
     return {event_id: uf.find(event_id) for event_id in ids}

@@ -32,9 +32,16 @@ def mint_person_id(seed_event_id: str, taken: set[str]) -> str:
 
 
 def assign_person_ids(
-    cluster_of: Mapping[str, str], previous: Mapping[str, str], reason: str
+    cluster_of: Mapping[str, str],
+    previous: Mapping[str, str],
+    reason: str,
+    order: Mapping[str, int] | None = None,
 ) -> PersonIdAssignment:
-    """Map clusters (event_id -> cluster key) onto person ids, reusing ``previous`` (event_id -> person_id)."""
+    """Map clusters (event_id -> cluster key) onto person ids, reusing ``previous`` (event_id -> person_id).
+
+    ``order`` (event_id -> position in the ledger) settles ties: when a person splits into equal parts, the
+    part holding the person's earliest-recorded event keeps the id.
+    """
     members: dict[str, list[str]] = defaultdict(list)
     for event_id, cluster in cluster_of.items():
         members[cluster].append(event_id)
@@ -45,8 +52,10 @@ def assign_person_ids(
         old = previous.get(event_id)
         if old is not None:
             claims[(old, cluster)] += 1
-    # Biggest claims first; ties broken by ids so the result is deterministic.
-    ordered = sorted(claims.items(), key=lambda item: (-item[1], item[0][0], item[0][1]))
+    position = order or {}
+    first_seen = {c: min(position.get(e, len(position)) for e in m) for c, m in members.items()}
+    # Biggest claims first; ties go to the part recorded first, then by ids, so the result is deterministic.
+    ordered = sorted(claims.items(), key=lambda item: (-item[1], item[0][0], first_seen[item[0][1]], item[0][1]))
     id_of_cluster: dict[str, str] = {}
     cluster_of_old: dict[str, str] = {}
     for (old, cluster), _count in ordered:

@@ -18,7 +18,7 @@ from typing import Iterable
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from stayledger.identity.deterministic import cluster_by_keys, document_key
+from stayledger.identity.deterministic import document_key, key_pairs
 from stayledger.identity.person_ids import assign_person_ids
 from stayledger.storage.arrow_events import table_to_events
 from stayledger.storage.base import EventStore, IdentityAssignment, ResolutionRun, ReviewItem
@@ -109,7 +109,7 @@ def resolve_identities(store: EventStore, *, full: bool = False, train: bool = F
     grey: list[ReviewItem] = []
     if model is None:
         method = "deterministic-keys"
-        cluster_of = cluster_by_keys(table_to_events(events))
+        cluster_of = _cluster_deterministically(events, must, cannot)
     elif previous and not full and not train and len(new_ids) <= INCREMENTAL_SHARE * events.num_rows:
         method = "splink-incremental"
         cluster_of, probabilities, grey = _link_incrementally(events, new_ids, previous_assignments, model, must, cannot)
@@ -123,7 +123,9 @@ def resolve_identities(store: EventStore, *, full: bool = False, train: bool = F
         probabilities = result.joining_probability
         grey = _review_items(result.grey_pairs)
 
-    assignment = assign_person_ids(cluster_of, previous, reason=f"{method} run" + (f" (model v{model_version})" if model_version else ""))
+    order = {event_id: i for i, event_id in enumerate(events.column("event_id").to_pylist())}
+    reason = f"{method} run" + (f" (model v{model_version})" if model_version else "")
+    assignment = assign_person_ids(cluster_of, previous, reason=reason, order=order)
     assignments = [IdentityAssignment(e, p, probabilities.get(e)) for e, p in assignment.person_of.items()]
     merges = sum(1 for c in assignment.changes if c.change == "merge")
     splits = len(assignment.changes) - merges
@@ -134,6 +136,23 @@ def resolve_identities(store: EventStore, *, full: bool = False, train: bool = F
     if queued:
         notes.append(f"{queued} uncertain links queued for clerical review (`stayledger review list`)")
     return ResolveReport(method, events.num_rows, persons, merges, splits, run_id, model_version, queued, notes)
+
+
+def _cluster_deterministically(
+    events: pa.Table, must: list[tuple[str, str]], cannot: list[tuple[str, str]]
+) -> dict[str, str]:
+    """Exact keys as links, clustered under the same review constraints as probabilistic links."""
+    from stayledger.identity.clustering import cluster_links
+
+    ids, pairs = key_pairs(table_to_events(events))
+    links = pa.table(
+        {
+            "event_id_l": pa.array([a for a, _ in pairs], pa.string()),
+            "event_id_r": pa.array([b for _, b in pairs], pa.string()),
+            "match_probability": pa.array([1.0] * len(pairs), pa.float64()),
+        }
+    )
+    return cluster_links(ids, links, match_threshold=1.0, must_link=must, cannot_link=cannot).cluster_of
 
 
 def _review_items(grey_pairs: pa.Table) -> list[ReviewItem]:

@@ -1,0 +1,74 @@
+"""Resolving identities on real DuckDB with Splink: training, incremental linking, stable ids, accuracy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from stayledger.identity.evaluation import pair_metrics
+from stayledger.storage.duckdb_store import DuckDBStore
+from stayledger.synth.generator import generate_population
+from stayledger.usecases.evaluate import read_truth_identities
+from stayledger.usecases.ingest import ingest_records
+from stayledger.formats.canonical import RawRecord
+from stayledger.usecases.resolve import resolve_identities
+
+
+@pytest.fixture(scope="module")
+def population(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("pop")
+    generate_population(800, 11, out)
+    return out
+
+
+def records(path: Path, keep) -> list[RawRecord]:
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        data = json.loads(line)
+        if keep(data):
+            rows.append(RawRecord(f"line {number}", line, data))
+    return rows
+
+
+def test_first_run_trains_a_model_then_new_events_link_incrementally_with_stable_ids(population, tmp_path):
+    store = DuckDBStore(tmp_path / "l.duckdb")
+    events = population / "events.jsonl"
+    ingest_records(store, "events.jsonl", records(events, lambda r: r["occurred_on"] < "2025-10-01"))
+    first = resolve_identities(store)
+    assert first.method == "splink" and any("trained linkage model version 1" in n for n in first.notes)
+    before = {e: a.person_id for e, a in store.identity_assignments().items()}
+
+    ingest_records(store, "events.jsonl", records(events, lambda r: r["occurred_on"] >= "2025-10-01"))
+    second = resolve_identities(store)
+    assert second.method == "splink-incremental"
+    after = {e: a.person_id for e, a in store.identity_assignments().items()}
+    unchanged = sum(after[e] == p for e, p in before.items())
+    assert unchanged / len(before) > 0.999  # old events keep their person ids
+
+    metrics = pair_metrics(after, read_truth_identities(population))
+    assert metrics.f1 > 0.99, metrics
+    full = resolve_identities(store, full=True)
+    assert full.method == "splink"
+    assert pair_metrics({e: a.person_id for e, a in store.identity_assignments().items()}, read_truth_identities(population)).f1 > 0.99
+    store.close()
+
+
+def test_a_store_too_small_to_train_on_uses_exact_keys_and_says_so(population, tmp_path):
+    store = DuckDBStore(tmp_path / "small.duckdb")
+    ingest_records(store, "events.jsonl", records(population / "events.jsonl", lambda r: r["occurred_on"] < "2023-01-15"))
+    report = resolve_identities(store)
+    assert report.method == "deterministic-keys"
+    assert any("too few to train" in n for n in report.notes)
+    assert store.latest_model() is None
+    store.close()
+
+
+def test_nothing_new_is_a_quick_no_op(population, tmp_path):
+    store = DuckDBStore(tmp_path / "n.duckdb")
+    ingest_records(store, "events.jsonl", records(population / "events.jsonl", lambda r: r["occurred_on"] < "2023-01-15"))
+    resolve_identities(store)
+    again = resolve_identities(store)
+    assert again.method == "unchanged" and again.notes == ["nothing new to resolve"]
+    store.close()
