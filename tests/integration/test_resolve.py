@@ -72,3 +72,31 @@ def test_nothing_new_is_a_quick_no_op(population, tmp_path):
     again = resolve_identities(store)
     assert again.method == "unchanged" and again.notes == ["nothing new to resolve"]
     store.close()
+
+
+def test_an_overstay_shows_the_nearest_unlinked_departure_and_why_it_was_not_linked(population, tmp_path):
+    from datetime import date
+
+    from stayledger.usecases.lookup import look_up_person
+
+    store = DuckDBStore(tmp_path / "near.duckdb")
+    ingest_records(store, "events.jsonl", records(population / "events.jsonl", lambda r: True))
+    resolve_identities(store)
+    arrival = {"event_id": "T-ARR", "kind": "arrival", "occurred_on": "2025-03-01", "source": "border", "surname": "Abernathy",
+               "given_names": "Quentin", "date_of_birth": "1961-04-17", "sex": "M", "nationality": "NZL",
+               "document_number": "LA123456", "admission_class": "WT", "admitted_until": "2025-05-29", "mode": "air"}
+    # His departure, written by a carrier with a vowel changed, a garbled birth date and his other passport: too weak to link.
+    departure = {"event_id": "T-DEP", "kind": "departure", "occurred_on": "2025-05-20", "source": "carrier", "surname": "ABERNETHY",
+                 "given_names": "QUENTIN", "date_of_birth": "1961-07-14", "sex": "M", "nationality": "GBR",
+                 "document_number": "533401234", "mode": "air"}
+    ingest_records(store, "extra", [RawRecord("line 1", json.dumps(arrival), arrival), RawRecord("line 2", json.dumps(departure), departure)])
+    resolve_identities(store)
+    person = store.identity_assignments()["T-ARR"].person_id
+    assert store.identity_assignments()["T-DEP"].person_id != person
+    view = look_up_person(store, person, date(2025, 12, 31), actor="officer-7", purpose="test")
+    (stay,) = view.stays
+    misses = view.near_misses[stay.arrival_event_id]
+    assert misses and misses[0].event_id == "T-DEP"
+    assert any(reason.startswith("nationality") for reason in misses[0].against)
+    assert store.lookup_log()[-1][1:] == ("officer-7", "test", f"person {person}")
+    store.close()

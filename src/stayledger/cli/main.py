@@ -531,6 +531,16 @@ def person(
             console.print(f"  • {step}")
         if stay.uncertain_links:
             console.print(f"  [yellow]relies on unreviewed links:[/] {', '.join(stay.uncertain_links)}")
+        misses = view.near_misses.get(stay.arrival_event_id)
+        if misses:
+            console.print("  nearest departure records not linked to this person (check before acting):")
+            for miss in misses:
+                console.print(f"    {miss.event_id} {miss.kind} on {miss.occurred_on}, link probability {miss.probability:.3g}")
+                for reason in miss.against:
+                    console.print(f"      against: {escape(reason)}")
+            console.print("    if one is this traveller: `stayledger review accept ARRIVAL DEPARTURE --note WHY`")
+        elif stay.status.value == "overstay":
+            console.print("  no departure record of anyone else comes close")
 
 
 @app.command()

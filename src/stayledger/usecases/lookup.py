@@ -7,7 +7,7 @@ from datetime import date
 
 from stayledger.domain.corrections import effective_events, superseded_ids
 from stayledger.domain.events import Event
-from stayledger.domain.stays import StayDetermination
+from stayledger.domain.stays import Status, StayDetermination
 from stayledger.errors import StayledgerError
 from stayledger.rules import get_pack
 from stayledger.storage.base import EventStore
@@ -20,6 +20,7 @@ class PersonView:
     events: list[tuple[Event, float | None]]  # each event with the link probability that joined it
     superseded: frozenset[str]  # events replaced by a correction (shown, not used)
     stays: list[StayDetermination]
+    near_misses: dict[str, list["NearMiss"]]  # arrival event id -> unlinked exits closest to it (overstays only)
 
 
 def look_up_person(
@@ -40,4 +41,75 @@ def look_up_person(
         link_probabilities={k: v for k, v in probabilities.items() if v is not None},
         uncertain_event_ids=uncertain_event_ids(store),
     )
-    return PersonView(person_id, [(e, probabilities[e.event_id]) for e in events], superseded_ids(events), stays)
+    near = {s.arrival_event_id: nearest_unlinked_exits(store, person_id, s) for s in stays if s.status in NEAR_MISS_STATUSES}
+    return PersonView(person_id, [(e, probabilities[e.event_id]) for e in events], superseded_ids(events), stays, near)
+
+
+@dataclass(frozen=True)
+class NearMiss:
+    """An exit record of someone else that might be this traveller's departure, and why it was not linked."""
+
+    event_id: str
+    kind: str
+    occurred_on: date
+    probability: float
+    against: tuple[str, ...]  # the comparisons that spoke against the link, e.g. "nationality: different (-6.5)"
+
+
+NEAR_MISS_LIMIT = 3
+NEAR_MISS_STATUSES = frozenset({Status.OVERSTAY, Status.NEEDS_REVIEW})
+NEAR_MISS_FLOOR = 1e-6  # candidates scored below this are noise, not near misses
+
+
+def nearest_unlinked_exits(
+    store: EventStore, person_id: str, stay: StayDetermination, *, limit: int = NEAR_MISS_LIMIT
+) -> list[NearMiss]:
+    """Exit records after the arrival, held by other persons, that the linkage model finds closest.
+
+    A near miss is the most common cause of a wrongful overstay flag, so it is shown beside every
+    overstay. Candidates share the birth year or the OCR-normalised document number with the arrival.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from stayledger.identity.deterministic import document_key
+    from stayledger.identity.splink_linker import LinkageModel, explain_pair, score_candidates
+    from stayledger.storage.arrow_events import events_to_table
+
+    latest = store.latest_model()
+    arrival = store.events_by_id([stay.arrival_event_id])
+    if latest is None or not arrival:
+        return []
+    model = LinkageModel.from_json(latest[1])
+    arrival_event = arrival[0]
+    events = store.events_table()
+    own = set(store.person_event_ids(person_id))
+    exits = events.filter(
+        pc.and_(
+            pc.is_in(events.column("kind"), pa.array(["departure", "departure_report"])),
+            pc.greater_equal(events.column("occurred_on"), pa.scalar(arrival_event.occurred_on)),
+        )
+    )
+    same_year = pc.starts_with(exits.column("date_of_birth"), arrival_event.date_of_birth[:4])
+    mask = same_year
+    if arrival_event.document_number:
+        wanted = document_key(arrival_event.document_number)
+        doc_keys = pa.array([document_key(d) if d else "" for d in exits.column("document_number").to_pylist()])
+        mask = pc.or_(mask, pc.equal(doc_keys, wanted))
+    candidates = exits.filter(mask)
+    candidates = candidates.filter(pc.invert(pc.is_in(candidates.column("event_id"), pa.array(sorted(own), pa.string()))))
+    if candidates.num_rows == 0:
+        return []
+    scored = score_candidates(events_to_table([arrival_event]), candidates, model)[:limit]
+    by_id = {e.event_id: e for e in store.events_by_id([eid for eid, _ in scored])}
+    misses = []
+    for event_id, probability in scored:
+        if probability < NEAR_MISS_FLOOR:
+            continue
+        other = by_id[event_id]
+        explanation = explain_pair(arrival_event.to_record(), other.to_record(), model)
+        against = tuple(
+            f"{c.name}: {c.level} ({c.match_weight:+.1f})" for c in explanation.comparisons if c.match_weight < 0
+        )
+        misses.append(NearMiss(event_id, other.kind, other.occurred_on, probability, against))
+    return misses
