@@ -18,6 +18,7 @@ from typing import Iterable
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from stayledger.domain.events import Event
 from stayledger.identity.deterministic import document_key, key_pairs
 from stayledger.identity.person_ids import assign_person_ids
 from stayledger.storage.arrow_events import table_to_events
@@ -169,51 +170,82 @@ def _link_incrementally(
     cannot: Iterable[tuple[str, str]],
 ) -> tuple[dict[str, str], dict[str, float | None], list[ReviewItem]]:
     """Link each new event to an existing (or earlier new) person, one event at a time."""
-    from stayledger.identity.features import build_features
-    from stayledger.identity.splink_linker import CandidateIndex, score_candidates
-
-    low, high = GREY_ZONE
-    cluster_of = {e: a.person_id for e, a in previous.items()}
-    probabilities: dict[str, float | None] = {e: a.link_probability for e, a in previous.items()}
-    features = build_features(events)
-    ids = features.column("unique_id").to_pylist()
-    row_of = {event_id: i for i, event_id in enumerate(ids)}
     new_set = set(new_ids)
-    old_rows = [row_of[e] for e in ids if e not in new_set]
-    index = CandidateIndex(features.take(old_rows), model)  # type: ignore[arg-type]
-    forced = defaultdict(list)
-    for a, b in must:
-        forced[a].append(b)
-        forced[b].append(a)
-    forbidden = {frozenset(p) for p in cannot}
-    by_doc: dict[str, str] = {}
-    for event in table_to_events(events.filter(pc.is_valid(events.column("document_number")))):
-        if event.event_id in cluster_of:
-            by_doc.setdefault(f"{document_key(event.document_number or '')}:{event.nationality}", cluster_of[event.event_id])
-    grey: list[ReviewItem] = []
-    new_events = {e.event_id: e for e in table_to_events(events.filter(pc.is_in(events.column("event_id"), pa.array(new_ids))))}
-    added_rows: list[int] = []
-    for event_id in new_ids:
-        event = new_events[event_id]
-        person = next((cluster_of[o] for o in forced.get(event_id, ()) if o in cluster_of), None)
+    linker = RealtimeLinker(events.filter(pc.invert(pc.is_in(events.column("event_id"), pa.array(new_ids, pa.string())))),
+                            previous, model, must, cannot)
+    for event in table_to_events(events.filter(pc.is_in(events.column("event_id"), pa.array(new_ids, pa.string())))):
+        if event.event_id in new_set:
+            linker.link(event)
+    return linker.cluster_of, linker.probabilities, linker.grey
+
+
+class RealtimeLinker:
+    """Links new events one at a time against resolved ones: held in memory, so each link is fast.
+
+    Deterministic fast path first (a must-link decision, or the same OCR-normalised document and
+    nationality); otherwise the model scores the candidates that the batch blocking rules would pair with
+    the event. A score at or above MATCH_THRESHOLD joins the best candidate's person; grey-zone scores are
+    queued for review. A new event that joins nobody starts a new person.
+    """
+
+    def __init__(
+        self,
+        resolved: pa.Table,
+        assignments: dict[str, IdentityAssignment],
+        model: object,
+        must: Iterable[tuple[str, str]] = (),
+        cannot: Iterable[tuple[str, str]] = (),
+    ) -> None:
+        from stayledger.identity.features import build_features
+        from stayledger.identity.splink_linker import CandidateIndex
+
+        self.model = model
+        self.cluster_of: dict[str, str] = {e: a.person_id for e, a in assignments.items()}
+        self.probabilities: dict[str, float | None] = {e: a.link_probability for e, a in assignments.items()}
+        self.grey: list[ReviewItem] = []
+        self._index = CandidateIndex(build_features(resolved), model)  # type: ignore[arg-type]
+        self._recent: list[pa.Table] = []  # features of events linked since the index was built
+        self._forced: dict[str, list[str]] = defaultdict(list)
+        for a, b in must:
+            self._forced[a].append(b)
+            self._forced[b].append(a)
+        self._forbidden = {frozenset(p) for p in cannot}
+        self._by_doc: dict[str, str] = {}
+        with_docs = resolved.filter(pc.is_valid(resolved.column("document_number"))).select(["event_id", "document_number", "nationality"])
+        for event_id, number, nationality in zip(*(c.to_pylist() for c in with_docs.columns)):
+            if event_id in self.cluster_of:
+                self._by_doc.setdefault(f"{document_key(number)}:{nationality}", self.cluster_of[event_id])
+
+    def link(self, event: Event) -> tuple[str, float | None]:
+        """The person (or new cluster key) the event joins, and the probability of the joining link."""
+        from stayledger.identity.features import build_features
+        from stayledger.identity.splink_linker import score_candidates
+        from stayledger.storage.arrow_events import events_to_table
+
+        low, high = GREY_ZONE
+        event_id = event.event_id
+        person = next((self.cluster_of[o] for o in self._forced.get(event_id, ()) if o in self.cluster_of), None)
         probability: float | None = 1.0 if person else None
-        if person is None and event.document_number:
-            person = by_doc.get(f"{document_key(event.document_number)}:{event.nationality}")  # deterministic fast path
+        doc = f"{document_key(event.document_number)}:{event.nationality}" if event.document_number else None
+        if person is None and doc is not None:
+            person = self._by_doc.get(doc)  # deterministic fast path
+        probe = build_features(events_to_table([event]))
         if person is None:
-            probe = features.slice(row_of[event_id], 1)
-            candidates = index.candidates_for(probe)
-            if added_rows:  # earlier new events of this run are candidates too
-                candidates = pa.concat_tables([candidates, features.take(added_rows).select(candidates.column_names)])
-            for other, p in score_candidates(probe, candidates, model):  # type: ignore[arg-type]
-                if frozenset((event_id, other)) in forbidden or p < low:
+            candidates = self._index.candidates_for(probe)
+            if self._recent:
+                candidates = pa.concat_tables([candidates, *(r.select(candidates.column_names) for r in self._recent)])
+            for other, p in score_candidates(probe, candidates, self.model):  # type: ignore[arg-type]
+                if frozenset((event_id, other)) in self._forbidden or p < low:
                     continue
                 if p >= MATCH_THRESHOLD and person is None:
-                    person, probability = cluster_of[other], p
+                    person, probability = self.cluster_of[other], p
                 elif p < high:
-                    grey.append(ReviewItem(*sorted((event_id, other)), p))
-        cluster_of[event_id] = person or f"new:{event_id}"
-        probabilities[event_id] = probability
-        added_rows.append(row_of[event_id])
-        if event.document_number:
-            by_doc.setdefault(f"{document_key(event.document_number)}:{event.nationality}", cluster_of[event_id])
-    return cluster_of, probabilities, grey
+                    left, right = sorted((event_id, other))
+                    self.grey.append(ReviewItem(left, right, p))
+        chosen = person or f"new:{event_id}"
+        self.cluster_of[event_id] = chosen
+        self.probabilities[event_id] = probability
+        self._recent.append(probe)
+        if doc is not None:
+            self._by_doc.setdefault(doc, chosen)
+        return chosen, probability
