@@ -9,6 +9,8 @@ from stayledger.formats.edifact import (
     DEFAULT_DELIMITERS,
     Delimiters,
     Segment,
+    TextPositions,
+    find_segments,
     render,
     scan,
     scan_raw,
@@ -170,3 +172,39 @@ def test_raw_segments_split_on_demand_to_the_same_elements() -> None:
 def test_empty_text_has_no_segments() -> None:
     assert tokenize("") == []
     assert tokenize(" \r\n ") == []
+
+
+def naive_position(text: str, offset: int) -> tuple[int, int]:
+    """Line and column by walking the text: LF, CRLF and CR each end a line."""
+    line, line_start, index = 1, 0, 0
+    while index < offset:
+        if text[index] == "\r" and index + 1 < len(text) and text[index + 1] == "\n":
+            index += 1
+        if text[index] in "\r\n":
+            line, line_start = line + 1, index + 1
+        index += 1
+    return line, offset - line_start + 1
+
+
+def test_positions_asked_in_any_order_name_the_same_line_and_column() -> None:
+    text = "UNB+X'\r\nUNH+1'\rBGM+745'\n\n  NAD+FL'\r\n\r\nUNZ+1'"
+    offsets = [0, 8, 13, 16, 21, 24, 30, 34, 40, len(text)]
+    in_order = [TextPositions(text).at(offset) for offset in offsets]
+    assert in_order == [naive_position(text, offset) for offset in offsets]
+    shuffled = TextPositions(text)
+    for offset in [30, 8, 40, 0, 21, 34, 13, 24, 16, len(text)]:
+        assert shuffled.at(offset) == naive_position(text, offset)
+
+
+def test_whole_file_and_segment_by_segment_reading_agree() -> None:
+    # The same interchange read at once, and (an empty segment forces it) one segment at a time.
+    plain = "UNA:+.? '\nUNB+X'\nNAD+FL+++O?'BRIEN:ANN'\r\n  DTM+329:800101'\nUNZ+1'\n"
+    careful = plain.replace("\r\n  DTM", "\r\n'  DTM")
+    fast, slow = find_segments(plain), find_segments(careful)
+    assert fast.blocks[0].bodies == slow.blocks[0].bodies == ["UNB+X", "NAD+FL+++O?'BRIEN:ANN", "DTM+329:800101", "UNZ+1"]
+    assert slow.warnings == ["line 4, position 1: empty segment skipped"]
+    for found, text in ((fast, plain), (slow, careful)):
+        block = found.blocks[0]
+        starts = [block.start(index) for index in range(len(block.bodies))]
+        assert [text[start : start + 3] for start in starts] == ["UNB", "NAD", "DTM", "UNZ"]
+        assert [found.positions.at(start) for start in starts] == [naive_position(text, start) for start in starts]

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from stayledger.domain.events import parse_event
 from stayledger.errors import ParseError
-from stayledger.formats.edifact import DEFAULT_DELIMITERS, Delimiters, Segment, render, tokenize
+from stayledger.formats.edifact import DEFAULT_DELIMITERS, Delimiters, Segment, render, render_segment, scan_raw, tokenize
 from stayledger.formats.paxlst import parse_paxlst, paxlst_to_records
 
 FUZZ = os.environ.get("STAYLEDGER_FUZZ") == "1"
@@ -129,6 +129,40 @@ segments_strategy = st.lists(
 @given(segments=segments_strategy, custom=st.one_of(st.just(DEFAULT_DELIMITERS), delimiters), line_break=line_breaks)
 def test_rendered_segments_read_back_unchanged(segments: list[Segment], custom: Delimiters, line_break: str) -> None:
     assert shapes(tokenize(render(segments, custom, una=True, line_break=line_break))) == shapes(segments)
+
+
+def _naive_position(text: str, offset: int) -> tuple[int, int]:
+    """Line and column by walking the text: LF, CRLF and CR each end a line."""
+    line, line_start, index = 1, 0, 0
+    while index < offset:
+        if text[index] == "\r" and index + 1 < len(text) and text[index + 1] == "\n":
+            index += 1
+        if text[index] in "\r\n":
+            line, line_start = line + 1, index + 1
+        index += 1
+    return line, offset - line_start + 1
+
+
+@PROPERTY
+@given(
+    segments=segments_strategy,
+    custom=st.one_of(st.just(DEFAULT_DELIMITERS), delimiters),
+    gaps=st.lists(st.sampled_from(["", "\n", "\r\n", "\r", "  ", "\n\t", "\r\n\r\n "]), min_size=7, max_size=7),
+    empty=st.booleans(),
+)
+def test_every_segment_is_found_at_its_line_and_column(
+    segments: list[Segment], custom: Delimiters, gaps: list[str], empty: bool
+) -> None:
+    # An empty segment sends the reader down its segment-by-segment path; without one it reads the whole text at once.
+    text, starts = custom.una(), []
+    for gap, segment in zip(gaps, segments):
+        text += gap + (custom.terminator if empty else "")
+        starts.append(len(text))
+        text += render_segment(segment, custom)
+    found = scan_raw(text).blocks[0].segments
+    assert [(tag, line, column) for tag, _, line, column in found] == [
+        (segment.tag, *_naive_position(text, start)) for segment, start in zip(segments, starts)
+    ]
 
 
 def _only_parse_errors(text: str) -> None:

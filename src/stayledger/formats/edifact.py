@@ -18,6 +18,13 @@ What it does:
   else is ignored with a warning.
 - An empty segment (two terminators in a row) is skipped with a warning.
 
+How it stays fast (a large manifest has millions of segments): ``find_segments`` keeps each segment as a
+bare string plus an offset and works out a line and column only when asked (``TextPositions``). When the
+text is one well-formed block it is split on the terminator in one go and checked in bulk; anything
+unusual (empty segments, line breaks inside a segment, odd tags, text after UNZ) is read segment by
+segment instead, which is where warnings and errors with positions come from. ``tokenize``, ``scan`` and
+``scan_raw`` build on it.
+
 Not supported (documented limits): the repetition separator of syntax version 4 (UNA5) is not split
 on — PAXLST does not repeat elements, so it stays literal data; whitespace or letters/digits as
 separators; binary (UNO) objects; a line break used as segment terminator; the decimal mark is
@@ -28,8 +35,10 @@ from __future__ import annotations
 
 import gc
 import re
+from bisect import bisect_left, bisect_right
 from contextlib import contextmanager
-from itertools import repeat
+from itertools import accumulate, count, repeat
+from operator import add
 from dataclasses import dataclass, field
 from typing import Callable, Final, Iterable, Iterator, NamedTuple
 
@@ -82,8 +91,7 @@ class Segment(NamedTuple):
 
 
 # A segment before splitting: (tag, data, line, column). ``data`` is "" or starts with the element
-# separator, still escaped, line breaks removed. A bare tuple because a file has millions of them; parsers
-# that read only some segments (PAXLST skips seat and booking references) split just those.
+# separator, still escaped, line breaks removed. A bare tuple: the shape ``scan_raw`` gives tests and tools.
 RawSegment = tuple[str, str, int, int]
 
 
@@ -103,6 +111,46 @@ class RawScan:
     warnings: list[str] = field(default_factory=list)
 
 
+class SegmentBlock:
+    """Consecutive segments sharing one set of delimiters, as bare strings with their offsets.
+
+    ``bodies[i]`` is segment ``i`` without its terminator: the tag (three upper-case letters, its own
+    components dropped) followed by the still-escaped data ("" or starting with the element separator),
+    line breaks removed. Where it starts in the text is ``start(i)``. No object per segment and no line
+    numbers: a file has millions of segments and a parser needs the position of only a few of them.
+    """
+
+    __slots__ = ("delimiters", "bodies", "released", "_starts", "_terminators")
+
+    def __init__(
+        self,
+        delimiters: Delimiters,
+        bodies: list[str],
+        released: bool,
+        starts: list[int] | None = None,
+        terminators: list[int] | None = None,
+    ) -> None:
+        self.delimiters = delimiters
+        self.bodies = bodies
+        self.released = released  # whether any segment may hold a release character
+        self._starts = starts  # offsets of each segment, when known one by one
+        self._terminators = terminators  # else: offsets of each segment's terminator
+
+    def start(self, index: int) -> int:
+        """Offset in the text of segment ``index``'s first character (its tag)."""
+        if self._starts is not None:
+            return self._starts[index]
+        assert self._terminators is not None
+        return self._terminators[index] - len(self.bodies[index])
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentScan:
+    """``find_segments``'s answer: blocks of segments, warnings, and the positions of the text."""
+
+    blocks: list[SegmentBlock]
+    warnings: list[str]
+    positions: TextPositions
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,18 +195,41 @@ def scan(text: str) -> Scan:
 def scan_raw(text: str) -> RawScan:
     """Find the segments (tags checked, positions known) without splitting their elements."""
     with gc_paused():
-        cursor = _Cursor(text)
-        blocks: list[RawBlock] = []
+        found = find_segments(text)
+        at = found.positions.at
+        blocks = []
+        for block in found.blocks:
+            segments: list[RawSegment] = []
+            for index, body in enumerate(block.bodies):
+                segments.append((body[:3], body[3:], *at(block.start(index))))
+            blocks.append(RawBlock(block.delimiters, segments))
+        return RawScan(blocks, found.warnings)
+
+
+def find_segments(text: str) -> SegmentScan:
+    """Find the segments of EDIFACT text (tags checked), grouped by delimiters; positions on demand.
+
+    Raises ``ParseError`` with the line and position of bad input, like ``tokenize``.
+    """
+    with gc_paused():
+        positions = TextPositions(text)
+        blocks: list[SegmentBlock] = []
         warnings: list[str] = []
         offset = _skip_whitespace(text, 0)
         while offset < len(text):
-            delimiters, offset = _read_una(text, offset, cursor)
-            segments: list[RawSegment] = []
-            offset = _scan_block(text, offset, delimiters, cursor, segments, warnings)
-            blocks.append(RawBlock(delimiters, segments))
+            delimiters, offset = _read_una(text, offset, positions)
+            block = _whole_block(text, offset, delimiters)
+            if block is not None:
+                blocks.append(block)
+                break
+            bodies: list[str] = []
+            starts: list[int] = []
+            released = delimiters.release is not None and text.find(delimiters.release, offset) >= 0
+            offset = _scan_block(text, offset, delimiters, positions, bodies, starts, warnings)
+            blocks.append(SegmentBlock(delimiters, bodies, released, starts))
         if not blocks:
-            blocks.append(RawBlock(DEFAULT_DELIMITERS, []))
-        return RawScan(blocks, warnings)
+            blocks.append(SegmentBlock(DEFAULT_DELIMITERS, [], False, []))
+        return SegmentScan(blocks, warnings, positions)
 
 
 def to_segment(raw: RawSegment, delimiters: Delimiters) -> Segment:
@@ -202,42 +273,69 @@ def _skip_whitespace(text: str, offset: int) -> int:
     return offset
 
 
-class _Cursor:
-    """Turns offsets into 1-based (line, column); offsets must be asked for in increasing order."""
+class TextPositions:
+    """Turns offsets into 1-based (line, column), counting line breaks only when a position is asked for.
 
-    __slots__ = ("text", "offset", "line", "line_start")
+    LF, CRLF and CR each end a line. Each answer counts on from the nearest position known before it: the
+    furthest one asked so far, or the previous one (a parser revisits a message after reading its
+    envelope, then walks forward through it), or an earlier checkpoint.
+    """
+
+    __slots__ = ("text", "_offsets", "_lines", "_line_starts", "_previous", "_lf_only")
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.offset = 0
-        self.line = 1
-        self.line_start = 0
+        self._offsets = [0]  # checkpoints, increasing: offset, its line, where that line starts
+        self._lines = [1]
+        self._line_starts = [0]
+        self._previous = (0, 1, 0)  # the last position answered: offset, line, line start
+        self._lf_only = "\r" not in text
 
-    def position(self, offset: int) -> tuple[int, int]:
-        if offset > self.offset:
-            self._advance(offset)
-        return self.line, offset - self.line_start + 1
+    def at(self, offset: int) -> tuple[int, int]:
+        """The line and column of ``offset``."""
+        offsets = self._offsets
+        furthest = offset >= offsets[-1]
+        index = len(offsets) - 1 if furthest else bisect_right(offsets, offset) - 1
+        start, line, line_start = offsets[index], self._lines[index], self._line_starts[index]
+        previous = self._previous
+        if start < previous[0] <= offset:
+            start, line, line_start = previous
+        if offset > start:
+            text = self.text
+            if self._lf_only:
+                breaks = text.count("\n", start, offset)
+                if breaks:
+                    line += breaks
+                    line_start = text.rfind("\n", start, offset) + 1
+            else:
+                line, line_start = _count_lines(text, start, offset, line, line_start)
+            if furthest:
+                offsets.append(offset)
+                self._lines.append(line)
+                self._line_starts.append(line_start)
+        self._previous = (offset, line, line_start)
+        return line, offset - line_start + 1
 
-    def _advance(self, offset: int) -> None:
-        text = self.text
-        start = self.offset
-        lf = text.count("\n", start, offset)
-        cr = text.count("\r", start, offset)
-        if lf or cr:
-            crlf = text.count("\r\n", start, offset) if lf and cr else 0
-            # A CR just before ``start`` pairs with an LF at ``start``: that LF is not a second break.
-            if lf and start > 0 and text[start] == "\n" and text[start - 1] == "\r":
-                crlf += 1
-            self.line += lf + cr - crlf
-            self.line_start = max(text.rfind("\n", start, offset), text.rfind("\r", start, offset)) + 1
-        self.offset = offset
+
+def _count_lines(text: str, start: int, offset: int, line: int, line_start: int) -> tuple[int, int]:
+    """Line and line start at ``offset``, counting on from ``start`` (at ``line``, starting ``line_start``)."""
+    lf = text.count("\n", start, offset)
+    cr = text.count("\r", start, offset)
+    if lf or cr:
+        crlf = text.count("\r\n", start, offset) if lf and cr else 0
+        # A CR just before ``start`` pairs with an LF at ``start``: that LF is not a second break.
+        if lf and start > 0 and text[start] == "\n" and text[start - 1] == "\r":
+            crlf += 1
+        line += lf + cr - crlf
+        line_start = max(text.rfind("\n", start, offset), text.rfind("\r", start, offset)) + 1
+    return line, line_start
 
 
-def _read_una(text: str, offset: int, cursor: _Cursor) -> tuple[Delimiters, int]:
+def _read_una(text: str, offset: int, positions: TextPositions) -> tuple[Delimiters, int]:
     """Read an optional UNA at ``offset``; return the delimiters and the offset after it."""
     if not text.startswith("UNA", offset):
         return DEFAULT_DELIMITERS, offset
-    line, column = cursor.position(offset)
+    line, column = positions.at(offset)
     chars = text[offset + 3 : offset + 9]
     if len(chars) < 6:
         raise ParseError("UNA must be followed by six service characters", line, column)
@@ -252,68 +350,132 @@ def _read_una(text: str, offset: int, cursor: _Cursor) -> tuple[Delimiters, int]
     return delimiters, offset + 9
 
 
-def _scan_block(
-    text: str, offset: int, delimiters: Delimiters, cursor: _Cursor, out: list[RawSegment], warnings: list[str]
-) -> int:
-    """Append the raw segments from ``offset`` until UNZ (or the end); return where the next block starts.
+_TAG_CHARS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
-    The hot loop of every parse: one ``find`` per segment, tags checked once per distinct tag, and (for
-    text without CR) the cursor's line counting done inline on local variables.
+
+def _whole_block(text: str, offset: int, delimiters: Delimiters) -> SegmentBlock | None:
+    """The common case at C speed: the rest of the text is one block of well-formed segments.
+
+    Splits the whole text on the terminator at once and checks the result in bulk. Returns None (and the
+    caller walks segment by segment, warning and raising with positions) when anything is unusual: an
+    empty segment, a line break inside one, a tag that is not three upper-case letters followed by the
+    element separator, text after the last terminator, or an UNZ that is not the last segment.
+    """
+    terminator, element, release = delimiters.terminator, delimiters.element, delimiters.release
+    unz = text.count("UNZ", offset)
+    if unz > 1:
+        return None
+    pieces = text[offset:].split(terminator)
+    # Where each piece's terminator is: the text before it holds the earlier pieces and terminators.
+    terminators = list(map(add, accumulate(map(len, pieces)), count(offset)))
+    released = release is not None and text.find(release, offset) >= 0
+    if released and text.find(release + terminator, offset) >= 0:
+        pieces, terminators = _join_released(text, offset, pieces, terminators, delimiters)
+    if pieces[-1].strip(_WHITESPACE):
+        return None  # an unterminated segment
+    del pieces[-1]
+    bodies = [piece.lstrip(_WHITESPACE) for piece in pieces]
+    if "" in bodies or unz and not bodies[-1].startswith("UNZ"):
+        return None
+    joined = "".join(bodies)
+    if "\n" in joined or "\r" in joined:
+        return None
+    for prefix in {body[:4] for body in bodies}:
+        tag = prefix[:3]
+        if len(tag) != _TAG_LENGTH or not _TAG_CHARS.issuperset(tag) or (len(prefix) == 4 and prefix[3] != element):
+            return None
+    return SegmentBlock(delimiters, bodies, released, terminators=terminators)
+
+
+def _join_released(
+    text: str, offset: int, pieces: list[str], terminators: list[int], delimiters: Delimiters
+) -> tuple[list[str], list[int]]:
+    """Rejoin pieces split at a released terminator (one after an odd run of release characters)."""
+    release, terminator = delimiters.release, delimiters.terminator
+    assert release is not None
+    released: list[int] = []  # pieces whose terminator is data
+    pair = release + terminator
+    found = text.find(pair, offset)
+    while found >= 0:
+        end = found + 1
+        if _released_before(text, end, offset, release):
+            released.append(bisect_left(terminators, end))
+        found = text.find(pair, end + 1)
+    joined_pieces: list[str] = []
+    joined_terminators: list[int] = []
+    low = index = 0
+    while index < len(released):
+        first = last = released[index]
+        while index + 1 < len(released) and released[index + 1] == last + 1:
+            index += 1
+            last += 1
+        joined_pieces += pieces[low:first]
+        joined_terminators += terminators[low:first]
+        joined_pieces.append(terminator.join(pieces[first : last + 2]))
+        joined_terminators.append(terminators[last + 1])
+        low = last + 2
+        index += 1
+    joined_pieces += pieces[low:]
+    joined_terminators += terminators[low:]
+    return joined_pieces, joined_terminators
+
+
+def _scan_block(
+    text: str,
+    offset: int,
+    delimiters: Delimiters,
+    positions: TextPositions,
+    bodies: list[str],
+    starts: list[int],
+    warnings: list[str],
+) -> int:
+    """Append the segments from ``offset`` until UNZ (or the end); return where the next block starts.
+
+    The careful path, one ``find`` per segment, for text ``_whole_block`` declines; tags are checked once
+    per distinct tag.
     """
     terminator = delimiters.terminator
     release = delimiters.release
     element = delimiters.element
     careful = release is not None and text.find(release, offset) >= 0
-    lf_only = "\r" not in text
-    find, count, rfind = text.find, text.count, text.rfind
-    append = out.append
+    find = text.find
     known_tags: set[str] = set()
     position = offset
-    seen, line, line_start = cursor.offset, cursor.line, cursor.line_start
     while True:
         end = find(terminator, position)
         while careful and end > position and text[end - 1] == release and _released_before(text, end, position, release):
             end = find(terminator, end + 1)
         if end < 0:
-            cursor.offset, cursor.line, cursor.line_start = seen, line, line_start
             body_start = _skip_whitespace(text, position)
             if body_start < len(text):
                 raise ParseError(
                     f"unterminated segment {text[body_start:body_start + 20]!r}: "
                     f"the text ends without the segment terminator {terminator!r}",
-                    *cursor.position(body_start),
+                    *positions.at(body_start),
                 )
             return len(text)
         body = text[position:end].lstrip(_WHITESPACE)
         start = end - len(body)
-        if lf_only:
-            breaks = count("\n", seen, start)
-            if breaks:
-                line += breaks
-                line_start = rfind("\n", seen, start) + 1
-            seen = start
-            column = start - line_start + 1
-        else:
-            line, column = cursor.position(start)
-            seen, line_start = cursor.offset, cursor.line_start
         position = end + 1
         if not body:
+            line, column = positions.at(start)
             warnings.append(f"line {line}, position {column}: empty segment skipped")
             continue
-        if "\n" in body or not lf_only and "\r" in body:
+        if "\n" in body or "\r" in body:
             body = body.replace("\r", "").replace("\n", "")
         tag = body[:3]
-        data = body[3:]
-        if tag not in known_tags or (data and data[0] != element):
-            tag, data = _checked_tag(body, delimiters, line, column)
-            known_tags.add(tag)
-        append((tag, data, line, column))
+        if tag not in known_tags or (len(body) > 3 and body[3] != element):
+            checked, data = _checked_tag(body, delimiters, *positions.at(start))
+            known_tags.add(checked)
+            if checked != tag or data != body[3:]:
+                body = checked + data
+                tag = checked
+        bodies.append(body)
+        starts.append(start)
         if tag == "UNZ":
-            cursor.offset, cursor.line, cursor.line_start = seen, line, line_start
-            following = _after_unz(text, position, cursor, warnings)
+            following = _after_unz(text, position, positions, warnings)
             if following < len(text) and delimiters == DEFAULT_DELIMITERS and text.startswith("UNB", following):
                 position = following  # the next interchange uses the same delimiters: keep going
-                seen, line, line_start = cursor.offset, cursor.line, cursor.line_start
                 continue
             return following
 
@@ -347,23 +509,23 @@ def _released_at_end(chunk: str, release: str) -> bool:
     return run % 2 == 1
 
 
-def _after_unz(text: str, offset: int, cursor: _Cursor, warnings: list[str]) -> int:
+def _after_unz(text: str, offset: int, positions: TextPositions, warnings: list[str]) -> int:
     """Decide what follows an UNZ: another interchange (return its offset) or junk (warn, return the end)."""
     following = _skip_whitespace(text, offset)
     if following >= len(text):
         return len(text)
-    if _starts_interchange(text, following, cursor):
+    if _starts_interchange(text, following, positions):
         return following
-    line, column = cursor.position(following)
+    line, column = positions.at(following)
     warnings.append(f"line {line}, position {column}: ignored {len(text) - following} characters after UNZ")
     return len(text)
 
 
-def _starts_interchange(text: str, offset: int, cursor: _Cursor) -> bool:
+def _starts_interchange(text: str, offset: int, positions: TextPositions) -> bool:
     """A well-formed UNA, or UNB followed by a separator, starts another interchange; "UNAVAILABLE" does not."""
     if text.startswith("UNA", offset):
         try:
-            _read_una(text, offset, cursor)
+            _read_una(text, offset, positions)
         except ParseError:
             return False
         return True
@@ -425,7 +587,20 @@ def render_segment(segment: Segment, delimiters: Delimiters = DEFAULT_DELIMITERS
     return delimiters.element.join(elements) + delimiters.terminator
 
 
+_ESCAPERS: dict[Delimiters, Callable[[str], str]] = {}
+
+
 def _escaper(delimiters: Delimiters) -> Callable[[str], str]:
+    """The function that releases service characters in data for ``delimiters`` (made once per set)."""
+    escape = _ESCAPERS.get(delimiters)
+    if escape is None:
+        if len(_ESCAPERS) >= 64:  # a few sets in practice; stay small whatever the input declares
+            _ESCAPERS.clear()
+        escape = _ESCAPERS[delimiters] = _make_escaper(delimiters)
+    return escape
+
+
+def _make_escaper(delimiters: Delimiters) -> Callable[[str], str]:
     release = delimiters.release
     specials = {delimiters.component, delimiters.element, delimiters.terminator}
     if release is None:

@@ -34,12 +34,12 @@ Fuzzing: ``tests/unit/test_paxlst_properties.py`` runs a modest hypothesis run b
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date, time
-from itertools import repeat
-from typing import Final, Literal
+from hashlib import blake2b
+from itertools import compress, count, repeat
+from typing import Any, Final, Literal, TypeAlias
 
 from stayledger.domain.countries import normalise_country
 from stayledger.domain.events import EARLIEST_BIRTH_YEAR
@@ -47,13 +47,13 @@ from stayledger.errors import ParseError
 from stayledger.formats.airports import AirportTable, border_area, bundled_airports
 from stayledger.formats.edifact import (
     Delimiters,
-    RawSegment,
     Segment,
+    SegmentBlock,
+    TextPositions,
+    find_segments,
     gc_paused,
     render_segment,
-    scan_raw,
     split_elements,
-    to_segment,
 )
 
 PASSENGER: Final = "passenger"
@@ -65,8 +65,8 @@ DOCUMENT_TYPES: Final = {"P": "P", "I": "I", "V": "V"}
 SEXES: Final = {"M": "M", "F": "F", "X": "X"}
 _SERVICE_TAGS: Final = frozenset({"UNH", "UNT", "UNB", "UNZ", "UNG", "UNE"})
 _READ_TAGS: Final = frozenset({"NAD", "CNT", "BGM", "TDT", "LOC", "DTM", "ATT", "NAT", "DOC"})
-_TRAVELLER_TAGS: Final = frozenset({"LOC", "DTM", "ATT", "NAT", "DOC"})
 _ITINERARY: Final = ("125", "87", "92")
+_IDENTIFYING_TYPES: Final = ("P", "I", "O", "V")  # document types, most preferred first
 _NAME_ELEMENTS: Final = 4  # NAD+FL+++SURNAME:GIVEN:MIDDLE — elements after the 4th are the address
 _CARRIER_IN_FLIGHT_NUMBER: Final = re.compile(r"([A-Z]{2}|[A-Z][0-9]|[0-9][A-Z])[0-9]{1,4}[A-Z]?")
 
@@ -110,7 +110,7 @@ class Traveller:
     @property
     def document(self) -> Document | None:
         """The document that identifies the traveller: a passport, else an identity card, else any non-visa."""
-        for wanted in ("P", "I", "O", "V"):
+        for wanted in _IDENTIFYING_TYPES:
             for document in self.documents:
                 if document.type == wanted:
                     return document
@@ -274,10 +274,20 @@ class _Part:
     sequence: int | None
     final: bool | None
     header: Segment  # the UNH
-    body: list[RawSegment]  # the segments between UNH and UNT, unsplit
-    delimiters: Delimiters
+    block: SegmentBlock  # the segments the message is in
+    ranges: list[tuple[int, int]]  # which of them form the body: index ranges between UNH and UNT
+    positions: TextPositions
     line: int
     column: int
+
+    @property
+    def delimiters(self) -> Delimiters:
+        return self.block.delimiters
+
+    @property
+    def size(self) -> int:
+        """Segments in the body."""
+        return sum(high - low for low, high in self.ranges)
 
 
 @dataclass(slots=True)
@@ -297,7 +307,9 @@ def parse_paxlst(text: str) -> PaxlstParse:
 
 
 def _parse(text: str) -> PaxlstParse:
-    scanned = scan_raw(text)
+    scanned = find_segments(text)
+    positions = scanned.positions
+    at = positions.at
     warnings = list(scanned.warnings)
     interchanges: list[Interchange] = []
     parts: list[_Part] = []
@@ -306,28 +318,29 @@ def _parse(text: str) -> PaxlstParse:
     seen_segment = False
 
     for block in scanned.blocks:
-        raws = block.segments
-        seen_segment = seen_segment or bool(raws)
-        # Walk the envelope segments only; a message body is the slice between its UNH and UNT.
-        service = [index for index, raw in enumerate(raws) if raw[0] in _SERVICE_TAGS]
-        service.append(len(raws))
+        bodies = block.bodies
+        seen_segment = seen_segment or bool(bodies)
+        # Walk the envelope segments only; a message body is the index range between its UNH and UNT.
+        service = [
+            index for index in compress(count(), map(str.startswith, bodies, repeat("UN"))) if bodies[index][:3] in _SERVICE_TAGS
+        ]
+        service.append(len(bodies))
         previous = -1
         for index in service:
             if index > previous + 1:
                 if message is not None:
-                    message.body.extend(raws[previous + 1 : index])
+                    message.ranges.append((previous + 1, index))
                 else:
-                    for raw in raws[previous + 1 : index]:
-                        outside = to_segment(raw, block.delimiters)
+                    for outside in range(previous + 1, index):
+                        tag = bodies[outside][:3]
+                        line, column = at(block.start(outside))
                         if envelope is None:
-                            raise ParseError(
-                                f"missing UNB: the interchange must begin with UNB, found {outside.tag}", outside.line, outside.column
-                            )
-                        envelope.warnings.append(f"line {outside.line}: {outside.tag} outside a message ignored")
+                            raise ParseError(f"missing UNB: the interchange must begin with UNB, found {tag}", line, column)
+                        envelope.warnings.append(f"line {line}: {tag} outside a message ignored")
             previous = index
-            if index == len(raws):
+            if index == len(bodies):
                 break
-            segment = to_segment(raws[index], block.delimiters)
+            segment = _segment(block, index, positions)
             tag = segment.tag
             if tag == "UNB":
                 if message is not None:
@@ -341,7 +354,7 @@ def _parse(text: str) -> PaxlstParse:
             elif tag == "UNH":
                 if message is not None:
                     raise _unclosed(message, segment)
-                message = _open_part(segment, block.delimiters)
+                message = _open_part(segment, block, positions)
             elif tag == "UNT":
                 if message is None:
                     raise ParseError("UNT without UNH", segment.line, segment.column)
@@ -388,11 +401,17 @@ def _parse(text: str) -> PaxlstParse:
     return PaxlstParse(interchanges, manifests, warnings)
 
 
-def _open_part(unh: Segment, delimiters: Delimiters) -> _Part:
+def _segment(block: SegmentBlock, index: int, positions: TextPositions) -> Segment:
+    """Segment ``index`` of the block, split, with its position."""
+    body = block.bodies[index]
+    return Segment(body[:3], split_elements(body[3:], block.delimiters), *positions.at(block.start(index)))
+
+
+def _open_part(unh: Segment, block: SegmentBlock, positions: TextPositions) -> _Part:
     sequence_text, status = unh.value(4, 1), unh.value(4, 2).upper()
     sequence = _count(sequence_text)
     final = {"C": False, "F": True}.get(status)
-    return _Part(unh.value(1), unh.value(3), sequence, final, unh, [], delimiters, unh.line, unh.column)
+    return _Part(unh.value(1), unh.value(3), sequence, final, unh, block, [], positions, unh.line, unh.column)
 
 
 def _unclosed(message: _Part, segment: Segment) -> ParseError:
@@ -404,7 +423,7 @@ def _unclosed(message: _Part, segment: Segment) -> ParseError:
 
 
 def _check_trailer(message: _Part, unt: Segment, warnings: list[str]) -> None:
-    _check_count(unt, len(message.body) + 2, "UNT", "segments in the message", warnings)
+    _check_count(unt, message.size + 2, "UNT", "segments in the message", warnings)
     if unt.value(2) != message.reference:
         warnings.append(f"line {unt.line}: UNT reference {unt.value(2)!r} differs from UNH reference {message.reference!r}")
 
@@ -448,30 +467,11 @@ def _group_parts(parts: list[_Part]) -> list[list[_Part]]:
 # A message's content: flight header and travellers
 
 
-@dataclass(slots=True)
-class _DocumentDraft:
-    type: str
-    code: str
-    number: str | None
-    issuer: str | None = None
-    expiry: date | None = None
-
-
-@dataclass(slots=True)
-class _TravellerDraft:
-    role: str
-    line: int
-    column: int
-    segments: list[str]  # kept segments as sent (escaped), NAD cut after the name
-    surname: str | None = None
-    given_names: str | None = None
-    sex: str | None = None
-    birth: tuple[str, str] | None = None  # DTM+329 value and format
-    nationality: str | None = None
-    documents: list[_DocumentDraft] = field(default_factory=list)
-    embarkation: str | None = None
-    disembarkation: str | None = None
-    warnings: tuple[str, ...] = ()  # rare: grown by concatenation rather than a list per traveller
+# A traveller being read, as a plain list (one per traveller; cheaper than an object) in the order of
+# ``Traveller``'s fields, with three fields still raw: [role, surname, given names, sex, birth (DTM+329
+# value, format), None, nationality, documents, embarkation, disembarkation, line, column, kept segments,
+# warnings]; each document as [type, code, number, issuer, expiry]. ``_finish_traveller`` completes them.
+_TravellerDraft: TypeAlias = "list[Any]"
 
 
 @dataclass(slots=True)
@@ -505,7 +505,7 @@ def _manifest(parts: list[_Part]) -> Manifest:
     warnings: list[str] = []
     if len(parts) > 1 or parts[0].final is not None:
         parts = _ordered_parts(parts, warnings)
-    bodies = [_read_body(part.body, part.delimiters) for part in parts]
+    bodies = [_read_body(part) for part in parts]
     first = parts[0]
     flight_body = next((body for body in bodies if body.stops or body.number), bodies[0])
     for body in bodies:
@@ -562,148 +562,173 @@ def _ordered_parts(parts: list[_Part], warnings: list[str]) -> list[_Part]:
     return kept
 
 
-def _read_body(raws: list[RawSegment], delimiters: Delimiters) -> _Body:
+def _read_body(part: _Part) -> _Body:
     """Walk a message body: header segments until the first NAD+FL/FM, then traveller groups.
 
     The hot path of a large manifest: segments the product does not read (RFF, COM, FTX, …) are never
-    split, and traveller segments are read straight from their elements.
+    split, traveller segments are read straight from their text, and a position (line, column) is worked
+    out only for a traveller's NAD, the flight header and what a warning names.
     """
     body = _Body()
     traveller: _TravellerDraft | None = None
     skipping = False  # inside a NAD group that is not a traveller
     stop: _StopDraft | None = None
+    block, at = part.block, part.positions.at
+    delimiters = block.delimiters
     terminator, element, component, release = delimiters.terminator, delimiters.element, delimiters.component, delimiters.release
-    read_tags, traveller_tags, itinerary = _READ_TAGS, _TRAVELLER_TAGS, _ITINERARY  # locals: faster in the loop
-    for raw in raws:
-        tag, data = raw[0], raw[1]
-        if tag not in read_tags:
-            continue
-        # Split only as far as needed: the first element's components and the first component of the
-        # second; whole elements only for the few segments that need them (NAD, CNT, flight header).
-        elements: list[list[str]] | None
-        if release is None or release not in data:
-            parts = data.split(element)
-            size = len(parts)
-            first = parts[1].split(component) if size > 1 else [""]
-            second = parts[2] if size > 2 else ""
-            if component in second:
-                second = second.split(component, 1)[0]
-            elements = None
-        else:
-            parts = []
-            elements = split_elements(data, delimiters)
-            first = elements[0] if elements else [""]
-            second = _component(elements, 2)
-        qualifier = first[0]
-        header_segment = (tag == "LOC" and qualifier in itinerary) or tag == "TDT" or tag == "BGM"
-        if elements is None and (traveller is None or header_segment or tag not in traveller_tags):
-            del parts[0]
-            elements = list(map(str.split, parts, repeat(component)))
-        if tag == "NAD":
-            role = TRAVELLER_ROLES.get(qualifier.upper())
-            if role is None:
-                traveller, skipping, stop = None, True, None
-                if qualifier.upper() not in ("MS", ""):
-                    body.warnings.append(f"line {raw[2]}: NAD+{qualifier} is neither a passenger (FL) nor crew (FM); skipped")
+    read_tags, itinerary = _READ_TAGS, _ITINERARY  # locals: faster in the loop
+    all_bodies = block.bodies
+    plain = release is None or not block.released  # no segment holds a release character
+    for low, high in part.ranges:
+        for index, text in enumerate(all_bodies[low:high], low):
+            tag = text[:3]
+            if tag not in read_tags:
                 continue
-            traveller, skipping, stop = _start_traveller(raw, elements, role, delimiters), False, None
-            body.travellers.append(traveller)
-            continue
-        if tag == "CNT":
-            traveller, skipping = None, True
-            for counted in elements:
-                number = _count(counted[1]) if len(counted) > 1 else None
-                if counted[0] in COUNT_ROLES and number is not None:
-                    body.counts.setdefault(counted[0], []).append(number)
-            continue
-        if traveller is not None:
-            if header_segment:
-                traveller = None  # back in the flight header
+            # Split only as far as needed: the first element's components, and later elements only when read.
+            # ``parts[0]`` is the tag: a tag never holds the element separator.
+            elements: list[list[str]] | None
+            if plain or release not in text:
+                parts = text.split(element)
+                size = len(parts)
+                first = parts[1].split(component) if size > 1 else [""]
+                elements = None
             else:
+                parts = []
+                elements = split_elements(text[3:], delimiters)
+                size = len(elements) + 1
+                first = elements[0] if elements else [""]
+            qualifier = first[0]
+            if traveller is not None:
                 # Traveller segments, read inline (the hottest code of a large manifest).
-                if tag == "DTM":
-                    value = first[1].strip() if len(first) > 1 else ""
-                    fmt = first[2].strip() if len(first) > 2 else ""
-                    if qualifier == "329":
-                        traveller.birth = (value, fmt)
-                    elif qualifier == "36" and traveller.documents:
-                        traveller.documents[-1].expiry = _plain_date(value, fmt)
+                if tag == "LOC" and qualifier not in itinerary:
+                    if elements is None:
+                        place = parts[2] if size > 2 else ""
+                        if component in place:
+                            place = place.split(component, 1)[0]
                     else:
-                        continue
-                elif tag == "LOC":
-                    place = second.strip().upper() or None
+                        place = _component(elements, 2)
                     if qualifier == "178":
-                        traveller.embarkation = place
+                        traveller[8] = place.strip().upper() or None  # embarkation
                     elif qualifier == "179":
-                        traveller.disembarkation = place
-                    elif qualifier == "91" and traveller.documents:
-                        traveller.documents[-1].issuer = place
+                        traveller[9] = place.strip().upper() or None  # disembarkation
+                    elif qualifier == "91" and traveller[7]:
+                        traveller[7][-1][3] = place.strip().upper() or None  # the last document's issuer
                     else:
                         continue  # residence country (174), birthplace (180) and others are not kept
-                elif tag == "NAT":
-                    nationality = second.strip().upper() or None
-                    if traveller.nationality is None:
-                        traveller.nationality = nationality
-                    elif nationality != traveller.nationality:
-                        traveller.warnings += (f"line {raw[2]}: a second nationality {nationality!r} is not recorded",)
-                elif tag == "DOC":
-                    code = qualifier.strip().upper()
-                    number = "".join(second.split()).upper()
-                    traveller.documents.append(_DocumentDraft(DOCUMENT_TYPES.get(code, "O"), code, number or None))
-                elif tag == "ATT" and qualifier == "2":
+                    traveller[12].append(text + terminator)  # kept segments
+                    continue
+                if tag == "DTM":
+                    if qualifier == "329":
+                        value = first[1].strip() if len(first) > 1 else ""
+                        traveller[4] = (value, first[2].strip() if len(first) > 2 else "")  # birth
+                    elif qualifier == "36" and traveller[7]:
+                        value = first[1].strip() if len(first) > 1 else ""
+                        fmt = first[2].strip() if len(first) > 2 else ""
+                        traveller[7][-1][4] = _plain_date(value, fmt)  # the last document's expiry
+                    else:
+                        continue
+                    traveller[12].append(text + terminator)
+                    continue
+                if tag == "NAT" or tag == "DOC":
                     if elements is None:
-                        third = parts[3] if len(parts) > 3 else ""
+                        second = parts[2] if size > 2 else ""
+                        if component in second:
+                            second = second.split(component, 1)[0]
+                    else:
+                        second = _component(elements, 2)
+                    if tag == "NAT":
+                        nationality = second.strip().upper() or None
+                        if traveller[6] is None:
+                            traveller[6] = nationality
+                        elif nationality != traveller[6]:
+                            line = at(block.start(index))[0]
+                            traveller[13] += (f"line {line}: a second nationality {nationality!r} is not recorded",)
+                    else:
+                        code = qualifier.strip().upper()
+                        number = "".join(second.split()).upper()
+                        traveller[7].append([DOCUMENT_TYPES.get(code, "O"), code, number or None, None, None])
+                    traveller[12].append(text + terminator)
+                    continue
+                if tag == "ATT":
+                    if qualifier != "2":
+                        continue
+                    if elements is None:
+                        third = parts[3] if size > 3 else ""
                         code = (third.split(component, 1)[0] if component in third else third).strip().upper()
                     else:
                         code = _component(elements, 3).strip().upper()
-                    traveller.sex = SEXES.get(code)
+                    traveller[3] = SEXES.get(code)  # sex
                     if code and code not in SEXES and code != "U":
-                        traveller.warnings += (f"line {raw[2]}: sex code {code!r} not understood; left empty",)
+                        line = at(block.start(index))[0]
+                        traveller[13] += (f"line {line}: sex code {code!r} not understood; left empty",)
+                    traveller[12].append(text + terminator)
+                    continue
+                # NAD, CNT and the flight header's TDT, BGM and LOC+125/87/92 end the traveller's group.
+            if tag == "NAD":
+                role = TRAVELLER_ROLES.get(qualifier.upper())
+                if role is None:
+                    traveller, skipping, stop = None, True, None
+                    if qualifier.upper() not in ("MS", ""):
+                        line = at(block.start(index))[0]
+                        body.warnings.append(f"line {line}: NAD+{qualifier} is neither a passenger (FL) nor crew (FM); skipped")
+                    continue
+                traveller, skipping, stop = _start_traveller(text, at(block.start(index)), parts, elements, role, delimiters), False, None
+                body.travellers.append(traveller)
+                continue
+            if elements is None:
+                del parts[0]
+                elements = list(map(str.split, parts, repeat(component)))
+            if tag == "CNT":
+                traveller, skipping = None, True
+                for counted in elements:
+                    number = _count(counted[1]) if len(counted) > 1 else None
+                    if counted[0] in COUNT_ROLES and number is not None:
+                        body.counts.setdefault(counted[0], []).append(number)
+                continue
+            header_segment = (tag == "LOC" and qualifier in itinerary) or tag == "TDT" or tag == "BGM"
+            if traveller is not None:
+                traveller = None  # back in the flight header
+            elif skipping:
+                if header_segment:
+                    skipping = False  # back in the flight header (after NAD+MS, say)
                 else:
                     continue
-                traveller.segments.append(tag + data + terminator)
-                continue
-        elif skipping:
-            if header_segment:
-                skipping = False  # back in the flight header (after NAD+MS, say)
-            else:
-                continue
-        assert elements is not None
-        segment = Segment(tag, elements, raw[2], raw[3])
-        if tag == "BGM":
-            kind = LIST_TYPES.get(qualifier)
-            if kind is None:
-                body.warnings.append(f"line {segment.line}: BGM document code {qualifier!r} is neither 745 (passengers) nor 250 (crew)")
-            else:
-                body.list_types.append(kind)
-        elif tag == "TDT" and qualifier == "20":
-            body.number = segment.value(2).strip().upper() or None
-            carrier = segment.value(5).strip().upper()
-            if not carrier and body.number:
-                match = _CARRIER_IN_FLIGHT_NUMBER.fullmatch(body.number)
-                carrier = match.group(1) if match else ""
-            body.carrier = carrier or None
-        elif tag == "LOC" and qualifier in ("125", "87", "92"):
-            airport = segment.value(2).strip().upper()
-            if not airport:
-                body.warnings.append(f"line {segment.line}: LOC+{qualifier} without an airport code ignored")
-                stop = None
-                continue
-            stop = _StopDraft(airport, qualifier, segment.line, segment.column)
-            body.stops.append(stop)
-            following = segment.value(3).strip().upper()  # LOC+92+FROM+TO: a routing leg given as a pair
-            if qualifier == "92" and following:
-                stop = _StopDraft(following, "92", segment.line, segment.column)
+            assert elements is not None
+            segment = Segment(tag, elements, *at(block.start(index)))
+            if tag == "BGM":
+                kind = LIST_TYPES.get(qualifier)
+                if kind is None:
+                    body.warnings.append(f"line {segment.line}: BGM document code {qualifier!r} is neither 745 (passengers) nor 250 (crew)")
+                else:
+                    body.list_types.append(kind)
+            elif tag == "TDT" and qualifier == "20":
+                body.number = segment.value(2).strip().upper() or None
+                carrier = segment.value(5).strip().upper()
+                if not carrier and body.number:
+                    match = _CARRIER_IN_FLIGHT_NUMBER.fullmatch(body.number)
+                    carrier = match.group(1) if match else ""
+                body.carrier = carrier or None
+            elif tag == "LOC" and qualifier in ("125", "87", "92"):
+                airport = segment.value(2).strip().upper()
+                if not airport:
+                    body.warnings.append(f"line {segment.line}: LOC+{qualifier} without an airport code ignored")
+                    stop = None
+                    continue
+                stop = _StopDraft(airport, qualifier, segment.line, segment.column)
                 body.stops.append(stop)
-        elif tag == "DTM" and stop is not None and qualifier in ("189", "232"):
-            parsed = _flight_datetime(segment.value(1, 2), segment.value(1, 3))
-            if parsed is None:
-                body.warnings.append(f"line {segment.line}: unreadable date {segment.value(1, 2)!r} in DTM+{qualifier}")
-                continue
-            if qualifier == "189":
-                stop.departure = parsed
-            else:
-                stop.arrival = parsed
+                following = segment.value(3).strip().upper()  # LOC+92+FROM+TO: a routing leg given as a pair
+                if qualifier == "92" and following:
+                    stop = _StopDraft(following, "92", segment.line, segment.column)
+                    body.stops.append(stop)
+            elif tag == "DTM" and stop is not None and qualifier in ("189", "232"):
+                parsed = _flight_datetime(segment.value(1, 2), segment.value(1, 3))
+                if parsed is None:
+                    body.warnings.append(f"line {segment.line}: unreadable date {segment.value(1, 2)!r} in DTM+{qualifier}")
+                    continue
+                if qualifier == "189":
+                    stop.departure = parsed
+                else:
+                    stop.arrival = parsed
     return body
 
 
@@ -715,51 +740,43 @@ def _component(elements: list[list[str]], element: int, component: int = 1) -> s
     return components[component - 1] if component <= len(components) else ""
 
 
-def _start_traveller(raw: RawSegment, elements: list[list[str]], role: str, delimiters: Delimiters) -> _TravellerDraft:
-    name = elements[3] if len(elements) >= _NAME_ELEMENTS else []
-    surname = name[0].strip() if name else ""
-    given = " ".join(part.strip() for part in name[1:] if part.strip()) if len(name) > 1 else ""
-    data = raw[1]
-    if len(elements) > _NAME_ELEMENTS:  # cut the address off before keeping the text
-        release = delimiters.release
-        if release is None or release not in data:
-            data = delimiters.element.join(data.split(delimiters.element, _NAME_ELEMENTS + 1)[: _NAME_ELEMENTS + 1])
-            kept = "NAD" + data + delimiters.terminator
-        else:
-            kept = render_segment(Segment("NAD", elements[:_NAME_ELEMENTS]), delimiters)
+def _start_traveller(
+    text: str, position: tuple[int, int], parts: list[str], elements: list[list[str]] | None, role: str, delimiters: Delimiters
+) -> _TravellerDraft:
+    """A new ``_TravellerDraft`` from its NAD segment: ``text`` (tag included, no terminator) split either into
+    ``parts`` on the element separator (tag first) when it holds no release character, or into ``elements``."""
+    if elements is None:
+        name = parts[_NAME_ELEMENTS].split(delimiters.component) if len(parts) > _NAME_ELEMENTS else []
+        address = len(parts) > _NAME_ELEMENTS + 1
+        if address:  # cut the address off before keeping the text
+            kept = delimiters.element.join(parts[: _NAME_ELEMENTS + 1]) + delimiters.terminator
     else:
-        kept = "NAD" + data + delimiters.terminator
-    return _TravellerDraft(role, raw[2], raw[3], [kept], surname or None, given or None)
+        name = elements[_NAME_ELEMENTS - 1] if len(elements) >= _NAME_ELEMENTS else []
+        address = len(elements) > _NAME_ELEMENTS
+        if address:
+            kept = render_segment(Segment("NAD", elements[:_NAME_ELEMENTS]), delimiters)
+    if not address:
+        kept = text + delimiters.terminator
+    surname = name[0].strip() if name else ""
+    given = " ".join(filter(None, map(str.strip, name[1:]))) if len(name) > 1 else ""
+    return [role, surname or None, given or None, None, None, None, None, [], None, None, position[0], position[1], [kept], ()]
 
 
 def _finish_traveller(draft: _TravellerDraft, reference: date | None) -> Traveller:
-    date_of_birth: str | None = None
-    problem: str | None = None
-    if draft.birth is not None:
-        date_of_birth, problem = _birth_date(draft.birth[0], draft.birth[1], reference)
-    documents = tuple([Document(doc.type, doc.code, doc.number, doc.issuer, doc.expiry) for doc in draft.documents])
-    return Traveller(
-        draft.role,
-        draft.surname,
-        draft.given_names,
-        draft.sex,
-        date_of_birth,
-        problem,
-        draft.nationality,
-        documents,
-        draft.embarkation,
-        draft.disembarkation,
-        draft.line,
-        draft.column,
-        tuple(draft.segments),
-        draft.warnings,
-    )
+    """The ``Traveller`` of a ``_TravellerDraft`` (which it uses up), birth date placed against ``reference``."""
+    birth = draft[4]
+    if birth is not None:
+        draft[4], draft[5] = _birth_date(birth[0], birth[1], reference)
+    documents = draft[7]
+    draft[7] = (Document(*documents[0]),) if len(documents) == 1 else tuple([Document(*document) for document in documents])
+    draft[12] = tuple(draft[12])
+    return Traveller(*draft)
 
 
 def _check_counts(bodies: list[_Body], travellers: tuple[Traveller, ...], warnings: list[str]) -> None:
     """CNT+42 / CNT+41 against the travellers found: a mismatch is a warning, never a loss."""
     for qualifier, role in COUNT_ROLES.items():
-        declared = [count for body in bodies for count in body.counts.get(qualifier, [])]
+        declared = [number for body in bodies for number in body.counts.get(qualifier, [])]
         if not declared:
             continue
         actual = sum(1 for traveller in travellers if traveller.role == role)
@@ -779,13 +796,17 @@ def _count(text: str) -> int | None:
     return None
 
 
+_FORMAT_OF_LENGTH: Final = {6: "101", 8: "102", 10: "201", 12: "203"}  # DTM formats by length, when none is given
+_LENGTH_OF_FORMAT: Final = {"101": 6, "102": 8, "201": 10, "203": 12}
+
+
 def _digits_date(value: str, fmt: str) -> tuple[int, int, int, int | None, int | None] | None:
     """Split a DTM value into (year, month, day, hour, minute); years may be two-digit (< 100)."""
     if not value.isdigit() or not value.isascii():
         return None
     if not fmt:
-        fmt = {6: "101", 8: "102", 10: "201", 12: "203"}.get(len(value), "")
-    expected = {"101": 6, "102": 8, "201": 10, "203": 12}.get(fmt)
+        fmt = _FORMAT_OF_LENGTH.get(len(value), "")
+    expected = _LENGTH_OF_FORMAT.get(fmt)
     if expected is None or len(value) != expected:
         return None
     if fmt in ("101", "201"):
@@ -825,10 +846,13 @@ def _plain_date(value: str, fmt: str) -> date | None:
 
 def _birth_date(value: str, fmt: str, reference: date | None) -> tuple[str | None, str | None]:
     """ISO birth date from DTM+329, or (None, why not). Two-digit years: latest century not after ``reference``."""
-    parts = _digits_date(value, fmt)
-    if parts is None or parts[3] is not None:
-        return None, f"birth date {value!r} is not YYMMDD or CCYYMMDD"
-    year, month, day = parts[:3]
+    if len(value) == 6 and (fmt == "" or fmt == "101") and value.isdigit() and value.isascii():
+        year, month, day = int(value[:2]), int(value[2:4]), int(value[4:])  # the usual YYMMDD, directly
+    else:
+        parts = _digits_date(value, fmt)
+        if parts is None or parts[3] is not None:
+            return None, f"birth date {value!r} is not YYMMDD or CCYYMMDD"
+        year, month, day = parts[:3]
     if year < 100:
         if reference is None:
             return None, f"birth date {value!r} has a two-digit year and the flight has no date to place it"
@@ -921,15 +945,22 @@ def _outbound(
     skipped_inside = skipped_abroad = 0
     number = flight.number or ""
     carrier = flight.carrier
+    countries: dict[str, str | None] = {}  # normalise_country, asked once per code in a manifest
+    exits: dict[str, tuple[str, date | None, str, bool]] = {}  # boarding airport → _exit
 
     for traveller in manifest.travellers:
-        warnings.extend(traveller.warnings)
-        reason = _traveller_problem(traveller)
+        if traveller.warnings:
+            warnings.extend(traveller.warnings)
+        reason = _traveller_problem(traveller, countries)
         if reason is None:
             board = traveller.embarkation or route[0]
             alight = traveller.disembarkation or route[-1]
-            board_in = _inside(table, board, area, inside)
-            alight_in = _inside(table, alight, area, inside)
+            board_in = inside.get(board)
+            if board_in is None:
+                board_in = _inside(table, board, area, inside)
+            alight_in = inside.get(alight)
+            if alight_in is None:
+                alight_in = _inside(table, alight, area, inside)
             if board_in is None:
                 reason = f"embarkation airport {board!r} (LOC+178) is not in the airport table"
             elif alight_in is None:
@@ -943,19 +974,20 @@ def _outbound(
         if reason is not None:
             rejected.append(_reject(manifest, traveller, reason))
             continue
-        port = _exit_port(route, board, inside)
-        occurred = flight.departure_date_at(port)
-        if occurred is None and port != route[0] and flight.departure_date is not None:
-            occurred = flight.departure_date
+        leaving = exits.get(board)
+        if leaving is None:
+            leaving = exits[board] = _exit(flight, route, board, inside)
+        port, occurred, occurred_on, borrowed = leaving
+        if borrowed:
             warnings.append(f"{label}: no scheduled departure (DTM+189) from {port}; the flight's departure date is used")
         if occurred is None:
             rejected.append(_reject(manifest, traveller, "the flight has no scheduled departure date (DTM+189)"))
             continue
         assert traveller.date_of_birth is not None and traveller.surname is not None  # checked above
-        if traveller.date_of_birth > occurred.isoformat():
+        if traveller.date_of_birth > occurred_on:
             rejected.append(_reject(manifest, traveller, f"birth date {traveller.date_of_birth} is after the departure date {occurred}"))
             continue
-        record = _record(traveller, occurred, port, number, carrier, warnings)
+        record = _record(traveller, occurred_on, port, number, carrier, warnings, countries)
         if record["event_id"] in seen:
             warnings.append(f"line {traveller.line}: the same traveller appears twice on {label}; one record kept")
             continue
@@ -969,7 +1001,7 @@ def _outbound(
     return ManifestConversion("outbound", records, rejected, warnings)
 
 
-def _traveller_problem(traveller: Traveller) -> str | None:
+def _traveller_problem(traveller: Traveller, countries: dict[str, str | None]) -> str | None:
     """Why the traveller cannot become a canonical record, or None."""
     if not traveller.surname:
         return "traveller without surname"
@@ -977,9 +1009,29 @@ def _traveller_problem(traveller: Traveller) -> str | None:
         return traveller.birth_date_problem or "traveller without birth date"
     if not traveller.nationality:
         return "traveller without nationality"
-    if normalise_country(traveller.nationality) is None:
+    if _normalised(traveller.nationality, countries) is None:
         return f"unknown nationality code {traveller.nationality!r}"
     return None
+
+
+def _normalised(code: str, countries: dict[str, str | None]) -> str | None:
+    """``normalise_country`` remembered in ``countries`` (a manifest names few countries many times)."""
+    try:
+        return countries[code]
+    except KeyError:
+        found = countries[code] = normalise_country(code)
+        return found
+
+
+def _exit(flight: Flight, route: tuple[str, ...], board: str, inside: dict[str, bool]) -> tuple[str, date | None, str, bool]:
+    """Where a traveller boarding at ``board`` leaves the country, on what date (also as ISO text), and whether
+    that date is the flight's departure date standing in for a missing DTM+189 at the exit port."""
+    port = _exit_port(route, board, inside)
+    occurred = flight.departure_date_at(port)
+    borrowed = occurred is None and port != route[0] and flight.departure_date is not None
+    if borrowed:
+        occurred = flight.departure_date
+    return port, occurred, occurred.isoformat() if occurred else "", borrowed
 
 
 def _inside(table: AirportTable, airport: str, area: frozenset[str], known: dict[str, bool]) -> bool | None:
@@ -1000,40 +1052,62 @@ def _exit_port(route: tuple[str, ...], board: str, inside: dict[str, bool]) -> s
 
 
 def _record(
-    traveller: Traveller, occurred: date, port: str, number: str, carrier: str | None, warnings: list[str]
+    traveller: Traveller,
+    occurred_on: str,
+    port: str,
+    number: str,
+    carrier: str | None,
+    warnings: list[str],
+    countries: dict[str, str | None],
 ) -> dict[str, str]:
-    document = traveller.document
+    documents = traveller.documents
+    if len(documents) == 1:  # the usual case, without the search ``Traveller.document`` makes
+        document = documents[0] if documents[0].type in _IDENTIFYING_TYPES else None
+    else:
+        document = traveller.document
     surname = traveller.surname or ""
     birth = traveller.date_of_birth or ""
     document_number = document.number if document else None
     # Given names too: twins share surname and birth date, and without document numbers only names differ.
     identity = "\x1f".join(
-        (number, carrier or "", occurred.isoformat(), port, document_number or "", surname, traveller.given_names or "", birth, traveller.role)
+        (number, carrier or "", occurred_on, port, document_number or "", surname, traveller.given_names or "", birth, traveller.role)
     )
     issuer: str | None = None
     if document is not None and document.issuer:
-        issuer = normalise_country(document.issuer)
+        issuer = _normalised(document.issuer, countries)
         if issuer is None:
             warnings.append(f"line {traveller.line}: document issuing country {document.issuer!r} unknown; left empty")
     # Canonical field order (stayledger.domain.events.FIELDS); absent values left out.
-    fields = (
-        ("event_id", "paxlst:" + hashlib.blake2b(identity.encode("utf-8"), digest_size=16).hexdigest()),
-        ("kind", "departure"),
-        ("occurred_on", occurred.isoformat()),
-        ("source", "carrier"),
-        ("surname", surname),
-        ("given_names", traveller.given_names),
-        ("date_of_birth", birth),
-        ("sex", traveller.sex),
-        ("nationality", normalise_country(traveller.nationality or "")),
-        ("document_type", document.type if document else None),
-        ("document_number", document_number),
-        ("document_issuer", issuer),
-        ("port", port),
-        ("mode", "air"),
-        ("carrier", carrier),
-    )
-    return {name: value for name, value in fields if value}
+    record = {
+        "event_id": "paxlst:" + blake2b(identity.encode("utf-8"), digest_size=16).hexdigest(),
+        "kind": "departure",
+        "occurred_on": occurred_on,
+        "source": "carrier",
+    }
+    if surname:
+        record["surname"] = surname
+    if traveller.given_names:
+        record["given_names"] = traveller.given_names
+    if birth:
+        record["date_of_birth"] = birth
+    if traveller.sex:
+        record["sex"] = traveller.sex
+    nationality = _normalised(traveller.nationality or "", countries)
+    if nationality:
+        record["nationality"] = nationality
+    if document is not None:
+        if document.type:
+            record["document_type"] = document.type
+        if document_number:
+            record["document_number"] = document_number
+        if issuer:
+            record["document_issuer"] = issuer
+    if port:
+        record["port"] = port
+    record["mode"] = "air"
+    if carrier:
+        record["carrier"] = carrier
+    return record
 
 
 def _reject(manifest: Manifest, traveller: Traveller, reason: str) -> RejectedTraveller:
