@@ -97,3 +97,15 @@ class StoreContract:
         store.log_lookup("officer-7", "traveller enquiry", "person P1")
         ((_, actor, purpose, subject),) = store.lookup_log()
         assert (actor, purpose, subject) == ("officer-7", "traveller enquiry", "person P1")
+
+    def test_erasure_removes_events_and_what_derives_from_them_and_logs_only_a_count(self, store):
+        store.append_events(batch(arrival("a"), arrival("b")), [QuarantineEntry("f", "line 9", "x", "conflict", "a")])
+        run = ResolutionRun("deterministic-keys", None, 2, 2, 0, 0)
+        store.replace_identities([IdentityAssignment("a", "P1", None), IdentityAssignment("b", "P2", None)], [], run)
+        store.add_review_items([ReviewItem("a", "b", 0.7)])
+        assert store.erase_events(["a"], "retention") == 1
+        assert [e.event_id for e in store.events_by_id(["a", "b"])] == ["b"]
+        assert "a" not in store.identity_assignments()
+        assert store.quarantine_count() == 0 and store.review_items() == []
+        ((_, count, reason),) = store.erasure_log()
+        assert (count, reason) == (1, "retention")

@@ -750,6 +750,36 @@ def review_reject(
     _decide(event_a, event_b, False, actor, note, db)
 
 
+@app.command()
+def retention(
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="The day retention is judged on. Default: today.")] = None,
+    apply: Annotated[bool, typer.Option("--apply", help="Erase for real (default: only count what is due).")] = False,
+    db: DbOption = None,
+) -> None:
+    """Enforce retention limits: 3 years after the last exit, 5 years after the stay's end when no exit is known.
+
+    Without --apply nothing is erased: it counts the persons and events due. With --apply the records (and the
+    identities, quarantine entries and review items derived from them) are erased and the erasure is logged by
+    count and reason only.
+    """
+    from stayledger.usecases.resolve import resolve_identities, unresolved_count
+    from stayledger.usecases.retention import enforce_retention
+
+    day = _parse_day(as_of, "--as-of") if as_of else date.today()
+    store = _store(db)
+    try:
+        if unresolved_count(store):
+            resolve_identities(store)
+        report = enforce_retention(store, day, apply=apply)
+    finally:
+        store.close()
+    if apply:
+        console.print(f"erased {report.erased:,} events of {report.persons_due:,} persons whose retention ended before {day}")
+    else:
+        console.print(f"{report.events_due:,} events of {report.persons_due:,} persons are past retention as of {day}; "
+                      "run again with --apply to erase them")
+
+
 @calc_app.command("schengen")
 def calc_schengen(
     stays: Annotated[list[str], typer.Option("--stay", help="A stay as START/END (YYYY-MM-DD/YYYY-MM-DD), entry and exit days included. Repeat for each stay.")],

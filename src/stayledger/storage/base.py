@@ -188,5 +188,17 @@ class EventStore(ABC):
     @abstractmethod
     def lookup_log(self) -> list[tuple[datetime, str, str, str]]: ...
 
+    # --- retention ---------------------------------------------------------------------------
+    @abstractmethod
+    def erase_events(self, event_ids: Sequence[str], reason: str) -> int:
+        """Erase events past their retention period, with what derives from them; log only the count.
+
+        The one deletion the ledger allows: retention limits are law, and erasure is recorded (when, how
+        many, why) without keeping anything about the persons erased.
+        """
+
+    @abstractmethod
+    def erasure_log(self) -> list[tuple[datetime, int, str]]: ...
+
     def close(self) -> None:  # noqa: B027 - optional for backends without resources
         """Release resources."""

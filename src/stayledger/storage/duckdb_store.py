@@ -333,3 +333,28 @@ class DuckDBStore(EventStore):
     def lookup_log(self) -> list[tuple[datetime, str, str, str]]:
         rows = self._con.execute("SELECT looked_up_at, actor, purpose, subject FROM lookup_log ORDER BY looked_up_at").fetchall()
         return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    # --- retention ---------------------------------------------------------------------------
+    def erase_events(self, event_ids: Sequence[str], reason: str) -> int:
+        ids = pa.table({"event_id": pa.array(list(event_ids), pa.string())})
+        with self._transaction():
+            self._con.register("erased_ids", ids)
+            try:
+                row = _first(self._con.execute("SELECT count(*) FROM events WHERE event_id IN (SELECT event_id FROM erased_ids)").fetchall())
+                count = int(row[0]) if row else 0
+                for statement in (
+                    "DELETE FROM identities WHERE event_id IN (SELECT event_id FROM erased_ids)",
+                    "DELETE FROM quarantine WHERE event_id IN (SELECT event_id FROM erased_ids)",
+                    """DELETE FROM review_queue WHERE event_id_l IN (SELECT event_id FROM erased_ids)
+                       OR event_id_r IN (SELECT event_id FROM erased_ids)""",
+                    "DELETE FROM events WHERE event_id IN (SELECT event_id FROM erased_ids)",
+                ):
+                    self._con.execute(statement)
+                self._con.execute("INSERT INTO erasure_log VALUES (now(), ?, ?)", [count, reason])
+            finally:
+                self._con.unregister("erased_ids")
+        return count
+
+    def erasure_log(self) -> list[tuple[datetime, int, str]]:
+        rows = self._con.execute("SELECT erased_at, events, reason FROM erasure_log ORDER BY erased_at").fetchall()
+        return [(r[0], int(r[1]), r[2]) for r in rows]

@@ -36,6 +36,7 @@ class MemoryStore(EventStore):
         self._models: list[str] = []
         self._reviews: dict[tuple[str, str], ReviewItem] = {}
         self._lookups: list[tuple[datetime, str, str, str]] = []
+        self._erasures: list[tuple[datetime, int, str]] = []
 
     def append_events(self, batch: pa.Table, quarantine: Sequence[QuarantineEntry]) -> AppendOutcome:
         outcome = AppendOutcome()
@@ -123,3 +124,16 @@ class MemoryStore(EventStore):
 
     def lookup_log(self) -> list[tuple[datetime, str, str, str]]:
         return list(self._lookups)
+
+    def erase_events(self, event_ids: Sequence[str], reason: str) -> int:
+        gone = {e for e in event_ids if e in self._events}
+        for event_id in gone:
+            del self._events[event_id]
+            self._identities.pop(event_id, None)
+        self._quarantine = {k: v for k, v in self._quarantine.items() if v.entry.event_id not in gone}
+        self._reviews = {k: v for k, v in self._reviews.items() if not set(k) & gone}
+        self._erasures.append((_now(), len(gone), reason))
+        return len(gone)
+
+    def erasure_log(self) -> list[tuple[datetime, int, str]]:
+        return list(self._erasures)

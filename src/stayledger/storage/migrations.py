@@ -47,4 +47,8 @@ MIGRATIONS: dict[int, list[str]] = {
         # Corrections: a record may replace an earlier one (the original stays in the log).
         "ALTER TABLE events ADD COLUMN corrects VARCHAR",
     ],
+    3: [
+        # Retention: erasures are logged by count and reason only.
+        "CREATE TABLE erasure_log (erased_at TIMESTAMP NOT NULL, events BIGINT NOT NULL, reason VARCHAR NOT NULL)",
+    ],
 }
