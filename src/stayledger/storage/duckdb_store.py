@@ -33,10 +33,6 @@ from stayledger.storage.base import (
 from stayledger.storage.migrations import MIGRATIONS
 
 _EVENT_COLUMNS = ", ".join(FIELDS)
-# Digest of the normalised content, computed in SQL over the staged batch (vectorised, no per-row Python).
-# Each value is tagged with its field name and absent values are skipped (concat_ws drops NULLs), so a
-# later optional column leaves the digests of existing records unchanged.
-_HASH_SQL = "md5(concat_ws(chr(31), " + ", ".join(f"'{f}=' || CAST({f} AS VARCHAR)" for f in FIELDS) + "))"
 
 
 def _first(rows: list) -> tuple | None:
@@ -109,7 +105,7 @@ class DuckDBStore(EventStore):
                     self._con.execute(
                         f"""CREATE OR REPLACE TEMP TABLE staged AS
                             SELECT row_number() OVER () AS position, {_EVENT_COLUMNS}, origin, location, raw,
-                                   {_HASH_SQL} AS content_hash
+                                   content_hash
                             FROM incoming_batch"""
                     )
                 finally:
@@ -164,7 +160,7 @@ class DuckDBStore(EventStore):
             self._con.execute(
                 f"""INSERT INTO events (seq, {_EVENT_COLUMNS}, content_hash, ingested_at)
                     SELECT (SELECT coalesce(max(seq), 0) FROM events) + row_number() OVER (),
-                           {_EVENT_COLUMNS}, {_HASH_SQL}, now()
+                           {_EVENT_COLUMNS}, content_hash, now()
                     FROM incoming_batch"""
             )
         finally:
