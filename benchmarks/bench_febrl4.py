@@ -32,10 +32,12 @@ def _text(value: object) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
-def _dob(text: object) -> str:
+def _dob(text: object) -> str | None:
+    """YYYY-MM-DD, or as much of it as is valid; None when missing or unreadable (missing is not a
+    conflicting value: mapping it to a placeholder year would count it as evidence against)."""
     raw = _text(text) or ""
     if len(raw) != 8 or not raw.isdigit():
-        return "1900"
+        return None
     year, month, day = raw[:4], raw[4:6], raw[6:]
     try:
         date(int(year), int(month), int(day))

@@ -52,6 +52,7 @@ def _typo(rng: random.Random, text: str) -> str:
 
 def _population(people: int, seed: int) -> tuple[list[dict[str, Any]], dict[str, str]]:
     rng = random.Random(seed)
+    swaps = random.Random(seed + 1)  # its own stream: the rest of the population stays as it was
     rows: list[dict[str, Any]] = []
     for p in range(people):
         pid = f"p{p:04d}"
@@ -68,6 +69,8 @@ def _population(people: int, seed: int) -> tuple[list[dict[str, Any]], dict[str,
                 g = _typo(rng, g)
             if rng.random() < 0.03:
                 d = f"{dob.year}-{dob.day:02d}-{dob.month:02d}" if dob.day <= 12 else d
+            if swaps.random() < 0.02:
+                s, g = g, s  # a source that fills the name fields the other way round
             if n >= 2 and rng.random() < 0.3:
                 number = f"{rng.choice('JKLM')}{rng.randrange(10**7):07d}"  # renewed passport
             rows.append(_event(pid, n, "arrival" if n % 2 == 0 else "departure", on + timedelta(days=20 * n), s, g, d, sex, nat, number))
@@ -95,6 +98,33 @@ def _scenarios() -> list[dict[str, Any]]:
         # Name order swapped by one source.
         _event("wang", 0, "arrival", on, "Wang", "Xiaoming", "1983-02-03", "M", "CHN", "E12345678"),
         _event("wang", 1, "departure", on + timedelta(days=7), "Xiaoming", "Wang", "1983-02-03", "M", "CHN", "E12345678"),
+        # Swapped on a renewed passport; DO is also a Portuguese particle and must not be lost on one side only.
+        _event("kimdy", 0, "arrival", on, "Kim", "Do Yun", "1992-10-12", "M", "KOR", "M53868966"),
+        _event("kimdy", 1, "departure", on + timedelta(days=9), "Kim", "Do-Yun", "1992-10-12", "M", "KOR", "M53868966"),
+        _event("kimdy", 2, "arrival", on + timedelta(days=120), "Do Yun", "Kim", "1992-10-12", "M", "KOR", "M10293847"),
+        # A compound surname split differently across the fields and shortened by one source.
+        _event("cruz", 0, "arrival", on, "De la Cruz Romero", "Ana", "1965-04-27", "F", "MEX", "R23831422"),
+        _event("cruz", 1, "departure", on + timedelta(days=20), "DE LA CRUZ ROMERO", "ANA", "1965-04-27", "F", "MEX", "R23831422"),
+        _event("cruz", 2, "arrival", on + timedelta(days=80), "Ana", "De la Cruz", "1965-04-27", "F", "MEX", "R23831422"),
+        # Swapped by a source that also romanises the surname another way (LEE / RHEE).
+        _event("leemj", 0, "arrival", on, "Lee", "Min Jun", "1963-05-31", "M", "KOR", "M35163122"),
+        _event("leemj", 1, "departure", on + timedelta(days=5), "Lee", "Min Jun", "1963-05-31", "M", "KOR", "M35163122"),
+        _event("leemj", 2, "arrival", on + timedelta(days=60), "Min Jun", "Rhee", "1963-05-31", "M", "KOR", "M35163122"),
+        # Twins on unrelated passports; one source swaps one twin's fields (they share only the surname).
+        _event("yoo1", 0, "arrival", on, "Yoo", "Seongmin", "2003-12-31", "M", "KOR", "M49119001"),
+        _event("yoo1", 1, "departure", on + timedelta(days=10), "Yoo", "Seongmin", "2003-12-31", "M", "KOR", "M49119001"),
+        _event("yoo2", 0, "arrival", on, "Yoo", "Sung Ho", "2003-12-31", "M", "KOR", "M26243579"),
+        _event("yoo2", 1, "departure", on + timedelta(days=10), "Sung Ho", "Yoo", "2003-12-31", "M", "KOR", "M26243579"),
+        # Twins whose given names share their first element, one record swapped.
+        _event("truong1", 0, "arrival", on, "Trương", "Thu Anh", "1973-08-24", "F", "VNM", "W04200819"),
+        _event("truong1", 1, "departure", on + timedelta(days=30), "Thu Anh", "Truong", "1973-08-24", "F", "VNM", "W04200819"),
+        _event("truong2", 0, "arrival", on, "Trương", "Thu Huyền", "1973-08-24", "F", "VNM", "L47613753"),
+        _event("truong2", 1, "departure", on + timedelta(days=30), "TRUONG", "THU HUYEN", "1973-08-24", "F", "VNM", "L47613753"),
+        # Sisters born the same day with short given names that look alike once vowels are collapsed.
+        _event("kang1", 0, "arrival", on, "Kang", "Hyun Joo", "1998-01-18", "F", "KOR", "M02371060"),
+        _event("kang1", 1, "departure", on + timedelta(days=12), "Kang", "Hyun Joo", "1998-01-18", "F", "KOR", "M02371060"),
+        _event("kang2", 0, "arrival", on, "Kang", "Hye Jin", "1998-01-18", "F", "KOR", "M09645908"),
+        _event("kang2", 1, "departure", on + timedelta(days=12), "Kang", "Hye Jin", "1998-01-18", "F", "KOR", "M09645908"),
     ]
 
 
@@ -135,6 +165,46 @@ def test_transliteration_variants_and_a_renewed_passport_are_one_traveller(linke
 
 def test_swapped_name_order_links(linked: Any) -> None:
     assert _same(linked, "wang-0", "wang-1")
+
+
+def test_names_in_swapped_fields_link_despite_particles_shortening_and_a_second_romanisation(linked: Any) -> None:
+    assert len({linked.cluster_of[f"kimdy-{i}"] for i in range(3)}) == 1
+    assert len({linked.cluster_of[f"cruz-{i}"] for i in range(3)}) == 1
+    assert len({linked.cluster_of[f"leemj-{i}"] for i in range(3)}) == 1
+
+
+def test_twins_stay_apart_when_one_source_swaps_the_name_fields(linked: Any) -> None:
+    assert _same(linked, "yoo2-0", "yoo2-1")
+    assert not _same(linked, "yoo1-0", "yoo2-0")
+    assert _same(linked, "truong1-0", "truong1-1")
+    assert not _same(linked, "truong1-0", "truong2-0")
+
+
+def test_siblings_with_alike_short_given_names_and_one_birth_date_stay_apart(linked: Any) -> None:
+    assert _same(linked, "kang1-0", "kang1-1") and _same(linked, "kang2-0", "kang2-1")
+    assert not _same(linked, "kang1-0", "kang2-0")
+
+
+def test_a_swap_is_weighed_once_under_surname(model: LinkageModel) -> None:
+    a = {"surname": "De la Cruz Romero", "given_names": "Ana", "date_of_birth": "1965-04-27", "sex": "F", "nationality": "MEX"}
+    b = dict(a, surname="Ana", given_names="De la Cruz")
+    levels = {c.name: c for c in explain_pair(a, b, model).comparisons}
+    assert levels["surname"].level == "surname and given names swapped, with spelling differences"
+    assert levels["surname"].match_weight > 0
+    assert levels["given_names"].level.startswith("surname and given names swapped")
+    assert levels["given_names"].match_weight == 0.0
+    reordered = {c.name: c.level for c in explain_pair(dict(a, given_names="Ana Maria"), dict(a, given_names="Maria Ana"), model).comparisons}
+    assert reordered == dict(reordered, surname="exact", given_names="same given names in another order")
+
+
+def test_a_swapped_pair_of_document_digits_is_no_evidence_either_way(model: LinkageModel) -> None:
+    a = {"surname": "Okafor", "given_names": "Chidi", "date_of_birth": "1995-06-15", "sex": "M", "nationality": "NGA",
+         "document_number": "A07711236"}
+    swapped = {c.name: c for c in explain_pair(a, dict(a, document_number="A07711263"), model).comparisons}
+    assert swapped["document_number"].level.startswith("two adjacent characters swapped")
+    assert swapped["document_number"].match_weight == 0.0
+    next_number = {c.name: c for c in explain_pair(a, dict(a, document_number="A07711237"), model).comparisons}
+    assert next_number["document_number"].match_weight < -10
 
 
 def test_twins_on_consecutive_passports_are_not_merged(linked: Any) -> None:
@@ -293,3 +363,10 @@ def test_chaining_guard_allows_a_renewed_passport_with_a_typo_in_the_birth_date(
     result = cluster_links(list(keys), links, match_threshold=0.9, identity_keys=keys)
     assert len(set(result.cluster_of.values())) == 1
     assert result.joining_probability == {"a1": 0.999, "a2": 0.999, "b1": 0.999, "b2": 0.999}
+
+
+def test_chaining_guard_treats_swapped_last_digits_as_a_typo_not_a_relative() -> None:
+    from stayledger.identity.clustering import consecutive_documents
+
+    assert consecutive_documents("P1234567", "P1234568")
+    assert not consecutive_documents("P1234567", "P1234576")

@@ -67,10 +67,12 @@ def _dob_conflict(a: str | None, b: str | None) -> bool:
 def consecutive_documents(a: str | None, b: str | None) -> bool:
     """Different numbers that differ only in their last two characters: a relative's passport.
 
-    Issuers give family members numbers in sequence; a renewal gets an unrelated number.
+    Issuers give family members numbers in sequence; a renewal gets an unrelated number. The last
+    two characters swapped (``…36`` / ``…63``) is a keying error, not a sequence, and does not count.
     """
     return (
         a is not None and b is not None and a != b and len(a) == len(b) and len(a) >= 5 and a[:-2] == b[:-2]
+        and a[-2:] != b[:-3:-1]
     )
 
 

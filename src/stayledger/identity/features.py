@@ -42,8 +42,19 @@ FEATURE_SCHEMA: Final = pa.schema(
         pa.field("given_first_tk", pa.string()),
         pa.field("given_ph", pa.string()),
         pa.field("given_initial", pa.string()),
-        # Transliteration keys of every name word, sorted: equal when only the order differs.
+        # Given names treated as a surname is (particles stripped, run together), and their words
+        # with and without transliteration keys: lets a surname be compared with the other
+        # record's given names when sources put the names in the wrong fields.
+        pa.field("given_core", pa.string()),
+        pa.field("given_words", pa.list_(pa.string())),
+        pa.field("given_words_tk", pa.list_(pa.string())),
+        pa.field("surname_words_tk", pa.list_(pa.string())),
+        # Transliteration keys of every name word, sorted. Read by models trained before
+        # ``name_words`` existed (kept so that stored models keep working until retrained).
         pa.field("name_words_tk", pa.string()),
+        # The words of both name fields, particles stripped from each alike, sorted: equal when
+        # the same words were written in other fields or in another order.
+        pa.field("name_words", pa.string()),
         pa.field("dob", pa.string()),
         pa.field("dob_year", pa.int32()),
         pa.field("dob_month", pa.int32()),
@@ -74,12 +85,14 @@ def _surname_values(raw: str) -> tuple[object, ...]:
         _or_none(translit_key(core).replace(" ", "")),
         _or_none(phonetic_key(raw)),
         core.split() or None,
+        translit_key(core).split() or None,
     )
 
 
 def _given_values(raw: str) -> tuple[object, ...]:
     words = join_particles(raw).split()
     first = words[0] if words else ""
+    core = strip_particles(raw)
     return (
         _or_none("".join(words)),
         _or_none(first),
@@ -87,6 +100,9 @@ def _given_values(raw: str) -> tuple[object, ...]:
         _or_none(translit_key(first)),
         _or_none(phonetic_key(first)),
         _or_none(first[:1]),
+        _or_none(core.replace(" ", "")),
+        core.split() or None,
+        translit_key(core).split() or None,
     )
 
 
@@ -136,6 +152,22 @@ def _name_words_key(surname_words: pa.Array, given: pa.ChunkedArray) -> pa.Array
     return pa.array(out, type=pa.string())
 
 
+_FIELD_SEPARATOR: Final = "\x1f"
+
+
+def _name_words_of(pair: str) -> tuple[object, ...]:
+    surname, given = pair.split(_FIELD_SEPARATOR)
+    words = strip_particles(surname).split() + strip_particles(given).split()
+    return (" ".join(sorted(words)) or None,)
+
+
+def _name_words(surname: pa.ChunkedArray, given: pa.ChunkedArray) -> pa.Array:
+    """Sorted words of both name fields, particles stripped from each field alike (per distinct pair)."""
+    pairs = pc.binary_join_element_wise(pc.fill_null(surname, ""), pc.fill_null(given, ""), _FIELD_SEPARATOR)
+    (words,) = _per_distinct(pairs, _name_words_of, [pa.string()])
+    return words
+
+
 def build_features(events: pa.Table) -> pa.Table:
     """The linkage feature table (``FEATURE_SCHEMA``) of an events table in ``EVENT_SCHEMA``.
 
@@ -149,11 +181,12 @@ def build_features(events: pa.Table) -> pa.Table:
             return events.column(name)
         return pa.chunked_array([pa.nulls(n, string)])
 
-    surname, surname_core, surname_tk, surname_ph, surname_words = _per_distinct(
-        column("surname"), _surname_values, [string, string, string, string, pa.list_(string)]
+    words = pa.list_(string)
+    surname, surname_core, surname_tk, surname_ph, surname_words, surname_words_tk = _per_distinct(
+        column("surname"), _surname_values, [string, string, string, string, words, words]
     )
-    given, given_first, given_tk, given_first_tk, given_ph, given_initial = _per_distinct(
-        column("given_names"), _given_values, [string] * 6
+    given, given_first, given_tk, given_first_tk, given_ph, given_initial, given_core, given_words, given_words_tk = (
+        _per_distinct(column("given_names"), _given_values, [string] * 7 + [words, words])
     )
     dob, year, month, day, full, jan1 = _per_distinct(
         column("date_of_birth"), _dob_values, [string, pa.int32(), pa.int32(), pa.int32(), pa.bool_(), pa.bool_()]
@@ -176,7 +209,12 @@ def build_features(events: pa.Table) -> pa.Table:
         "given_first_tk": given_first_tk,
         "given_ph": given_ph,
         "given_initial": given_initial,
+        "given_core": given_core,
+        "given_words": given_words,
+        "given_words_tk": given_words_tk,
+        "surname_words_tk": surname_words_tk,
         "name_words_tk": name_words,
+        "name_words": _name_words(column("surname"), column("given_names")),
         "dob": dob,
         "dob_year": year,
         "dob_month": month,

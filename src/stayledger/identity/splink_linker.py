@@ -7,6 +7,9 @@ are evidence against a match. Two rules matter most for travellers:
   members carry consecutive numbers, so one digit off is another person, not a typo.
 - A different nationality is a level with its own weight, not a block: dual nationals travel on
   either passport.
+- Names written in each other's fields (East Asian order, compound surnames split differently)
+  are weighed once, under surname, and only when both names cross over: a twin whose record has
+  its fields swapped shares only the surname and stays apart.
 
 Term frequencies of names come from the training data and are stored in the model, so the same
 pair gets the same score in batch prediction, in ``score_candidates`` and in ``explain_pair``.
@@ -78,18 +81,68 @@ def _null(column: str) -> dict[str, Any]:
 
 
 _ELSE: Final = "ELSE"
-# Name order swapped: the same words in another order, or surname and given names exchanged
-# (compared run together, so XIAOMING / XIAO MING still agree).
-_SWAPPED: Final = (
-    "name_words_tk_l = name_words_tk_r "
-    "OR (surname_tk_l = given_tk_r AND given_tk_l = surname_tk_r)"
+# Name fields swapped (East Asian name order, a form filled in the wrong order, a Hispanic
+# compound surname split differently): the same words, particles stripped from both fields alike.
+_SWAPPED: Final = "name_words_l = name_words_r"
+
+
+def _crosses(left: str, right: str, partial: str) -> str:
+    """Condition: the ``left`` name field of the left record agrees with the ``right`` name field
+    of the right record up to spelling (same words without particles, same transliteration, or a
+    typo: Jaro-Winkler >= 0.9 run together) or in part (the SQL condition ``partial``)."""
+    return (
+        f"({left}_core_l = {right}_core_r OR {left}_tk_l = {right}_tk_r "
+        f"OR jaro_winkler_similarity({left}_core_l, {right}_core_r) >= 0.9 OR {partial})"
+    )
+
+
+def _prefix(left: str, right: str) -> str:
+    """Condition: one list is the other with words left out at the end (a middle name dropped)."""
+    return (
+        f"(len({left}) < len({right}) AND list_slice({right}, 1, len({left})) = {left}) "
+        f"OR (len({right}) < len({left}) AND list_slice({left}, 1, len({right})) = {right})"
+    )
+
+
+def _either_end(left: str, right: str) -> str:
+    """Condition: one list is the other with words left out at one end (either end)."""
+    return (
+        f"{_prefix(left, right)} "
+        f"OR (len({left}) < len({right}) AND list_slice({right}, len({right}) - len({left}) + 1, len({right})) = {left}) "
+        f"OR (len({right}) < len({left}) AND list_slice({left}, len({left}) - len({right}) + 1, len({left})) = {right})"
+    )
+
+
+# Both names crossed over to the other field, each up to a spelling difference or shortened at
+# one end (a compound surname given by its first or last word, later given names left out).
+# Which record has its fields swapped is unknown, so both halves are held to the same bar; a
+# single shared word is not enough (siblings share given-name elements: THU ANH / THU HUYEN), and
+# requiring both halves keeps twins apart (a swapped twin record shares only the surname).
+_CROSSED: Final = (
+    f"({_crosses('surname', 'given', _either_end('surname_words_tk_l', 'given_words_tk_r'))}"
+    f" AND {_crosses('given', 'surname', _either_end('given_words_tk_l', 'surname_words_tk_r'))})"
 )
+_HALF_CROSSED: Final = (
+    "surname_core_l = given_core_r OR surname_tk_l = given_tk_r "
+    "OR given_core_l = surname_core_r OR given_tk_l = surname_tk_r"
+)
+# Surnames that agree in the same field (the surname levels before the swap levels).
+_SURNAME_AGREES: Final = "surname_core_l = surname_core_r OR surname_tk_l = surname_tk_r"
+# The given-name comparison sees a swap too; when the surname comparison counted it (the surnames
+# do not agree in place), its weight is carried there alone, because one swap counted by two
+# comparisons (Fellegi-Sunter assumes them independent) would outweigh a conflicting birth date.
+SWAP_IN_GIVEN_MU: Final = 0.001
+# Transliteration keys collapse vowels, so short keys (one- or two-syllable Korean, Chinese and
+# Vietnamese given names) score high on Jaro-Winkler while naming different people (HYUN JOO /
+# HYE JIN). Key similarity counts only for keys with at least this many letters.
+MIN_KEY_LENGTH_FOR_SIMILARITY: Final = 6
 
 
 def _jw(column: str, threshold: float) -> str:
     return (
         f"jaro_winkler_similarity({column}_l, {column}_r) >= {threshold} "
-        f"OR jaro_winkler_similarity({column}_tk_l, {column}_tk_r) >= {threshold}"
+        f"OR (jaro_winkler_similarity({column}_tk_l, {column}_tk_r) >= {threshold} "
+        f"AND least(length({column}_tk_l), length({column}_tk_r)) >= {MIN_KEY_LENGTH_FOR_SIMILARITY})"
     )
 
 
@@ -101,8 +154,9 @@ def comparisons() -> list[dict[str, Any]]:
         "comparison_levels": [
             _null("surname"),
             _level("surname_l = surname_r", "exact", tf_adjustment_column="surname", tf_adjustment_weight=1.0),
-            _level("surname_core_l = surname_core_r OR surname_tk_l = surname_tk_r", "same without particles or same transliteration"),
+            _level(_SURNAME_AGREES, "same without particles or same transliteration"),
             _level(_SWAPPED, "same name words, surname and given names swapped"),
+            _level(_CROSSED, "surname and given names swapped, with spelling differences"),
             _level(_jw("surname", 0.92), "very similar (Jaro-Winkler >= 0.92)"),
             _level(
                 "list_has_any(surname_words_l, surname_words_r) "
@@ -110,6 +164,11 @@ def comparisons() -> list[dict[str, Any]]:
                 "OR (length(surname_l) >= 4 AND starts_with(surname_r, surname_l))",
                 "shares a word or is truncated (compound or MRZ-cut surname)",
             ),
+            # Fields swapped and one of the two names also spelt another way (a second
+            # romanisation: LEE / RHEE, HU / WOO): one name agrees across the fields. Only this
+            # comparison counts it; the given-name comparison still weighs the other, differing
+            # half, so a twin whose record has its fields swapped (shared surname only) stays apart.
+            _level(_HALF_CROSSED, "one name found in the other field (swapped, other name differs)"),
             _level(_jw("surname", 0.80), "similar (Jaro-Winkler >= 0.80)"),
             _level(_ELSE, "different"),
         ],
@@ -121,12 +180,24 @@ def comparisons() -> list[dict[str, Any]]:
             _null("given"),
             _level("given_l = given_r", "exact", tf_adjustment_column="given", tf_adjustment_weight=1.0),
             _level("given_tk_l = given_tk_r", "same transliteration"),
-            _level("given_first_l = given_first_r OR given_first_tk_l = given_first_tk_r", "same first given name (middle names differ)"),
-            _level(_SWAPPED, "same name words, surname and given names swapped"),
+            # One record left out the later given names (MRZ space, a form with one field). Only
+            # at the end: a record whose names are a middle part of another's (PATRICIA of MARIA
+            # PATRICIA) is as likely a sibling (PATRICIA CARMEN) and goes to the relative level.
+            _level(_prefix("given_words_tk_l", "given_words_tk_r"), "the first given names of the other (later names left out)"),
+            _level("list_sort(given_words_tk_l) = list_sort(given_words_tk_r)", "same given names in another order"),
+            _level(
+                f"({_SWAPPED} OR {_CROSSED}) AND NOT ({_SURNAME_AGREES})",
+                "surname and given names swapped (weighed under surname)",
+                m_probability=SWAP_IN_GIVEN_MU,
+                u_probability=SWAP_IN_GIVEN_MU,
+                fix_m_probability=True,
+                fix_u_probability=True,
+            ),
             _level(_jw("given", 0.92), "very similar (Jaro-Winkler >= 0.92)"),
-            _level(_jw("given", 0.80), "similar (Jaro-Winkler >= 0.80)"),
-            # Another first name under the same surname is a relative (twins share the birth date
-            # too); as for consecutive passports, the weight is fixed as evidence against.
+            # Another given name under the same surname is a relative (twins share the birth date
+            # too); as for consecutive passports, the weight is fixed as evidence against. Checked
+            # before the weaker similarities: siblings' names often share a first name or a
+            # syllable (MARIA JOSE / MARIA ELENA, THU ANH / THU HUYEN, MIN JUN / MIN SEO).
             _level(
                 "surname_l = surname_r",
                 "another given name under the same surname (a relative)",
@@ -135,6 +206,8 @@ def comparisons() -> list[dict[str, Any]]:
                 fix_m_probability=True,
                 fix_u_probability=True,
             ),
+            _level("given_first_l = given_first_r OR given_first_tk_l = given_first_tk_r", "same first given name (other given names differ)"),
+            _level(_jw("given", 0.80), "similar (Jaro-Winkler >= 0.80)"),
             _level("given_initial_l = given_initial_r", "same initial"),
             _level(_ELSE, "different"),
         ],
@@ -168,6 +241,19 @@ def comparisons() -> list[dict[str, Any]]:
             _null("doc"),
             _level("doc_l = doc_r", "exact"),
             _level("doc_ocr_l = doc_ocr_r", "equal up to OCR confusions (0/O, 1/I, 5/S, 8/B)"),
+            # Two adjacent characters swapped is the commonest keying error, and issuing sequences
+            # do not produce it (a family's numbers differ by a few units, a swap of the last two
+            # digits by a multiple of nine). Like any other near miss it is no evidence for a match
+            # (never "close"), but neither is it the strong evidence against of a relative's number.
+            _level(
+                "length(doc_ocr_l) = length(doc_ocr_r) AND damerau_levenshtein(doc_ocr_l, doc_ocr_r) = 1 "
+                "AND levenshtein(doc_ocr_l, doc_ocr_r) = 2",
+                "two adjacent characters swapped (no evidence either way)",
+                m_probability=MISTYPED_NUMBER_MU,
+                u_probability=MISTYPED_NUMBER_MU,
+                fix_m_probability=True,
+                fix_u_probability=True,
+            ),
             # Family members' passports are issued in sequence. Fellegi-Sunter's independence
             # assumption cannot see that relatives also share surname, nationality and (twins)
             # birth date, so this level's weight is fixed as evidence against, not trained.
