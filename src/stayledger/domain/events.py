@@ -64,6 +64,8 @@ _FALSE: Final = frozenset({"false", "0", "no", "n", "f"})
 class Event(NamedTuple):
     """One canonical event. Optional fields are None when the source did not give them.
 
+    New optional fields go at the end (``content_hash`` relies on it).
+
     Immutable. A NamedTuple rather than a frozen dataclass: it is built millions of times at ingest, and a
     tuple is several times cheaper to construct and to turn into columns.
     """
@@ -105,11 +107,13 @@ class Event(NamedTuple):
     def content_hash(self) -> str:
         """A digest of the normalised content: equal for records that mean the same thing.
 
-        Absent values are left out and present ones are tagged with their field name, so adding an optional
-        field to the schema leaves the digest of every existing record unchanged.
+        Trailing absent fields are left out, and new optional fields are only ever added at the end of
+        ``Event``, so extending the schema leaves the digest of every existing record unchanged.
         """
-        text = "\x1f".join(f"{name}={value}" for name, value in zip(self._fields, self) if value is not None and value is not False)
-        return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+        end = len(self)
+        while end and self[end - 1] is None:
+            end -= 1
+        return hashlib.blake2b("\x1f".join(map(str, self[:end])).encode("utf-8"), digest_size=16).hexdigest()
 
 
 def parse_strict_date(text: str) -> date:
