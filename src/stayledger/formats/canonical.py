@@ -13,6 +13,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator, NamedTuple
 
+import orjson
+
 from stayledger.errors import ParseError
 
 FORMATS = ("jsonl", "csv", "parquet")
@@ -86,13 +88,26 @@ def _read_jsonl(path: Path, progress: Any) -> Iterator[RawRecord]:
 
 
 def jsonl_records(lines: Iterable[bytes], first_line: int = 1) -> Iterator[RawRecord]:
-    """Records from raw JSON Lines (bytes, line ends kept); blank lines are skipped, nothing else is."""
+    """Records from raw JSON Lines (bytes, line ends kept); blank lines are skipped, nothing else is.
+
+    orjson parses the common, valid line about three times faster than the standard library; a line it
+    refuses goes through ``json`` again, whose messages (and tolerance) we report.
+    """
+    fast_loads = orjson.loads
     loads = json.loads
     for number, raw_line in enumerate(lines, start=first_line):
         stripped = raw_line.strip()
         if not stripped:
             continue
         location = f"line {number}"
+        try:
+            value = fast_loads(stripped)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            if type(value) is dict:
+                yield RawRecord(location, stripped.decode("utf-8"), value)
+                continue
         text, problem = _decode(stripped)
         if problem:
             yield RawRecord(location, text, None, problem)

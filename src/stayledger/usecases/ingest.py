@@ -151,29 +151,19 @@ def _validate_jsonl_range(origin: str, path: str, start: int, end: int, first_li
     return validate_records(origin, jsonl_records(data.splitlines(keepends=True), first_line))
 
 
-def _line_starts(path: Path, ranges: list[tuple[int, int]]) -> list[int]:
-    """Line number at the start of each range (counted once, cheaply, in the parent)."""
-    numbers, line = [], 1
-    with path.open("rb") as handle:
-        for start, end in ranges:
-            numbers.append(line)
-            handle.seek(start)
-            line += handle.read(end - start).count(b"\n")
-    return numbers
-
-
 def ingest_jsonl_parallel(
     store: EventStore, path: Path, *, workers: int, progress: Callable[[int], None] | None = None
 ) -> IngestReport:
     """Validate byte ranges of a JSON Lines file in worker processes; append in file order here."""
     report = IngestReport(path.name)
     ranges = list(_byte_ranges(path, PARALLEL_CHUNK_BYTES))
-    starts = _line_starts(path, ranges)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        futures = [
-            pool.submit(_validate_jsonl_range, path.name, str(path), start, end, first)
-            for (start, end), first in zip(ranges, starts)
-        ]
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool, path.open("rb") as handle:
+        futures = []
+        line = 1
+        for start, end in ranges:  # submit as soon as each range's first line number is known
+            futures.append(pool.submit(_validate_jsonl_range, path.name, str(path), start, end, line))
+            handle.seek(start)
+            line += handle.read(end - start).count(b"\n")
         try:
             for (_, end), future in zip(ranges, futures):
                 _append(store, report, future.result())
