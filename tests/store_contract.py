@@ -109,3 +109,10 @@ class StoreContract:
         assert store.quarantine_count() == 0 and store.review_items() == []
         ((_, count, reason),) = store.erasure_log()
         assert (count, reason) == (1, "retention")
+
+    def test_identity_of_content_is_judged_on_the_normalised_event(self, store):
+        store.append_events(batch(arrival("a", given_names="ANN")), [])
+        same = store.append_events(batch(arrival("a", given_names=" ANN ", nationality="gbr")), [])
+        assert (same.duplicates, same.conflicts) == (1, [])
+        differs_only_by_an_absent_field = store.append_events(batch(arrival("a")), [])
+        assert len(differs_only_by_an_absent_field.conflicts) == 1

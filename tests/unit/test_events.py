@@ -140,13 +140,13 @@ printable = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), m
 
 
 @given(surname=printable, given_names=st.none() | printable, number=st.from_regex(r"[A-Z0-9]{5,12}", fullmatch=True))
-def test_any_valid_names_round_trip_and_hash_identically(surname, given_names, number):
+def test_any_valid_names_round_trip(surname, given_names, number):
     raw = {**ARRIVAL, "surname": surname, "document_number": number}
     if given_names is not None:
         raw["given_names"] = given_names
     event = parse_event(raw)
     again = parse_event(event.to_record())
-    assert again == event and again.content_hash() == event.content_hash()
+    assert again == event
 
 
 @given(st.dictionaries(st.text(max_size=12), st.one_of(st.none(), st.text(max_size=12), st.integers(), st.booleans()), max_size=8))

@@ -6,7 +6,6 @@ format parser) into an ``Event`` or raises ``InvalidRecord`` listing every field
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date
 from typing import Any, Final, Mapping, NamedTuple
 
@@ -64,7 +63,7 @@ _FALSE: Final = frozenset({"false", "0", "no", "n", "f"})
 class Event(NamedTuple):
     """One canonical event. Optional fields are None when the source did not give them.
 
-    New optional fields go at the end (``content_hash`` relies on it).
+    New optional fields go at the end, so that positional construction (``Event(*row)``) stays valid.
 
     Immutable. A NamedTuple rather than a frozen dataclass: it is built millions of times at ingest, and a
     tuple is several times cheaper to construct and to turn into columns.
@@ -104,16 +103,6 @@ class Event(NamedTuple):
             record[name] = value.isoformat() if isinstance(value, date) else value
         return record
 
-    def content_hash(self) -> str:
-        """A digest of the normalised content: equal for records that mean the same thing.
-
-        Trailing absent fields are left out, and new optional fields are only ever added at the end of
-        ``Event``, so extending the schema leaves the digest of every existing record unchanged.
-        """
-        end = len(self)
-        while end and self[end - 1] is None:
-            end -= 1
-        return hashlib.blake2b("\x1f".join(map(str, self[:end])).encode("utf-8"), digest_size=16).hexdigest()
 
 
 def parse_strict_date(text: str) -> date:

@@ -59,14 +59,11 @@ BATCH_PROVENANCE = ("origin", "location", "raw")
 
 
 def make_batch(events: Sequence[Event], origins: Sequence[str], locations: Sequence[str], raws: Sequence[str]) -> pa.Table:
-    """An append batch: validated events in EVENT_SCHEMA, their provenance, and their content hashes.
-
-    The hashes are computed here, where batches are built (in ingest workers), not in the store's one writer.
-    """
+    """An append batch: validated events in EVENT_SCHEMA plus their provenance columns."""
     table = events_to_table(events)
     for name, values in zip(BATCH_PROVENANCE, (origins, locations, raws)):
         table = table.append_column(name, pa.array(values, pa.string()))
-    return table.append_column("content_hash", pa.array([e.content_hash() for e in events], pa.string()))
+    return table
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,14 @@ from stayledger.storage.migrations import MIGRATIONS
 _EVENT_COLUMNS = ", ".join(FIELDS)
 
 
+def _same_content(left: str, right: str) -> str:
+    """SQL that is true when two rows hold the same normalised event (NULLs equal: absent on both sides).
+
+    Compared field by field only when an id is seen again, so the common append computes nothing extra.
+    """
+    return "(" + " AND ".join(f"{left}.{f} IS NOT DISTINCT FROM {right}.{f}" for f in FIELDS) + ")"
+
+
 def _first(rows: list) -> tuple | None:
     """First row of a fully fetched result (DuckDB keeps a half-read result open, blocking the connection)."""
     return rows[0] if rows else None
@@ -104,22 +112,21 @@ class DuckDBStore(EventStore):
                 try:
                     self._con.execute(
                         f"""CREATE OR REPLACE TEMP TABLE staged AS
-                            SELECT row_number() OVER () AS position, {_EVENT_COLUMNS}, origin, location, raw,
-                                   content_hash
+                            SELECT row_number() OVER () AS position, {_EVENT_COLUMNS}, origin, location, raw
                             FROM incoming_batch"""
                     )
                 finally:
                     self._con.unregister("incoming_batch")
                 # Later copies of an id inside the batch: identical ones are duplicates, others conflicts.
                 repeats = self._con.execute(
-                    """SELECT s.event_id, s.origin, s.location, s.raw, s.content_hash = f.content_hash
-                       FROM staged s JOIN (SELECT event_id, content_hash, position FROM staged
-                                           QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY position) = 1) f
-                       USING (event_id) WHERE s.position <> f.position ORDER BY s.position"""
+                    f"""SELECT s.event_id, s.origin, s.location, s.raw, {_same_content('s', 'f')}
+                        FROM staged s JOIN (SELECT * FROM staged
+                                            QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY position) = 1) f
+                        USING (event_id) WHERE s.position <> f.position ORDER BY s.position"""
                 ).fetchall()
                 clashes = self._con.execute(
-                    """SELECT s.event_id, s.origin, s.location, s.raw, s.content_hash = e.content_hash
-                       FROM staged s JOIN events e USING (event_id) ORDER BY s.position"""
+                    f"""SELECT s.event_id, s.origin, s.location, s.raw, {_same_content('s', 'e')}
+                        FROM staged s JOIN events e USING (event_id) ORDER BY s.position"""
                 ).fetchall()
                 for rows, hint in ((repeats, "earlier in the same input"), (clashes, "in the ledger")):
                     for event_id, origin, location, raw, identical in rows:
@@ -131,9 +138,9 @@ class DuckDBStore(EventStore):
                             to_quarantine.append(entry)
                 # seq = append order. The file lock makes this connection the only writer, so max(seq) is safe.
                 inserted = _first(self._con.execute(
-                    f"""INSERT INTO events (seq, {_EVENT_COLUMNS}, content_hash, ingested_at)
+                    f"""INSERT INTO events (seq, {_EVENT_COLUMNS}, ingested_at)
                         SELECT (SELECT coalesce(max(seq), 0) FROM events) + s.position,
-                               {', '.join('s.' + f for f in FIELDS)}, s.content_hash, now()
+                               {', '.join('s.' + f for f in FIELDS)}, now()
                         FROM (SELECT * FROM staged
                               QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY position) = 1) s
                         ANTI JOIN events e USING (event_id)
@@ -158,9 +165,9 @@ class DuckDBStore(EventStore):
             if known and known[0]:
                 return False
             self._con.execute(
-                f"""INSERT INTO events (seq, {_EVENT_COLUMNS}, content_hash, ingested_at)
+                f"""INSERT INTO events (seq, {_EVENT_COLUMNS}, ingested_at)
                     SELECT (SELECT coalesce(max(seq), 0) FROM events) + row_number() OVER (),
-                           {_EVENT_COLUMNS}, content_hash, now()
+                           {_EVENT_COLUMNS}, now()
                     FROM incoming_batch"""
             )
         finally:

@@ -24,7 +24,7 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE SEQUENCE model_seq START 1",
         "CREATE TABLE events (seq BIGINT NOT NULL, "
         + ", ".join(_event_column(f) for f in FIELDS if f not in _ADDED_LATER)
-        + ", content_hash VARCHAR NOT NULL, ingested_at TIMESTAMP NOT NULL)",
+        + ", ingested_at TIMESTAMP NOT NULL)",
         """CREATE TABLE quarantine (seq BIGINT NOT NULL, quarantine_id VARCHAR PRIMARY KEY, origin VARCHAR NOT NULL,
            location VARCHAR NOT NULL, event_id VARCHAR, raw VARCHAR NOT NULL, reasons VARCHAR NOT NULL,
            quarantined_at TIMESTAMP NOT NULL)""",
