@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from datetime import date
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Callable, Iterator, Optional
 
 import typer
 from rich.console import Console
@@ -117,9 +118,7 @@ def ingest(
     a conflict. An interrupted run leaves the ledger consistent: run the same command again to complete it.
     Exit code 0 when everything was accepted, 3 when some records were quarantined.
     """
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from stayledger.formats.canonical import detect_format, progress_total
+    from stayledger.formats.canonical import detect_format
     from stayledger.usecases.ingest import ingest_file, ingest_paxlst
 
     missing = [str(f) for f in files if not f.is_file()]
@@ -147,23 +146,12 @@ def ingest(
             try:
                 if fmt is InputFormat.paxlst:
                     report = ingest_paxlst(store, path, country or "")
-                    _print_ingest_report(path, report)
-                    any_quarantined |= not report.clean
-                    continue
-                if mapped is not None:
+                elif mapped is not None:
                     report = _ingest_mapped(store, path, mapped)
-                    _print_ingest_report(path, report)
-                    any_quarantined |= not report.clean
-                    continue
-                chosen = detect_format(path) if fmt is InputFormat.auto else fmt.value
-                total = progress_total(path, chosen)
-                show = sys.stderr.isatty() and (total > PROGRESS_THRESHOLD_BYTES or (chosen == "parquet" and total > 5000))
-                with Progress(
-                    TextColumn("[bold]{task.description}"), BarColumn(), TimeRemainingColumn(),
-                    console=err_console, transient=True, disable=not show,
-                ) as progress:
-                    task = progress.add_task(f"ingesting {path.name}", total=total or None)
-                    report = ingest_file(store, path, chosen, progress=lambda done: progress.update(task, completed=done))
+                else:
+                    chosen = detect_format(path) if fmt is InputFormat.auto else fmt.value
+                    with _progress_bar(path, chosen) as advance:
+                        report = ingest_file(store, path, chosen, progress=advance)
             except StayledgerError as exc:
                 any_failed = True
                 err_console.print(f"[bold red]error:[/] {escape(f'{path}: {exc}')} — nothing from this file was ingested")
@@ -181,27 +169,32 @@ def ingest(
         raise typer.Exit(EXIT_QUARANTINED)
 
 
-def _ingest_mapped(store: EventStore, path: Path, mapping: TabularMapping) -> IngestReport:
-    """An agency export read through its mapping; the progress bar as for canonical files."""
+@contextmanager
+def _progress_bar(path: Path, fmt: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on the terminal for inputs over a few thousand records; yields the advance callback."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from stayledger.formats.canonical import progress_total
-    from stayledger.formats.mapping import mapped_records, source_format, unmapped_columns
-    from stayledger.usecases.ingest import ingest_records
 
-    chosen = source_format(path, mapping)
-    total = progress_total(path, chosen)
-    show = sys.stderr.isatty() and (total > PROGRESS_THRESHOLD_BYTES or (chosen == "parquet" and total > 5000))
-    ignored = unmapped_columns(path, mapping)
+    total = progress_total(path, fmt)
+    show = sys.stderr.isatty() and (total > PROGRESS_THRESHOLD_BYTES or (fmt == "parquet" and total > 5000))
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), TimeRemainingColumn(),
         console=err_console, transient=True, disable=not show,
     ) as progress:
         task = progress.add_task(f"ingesting {path.name}", total=total or None)
-        records = mapped_records(
-            path, mapping, today=date.today(), progress=lambda done: progress.update(task, completed=done)
-        )
-        report = ingest_records(store, path.name, records)
+        yield lambda done: progress.update(task, completed=done)
+
+
+def _ingest_mapped(store: EventStore, path: Path, mapping: TabularMapping) -> IngestReport:
+    """An agency export read through its mapping."""
+    from stayledger.formats.mapping import mapped_records, source_format, unmapped_columns
+    from stayledger.usecases.ingest import ingest_records
+
+    chosen = source_format(path, mapping)
+    ignored = unmapped_columns(path, mapping)
+    with _progress_bar(path, chosen) as advance:
+        report = ingest_records(store, path.name, mapped_records(path, mapping, today=date.today(), progress=advance))
     if ignored:
         report.notes.append(f"columns not in {mapping.name}, ignored: {', '.join(ignored)}")
     return report
