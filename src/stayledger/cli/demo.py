@@ -62,6 +62,8 @@ def run_demo(console: Console, *, people: int, seed: int, workdir: Path) -> None
     elapsed = time.perf_counter() - started
     console.print(f"\ndone in {elapsed:.1f} s. The database is {db_path}. Try next:")
     for hint in (
+        f"stayledger report overstays --db {db_path} --fiscal-year {as_of.year - (as_of.month < 10)} --as-of {as_of} --format html --out overstays.html",
+        f"stayledger review list --db {db_path}",
         f"stayledger export stays --db {db_path} --as-of {as_of} --out stays.csv",
         f"stayledger export identities --db {db_path} --out identities.csv",
         f"stayledger quarantine list --db {db_path}",
