@@ -279,6 +279,9 @@ def resolve(
         store.close()
     for note in report.notes:
         console.print(note)
+    if report.method == "unchanged":
+        console.print(f"{report.events:,} events, {report.persons:,} persons (as resolved before)")
+        return
     console.print(
         f"{report.events:,} events → {report.persons:,} persons ({report.method}); "
         f"{report.merges} merges, {report.splits} splits recorded (run {report.run_id})"
