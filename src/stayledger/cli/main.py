@@ -642,7 +642,7 @@ def explain(
             raise _fail("no linkage model yet: no chart to draw")
         from stayledger.identity.splink_linker import waterfall_chart_spec
 
-        _write_chart(waterfall_chart_spec(view.explanation), chart)  # type: ignore[arg-type]
+        _write_chart(waterfall_chart_spec(view.explanation), chart)
         console.print(f"wrote the waterfall chart to {chart}")
 
 

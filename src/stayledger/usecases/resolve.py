@@ -13,7 +13,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -23,6 +23,9 @@ from stayledger.identity.deterministic import document_key, key_pairs
 from stayledger.identity.person_ids import assign_person_ids
 from stayledger.storage.arrow_events import table_to_events
 from stayledger.storage.base import EventStore, IdentityAssignment, ResolutionRun, ReviewItem
+
+if TYPE_CHECKING:  # the linkage engine (Splink) is imported only when linking runs
+    from stayledger.identity.splink_linker import LinkageModel
 
 MATCH_THRESHOLD = 0.9  # a link at or above this joins two events
 GREY_ZONE = (0.5, 0.9)  # links in [low, high) that confident evidence does not settle go to clerical review
@@ -69,7 +72,9 @@ def review_constraints(store: EventStore, events: pa.Table) -> tuple[list[tuple[
     return must, cannot
 
 
-def _load_or_train_model(store: EventStore, events: pa.Table, train: bool, notes: list[str]):  # noqa: ANN202
+def _load_or_train_model(
+    store: EventStore, events: pa.Table, train: bool, notes: list[str]
+) -> tuple[int | None, LinkageModel | None]:
     from stayledger.identity.splink_linker import TOO_SMALL_TO_TRAIN, LinkageModel, ModelTrainingError, train_model
     from stayledger.identity.features import build_features
 
@@ -165,7 +170,7 @@ def _link_incrementally(
     events: pa.Table,
     new_ids: list[str],
     previous: dict[str, IdentityAssignment],
-    model: object,
+    model: LinkageModel,
     must: Iterable[tuple[str, str]],
     cannot: Iterable[tuple[str, str]],
 ) -> tuple[dict[str, str], dict[str, float | None], list[ReviewItem]]:
@@ -192,7 +197,7 @@ class RealtimeLinker:
         self,
         resolved: pa.Table,
         assignments: dict[str, IdentityAssignment],
-        model: object,
+        model: LinkageModel,
         must: Iterable[tuple[str, str]] = (),
         cannot: Iterable[tuple[str, str]] = (),
     ) -> None:
@@ -203,7 +208,7 @@ class RealtimeLinker:
         self.cluster_of: dict[str, str] = {e: a.person_id for e, a in assignments.items()}
         self.probabilities: dict[str, float | None] = {e: a.link_probability for e, a in assignments.items()}
         self.grey: list[ReviewItem] = []
-        self._index = CandidateIndex(build_features(resolved), model)  # type: ignore[arg-type]
+        self._index = CandidateIndex(build_features(resolved), model)
         self._recent: list[pa.Table] = []  # features of events linked since the index was built
         self._forced: dict[str, list[str]] = defaultdict(list)
         for a, b in must:
@@ -234,7 +239,7 @@ class RealtimeLinker:
             candidates = self._index.candidates_for(probe)
             if self._recent:
                 candidates = pa.concat_tables([candidates, *(r.select(candidates.column_names) for r in self._recent)])
-            for other, p in score_candidates(probe, candidates, self.model):  # type: ignore[arg-type]
+            for other, p in score_candidates(probe, candidates, self.model):
                 if frozenset((event_id, other)) in self._forbidden or p < low:
                     continue
                 if p >= MATCH_THRESHOLD and person is None:

@@ -7,10 +7,14 @@ resolution run respects it. Deciding re-links at once so that statuses reflect t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from stayledger.domain.events import Event
 from stayledger.errors import StayledgerError
 from stayledger.storage.base import EventStore, ReviewItem
+
+if TYPE_CHECKING:
+    from stayledger.identity.splink_linker import LinkageModel, PairExplanation
 
 
 @dataclass(frozen=True)
@@ -18,11 +22,11 @@ class PairView:
     left: Event
     right: Event
     item: ReviewItem | None
-    explanation: object | None  # PairExplanation when a model exists
+    explanation: PairExplanation | None  # None when no model exists yet
     same_person: bool
 
 
-def _latest_model(store: EventStore):  # noqa: ANN202
+def _latest_model(store: EventStore) -> LinkageModel | None:
     from stayledger.identity.splink_linker import LinkageModel
 
     latest = store.latest_model()
