@@ -339,7 +339,7 @@ def _read_una(text: str, offset: int, positions: TextPositions) -> tuple[Delimit
     chars = text[offset + 3 : offset + 9]
     if len(chars) < 6:
         raise ParseError("UNA must be followed by six service characters", line, column)
-    component, element, decimal, release, reserved, terminator = chars
+    component, element, decimal, release, reserved, terminator = tuple(chars)
     delimiters = Delimiters(component, element, decimal, None if release == " " else release, reserved, terminator)
     separators = [component, element, terminator] + ([release] if release != " " else [])
     for char in separators:
@@ -369,7 +369,7 @@ def _whole_block(text: str, offset: int, delimiters: Delimiters) -> SegmentBlock
     # Where each piece's terminator is: the text before it holds the earlier pieces and terminators.
     terminators = list(map(add, accumulate(map(len, pieces)), count(offset)))
     released = release is not None and text.find(release, offset) >= 0
-    if released and text.find(release + terminator, offset) >= 0:
+    if release is not None and released and text.find(release + terminator, offset) >= 0:
         pieces, terminators = _join_released(text, offset, pieces, terminators, delimiters)
     if pieces[-1].strip(_WHITESPACE):
         return None  # an unterminated segment

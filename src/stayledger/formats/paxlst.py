@@ -587,7 +587,7 @@ def _read_body(part: _Part) -> _Body:
             # Split only as far as needed: the first element's components, and later elements only when read.
             # ``parts[0]`` is the tag: a tag never holds the element separator.
             elements: list[list[str]] | None
-            if plain or release not in text:
+            if plain or (release is not None and release not in text):
                 parts = text.split(element)
                 size = len(parts)
                 first = parts[1].split(component) if size > 1 else [""]
@@ -681,9 +681,9 @@ def _read_body(part: _Part) -> _Body:
             if tag == "CNT":
                 traveller, skipping = None, True
                 for counted in elements:
-                    number = _count(counted[1]) if len(counted) > 1 else None
-                    if counted[0] in COUNT_ROLES and number is not None:
-                        body.counts.setdefault(counted[0], []).append(number)
+                    declared = _count(counted[1]) if len(counted) > 1 else None
+                    if counted[0] in COUNT_ROLES and declared is not None:
+                        body.counts.setdefault(counted[0], []).append(declared)
                 continue
             header_segment = (tag == "LOC" and qualifier in itinerary) or tag == "TDT" or tag == "BGM"
             if traveller is not None:
