@@ -17,6 +17,7 @@ from stayledger.formats.edifact import (
     split_elements,
     tokenize,
 )
+from tests.text_positions import naive_position
 
 
 def shapes(segments: list[Segment]) -> list[tuple[str, list[list[str]]]]:
@@ -172,18 +173,6 @@ def test_raw_segments_split_on_demand_to_the_same_elements() -> None:
 def test_empty_text_has_no_segments() -> None:
     assert tokenize("") == []
     assert tokenize(" \r\n ") == []
-
-
-def naive_position(text: str, offset: int) -> tuple[int, int]:
-    """Line and column by walking the text: LF, CRLF and CR each end a line."""
-    line, line_start, index = 1, 0, 0
-    while index < offset:
-        if text[index] == "\r" and index + 1 < len(text) and text[index + 1] == "\n":
-            index += 1
-        if text[index] in "\r\n":
-            line, line_start = line + 1, index + 1
-        index += 1
-    return line, offset - line_start + 1
 
 
 def test_positions_asked_in_any_order_name_the_same_line_and_column() -> None:

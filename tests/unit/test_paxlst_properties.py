@@ -17,6 +17,7 @@ from stayledger.domain.events import parse_event
 from stayledger.errors import ParseError
 from stayledger.formats.edifact import DEFAULT_DELIMITERS, Delimiters, Segment, render, render_segment, scan_raw, tokenize
 from stayledger.formats.paxlst import parse_paxlst, paxlst_to_records
+from tests.text_positions import naive_position
 
 FUZZ = os.environ.get("STAYLEDGER_FUZZ") == "1"
 PROPERTY = settings(
@@ -131,18 +132,6 @@ def test_rendered_segments_read_back_unchanged(segments: list[Segment], custom: 
     assert shapes(tokenize(render(segments, custom, una=True, line_break=line_break))) == shapes(segments)
 
 
-def _naive_position(text: str, offset: int) -> tuple[int, int]:
-    """Line and column by walking the text: LF, CRLF and CR each end a line."""
-    line, line_start, index = 1, 0, 0
-    while index < offset:
-        if text[index] == "\r" and index + 1 < len(text) and text[index + 1] == "\n":
-            index += 1
-        if text[index] in "\r\n":
-            line, line_start = line + 1, index + 1
-        index += 1
-    return line, offset - line_start + 1
-
-
 @PROPERTY
 @given(
     segments=segments_strategy,
@@ -161,7 +150,7 @@ def test_every_segment_is_found_at_its_line_and_column(
         text += render_segment(segment, custom)
     found = scan_raw(text).blocks[0].segments
     assert [(tag, line, column) for tag, _, line, column in found] == [
-        (segment.tag, *_naive_position(text, start)) for segment, start in zip(segments, starts)
+        (segment.tag, *naive_position(text, start)) for segment, start in zip(segments, starts)
     ]
 
 
