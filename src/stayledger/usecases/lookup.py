@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from stayledger.domain.corrections import effective_events, superseded_ids
+from stayledger.domain.corrections import superseded_ids
 from stayledger.domain.events import Event
 from stayledger.domain.stays import Status, StayDetermination
 from stayledger.errors import StayledgerError
 from stayledger.rules import get_pack
 from stayledger.storage.base import EventStore
-from stayledger.usecases.stays import uncertain_event_ids
+from stayledger.usecases.stays import determine_person, unsettled_links
 
 
 @dataclass(frozen=True)
@@ -34,12 +34,17 @@ def look_up_person(
     assignments = store.identity_assignments()
     events = sorted(store.events_by_id(event_ids), key=lambda e: (e.occurred_on, e.event_id))
     probabilities = {e.event_id: assignments[e.event_id].link_probability for e in events}
-    stays = get_pack(pack).determine_person_stays(
+    unsettled = unsettled_links(store)
+    candidates = [eid for eid, _ in unsettled.exits_elsewhere.get(person_id, [])]
+    events_by_id = {e.event_id: e for e in [*events, *store.events_by_id(candidates)]}
+    stays = determine_person(
+        get_pack(pack),
         person_id,
-        effective_events(events),
+        events,
         as_of,
-        link_probabilities={k: v for k, v in probabilities.items() if v is not None},
-        uncertain_event_ids=uncertain_event_ids(store),
+        probabilities={k: v for k, v in probabilities.items() if v is not None},
+        unsettled=unsettled,
+        events_by_id=events_by_id,
     )
     near = {s.arrival_event_id: nearest_unlinked_exits(store, person_id, s) for s in stays if s.status in NEAR_MISS_STATUSES}
     return PersonView(person_id, [(e, probabilities[e.event_id]) for e in events], superseded_ids(events), stays, near)

@@ -10,12 +10,12 @@ from __future__ import annotations
 import dataclasses
 from collections import defaultdict
 from datetime import date
-from typing import Iterator
+from typing import Iterator, Mapping
 
 from stayledger.domain.corrections import effective_events
 from stayledger.domain.events import Event
 from stayledger.domain.stays import EvidenceEvent, Status, StayDetermination
-from stayledger.rules import get_pack
+from stayledger.rules import RulePack, get_pack
 from stayledger.storage.arrow_events import table_to_events
 from stayledger.storage.base import EventStore
 
@@ -67,11 +67,6 @@ def unsettled_links(store: EventStore, kind_of: dict[str, str] | None = None) ->
     return UnsettledLinks(frozenset(within), dict(elsewhere))
 
 
-def uncertain_event_ids(store: EventStore) -> frozenset[str]:
-    """Events joined to their person only through a grey-zone link nobody has reviewed yet."""
-    return unsettled_links(store).within_person
-
-
 def hold_for_review(
     stay: StayDetermination, candidates: list[tuple[str, float]], events_by_id: dict[str, Event], arrival_on: date
 ) -> StayDetermination:
@@ -100,6 +95,33 @@ def hold_for_review(
     )
 
 
+def determine_person(
+    rules: RulePack,
+    person_id: str,
+    events: list[Event],
+    as_of: date,
+    *,
+    probabilities: Mapping[str, float],
+    unsettled: UnsettledLinks,
+    events_by_id: Mapping[str, Event],
+) -> list[StayDetermination]:
+    """One person's stays: the rule pack on the events in effect, then the hold for unreviewed departures.
+
+    ``events_by_id`` must hold the person's events and the exit events named in ``unsettled`` for them.
+    """
+    stays = rules.determine_person_stays(
+        person_id,
+        effective_events(events),
+        as_of,
+        link_probabilities=probabilities,
+        uncertain_event_ids=unsettled.within_person,
+    )
+    candidates = unsettled.exits_elsewhere.get(person_id)
+    if not candidates:
+        return stays
+    return [hold_for_review(s, candidates, events_by_id, events_by_id[s.arrival_event_id].occurred_on) for s in stays]
+
+
 def determine_stays(store: EventStore, as_of: date, *, pack: str = "us") -> Iterator[StayDetermination]:
     """Stays of every resolved person as of ``as_of``, ordered by person then arrival."""
     rules = get_pack(pack)
@@ -107,15 +129,7 @@ def determine_stays(store: EventStore, as_of: date, *, pack: str = "us") -> Iter
     events_by_id = {e.event_id: e for events in groups.values() for e in events}
     unsettled = unsettled_links(store, {k: e.kind for k, e in events_by_id.items()})
     for person_id in sorted(groups):
-        stays = rules.determine_person_stays(
-            person_id,
-            effective_events(groups[person_id]),
-            as_of,
-            link_probabilities=probabilities,
-            uncertain_event_ids=unsettled.within_person,
+        yield from determine_person(
+            rules, person_id, groups[person_id], as_of,
+            probabilities=probabilities, unsettled=unsettled, events_by_id=events_by_id,
         )
-        candidates = unsettled.exits_elsewhere.get(person_id)
-        for stay in stays:
-            if candidates:
-                stay = hold_for_review(stay, candidates, events_by_id, events_by_id[stay.arrival_event_id].occurred_on)
-            yield stay

@@ -1,0 +1,47 @@
+"""An overstay with an unreviewed possible departure is held for review — in the export and in the person view."""
+
+from datetime import date
+
+from stayledger.domain.events import parse_event
+from stayledger.storage.base import ReviewItem, make_batch
+from stayledger.storage.memory import MemoryStore
+from stayledger.usecases.lookup import look_up_person
+from stayledger.usecases.resolve import resolve_identities
+from stayledger.usecases.stays import determine_stays
+
+ARRIVAL = {"event_id": "A", "kind": "arrival", "occurred_on": "2024-03-11", "source": "border", "surname": "MISHRA",
+           "date_of_birth": "2004-12-07", "nationality": "IND", "document_number": "H8151480", "admission_class": "B2",
+           "admitted_until": "2024-09-10"}
+DEPARTURE = {"event_id": "D", "kind": "departure", "occurred_on": "2024-04-22", "source": "carrier", "surname": "MISHRA",
+             "date_of_birth": "2004-12-07", "nationality": "CZE", "document_number": "90740464"}
+
+
+def ledger(review_status: str | None) -> MemoryStore:
+    store = MemoryStore()
+    events = [parse_event(ARRIVAL), parse_event(DEPARTURE)]
+    store.append_events(make_batch(events, ["t", "t"], ["1", "2"], ["a", "d"]), [])
+    resolve_identities(store)
+    if review_status is not None:
+        store.add_review_items([ReviewItem("A", "D", 0.89)])
+        if review_status != "open":
+            store.decide_review("A", "D", review_status, "officer-7", None)
+    return store
+
+
+def statuses(store: MemoryStore) -> tuple[str, str]:
+    (exported,) = [s for s in determine_stays(store, date(2025, 1, 1)) if s.arrival_event_id == "A"]
+    person = store.identity_assignments()["A"].person_id
+    (viewed,) = look_up_person(store, person, date(2025, 1, 1), actor="t", purpose="t").stays
+    return exported.status.value, viewed.status.value
+
+
+def test_without_a_candidate_the_stay_is_an_overstay():
+    assert statuses(ledger(None)) == ("overstay", "overstay")
+
+
+def test_an_open_review_item_holds_the_overstay_for_review_everywhere():
+    assert statuses(ledger("open")) == ("needs_review", "needs_review")
+
+
+def test_a_rejected_candidate_no_longer_holds_it():
+    assert statuses(ledger("rejected")) == ("overstay", "overstay")
