@@ -109,14 +109,16 @@ def resolve_identities(store: EventStore, *, full: bool = False, train: bool = F
         persons = len(set(previous.values()))
         return ResolveReport("unchanged", events.num_rows, persons, 0, 0, 0, notes=["nothing new to resolve"])
 
+    before = store.latest_model()
     model_version, model = _load_or_train_model(store, events, train, notes)
+    freshly_trained = model_version is not None and (before is None or before[0] != model_version)
     must, cannot = review_constraints(store, events)
     probabilities: dict[str, float | None] = {}
     grey: list[ReviewItem] = []
     if model is None:
         method = "deterministic-keys"
         cluster_of = _cluster_deterministically(events, must, cannot)
-    elif previous and not full and not train and len(new_ids) <= INCREMENTAL_SHARE * events.num_rows:
+    elif previous and not full and not freshly_trained and len(new_ids) <= INCREMENTAL_SHARE * events.num_rows:
         method = "splink-incremental"
         cluster_of, probabilities, grey = _link_incrementally(events, new_ids, previous_assignments, model, must, cannot)
         notes.append(f"linked {len(new_ids):,} new events to existing persons (use --full to re-link everything)")
