@@ -100,3 +100,14 @@ def test_an_overstay_shows_the_nearest_unlinked_departure_and_why_it_was_not_lin
     assert any(reason.startswith("nationality") for reason in misses[0].against)
     assert store.lookup_log()[-1][1:] == ("officer-7", "test", f"person {person}")
     store.close()
+
+
+def test_when_the_ledger_grows_enough_to_train_the_new_model_relinks_everything(population, tmp_path):
+    store = DuckDBStore(tmp_path / "grow.duckdb")
+    lines = records(population / "events.jsonl", lambda r: True)
+    ingest_records(store, "events.jsonl", lines[:450])
+    assert resolve_identities(store).method == "deterministic-keys"
+    ingest_records(store, "events.jsonl", lines[450:520])  # 70 new of 520: small enough for incremental linking
+    grown = resolve_identities(store)
+    assert grown.method == "splink" and any("trained linkage model" in n for n in grown.notes)
+    store.close()
