@@ -213,6 +213,46 @@ def test_twins_on_consecutive_passports_are_not_merged(linked: Any) -> None:
     assert not _same(linked, "twin1-0", "twin2-0")
 
 
+def test_another_given_name_on_the_same_passport_is_a_data_error_not_a_relative(model: LinkageModel) -> None:
+    chidi = {"event_id": "a", "surname": "Okafor", "given_names": "Chidi", "date_of_birth": "1995-06-15", "sex": "M",
+             "nationality": "NGA", "document_issuer": "NGA", "document_number": "A07711231"}
+    miskeyed = dict(chidi, event_id="b", given_names="Emeka")  # given name keyed wrong on the same passport
+    same_passport = explain_pair(chidi, miskeyed, model)
+    given = {c.name: c.level for c in same_passport.comparisons}["given_names"]
+    assert not given.startswith("another given name under the same surname")
+    assert same_passport.final_probability >= 0.9
+    transposed = dict(miskeyed, document_number="A07171231")  # two adjacent digits swapped: still one passport
+    assert not {c.name: c.level for c in explain_pair(chidi, transposed, model).comparisons}["given_names"].startswith("another given name")
+    twin = dict(miskeyed, given_names="Chika", document_number="A07711232")  # consecutive passport
+    assert explain_pair(chidi, twin, model).final_probability < 0.01
+    # EM still trains the given names (a comparison reading the blocking column would be skipped).
+    given_levels = next(c for c in model.settings["comparisons"] if c["output_column_name"] == "given_names")["comparison_levels"]
+    assert isinstance(given_levels[1].get("m_probability"), float)
+    # The same number from another issuer is another document: the relative level applies.
+    foreign = dict(miskeyed, document_issuer="GHA", nationality="GHA")
+    assert {c.name: c.level for c in explain_pair(chidi, foreign, model).comparisons}["given_names"].startswith("another given name")
+
+
+def test_a_shared_passport_number_outweighs_the_prior(model: LinkageModel) -> None:
+    # Random pairs include each traveller's own pairs of events; left in the u of "same number"
+    # they would cap its weight at minus the prior's, and a passport would prove nothing.
+    a = {"surname": "Okafor", "given_names": "Chidi", "date_of_birth": "1995-06-15", "nationality": "NGA", "document_number": "A07711231"}
+    b = dict(a, surname="Adeyemi", given_names="Tunde", date_of_birth="1961-11-02")
+    explanation = explain_pair(a, b, model)
+    document = {c.name: c for c in explanation.comparisons}["document_number"]
+    assert document.level == "exact"
+    assert document.match_weight > -explanation.prior_weight + 3
+
+
+def test_scoring_on_the_same_passport_equals_splink_predict(model: LinkageModel) -> None:
+    rows = [_event("x", 0, "arrival", date(2024, 3, 1), "Okafor", "Chidi", "1995-06-15", "M", "NGA", "A07711231"),
+            _event("x", 1, "departure", date(2024, 3, 9), "Okafor", "Emeka", "1990-01-22", "M", "NGA", "A07711231")]
+    features = build_features(_table(rows))
+    (link,) = predict_links(features, model, threshold=0.0).to_pylist()
+    ((_, probability),) = score_candidates(features.slice(0, 1), features.slice(1, 1), model)
+    assert math.isclose(probability, link["match_probability"], rel_tol=1e-9, abs_tol=1e-12)
+
+
 def test_clusters_agree_with_the_truth_on_the_population(linked: Any, data: tuple[pa.Table, dict[str, str]]) -> None:
     _, truth = data
     true_pairs = predicted_pairs = both = 0

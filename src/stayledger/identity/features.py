@@ -65,8 +65,10 @@ FEATURE_SCHEMA: Final = pa.schema(
         pa.field("nationality", pa.string()),
         pa.field("doc", pa.string()),
         pa.field("doc_ocr", pa.string()),
-        # First four characters of the OCR-canonical number: blocks a mistyped number's owner.
+        # First and last four characters of the OCR-canonical number: one keying error leaves
+        # one of them intact, so together they block a mistyped number's owner.
         pa.field("doc_head", pa.string()),
+        pa.field("doc_tail", pa.string()),
         pa.field("document_issuer", pa.string()),
     ]
 )
@@ -226,6 +228,7 @@ def build_features(events: pa.Table) -> pa.Table:
         "doc": doc,
         "doc_ocr": doc_ocr,
         "doc_head": pc.utf8_slice_codeunits(doc_ocr, 0, 4),
+        "doc_tail": pc.utf8_slice_codeunits(doc_ocr, -4, 2**31 - 1),
         "document_issuer": column("document_issuer"),
     }
     return pa.table(columns, schema=FEATURE_SCHEMA)

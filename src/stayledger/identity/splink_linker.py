@@ -68,6 +68,8 @@ RELATIVE_M: Final = RELATIVE_U * 2.0**-13
 # Least share of same-person record pairs assumed to show a different document (renewals,
 # second passports) or a different nationality (dual nationals), whatever training suggests.
 DIFFERENT_LEVEL_MIN_M: Final[dict[str, float]] = {"document_number": 0.01, "nationality": 0.01}
+# Comparisons whose random-sampling u is corrected for the matches among random pairs.
+CORRECTED_FOR_MATCHES: Final = frozenset({"document_number"})
 # m = u for a number one keying error away (outside the last two characters): weight 0.
 MISTYPED_NUMBER_MU: Final = 0.001
 
@@ -138,6 +140,19 @@ SWAP_IN_GIVEN_MU: Final = 0.001
 MIN_KEY_LENGTH_FOR_SIMILARITY: Final = 6
 
 
+# The same travel document on both records: equal number (up to OCR confusions, or two adjacent
+# characters swapped, a keying error issuing sequences never produce) from the same issuer (the
+# issuing state, else the nationality when the source gives no issuer). Twins and relatives never
+# share a document, so on one document a different given name is a data error (a typo, a name
+# keyed from another field), not a relative. Unknown issuers on both sides count
+# as the same only through the nationality; an unknown on one side only is not the same document.
+_SAME_DOCUMENT: Final = (
+    "coalesce((doc_ocr_l = doc_ocr_r OR (length(doc_ocr_l) = length(doc_ocr_r) "
+    "AND damerau_levenshtein(doc_ocr_l, doc_ocr_r) = 1 AND levenshtein(doc_ocr_l, doc_ocr_r) = 2)) "
+    "AND coalesce(document_issuer_l, nationality_l) = coalesce(document_issuer_r, nationality_r), FALSE)"
+)
+
+
 def _jw(column: str, threshold: float) -> str:
     return (
         f"jaro_winkler_similarity({column}_l, {column}_r) >= {threshold} "
@@ -146,8 +161,13 @@ def _jw(column: str, threshold: float) -> str:
     )
 
 
-def comparisons() -> list[dict[str, Any]]:
-    """The comparisons of the linkage model as Splink settings dicts (levels strongest first)."""
+def comparisons(*, for_training: bool = False) -> list[dict[str, Any]]:
+    """The comparisons of the linkage model as Splink settings dicts (levels strongest first).
+
+    ``for_training`` leaves the document out of the given-name comparison's relative level (see
+    ``train_model``); the levels, their order and their fixed weights are the same.
+    """
+    relative = "surname_l = surname_r" if for_training else f"surname_l = surname_r AND NOT {_SAME_DOCUMENT}"
     surname = {
         "output_column_name": "surname",
         "comparison_description": "surname after ICAO transliteration",
@@ -198,8 +218,10 @@ def comparisons() -> list[dict[str, Any]]:
             # too); as for consecutive passports, the weight is fixed as evidence against. Checked
             # before the weaker similarities: siblings' names often share a first name or a
             # syllable (MARIA JOSE / MARIA ELENA, THU ANH / THU HUYEN, MIN JUN / MIN SEO).
+            # Not on one and the same document, which relatives never share (see _SAME_DOCUMENT);
+            # there the given names are weighed by the trained levels below like any typo.
             _level(
-                "surname_l = surname_r",
+                relative,
                 "another given name under the same surname (a relative)",
                 m_probability=RELATIVE_M,
                 u_probability=RELATIVE_U,
@@ -310,6 +332,12 @@ BLOCKING_RULES: Final[tuple[str, ...]] = (
     "l.surname_tk = r.given_first_tk AND l.given_first_tk = r.surname_tk AND l.dob_year = r.dob_year",
     # A mistyped document number together with mistyped names.
     "l.dob = r.dob AND l.doc_head = r.doc_head",
+    # A mistyped number and a missing or mistyped birth date: one keying error leaves the first
+    # or the last four characters intact. Not the head with the surname: issuers' series prefixes
+    # make that a family-sized block (a quarter more pairs on a 100k-traveller population).
+    "l.doc_head = r.doc_head AND l.given_first_tk = r.given_first_tk",
+    "l.doc_tail = r.doc_tail AND l.surname_ph = r.surname_ph",
+    "l.doc_tail = r.doc_tail AND l.given_first_tk = r.given_first_tk",
     # New passport and a typo in the year of birth.
     "l.surname_tk = r.surname_tk AND l.given_first_tk = r.given_first_tk AND l.dob_month = r.dob_month AND l.dob_day = r.dob_day",
 )
@@ -323,12 +351,12 @@ EM_RULES: Final[tuple[str, ...]] = (
 )
 
 
-def base_settings() -> dict[str, Any]:
+def base_settings(*, for_training: bool = False) -> dict[str, Any]:
     """Untrained Splink settings: dedupe of one feature table keyed by unique_id (= event_id)."""
     return {
         "link_type": "dedupe_only",
         "unique_id_column_name": "unique_id",
-        "comparisons": comparisons(),
+        "comparisons": comparisons(for_training=for_training),
         "blocking_rules_to_generate_predictions": list(BLOCKING_RULES),
         "retain_matching_columns": False,
         "retain_intermediate_calculation_columns": False,
@@ -520,7 +548,7 @@ def train_model(
     with_tf = _with_term_frequencies(features, model)
     con = _connect()
     try:
-        linker = _linker(with_tf, base_settings(), con)
+        linker = _linker(with_tf, base_settings(for_training=True), con)
         training = linker.training
         training.estimate_probability_two_random_records_match([PRIOR_RULE], recall=PRIOR_RULE_RECALL)
         training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
@@ -534,6 +562,8 @@ def train_model(
     finally:
         con.close()
     settings.pop("linker_uid", None)
+    _use_prediction_conditions(settings)
+    _remove_matches_from_u(settings, floor=1.0 / max_pairs)
     _apply_m_floors(settings)
     metadata = {
         "trained_at": trained_at.isoformat() if isinstance(trained_at, (date, datetime)) else trained_at,
@@ -544,6 +574,51 @@ def train_model(
         "splink_version": _splink_version(),
     }
     return LinkageModel(settings=settings, term_frequencies=tf_lookups, rare_value_frequency=rare, metadata=metadata)
+
+
+def _use_prediction_conditions(settings: dict[str, Any]) -> None:
+    """Put the prediction conditions of ``comparisons()`` on the trained levels.
+
+    Splink's EM does not train a comparison that reads a column of the session's blocking rule.
+    The relative level of the given-name comparison reads the document (relatives never share
+    one), which would keep the given names out of the document-blocked session, their only one.
+    So training sees that fixed-weight level without the document condition; the trained m and
+    u of the other levels are unaffected by how a fixed level is bounded, up to the pairs on one
+    document that move from it to the trained levels below at prediction.
+    """
+    for trained, predicting in zip(settings["comparisons"], comparisons(), strict=True):
+        for level, condition in zip(trained["comparison_levels"], predicting["comparison_levels"], strict=True):
+            if level["label_for_charts"] != condition["label_for_charts"]:
+                raise ModelTrainingError(f"trained level {level['label_for_charts']!r} does not match the model's levels")
+            level["sql_condition"] = condition["sql_condition"]
+
+
+def _remove_matches_from_u(settings: dict[str, Any], *, floor: float) -> None:
+    """Take the same-person pairs out of the u probabilities estimated from random pairs.
+
+    Random sampling counts every pair, matches included; Splink assumes matches are too rare
+    among random pairs to matter. Travel events are not: each traveller has several, so a share
+    ``lambda`` of random pairs are one person, and for the document number (two people never
+    share one) nearly all random pairs that agree are those matches. Left in, they cap the
+    document's weight at about minus the prior's, whatever the data. Each level's u over the
+    non-matches is ``(u - lambda * m) / (1 - lambda)`` (the corrected u still sum to one);
+    ``floor`` (one in the number of pairs sampled, the finest u sampling can resolve) keeps a
+    level that only matches reach from becoming a certainty.
+
+    Only the document comparison is corrected. Names and birth dates are shared by strangers, so
+    matches are a small part of their agreeing random pairs; and the model already overstates
+    their joint evidence (a namesake born the same day agrees on both, which Fellegi-Sunter
+    counts as independent), so sharpening them would merge lookalikes.
+    """
+    prior = float(settings["probability_two_random_records_match"])
+    for comparison in settings["comparisons"]:
+        if comparison.get("output_column_name") not in CORRECTED_FOR_MATCHES:
+            continue
+        for level in comparison["comparison_levels"]:
+            m, u = level.get("m_probability"), level.get("u_probability")
+            if level.get("is_null_level") or level.get("fix_u_probability") or not all(isinstance(v, (int, float)) for v in (m, u)):
+                continue
+            level["u_probability"] = max((u - prior * m) / (1.0 - prior), floor)
 
 
 def _apply_m_floors(settings: dict[str, Any]) -> None:
