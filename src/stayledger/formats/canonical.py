@@ -140,35 +140,50 @@ def _read_json_array(path: Path) -> Iterator[RawRecord]:
             yield RawRecord(f"item {index}", raw, None, f"expected a JSON object, got {type(item).__name__}")
 
 
-def _read_csv(path: Path, progress: Any) -> Iterator[RawRecord]:
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+def csv_rows(
+    path: Path, *, delimiter: str, encoding: str = "utf-8", progress: Any = None
+) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) of a CSV file, the header first; blank rows skipped.
+
+    Bytes that do not decode are kept as surrogates (the caller decides per row); CSV syntax errors become a
+    ``ParseError`` naming the line. ``progress(bytes_done)`` is called as it goes.
+    """
     with path.open("rb") as binary:
-        text_stream = io.TextIOWrapper(binary, encoding="utf-8", errors="surrogateescape", newline="")
+        text_stream = io.TextIOWrapper(binary, encoding=encoding, errors="surrogateescape", newline="")
         reader = csv.reader(text_stream, delimiter=delimiter)
         try:
-            header = next(reader)
-        except StopIteration:
-            return
-        header = [h.strip().lstrip("\ufeff") for h in header]
-        width = len(header)
-        for row in reader:
-            number = reader.line_num
-            if progress is not None and number % 4096 == 0:
-                progress(binary.tell())
-            if not any(cell.strip() for cell in row):
-                continue
-            raw_text = delimiter.join(row)
-            location = f"line {number}"
-            if any(_has_surrogates(cell) for cell in row):
-                raw = raw_text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-                yield RawRecord(location, raw, None, "not valid UTF-8")
-                continue
-            if len(row) != width:
-                yield RawRecord(location, raw_text, None, f"row has {len(row)} fields but the header has {width}")
-                continue
-            yield RawRecord(location, raw_text, dict(zip(header, row)))
+            for cells in reader:
+                number = reader.line_num
+                if progress is not None and number % 4096 == 0:
+                    progress(binary.tell())
+                if number > 1 and not any(cell.strip() for cell in cells):
+                    continue
+                yield number, cells
+        except csv.Error as exc:
+            raise ParseError(f"{path.name}: not valid CSV ({exc})", line=reader.line_num) from None
         if progress is not None:
             progress(binary.tell())
+
+
+def _read_csv(path: Path, progress: Any) -> Iterator[RawRecord]:
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    rows = csv_rows(path, delimiter=delimiter, progress=progress)
+    first = next(rows, None)
+    if first is None:
+        return
+    header = [h.strip().lstrip("\ufeff") for h in first[1]]
+    width = len(header)
+    for number, row in rows:
+        raw_text = delimiter.join(row)
+        location = f"line {number}"
+        if any(_has_surrogates(cell) for cell in row):
+            raw = raw_text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            yield RawRecord(location, raw, None, "not valid UTF-8")
+            continue
+        if len(row) != width:
+            yield RawRecord(location, raw_text, None, f"row has {len(row)} fields but the header has {width}")
+            continue
+        yield RawRecord(location, raw_text, dict(zip(header, row)))
 
 
 def _has_surrogates(text: str) -> bool:

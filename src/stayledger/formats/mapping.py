@@ -44,7 +44,7 @@ from typing import Any, Callable, Final, Iterator, Mapping
 
 from stayledger.domain.events import DATE_FIELDS, FIELDS, parse_strict_date
 from stayledger.errors import ConfigurationError, ParseError
-from stayledger.formats.canonical import RawRecord
+from stayledger.formats.canonical import RawRecord, csv_rows
 from stayledger.formats.mrz import identity_fields, parse_mrz
 
 __all__ = [
@@ -701,31 +701,17 @@ def _raw(row: Mapping[str, Any]) -> str:
 def _csv_records(
     path: Path, mapping: TabularMapping, positions: dict[str, int], today: date, progress: Callable[[int], None] | None
 ) -> Iterator[RawRecord]:
-    delimiter = _delimiter(path, mapping)
     wanted = list(positions.items())
-    with path.open("rb") as binary:
-        stream = io.TextIOWrapper(binary, encoding=_text_encoding(mapping), errors="surrogateescape", newline="")
-        reader = csv.reader(stream, delimiter=delimiter)
-        header = next(reader)
-        width = len(header)
-        try:
-            for cells in reader:
-                number = reader.line_num
-                if progress is not None and number % 4096 == 0:
-                    progress(binary.tell())
-                if not any(cell.strip() for cell in cells):
-                    continue
-                location = f"line {number}"
-                row = {column: cells[i] if i < len(cells) else "" for column, i in wanted}
-                if len(cells) != width:
-                    problem = f"row has {len(cells)} fields but the header has {width}"
-                    yield RawRecord(location, _raw(row), None, problem)
-                    continue
-                yield _record(mapping, location, row, today)
-        except csv.Error as exc:
-            raise ParseError(f"{path.name}: not valid CSV ({exc})", line=reader.line_num) from None
-        if progress is not None:
-            progress(binary.tell())
+    rows = csv_rows(path, delimiter=_delimiter(path, mapping), encoding=_text_encoding(mapping), progress=progress)
+    width = len(next(rows)[1])
+    for number, cells in rows:
+        location = f"line {number}"
+        row = {column: cells[i] if i < len(cells) else "" for column, i in wanted}
+        if len(cells) != width:
+            problem = f"row has {len(cells)} fields but the header has {width}"
+            yield RawRecord(location, _raw(row), None, problem)
+            continue
+        yield _record(mapping, location, row, today)
 
 
 def _parquet_file(path: Path) -> Any:
