@@ -45,3 +45,18 @@ def test_an_open_review_item_holds_the_overstay_for_review_everywhere():
 
 def test_a_rejected_candidate_no_longer_holds_it():
     assert statuses(ledger("rejected")) == ("overstay", "overstay")
+
+
+def test_a_question_about_another_person_holds_the_overstay_through_any_of_their_departures():
+    # The queue asks about the pair (A, A2); the other person's departure D is what could end A's stay.
+    store = MemoryStore()
+    second_arrival = {**DEPARTURE, "event_id": "A2", "kind": "arrival", "occurred_on": "2023-01-05", "source": "border",
+                      "admission_class": "B2", "admitted_until": "2023-03-01"}
+    events = [parse_event(ARRIVAL), parse_event(DEPARTURE), parse_event(second_arrival)]
+    store.append_events(make_batch(events, ["t"] * 3, ["1", "2", "3"], ["a", "d", "a2"]), [])
+    resolve_identities(store)
+    assert store.identity_assignments()["A"].person_id != store.identity_assignments()["A2"].person_id
+    store.add_review_items([ReviewItem("A", "A2", 0.7)])
+    (stay,) = [s for s in determine_stays(store, date(2025, 1, 1)) if s.arrival_event_id == "A"]
+    assert stay.status.value == "needs_review"
+    assert "D" in stay.uncertain_links

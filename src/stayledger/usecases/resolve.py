@@ -140,10 +140,36 @@ def resolve_identities(store: EventStore, *, full: bool = False, train: bool = F
     persons = len(set(assignment.person_of.values()))
     run = ResolutionRun(method, str(model_version) if model_version else None, events.num_rows, persons, merges, splits)
     run_id = store.replace_identities(assignments, assignment.changes, run)
-    queued = store.add_review_items(grey)
+    queued = store.add_review_items(one_question_per_person_pair(grey, assignment.person_of, store.review_items()))
     if queued:
         notes.append(f"{queued} uncertain links queued for clerical review (`stayledger review list`)")
     return ResolveReport(method, events.num_rows, persons, merges, splits, run_id, model_version, queued, notes)
+
+
+def one_question_per_person_pair(
+    grey: list[ReviewItem], person_of: dict[str, str], existing: list[ReviewItem]
+) -> list[ReviewItem]:
+    """The strongest grey link per pair of persons, unless that pair of persons is already in the queue.
+
+    A reviewer decides whether two persons are one; two persons with four events each would
+    otherwise ask the same question sixteen times. A decision on any of their event pairs answers it
+    (a rejection is a cannot-link that keeps the two persons apart), so a pair of persons that has
+    an open or decided item gets no other.
+    """
+
+    def persons(item: ReviewItem) -> frozenset[str] | None:
+        left, right = person_of.get(item.event_id_l), person_of.get(item.event_id_r)
+        return None if left is None or right is None else frozenset((left, right))
+
+    asked = {key for item in existing if (key := persons(item)) is not None}
+    chosen: list[ReviewItem] = []
+    for item in sorted(grey, key=lambda i: (-i.match_probability, i.event_id_l, i.event_id_r)):
+        key = persons(item)
+        if key is None or key not in asked:
+            chosen.append(item)
+            if key is not None:
+                asked.add(key)
+    return chosen
 
 
 def _cluster_deterministically(

@@ -42,29 +42,47 @@ class UnsettledLinks:
     """What the open review queue leaves uncertain."""
 
     within_person: frozenset[str]  # events joined to their person only through an unreviewed grey link
-    exits_elsewhere: dict[str, list[tuple[str, float]]]  # person -> (exit event of another person, probability)
+    # person -> (exit event of a person the queue asks about, probability of the strongest open link between them)
+    exits_elsewhere: dict[str, list[tuple[str, float]]]
 
 
 def unsettled_links(store: EventStore, kind_of: dict[str, str] | None = None) -> UnsettledLinks:
-    """Read the open review queue against the current identities."""
+    """Read the open review queue against the current identities.
+
+    An open item asks whether two persons are one (the queue holds one question per pair of
+    persons), so every exit record of the other person is a possible departure until it is answered.
+    """
     assignments = store.identity_assignments()
     within: set[str] = set()
-    elsewhere: dict[str, list[tuple[str, float]]] = defaultdict(list)
-    open_items = store.review_items(status="open")
-    if kind_of is None:
-        wanted = {i for item in open_items for i in (item.event_id_l, item.event_id_r)}
-        kind_of = {e.event_id: e.kind for e in store.events_by_id(wanted)}
-    for item in open_items:
+    questions: dict[str, dict[str, float]] = defaultdict(dict)  # person -> other person -> strongest open link
+    for item in store.review_items(status="open"):
         left, right = assignments.get(item.event_id_l), assignments.get(item.event_id_r)
         if left is None or right is None:
             continue
         if left.person_id == right.person_id:
             within.update((item.event_id_l, item.event_id_r))
             continue
-        for this, other in ((left, item.event_id_r), (right, item.event_id_l)):
-            if kind_of.get(other) in EXIT_KINDS:
-                elsewhere[this.person_id].append((other, item.match_probability))
-    return UnsettledLinks(frozenset(within), dict(elsewhere))
+        for this, other in ((left.person_id, right.person_id), (right.person_id, left.person_id)):
+            questions[this][other] = max(questions[this].get(other, 0.0), item.match_probability)
+    others = {other for asked in questions.values() for other in asked}
+    events_of: dict[str, list[str]] = defaultdict(list)
+    for assignment in assignments.values():
+        if assignment.person_id in others:
+            events_of[assignment.person_id].append(assignment.event_id)
+    if kind_of is None:
+        wanted = [e for person in others for e in events_of[person]]
+        kind_of = {e.event_id: e.kind for e in store.events_by_id(wanted)}
+    elsewhere: dict[str, list[tuple[str, float]]] = {}
+    for person, asked in questions.items():
+        exits = [
+            (event_id, probability)
+            for other, probability in asked.items()
+            for event_id in events_of[other]
+            if kind_of.get(event_id) in EXIT_KINDS
+        ]
+        if exits:
+            elsewhere[person] = exits
+    return UnsettledLinks(frozenset(within), elsewhere)
 
 
 def hold_for_review(
@@ -78,8 +96,8 @@ def hold_for_review(
         return stay
     later.sort(key=lambda item: -item[1])
     steps = stay.steps + tuple(
-        f"possible departure {eid} on {events_by_id[eid].occurred_on} (link probability {p:.2f}) is awaiting clerical "
-        "review → needs_review instead of overstay"
+        f"possible departure {eid} on {events_by_id[eid].occurred_on}: whether its traveller is this one awaits clerical "
+        f"review (strongest link {p:.2f}) → needs_review instead of overstay"
         for eid, p in later
     )
     evidence = stay.evidence + tuple(
