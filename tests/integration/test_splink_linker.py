@@ -410,3 +410,36 @@ def test_chaining_guard_treats_swapped_last_digits_as_a_typo_not_a_relative() ->
 
     assert consecutive_documents("P1234567", "P1234568")
     assert not consecutive_documents("P1234567", "P1234576")
+
+
+def test_given_names_written_as_initials_are_not_a_relative(model: LinkageModel) -> None:
+    a = {"surname": "Okafor", "given_names": "Chidi Emeka", "date_of_birth": "1995-06-15", "sex": "M", "nationality": "NGA",
+         "document_number": "A07711231"}
+    for initials in ("Chidi E", "C E", "C"):
+        renewed = dict(a, given_names=initials, document_number="B55501234")
+        explanation = explain_pair(a, renewed, model)
+        assert {c.name: c.level for c in explanation.comparisons}["given_names"].startswith("the other's given names as initials")
+        assert explanation.final_probability >= 0.9, initials
+    # Initials that disagree with the other's names (order or letter) are another given name.
+    for other in ("E Chidi", "Chidi A"):
+        level = {c.name: c.level for c in explain_pair(a, dict(a, given_names=other), model).comparisons}["given_names"]
+        assert not level.startswith("the other's given names as initials"), other
+
+
+def test_a_different_sex_marker_is_evidence_against_not_a_block(model: LinkageModel) -> None:
+    a = {"surname": "Okafor", "given_names": "Chidi", "date_of_birth": "1995-06-15", "sex": "M", "nationality": "NGA",
+         "document_number": "A07711231"}
+    sex = {c.name: c for c in explain_pair(a, dict(a, sex="F"), model).comparisons}["sex"]
+    assert sex.level == "different"
+    assert -10 < sex.match_weight < 0  # the training population never mis-keys sex; a floor keeps it from ruling a link out
+    assert explain_pair(a, dict(a, sex="F"), model).final_probability >= 0.9
+
+
+def test_levels_training_never_saw_carry_no_weight(model: LinkageModel) -> None:
+    # The test population writes no initials, so training never observes that level.
+    unobserved = model.metadata["levels_without_evidence"]
+    assert "given_names: the other's given names as initials (J / JAMES, JAMES R / JAMES ROBERT)" in unobserved
+    for comparison in model.settings["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if f"{comparison['output_column_name']}: {level['label_for_charts']}" in unobserved:
+                assert level["m_probability"] == level["u_probability"] > 0

@@ -49,6 +49,11 @@ FEATURE_SCHEMA: Final = pa.schema(
         pa.field("given_words", pa.list_(pa.string())),
         pa.field("given_words_tk", pa.list_(pa.string())),
         pa.field("surname_words_tk", pa.list_(pa.string())),
+        # Given names written as initials (``JAMES R``, ``J``): whether any word is a single letter,
+        # the first letters of all words in order, and the keys of the words written out in full.
+        pa.field("given_abbreviated", pa.bool_()),
+        pa.field("given_initials", pa.string()),
+        pa.field("given_full_words_tk", pa.list_(pa.string())),
         # Transliteration keys of every name word, sorted. Read by models trained before
         # ``name_words`` existed (kept so that stored models keep working until retrained).
         pa.field("name_words_tk", pa.string()),
@@ -105,6 +110,9 @@ def _given_values(raw: str) -> tuple[object, ...]:
         _or_none(core.replace(" ", "")),
         core.split() or None,
         translit_key(core).split() or None,
+        any(len(w) == 1 for w in core.split()),
+        _or_none("".join(w[0] for w in core.split())),
+        [translit_key(w) for w in core.split() if len(w) > 1],
     )
 
 
@@ -187,8 +195,9 @@ def build_features(events: pa.Table) -> pa.Table:
     surname, surname_core, surname_tk, surname_ph, surname_words, surname_words_tk = _per_distinct(
         column("surname"), _surname_values, [string, string, string, string, words, words]
     )
-    given, given_first, given_tk, given_first_tk, given_ph, given_initial, given_core, given_words, given_words_tk = (
-        _per_distinct(column("given_names"), _given_values, [string] * 7 + [words, words])
+    (given, given_first, given_tk, given_first_tk, given_ph, given_initial, given_core, given_words, given_words_tk,
+     given_abbreviated, given_initials, given_full_words_tk) = _per_distinct(
+        column("given_names"), _given_values, [string] * 7 + [words, words, pa.bool_(), string, words]
     )
     dob, year, month, day, full, jan1 = _per_distinct(
         column("date_of_birth"), _dob_values, [string, pa.int32(), pa.int32(), pa.int32(), pa.bool_(), pa.bool_()]
@@ -215,6 +224,9 @@ def build_features(events: pa.Table) -> pa.Table:
         "given_words": given_words,
         "given_words_tk": given_words_tk,
         "surname_words_tk": surname_words_tk,
+        "given_abbreviated": given_abbreviated,
+        "given_initials": given_initials,
+        "given_full_words_tk": given_full_words_tk,
         "name_words_tk": name_words,
         "name_words": _name_words(column("surname"), column("given_names")),
         "dob": dob,

@@ -67,7 +67,11 @@ RELATIVE_U: Final = 0.5
 RELATIVE_M: Final = RELATIVE_U * 2.0**-13
 # Least share of same-person record pairs assumed to show a different document (renewals,
 # second passports) or a different nationality (dual nationals), whatever training suggests.
-DIFFERENT_LEVEL_MIN_M: Final[dict[str, float]] = {"document_number": 0.01, "nationality": 0.01}
+# Birth dates and sex are mis-keyed or amended too (a wrong field copied, a changed sex marker):
+# evidence against, never a block.
+DIFFERENT_LEVEL_MIN_M: Final[dict[str, float]] = {
+    "document_number": 0.01, "nationality": 0.01, "date_of_birth": 0.005, "sex": 0.005,
+}
 # Comparisons whose random-sampling u is corrected for the matches among random pairs.
 CORRECTED_FOR_MATCHES: Final = frozenset({"document_number"})
 # m = u for a number one keying error away (outside the last two characters): weight 0.
@@ -127,6 +131,14 @@ _CROSSED: Final = (
 _HALF_CROSSED: Final = (
     "surname_core_l = given_core_r OR surname_tk_l = given_tk_r "
     "OR given_core_l = surname_core_r OR given_tk_l = surname_tk_r"
+)
+# One record writes some given names as initials, in the other's order, and the names it writes
+# out in full are the other's (J R / JAMES ROBERT; later names may be left out: J / JAMES ROBERT).
+_INITIALS: Final = (
+    "(given_abbreviated_l AND starts_with(given_initials_r, given_initials_l) "
+    "AND list_has_all(given_words_tk_r, given_full_words_tk_l)) "
+    "OR (given_abbreviated_r AND starts_with(given_initials_l, given_initials_r) "
+    "AND list_has_all(given_words_tk_l, given_full_words_tk_r))"
 )
 # Surnames that agree in the same field (the surname levels before the swap levels).
 _SURNAME_AGREES: Final = "surname_core_l = surname_core_r OR surname_tk_l = surname_tk_r"
@@ -204,6 +216,7 @@ def comparisons(*, for_training: bool = False) -> list[dict[str, Any]]:
             # at the end: a record whose names are a middle part of another's (PATRICIA of MARIA
             # PATRICIA) is as likely a sibling (PATRICIA CARMEN) and goes to the relative level.
             _level(_prefix("given_words_tk_l", "given_words_tk_r"), "the first given names of the other (later names left out)"),
+            _level(_INITIALS, "the other's given names as initials (J / JAMES, JAMES R / JAMES ROBERT)"),
             _level("list_sort(given_words_tk_l) = list_sort(given_words_tk_r)", "same given names in another order"),
             _level(
                 f"({_SWAPPED} OR {_CROSSED}) AND NOT ({_SURNAME_AGREES})",
@@ -565,6 +578,7 @@ def train_model(
     _use_prediction_conditions(settings)
     _remove_matches_from_u(settings, floor=1.0 / max_pairs)
     _apply_m_floors(settings)
+    untrained = _neutralise_unobserved_levels(settings)
     metadata = {
         "trained_at": trained_at.isoformat() if isinstance(trained_at, (date, datetime)) else trained_at,
         "record_count": features.num_rows,
@@ -572,6 +586,7 @@ def train_model(
         "max_pairs": max_pairs,
         "stayledger_version": _stayledger_version(),
         "splink_version": _splink_version(),
+        "levels_without_evidence": untrained,
     }
     return LinkageModel(settings=settings, term_frequencies=tf_lookups, rare_value_frequency=rare, metadata=metadata)
 
@@ -646,6 +661,29 @@ def _apply_m_floors(settings: dict[str, Any]) -> None:
             for lv in trained:
                 lv["m_probability"] *= scale
         else_level["m_probability"] = floor
+
+
+def _neutralise_unobserved_levels(settings: dict[str, Any]) -> list[str]:
+    """Give a level that training never observed a weight of zero; return their names.
+
+    A level no training pair reached has no m (or no u) probability, and Splink would fill in
+    arbitrary defaults (or 1e-6: a hard block in disguise). Data of another origin can show what
+    the training data did not (initials, names in another order), so such a level carries no
+    evidence either way and the other comparisons decide. Listed in the model's metadata.
+    """
+    untrained = []
+    for comparison in settings["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if level.get("is_null_level"):
+                continue
+            m, u = level.get("m_probability"), level.get("u_probability")
+            m_known, u_known = (isinstance(v, (int, float)) and v > 0 for v in (m, u))
+            if m_known and u_known:
+                continue
+            neutral = m if m_known else u if u_known else 1e-6
+            level["m_probability"] = level["u_probability"] = neutral
+            untrained.append(f"{comparison.get('output_column_name')}: {level.get('label_for_charts')}")
+    return untrained
 
 
 def _splink_version() -> str:

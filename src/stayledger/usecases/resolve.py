@@ -95,6 +95,9 @@ def _load_or_train_model(
         return None, None
     version = store.save_model(model.to_json(), f"trained on {events.num_rows} events")
     notes.append(f"{'re' if latest else ''}trained linkage model version {version} on {events.num_rows:,} events")
+    unseen = model.metadata.get("levels_without_evidence") or []
+    if unseen:
+        notes.append(f"{len(unseen)} comparison levels never occurred in training and weigh nothing either way: " + "; ".join(unseen))
     return version, model
 
 
