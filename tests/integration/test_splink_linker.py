@@ -412,6 +412,34 @@ def test_chaining_guard_treats_swapped_last_digits_as_a_typo_not_a_relative() ->
     assert not consecutive_documents("P1234567", "P1234576")
 
 
+def test_a_typo_in_the_last_digits_joins_when_the_model_linked_every_record_directly() -> None:
+    from stayledger.identity.clustering import IdentityKeys
+
+    keys = {"a1": IdentityKeys("P1234567", "1990-05-05"), "a2": IdentityKeys("P1234567", "1990-05-05"),
+            "d": IdentityKeys("P1234561", "1990-05-05")}  # the departure's number mis-keyed in its last digit
+    links = _links(("a1", "a2", 0.999), ("a1", "d", 0.97), ("a2", "d", 0.97))
+    assert len(set(cluster_links(list(keys), links, match_threshold=0.9, identity_keys=keys).cluster_of.values())) == 1
+    # Linked to one of the records only: the other pair is a relative's passport the model never weighed.
+    chained = cluster_links(list(keys), _links(("a1", "a2", 0.999), ("a2", "d", 0.97)), match_threshold=0.9, identity_keys=keys)
+    assert chained.cluster_of["d"] != chained.cluster_of["a1"]
+
+
+def test_namesakes_each_with_their_own_corroborated_birth_date_stay_apart() -> None:
+    from stayledger.identity.clustering import IdentityKeys
+
+    keys = {"a1": IdentityKeys("YA1111111", "1975-06-26"), "a2": IdentityKeys("YA1111111", "1975-06-26"),
+            "b1": IdentityKeys("YB2222222", "1971-06-26"), "b2": IdentityKeys("YB2222222", "1971-06-26")}
+    links = _links(("a1", "a2", 0.999), ("b1", "b2", 0.999), ("a1", "b1", 0.95), ("a2", "b2", 0.95))
+    result = cluster_links(list(keys), links, match_threshold=0.9, identity_keys=keys)
+    assert result.cluster_of["a1"] != result.cluster_of["b1"]
+    assert any("namesakes" in reason for *_, reason in result.refused)
+    # One record with the other date is a typo, not a second person; a day/month swap is a format mix-up.
+    typo = dict(keys, b2=IdentityKeys("YB2222222", "1975-06-26"))
+    assert len(set(cluster_links(list(typo), links, match_threshold=0.9, identity_keys=typo).cluster_of.values())) == 1
+    swapped = {e: IdentityKeys(k.document, "1975-06-12" if e.startswith("a") else "1975-12-06") for e, k in keys.items()}
+    assert len(set(cluster_links(list(swapped), links, match_threshold=0.9, identity_keys=swapped).cluster_of.values())) == 1
+
+
 def test_given_names_written_as_initials_are_not_a_relative(model: LinkageModel) -> None:
     a = {"surname": "Okafor", "given_names": "Chidi Emeka", "date_of_birth": "1995-06-15", "sex": "M", "nationality": "NGA",
          "document_number": "A07711231"}

@@ -149,6 +149,10 @@ def test_document_numbers_lose_spaces_hyphens_and_fillers() -> None:
 def test_ocr_confusions_do_not_change_the_canonical_number() -> None:
     assert ocr_canonical("AB1O5S8") == ocr_canonical("A81055B")
     assert ocr_canonical("L898902C3") == "L898902C3"
+    # The confusions of OCR-B that hand-keyed and scanned copies show: 2/Z, 6/G, 0/D/Q.
+    assert ocr_canonical("97148455Z") == ocr_canonical("971484552")
+    assert ocr_canonical("RM203472G") == ocr_canonical("RM2034726")
+    assert ocr_canonical("CD0Q") == ocr_canonical("C000")
 
 
 def test_consecutive_numbers_stay_different_after_canonicalisation() -> None:

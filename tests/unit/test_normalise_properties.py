@@ -23,7 +23,7 @@ NAME_OUTPUT = re.compile(r"^([A-Z]+( [A-Z]+)*)?$")
 names = st.text(
     alphabet=st.characters(codec="utf-8", categories=("L", "M", "Zs", "Pd", "Po", "Nd")), max_size=30
 ) | st.sampled_from(["Müller", "Щербаков", "O'Connor", "de la Cruz", "Þór", "Nguyễn", "SMITH<<JOHN"])
-OCR_PAIRS = {"0": "O", "1": "I", "5": "S", "8": "B"}
+OCR_PAIRS = {"0": "O", "1": "I", "2": "Z", "5": "S", "6": "G", "8": "B"}
 doc_chars = st.text(alphabet=string.ascii_uppercase + string.digits, min_size=1, max_size=12)
 
 

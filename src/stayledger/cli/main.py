@@ -383,6 +383,18 @@ def _print_evaluation(evaluation: object) -> None:
             f"false-overstay rate {s.false_overstay_rate:.3%} ({s.false_overstays} stays); "
             f"missed-overstay rate {s.missed_overstay_rate:.2%} ({s.missed_overstays} of {s.true_overstays})"
         )
+    b = evaluation.status_with_true_identities
+    if s is not None and b is not None:
+        console.print(
+            f"  with the true identities (perfect linkage): status accuracy {b.accuracy:.4f}; "
+            f"false-overstay rate {b.false_overstay_rate:.3%} ({b.false_overstays}); missed {b.missed_overstays} — "
+            "errors no linkage can remove (such as an exit nobody recorded)"
+        )
+        console.print(
+            f"  so linkage accounts for {s.false_overstays - b.false_overstays:+d} false overstays "
+            f"({(s.false_overstays - b.false_overstays) / s.matched if s.matched else 0:+.3%} of stays) and "
+            f"{s.missed_overstays - b.missed_overstays:+d} missed overstays"
+        )
 
 
 @app.command()

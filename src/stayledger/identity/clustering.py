@@ -2,7 +2,8 @@
 
 Links are accepted strongest first with a union-find. A union is refused when a reviewer's
 cannot-link separates the two components, or when the two components hold records that contradict
-each other on both document number and date of birth (the chaining guard, see ``cluster_links``).
+each other (a relative's passport, document and birth date both different, or two namesakes each with
+their own corroborated birth date: the chaining guard, see ``cluster_links``).
 Must-link pairs are joined before any scored link.
 """
 
@@ -76,6 +77,35 @@ def consecutive_documents(a: str | None, b: str | None) -> bool:
     )
 
 
+def _same_day(a: str, b: str) -> bool:
+    """Equal, or day and month swapped (a date-format mix-up, not another person)."""
+    return a == b or (a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7])
+
+
+def corroborated_birth_dates(keys: Iterable[IdentityKeys]) -> set[str]:
+    """Full birth dates (not 1 January) that two or more of a component's records state.
+
+    A typo is on one record; a birth date that two records (an arrival and its departure, say)
+    agree on is the traveller's own.
+    """
+    counts: dict[str, int] = {}
+    for k in keys:
+        d = k.date_of_birth
+        if d is not None and len(d) == 10 and not d.endswith("-01-01"):
+            counts[d] = counts.get(d, 0) + 1
+    return {d for d, n in counts.items() if n >= 2}
+
+
+def namesakes(left: Iterable[IdentityKeys], right: Iterable[IdentityKeys]) -> bool:
+    """Two components that each corroborate a birth date, and no two of those dates are one day.
+
+    Alike names and a birth date one digit apart score as a typo pair by pair; but when each side's
+    own records agree on their date, the difference is real: two namesakes, not one traveller.
+    """
+    mine, theirs = corroborated_birth_dates(left), corroborated_birth_dates(right)
+    return bool(mine) and bool(theirs) and not any(_same_day(a, b) for a in mine for b in theirs)
+
+
 def contradicts(a: IdentityKeys, b: IdentityKeys) -> bool:
     """True when two records cannot be one person: different documents and incompatible birth dates."""
     different_document = a.document is not None and b.document is not None and a.document != b.document
@@ -135,10 +165,15 @@ def cluster_links(
     Chaining guard: when ``identity_keys`` is given, a link is refused if it would put into one
     cluster two records the model never scored against each other that
     (a) carry consecutive document numbers (differing only in the last two characters: a
-        relative's passport), checked for every merge except of two single events; or
+        relative's passport), checked for every merge except of two single events; a pair the
+        model itself scored at or above the threshold is exempt (it outweighed the relative's
+        weight: a typo); or
     (b) carry different document numbers and birth dates that no typo explains (not equal, not
         day/month swapped, more than one digit apart, neither 1 January), checked when both
-        components hold two or more events.
+        components hold two or more events; or
+    (c) are namesakes: each component's own records corroborate a birth date (two records state
+        it) and no corroborated date of one is that of the other (equal or day/month swapped),
+        checked when both components hold two or more events.
     A~B and B~C must not make A and C one person against the evidence. Components whose cross
     product exceeds ``CHAINING_GUARD_MAX_CROSS_PAIRS`` are not checked.
     Raises ``ReviewDecisionConflict`` when the must-links themselves join a cannot-link pair.
@@ -170,6 +205,7 @@ def cluster_links(
     lefts = accepted.column("event_id_l").to_pylist()
     rights = accepted.column("event_id_r").to_pylist()
     probs = accepted.column("match_probability").to_pylist()
+    scored_consecutive = _scored_consecutive_pairs(lefts, rights, identity_keys) if identity_keys is not None else set()
     for a, b, p in zip(lefts, rights, probs):
         components.add(a)
         components.add(b)
@@ -180,9 +216,11 @@ def cluster_links(
         if components.separated(ra, rb):
             refused.append((a, b, p, "cannot-link"))
             continue
-        if identity_keys is not None and _chaining_conflict(components.members[ra], components.members[rb], identity_keys):
-            refused.append((a, b, p, "chaining guard: records contradict on document and date of birth"))
-            continue
+        if identity_keys is not None:
+            conflict = _chaining_conflict(components.members[ra], components.members[rb], identity_keys, scored_consecutive)
+            if conflict is not None:
+                refused.append((a, b, p, f"chaining guard: {conflict}"))
+                continue
         components.union(ra, rb)
         _touch(joining, a, b, p)
 
@@ -203,15 +241,37 @@ def _touch(joining: dict[str, float | None], a: str, b: str, p: float) -> None:
             joining[e] = p
 
 
-def _chaining_conflict(left: list[str], right: list[str], keys: Mapping[str, IdentityKeys]) -> bool:
+def _scored_consecutive_pairs(
+    lefts: Sequence[str], rights: Sequence[str], keys: Mapping[str, IdentityKeys]
+) -> set[tuple[str, str]]:
+    """Accepted links between records on consecutive documents: the model weighed those pairs itself
+    (the relative's-passport weight against them included) and still found them one traveller —
+    a typo in the last characters, not a relative."""
+    found: set[tuple[str, str]] = set()
+    for a, b in zip(lefts, rights):
+        ka, kb = keys.get(a), keys.get(b)
+        if ka is not None and kb is not None and consecutive_documents(ka.document, kb.document):
+            found.add((a, b) if a <= b else (b, a))
+    return found
+
+
+def _chaining_conflict(
+    left: list[str], right: list[str], keys: Mapping[str, IdentityKeys], scored_consecutive: set[tuple[str, str]]
+) -> str | None:
+    """Why joining the two components would contradict the evidence, or None."""
     if len(left) * len(right) > CHAINING_GUARD_MAX_CROSS_PAIRS:
-        return False
-    left_keys = [keys[e] for e in left if e in keys]
-    right_keys = [keys[e] for e in right if e in keys]
+        return None
+    left_keyed = [(e, keys[e]) for e in left if e in keys]
+    right_keyed = [(e, keys[e]) for e in right if e in keys]
     if len(left) > 1 or len(right) > 1:  # a pair of singletons was scored by the model itself
-        left_docs = {k.document for k in left_keys}
-        if any(consecutive_documents(d, k.document) for d in left_docs for k in right_keys):
-            return True
+        for a, ka in left_keyed:
+            for b, kb in right_keyed:
+                if consecutive_documents(ka.document, kb.document) and ((a, b) if a <= b else (b, a)) not in scored_consecutive:
+                    return "a relative's passport (consecutive numbers) the model did not link directly"
     if len(left) < 2 or len(right) < 2:
-        return False
-    return any(contradicts(a, b) for a in left_keys for b in right_keys)
+        return None
+    if any(contradicts(ka, kb) for _, ka in left_keyed for _, kb in right_keyed):
+        return "records contradict on document and date of birth"
+    if namesakes((k for _, k in left_keyed), (k for _, k in right_keyed)):
+        return "each side's records agree on their own, different birth date (namesakes)"
+    return None

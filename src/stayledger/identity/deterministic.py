@@ -11,13 +11,11 @@ import unicodedata
 from typing import Iterable
 
 from stayledger.domain.events import Event
-
-_OCR = str.maketrans({"O": "0", "I": "1", "S": "5", "B": "8"})
-
+from stayledger.identity.normalise import ocr_canonical
 
 def document_key(number: str) -> str:
     """Upper case, only letters and digits, OCR-confusable letters folded to digits."""
-    return "".join(ch for ch in number.upper() if ch.isalnum()).translate(_OCR)
+    return ocr_canonical(number)
 
 
 def _plain_name(text: str) -> str:

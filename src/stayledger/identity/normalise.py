@@ -55,8 +55,10 @@ PARTICLES: Final[frozenset[str]] = frozenset({
     "LOS", "LAS", "DER", "DEN", "VAN", "VON", "TER", "TEN", "ZU", "ZUR", "MC", "MAC", "O", "ST",
 })
 
-# Characters OCR confuses in document numbers, mapped to the digit (ICAO 9303 MRZ fonts).
-_OCR_TO_DIGIT: Final = str.maketrans({"O": "0", "I": "1", "S": "5", "B": "8"})
+# Characters OCR confuses in document numbers, mapped to the digit (OCR-B of ICAO 9303 MRZs, and
+# hand-keyed copies of it): 0/O/D/Q, 1/I, 2/Z, 5/S, 6/G, 8/B.
+OCR_CONFUSABLE: Final = {"O": "0", "D": "0", "Q": "0", "I": "1", "Z": "2", "S": "5", "G": "6", "B": "8"}
+_OCR_TO_DIGIT: Final = str.maketrans(OCR_CONFUSABLE)
 
 _NON_ALNUM: Final = re.compile(r"[^A-Z0-9]")
 _VOWELS: Final = frozenset("AEIOU")
@@ -285,7 +287,7 @@ def normalise_document_number(text: str | None) -> str:
 
 
 def ocr_canonical(number: str | None) -> str:
-    """The document number with OCR-confusable letters replaced by digits (O→0, I→1, S→5, B→8).
+    """The document number with OCR-confusable letters replaced by digits (O/D/Q→0, I→1, Z→2, S→5, G→6, B→8).
 
     Two numbers that differ only by those confusions have equal canonical forms.
     """

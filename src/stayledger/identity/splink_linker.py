@@ -275,7 +275,7 @@ def comparisons(*, for_training: bool = False) -> list[dict[str, Any]]:
         "comparison_levels": [
             _null("doc"),
             _level("doc_l = doc_r", "exact"),
-            _level("doc_ocr_l = doc_ocr_r", "equal up to OCR confusions (0/O, 1/I, 5/S, 8/B)"),
+            _level("doc_ocr_l = doc_ocr_r", "equal up to OCR confusions (0/O/D/Q, 1/I, 2/Z, 5/S, 6/G, 8/B)"),
             # Two adjacent characters swapped is the commonest keying error, and issuing sequences
             # do not produce it (a family's numbers differ by a few units, a swap of the last two
             # digits by a multiple of nine). Like any other near miss it is no evidence for a match
@@ -578,7 +578,7 @@ def train_model(
     _use_prediction_conditions(settings)
     _remove_matches_from_u(settings, floor=1.0 / max_pairs)
     _apply_m_floors(settings)
-    untrained = _neutralise_unobserved_levels(settings)
+    untrained = _neutralise_unobserved_levels(settings, u_floor=1.0 / max_pairs)
     metadata = {
         "trained_at": trained_at.isoformat() if isinstance(trained_at, (date, datetime)) else trained_at,
         "record_count": features.num_rows,
@@ -663,13 +663,16 @@ def _apply_m_floors(settings: dict[str, Any]) -> None:
         else_level["m_probability"] = floor
 
 
-def _neutralise_unobserved_levels(settings: dict[str, Any]) -> list[str]:
-    """Give a level that training never observed a weight of zero; return their names.
+def _neutralise_unobserved_levels(settings: dict[str, Any], *, u_floor: float) -> list[str]:
+    """Fill in the probabilities training could not estimate; return the levels that carry no weight.
 
     A level no training pair reached has no m (or no u) probability, and Splink would fill in
-    arbitrary defaults (or 1e-6: a hard block in disguise). Data of another origin can show what
-    the training data did not (initials, names in another order), so such a level carries no
-    evidence either way and the other comparisons decide. Listed in the model's metadata.
+    arbitrary defaults (or 1e-6: a hard block in disguise).
+    - No m (no match showed it): data of another origin can show what the training data did not
+      (initials, names in another order), so the level carries no evidence either way (m = u) and
+      the other comparisons decide. These are listed in the model's metadata.
+    - An m but no u (matches showed it, no random pair did): u is below one in the number of random
+      pairs sampled, and that bound (``u_floor``) gives the weakest weight the data allow.
     """
     untrained = []
     for comparison in settings["comparisons"]:
@@ -678,11 +681,11 @@ def _neutralise_unobserved_levels(settings: dict[str, Any]) -> list[str]:
                 continue
             m, u = level.get("m_probability"), level.get("u_probability")
             m_known, u_known = (isinstance(v, (int, float)) and v > 0 for v in (m, u))
-            if m_known and u_known:
-                continue
-            neutral = m if m_known else u if u_known else 1e-6
-            level["m_probability"] = level["u_probability"] = neutral
-            untrained.append(f"{comparison.get('output_column_name')}: {level.get('label_for_charts')}")
+            if m_known and not u_known:
+                level["u_probability"] = u_floor
+            elif not m_known:
+                level["m_probability"] = level["u_probability"] = u if u_known else u_floor
+                untrained.append(f"{comparison.get('output_column_name')}: {level.get('label_for_charts')}")
     return untrained
 
 

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import csv
 import json
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from stayledger.domain.corrections import effective_events
+from stayledger.domain.events import Event
 from stayledger.domain.stays import StayDetermination
 from stayledger.errors import StayledgerError
 from stayledger.identity.evaluation import PairMetrics, metrics_by_group, pair_metrics
+from stayledger.rules import get_pack
+from stayledger.storage.arrow_events import table_to_events
 from stayledger.storage.base import EventStore
 
 
@@ -50,6 +54,9 @@ class Evaluation:
     by_nationality: dict[str, PairMetrics]
     status: StatusMetrics | None
     as_of: date | None
+    # The same rules on the true identities: what perfect linkage would give. Its errors are the
+    # records' own (an exit nobody recorded); the rest of ``status``'s errors are linkage's.
+    status_with_true_identities: StatusMetrics | None = None
 
 
 def read_truth_identities(truth_dir: Path) -> dict[str, str]:
@@ -110,13 +117,29 @@ def evaluate(
         person = truth.get(event_id)
         if person is not None:
             nationality_of_person.setdefault(person, nationality)
-    status = None
+    status = baseline = None
     stays_truth = read_truth_stays(truth_dir)
     if determinations is not None and stays_truth is not None:
         status = status_metrics(determinations, stays_truth)
+        if as_of is not None:
+            baseline = status_metrics(determinations_with_true_identities(store, truth, as_of), stays_truth)
     return Evaluation(
         identity=pair_metrics(predicted, truth),
         by_nationality=metrics_by_group(predicted, truth, nationality_of_person),
         status=status,
         as_of=as_of,
+        status_with_true_identities=baseline,
     )
+
+
+def determinations_with_true_identities(
+    store: EventStore, truth: dict[str, str], as_of: date, *, pack: str = "us"
+) -> list[StayDetermination]:
+    """The rule pack on the ledger's events grouped by their true person (events without truth left out)."""
+    rules = get_pack(pack)
+    groups: dict[str, list[Event]] = defaultdict(list)
+    for event in table_to_events(store.events_table()):
+        person = truth.get(event.event_id)
+        if person is not None:
+            groups[person].append(event)
+    return [stay for person in sorted(groups) for stay in rules.determine_person_stays(person, effective_events(groups[person]), as_of)]
