@@ -27,10 +27,12 @@ class ReviewDecisionConflict(StayledgerError):
 
 @dataclass(frozen=True, slots=True)
 class IdentityKeys:
-    """What the chaining guard compares: OCR-canonical document number and birth date."""
+    """What the chaining guard compares: OCR-canonical document number, birth date and normalised
+    surname (None when unknown)."""
 
     document: str | None
     date_of_birth: str | None
+    surname: str | None = None
 
 
 @dataclass(slots=True)
@@ -173,7 +175,11 @@ def cluster_links(
         components hold two or more events; or
     (c) are namesakes: each component's own records corroborate a birth date (two records state
         it) and no corroborated date of one is that of the other (equal or day/month swapped),
-        checked when both components hold two or more events.
+        checked when both components hold two or more events; or
+    (d) would be joined only through odd records: each component has core records (a surname and
+        birth date that two of its records state alike) and the model linked no core record of
+        one directly to a core record of the other (e.g. LOPEZ GARCIA and LOPEZ AGUILAR joined
+        through a record that dropped the second surname).
     A~B and B~C must not make A and C one person against the evidence. Components whose cross
     product exceeds ``CHAINING_GUARD_MAX_CROSS_PAIRS`` are not checked.
     Raises ``ReviewDecisionConflict`` when the must-links themselves join a cannot-link pair.
@@ -206,6 +212,7 @@ def cluster_links(
     rights = accepted.column("event_id_r").to_pylist()
     probs = accepted.column("match_probability").to_pylist()
     scored_consecutive = _scored_consecutive_pairs(lefts, rights, identity_keys) if identity_keys is not None else set()
+    direct = _DirectLinks(lefts, rights) if identity_keys is not None else None
     for a, b, p in zip(lefts, rights, probs):
         components.add(a)
         components.add(b)
@@ -217,7 +224,8 @@ def cluster_links(
             refused.append((a, b, p, "cannot-link"))
             continue
         if identity_keys is not None:
-            conflict = _chaining_conflict(components.members[ra], components.members[rb], identity_keys, scored_consecutive)
+            assert direct is not None
+            conflict = _chaining_conflict(components.members[ra], components.members[rb], identity_keys, scored_consecutive, direct)
             if conflict is not None:
                 refused.append((a, b, p, f"chaining guard: {conflict}"))
                 continue
@@ -255,8 +263,39 @@ def _scored_consecutive_pairs(
     return found
 
 
+class _DirectLinks:
+    """Which pairs of events the model linked directly (at or above the threshold), as a set of ints."""
+
+    def __init__(self, lefts: Sequence[str], rights: Sequence[str]) -> None:
+        self._index: dict[str, int] = {}
+        for e in (*lefts, *rights):
+            self._index.setdefault(e, len(self._index))
+        n = len(self._index)
+        self._n = n
+        self._pairs = {min(i, j) * n + max(i, j) for i, j in ((self._index[a], self._index[b]) for a, b in zip(lefts, rights))}
+
+    def linked(self, a: str, b: str) -> bool:
+        i, j = self._index.get(a), self._index.get(b)
+        return i is not None and j is not None and min(i, j) * self._n + max(i, j) in self._pairs
+
+
+def core_records(members: Iterable[str], keys: Mapping[str, IdentityKeys]) -> list[str]:
+    """The records of a component that state its corroborated identity: a surname and full birth
+    date that two or more of its records give alike (given names vary more: a middle name dropped).
+    An odd record (a typo, a dropped second surname) is not one."""
+    identity = {e: (keys[e].surname, keys[e].date_of_birth) for e in members if e in keys}
+    counts: dict[tuple[str | None, str | None], int] = {}
+    for value in identity.values():
+        counts[value] = counts.get(value, 0) + 1
+    return [e for e, (surname, dob) in identity.items() if surname and dob and len(dob) == 10 and counts[(surname, dob)] >= 2]
+
+
 def _chaining_conflict(
-    left: list[str], right: list[str], keys: Mapping[str, IdentityKeys], scored_consecutive: set[tuple[str, str]]
+    left: list[str],
+    right: list[str],
+    keys: Mapping[str, IdentityKeys],
+    scored_consecutive: set[tuple[str, str]],
+    direct: _DirectLinks,
 ) -> str | None:
     """Why joining the two components would contradict the evidence, or None."""
     if len(left) * len(right) > CHAINING_GUARD_MAX_CROSS_PAIRS:
@@ -274,4 +313,7 @@ def _chaining_conflict(
         return "records contradict on document and date of birth"
     if namesakes((k for _, k in left_keyed), (k for _, k in right_keyed)):
         return "each side's records agree on their own, different birth date (namesakes)"
+    core_left, core_right = core_records(left, keys), core_records(right, keys)
+    if core_left and core_right and not any(direct.linked(a, b) for a in core_left for b in core_right):
+        return "no direct link between the records each side agrees on (a chain through an odd record)"
     return None

@@ -165,12 +165,21 @@ _SAME_DOCUMENT: Final = (
 )
 
 
-def _jw(column: str, threshold: float) -> str:
+def _jw(column: str, threshold: float, *, min_length: int = 0) -> str:
+    """Jaro-Winkler on the names (each at least ``min_length`` letters) or on long enough keys."""
+    shortest = f" AND least(length({column}_l), length({column}_r)) >= {min_length}" if min_length else ""
     return (
-        f"jaro_winkler_similarity({column}_l, {column}_r) >= {threshold} "
+        f"(jaro_winkler_similarity({column}_l, {column}_r) >= {threshold}{shortest}) "
         f"OR (jaro_winkler_similarity({column}_tk_l, {column}_tk_r) >= {threshold} "
         f"AND least(length({column}_tk_l), length({column}_tk_r)) >= {MIN_KEY_LENGTH_FOR_SIMILARITY})"
     )
+
+
+# Short surnames are whole names, not spellings of each other: LI / LIU, CHO / CHOI, WU / WOO are
+# different families, yet one letter moves Jaro-Winkler past 0.9 on two or three letters. Similarity
+# counts for surnames of at least this many letters; shorter ones agree exactly, by transliteration
+# or not at all.
+MIN_SURNAME_LENGTH_FOR_SIMILARITY: Final = 4
 
 
 def comparisons(*, for_training: bool = False) -> list[dict[str, Any]]:
@@ -189,7 +198,7 @@ def comparisons(*, for_training: bool = False) -> list[dict[str, Any]]:
             _level(_SURNAME_AGREES, "same without particles or same transliteration"),
             _level(_SWAPPED, "same name words, surname and given names swapped"),
             _level(_CROSSED, "surname and given names swapped, with spelling differences"),
-            _level(_jw("surname", 0.92), "very similar (Jaro-Winkler >= 0.92)"),
+            _level(_jw("surname", 0.92, min_length=MIN_SURNAME_LENGTH_FOR_SIMILARITY), "very similar (Jaro-Winkler >= 0.92)"),
             _level(
                 "list_has_any(surname_words_l, surname_words_r) "
                 "OR (length(surname_r) >= 4 AND starts_with(surname_l, surname_r)) "
@@ -201,7 +210,7 @@ def comparisons(*, for_training: bool = False) -> list[dict[str, Any]]:
             # comparison counts it; the given-name comparison still weighs the other, differing
             # half, so a twin whose record has its fields swapped (shared surname only) stays apart.
             _level(_HALF_CROSSED, "one name found in the other field (swapped, other name differs)"),
-            _level(_jw("surname", 0.80), "similar (Jaro-Winkler >= 0.80)"),
+            _level(_jw("surname", 0.80, min_length=MIN_SURNAME_LENGTH_FOR_SIMILARITY), "similar (Jaro-Winkler >= 0.80)"),
             _level(_ELSE, "different"),
         ],
     }
@@ -764,11 +773,12 @@ class LinkageResult:
 
 
 def identity_keys_of(features: pa.Table) -> dict[str, IdentityKeys]:
-    """Document (OCR-canonical) and birth date per event, for the clustering chaining guard."""
+    """Document (OCR-canonical), birth date and normalised surname per event, for the clustering chaining guard."""
     ids = features.column("unique_id").to_pylist()
     docs = features.column("doc_ocr").to_pylist()
     dobs = features.column("dob").to_pylist()
-    return {e: IdentityKeys(d, b) for e, d, b in zip(ids, docs, dobs)}
+    surnames = features.column("surname").to_pylist()
+    return {e: IdentityKeys(d, b, n) for e, d, b, n in zip(ids, docs, dobs, surnames)}
 
 
 def link_events(
