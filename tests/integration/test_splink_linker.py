@@ -412,6 +412,28 @@ def test_chaining_guard_treats_swapped_last_digits_as_a_typo_not_a_relative() ->
     assert not consecutive_documents("P1234567", "P1234576")
 
 
+def test_a_mistyped_tens_digit_is_a_keying_error_not_a_relatives_passport(model: LinkageModel) -> None:
+    from stayledger.identity.clustering import consecutive_documents
+
+    assert not consecutive_documents("P1234596", "P1234586")  # ten apart: no family's sequence
+    assert consecutive_documents("P12345AB", "P12345AC")  # letters: treated as a sequence
+    a = {"surname": "Nwachukwu", "given_names": "Chidi", "date_of_birth": "1995-06-15", "sex": "M", "nationality": "NGA",
+         "document_number": "A07711296"}
+    tens = {c.name: c for c in explain_pair(a, dict(a, document_number="A07711286"), model).comparisons}["document_number"]
+    assert tens.match_weight == 0.0
+    units = {c.name: c for c in explain_pair(a, dict(a, document_number="A07711297"), model).comparisons}["document_number"]
+    assert units.match_weight < -10
+
+
+def test_a_one_letter_typo_in_a_given_name_is_not_a_relative(model: LinkageModel) -> None:
+    a = {"surname": "Nwachukwu", "given_names": "Amber", "date_of_birth": "1995-06-15", "sex": "F", "nationality": "NGA",
+         "document_number": "A07711296"}
+    given = {c.name: c.level for c in explain_pair(a, dict(a, given_names="Amger", document_number="B5550123"), model).comparisons}
+    assert given["given_names"] == "one letter apart (a typo)"
+    sister = {c.name: c.level for c in explain_pair(a, dict(a, given_names="Chioma", document_number="B5550123"), model).comparisons}
+    assert sister["given_names"].startswith("another given name under the same surname")
+
+
 def test_a_typo_in_the_last_digits_joins_when_the_model_linked_every_record_directly() -> None:
     from stayledger.identity.clustering import IdentityKeys
 

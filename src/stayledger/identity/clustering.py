@@ -17,6 +17,8 @@ import pyarrow.compute as pc
 
 from stayledger.errors import StayledgerError
 
+# Consecutive passports of one family differ by fewer than this many in their last two digits.
+FAMILY_NUMBER_MAX_GAP: Final = 10
 # Above this many cross pairs the chaining guard is not evaluated (the merge is allowed).
 CHAINING_GUARD_MAX_CROSS_PAIRS: Final = 10_000
 
@@ -71,12 +73,17 @@ def consecutive_documents(a: str | None, b: str | None) -> bool:
     """Different numbers that differ only in their last two characters: a relative's passport.
 
     Issuers give family members numbers in sequence; a renewal gets an unrelated number. The last
-    two characters swapped (``…36`` / ``…63``) is a keying error, not a sequence, and does not count.
+    two characters swapped (``…36`` / ``…63``) is a keying error, not a sequence, and does not count;
+    nor do two-digit endings ``FAMILY_NUMBER_MAX_GAP`` or more apart (``…96`` / ``…86``: the tens
+    digit mistyped), which a family's few passports in sequence do not reach.
     """
-    return (
-        a is not None and b is not None and a != b and len(a) == len(b) and len(a) >= 5 and a[:-2] == b[:-2]
-        and a[-2:] != b[:-3:-1]
-    )
+    if not (a is not None and b is not None and a != b and len(a) == len(b) and len(a) >= 5 and a[:-2] == b[:-2]):
+        return False
+    if a[-2:] == b[:-3:-1]:
+        return False
+    if a[-2:].isdigit() and b[-2:].isdigit():
+        return abs(int(a[-2:]) - int(b[-2:])) < FAMILY_NUMBER_MAX_GAP
+    return True
 
 
 def _same_day(a: str, b: str) -> bool:

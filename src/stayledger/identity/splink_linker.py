@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from stayledger.errors import StayledgerError
-from stayledger.identity.clustering import ClusterResult, IdentityKeys, cluster_links
+from stayledger.identity.clustering import FAMILY_NUMBER_MAX_GAP, ClusterResult, IdentityKeys, cluster_links
 from stayledger.identity.features import FEATURE_SCHEMA, build_features
 
 MODEL_FORMAT: Final = "stayledger-linkage-model"
@@ -236,6 +236,13 @@ def comparisons(*, for_training: bool = False) -> list[dict[str, Any]]:
                 fix_u_probability=True,
             ),
             _level(_jw("given", 0.92), "very similar (Jaro-Winkler >= 0.92)"),
+            # One letter changed, added, dropped or two swapped in a name of four letters or more
+            # (AMBER / AMGER) is a typo, which Jaro-Winkler scores low on short names; relatives'
+            # names are other names, not one keystroke apart.
+            _level(
+                "least(length(given_l), length(given_r)) >= 4 AND damerau_levenshtein(given_l, given_r) <= 1",
+                "one letter apart (a typo)",
+            ),
             # Another given name under the same surname is a relative (twins share the birth date
             # too); as for consecutive passports, the weight is fixed as evidence against. Checked
             # before the weaker similarities: siblings' names often share a first name or a
@@ -301,9 +308,13 @@ def comparisons(*, for_training: bool = False) -> list[dict[str, Any]]:
             # Family members' passports are issued in sequence. Fellegi-Sunter's independence
             # assumption cannot see that relatives also share surname, nationality and (twins)
             # birth date, so this level's weight is fixed as evidence against, not trained.
+            # A sequence moves by a few units; numbers ten or more apart in their last two digits
+            # (…96 / …86: the tens digit mistyped) are a keying error, weighed below.
             _level(
                 "length(doc_ocr_l) = length(doc_ocr_r) AND length(doc_ocr_l) >= 5 "
-                "AND left(doc_ocr_l, length(doc_ocr_l) - 2) = left(doc_ocr_r, length(doc_ocr_r) - 2)",
+                "AND left(doc_ocr_l, length(doc_ocr_l) - 2) = left(doc_ocr_r, length(doc_ocr_r) - 2) "
+                "AND coalesce(abs(TRY_CAST(right(doc_ocr_l, 2) AS INTEGER) - TRY_CAST(right(doc_ocr_r, 2) AS INTEGER)) "
+                f"< {FAMILY_NUMBER_MAX_GAP}, TRUE)",
                 "differs only in the last two characters (consecutive numbers: a relative)",
                 m_probability=FAMILY_NUMBER_M,
                 u_probability=FAMILY_NUMBER_U,
