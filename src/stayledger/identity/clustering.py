@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final, Iterable, Mapping, Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -218,8 +219,7 @@ def cluster_links(
     lefts = accepted.column("event_id_l").to_pylist()
     rights = accepted.column("event_id_r").to_pylist()
     probs = accepted.column("match_probability").to_pylist()
-    scored_consecutive = _scored_consecutive_pairs(lefts, rights, identity_keys) if identity_keys is not None else set()
-    direct = _DirectLinks(lefts, rights) if identity_keys is not None else None
+    direct = _DirectLinks(event_ids, accepted) if identity_keys is not None else None
     for a, b, p in zip(lefts, rights, probs):
         components.add(a)
         components.add(b)
@@ -232,7 +232,7 @@ def cluster_links(
             continue
         if identity_keys is not None:
             assert direct is not None
-            conflict = _chaining_conflict(components.members[ra], components.members[rb], identity_keys, scored_consecutive, direct)
+            conflict = _chaining_conflict(components.members[ra], components.members[rb], identity_keys, direct)
             if conflict is not None:
                 refused.append((a, b, p, f"chaining guard: {conflict}"))
                 continue
@@ -256,34 +256,30 @@ def _touch(joining: dict[str, float | None], a: str, b: str, p: float) -> None:
             joining[e] = p
 
 
-def _scored_consecutive_pairs(
-    lefts: Sequence[str], rights: Sequence[str], keys: Mapping[str, IdentityKeys]
-) -> set[tuple[str, str]]:
-    """Accepted links between records on consecutive documents: the model weighed those pairs itself
-    (the relative's-passport weight against them included) and still found them one traveller —
-    a typo in the last characters, not a relative."""
-    found: set[tuple[str, str]] = set()
-    for a, b in zip(lefts, rights):
-        ka, kb = keys.get(a), keys.get(b)
-        if ka is not None and kb is not None and consecutive_documents(ka.document, kb.document):
-            found.add((a, b) if a <= b else (b, a))
-    return found
-
-
 class _DirectLinks:
-    """Which pairs of events the model linked directly (at or above the threshold), as a set of ints."""
+    """Which pairs of events the model linked directly (at or above the threshold).
 
-    def __init__(self, lefts: Sequence[str], rights: Sequence[str]) -> None:
-        self._index: dict[str, int] = {}
-        for e in (*lefts, *rights):
-            self._index.setdefault(e, len(self._index))
-        n = len(self._index)
-        self._n = n
-        self._pairs = {min(i, j) * n + max(i, j) for i, j in ((self._index[a], self._index[b]) for a, b in zip(lefts, rights))}
+    Kept as a sorted array of pair codes (an event's index times the number of events, plus the
+    other's): a million events' links take tens of megabytes, not a set of tuples' hundreds."""
+
+    def __init__(self, event_ids: Sequence[str], accepted: pa.Table) -> None:
+        ids = list(event_ids)
+        known = set(ids)
+        ids += sorted({e for c in ("event_id_l", "event_id_r") for e in accepted.column(c).to_pylist()} - known)
+        self._index = {e: i for i, e in enumerate(ids)}
+        self._n = len(ids)
+        value_set = pa.array(ids, pa.string())
+        left = pc.index_in(accepted.column("event_id_l"), value_set=value_set).to_numpy(zero_copy_only=False).astype(np.int64)
+        right = pc.index_in(accepted.column("event_id_r"), value_set=value_set).to_numpy(zero_copy_only=False).astype(np.int64)
+        self._codes = np.sort(np.minimum(left, right) * self._n + np.maximum(left, right))
 
     def linked(self, a: str, b: str) -> bool:
         i, j = self._index.get(a), self._index.get(b)
-        return i is not None and j is not None and min(i, j) * self._n + max(i, j) in self._pairs
+        if i is None or j is None:
+            return False
+        code = min(i, j) * self._n + max(i, j)
+        at = int(np.searchsorted(self._codes, code))
+        return at < len(self._codes) and int(self._codes[at]) == code
 
 
 def core_records(members: Iterable[str], keys: Mapping[str, IdentityKeys]) -> list[str]:
@@ -301,7 +297,6 @@ def _chaining_conflict(
     left: list[str],
     right: list[str],
     keys: Mapping[str, IdentityKeys],
-    scored_consecutive: set[tuple[str, str]],
     direct: _DirectLinks,
 ) -> str | None:
     """Why joining the two components would contradict the evidence, or None."""
@@ -310,10 +305,15 @@ def _chaining_conflict(
     left_keyed = [(e, keys[e]) for e in left if e in keys]
     right_keyed = [(e, keys[e]) for e in right if e in keys]
     if len(left) > 1 or len(right) > 1:  # a pair of singletons was scored by the model itself
-        for a, ka in left_keyed:
-            for b, kb in right_keyed:
-                if consecutive_documents(ka.document, kb.document) and ((a, b) if a <= b else (b, a)) not in scored_consecutive:
-                    return "a relative's passport (consecutive numbers) the model did not link directly"
+        left_docs = {k.document for _, k in left_keyed if k.document}
+        right_docs = {k.document for _, k in right_keyed if k.document}
+        if any(consecutive_documents(x, y) for x in left_docs for y in right_docs):
+            # A pair on consecutive numbers the model linked directly outweighed the relative's
+            # weight against it: a typo. Any other such pair is a relative's passport.
+            for a, ka in left_keyed:
+                for b, kb in right_keyed:
+                    if consecutive_documents(ka.document, kb.document) and not direct.linked(a, b):
+                        return "a relative's passport (consecutive numbers) the model did not link directly"
     if len(left) < 2 or len(right) < 2:
         return None
     if any(contradicts(ka, kb) for _, ka in left_keyed for _, kb in right_keyed):

@@ -240,7 +240,8 @@ def comparisons(*, for_training: bool = False) -> list[dict[str, Any]]:
             # (AMBER / AMGER) is a typo, which Jaro-Winkler scores low on short names; relatives'
             # names are other names, not one keystroke apart.
             _level(
-                "least(length(given_l), length(given_r)) >= 4 AND damerau_levenshtein(given_l, given_r) <= 1",
+                "least(length(given_l), length(given_r)) >= 4 AND abs(length(given_l) - length(given_r)) <= 1 "
+                "AND damerau_levenshtein(given_l, given_r) <= 1",
                 "one letter apart (a typo)",
             ),
             # Another given name under the same surname is a relative (twins share the birth date
