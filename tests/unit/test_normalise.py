@@ -181,3 +181,8 @@ def test_only_a_full_first_of_january_is_a_placeholder() -> None:
     assert not is_placeholder_birth_date("1975-01")
     assert not is_placeholder_birth_date("1975")
     assert not is_placeholder_birth_date("1975-01-02")
+
+
+def test_conventional_abbreviations_of_mohammad_key_as_the_name() -> None:
+    assert translit_key("MD ALI") == translit_key("MOHAMMAD ALI") == translit_key("MOHD ALI") == translit_key("MUHAMMAD ALI")
+    assert translit_key("MAD ALI") != translit_key("MOHAMMAD ALI")

@@ -164,7 +164,13 @@ _LEADING_GLIDES: Final[tuple[tuple[str, str], ...]] = (
 )
 
 
+# Written abbreviations of a name, conventional in passports and bookings of South and Southeast
+# Asia (MD ALI, MOHD RAZAK): keyed as the name they stand for.
+_NAME_ABBREVIATIONS: Final = {"MD": "MOHAMMAD", "MOHD": "MOHAMMAD", "MUHD": "MUHAMMAD", "MHD": "MOHAMMAD"}
+
+
 def _key_of_word(word: str) -> str:
+    word = _NAME_ABBREVIATIONS.get(word, word)
     for old, new in _KEY_DIGRAPHS:
         word = word.replace(old, new)
     for old, new in _LEADING_GLIDES:
@@ -194,7 +200,8 @@ def translit_key(name: str) -> str:
     KH→H, PH→F, TH→T, CK→K, KS→X, Q→K, C→K, W→V, Y→I); leading glides IE/IO/OU/AE/OE/UE reduced
     to their vowel; an H after a vowel or at the end dropped; every vowel (the first letter too)
     becomes A; repeated letters collapse. So MÜLLER/MUELLER/MULLER → MALAR,
-    MOHAMMED/MUHAMMAD/MOHAMED → MAMAD, YEVGENIY/EVGENY → AVGANA, OLEKSANDR/ALEKSANDR → ALAXANDR,
+    MOHAMMED/MUHAMMAD/MOHAMED (and the abbreviations MD/MOHD) → MAMAD, YEVGENIY/EVGENY → AVGANA,
+    OLEKSANDR/ALEKSANDR → ALAXANDR,
     and ALEXANDER differs from those only by one vowel (near under Jaro-Winkler).
     """
     return " ".join(_key_of_word(w) for w in normalise_name(name).split())
