@@ -27,6 +27,12 @@ files for error analysis only: ``noise_log.jsonl`` (per event: the noise applied
 
 Usage:
     python benchmarks/foreign_population.py --people 20000 --seed 1 --out /tmp/foreign/n20k --as-of 2025-12-31
+    stayledger ingest /tmp/foreign/n20k/events.jsonl --db /tmp/foreign/n20k.duckdb
+    stayledger resolve --db /tmp/foreign/n20k.duckdb
+    stayledger evaluate /tmp/foreign/n20k --db /tmp/foreign/n20k.duckdb
+
+The truth here is reality: a stay whose exit went unrecorded is ``departed`` although no record shows it,
+so ``evaluate`` also prints what perfect linkage would give, and the difference is linkage's own share.
 """
 
 from __future__ import annotations
