@@ -9,10 +9,11 @@ Must-link pairs are joined before any scored link.
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Final, Iterable, Mapping, Sequence
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -259,8 +260,8 @@ def _touch(joining: dict[str, float | None], a: str, b: str, p: float) -> None:
 class _DirectLinks:
     """Which pairs of events the model linked directly (at or above the threshold).
 
-    Kept as a sorted array of pair codes (an event's index times the number of events, plus the
-    other's): a million events' links take tens of megabytes, not a set of tuples' hundreds."""
+    Kept as a sorted array of 64-bit pair codes (an event's index times the number of events, plus
+    the other's): a million events' links take tens of megabytes, not a set of tuples' hundreds."""
 
     def __init__(self, event_ids: Sequence[str], accepted: pa.Table) -> None:
         ids = list(event_ids)
@@ -269,17 +270,21 @@ class _DirectLinks:
         self._index = {e: i for i, e in enumerate(ids)}
         self._n = len(ids)
         value_set = pa.array(ids, pa.string())
-        left = pc.index_in(accepted.column("event_id_l"), value_set=value_set).to_numpy(zero_copy_only=False).astype(np.int64)
-        right = pc.index_in(accepted.column("event_id_r"), value_set=value_set).to_numpy(zero_copy_only=False).astype(np.int64)
-        self._codes = np.sort(np.minimum(left, right) * self._n + np.maximum(left, right))
+        left, right = (
+            pc.cast(pc.index_in(accepted.column(c), value_set=value_set), pa.int64()) for c in ("event_id_l", "event_id_r")
+        )
+        codes = pc.add(pc.multiply(pc.min_element_wise(left, right), self._n), pc.max_element_wise(left, right))
+        ordered = pc.take(codes, pc.sort_indices(codes)).combine_chunks() if len(codes) else pa.array([], pa.int64())
+        self._codes = array("q")
+        self._codes.frombytes(ordered.buffers()[1].to_pybytes()[ordered.offset * 8 : (ordered.offset + len(ordered)) * 8])
 
     def linked(self, a: str, b: str) -> bool:
         i, j = self._index.get(a), self._index.get(b)
         if i is None or j is None:
             return False
         code = min(i, j) * self._n + max(i, j)
-        at = int(np.searchsorted(self._codes, code))
-        return at < len(self._codes) and int(self._codes[at]) == code
+        at = bisect_left(self._codes, code)
+        return at < len(self._codes) and self._codes[at] == code
 
 
 def core_records(members: Iterable[str], keys: Mapping[str, IdentityKeys]) -> list[str]:
