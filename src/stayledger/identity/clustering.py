@@ -2,8 +2,9 @@
 
 Links are accepted strongest first with a union-find. A union is refused when a reviewer's
 cannot-link separates the two components, or when the two components hold records that contradict
-each other (a relative's passport, document and birth date both different, or two namesakes each with
-their own corroborated birth date: the chaining guard, see ``cluster_links``).
+each other (a relative's passport, document and birth date both different, two namesakes each with
+their own corroborated birth date) or that only an odd record joins (the chaining guard, see
+``cluster_links``).
 Must-link pairs are joined before any scored link.
 """
 
