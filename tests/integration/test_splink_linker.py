@@ -514,3 +514,12 @@ def test_levels_training_never_saw_carry_no_weight(model: LinkageModel) -> None:
             if f"{comparison['output_column_name']}: {level['label_for_charts']}" in unobserved:
                 assert level["m_probability"] == level["u_probability"] > 0
 
+
+
+
+def test_short_surnames_one_letter_apart_are_other_families(model: LinkageModel) -> None:
+    a = {"surname": "Kim", "given_names": "Minjun", "date_of_birth": "1976-08-11", "sex": "M", "nationality": "KOR"}
+    for other in ("Kin", "Kit"):
+        assert {c.name: c.level for c in explain_pair(a, dict(a, surname=other), model).comparisons}["surname"] == "different"
+    long = {c.name: c.level for c in explain_pair(dict(a, surname="Hernandez"), dict(a, surname="Hernandes"), model).comparisons}
+    assert long["surname"].startswith("very similar")

@@ -175,10 +175,10 @@ def _jw(column: str, threshold: float, *, min_length: int = 0) -> str:
     )
 
 
-# Short surnames are whole names, not spellings of each other: LI / LIU, CHO / CHOI, WU / WOO are
-# different families, yet one letter moves Jaro-Winkler past 0.9 on two or three letters. Similarity
-# counts for surnames of at least this many letters; shorter ones agree exactly, by transliteration
-# or not at all.
+# Short surnames are whole names, not spellings of each other: one letter changes a two- or
+# three-letter name into another family's (KIM / KIN, HAN / HAO), yet leaves Jaro-Winkler near 0.9.
+# Similarity counts for surnames of at least this many letters; shorter ones agree exactly, by
+# transliteration key or not at all.
 MIN_SURNAME_LENGTH_FOR_SIMILARITY: Final = 4
 
 
