@@ -523,3 +523,27 @@ def test_short_surnames_one_letter_apart_are_other_families(model: LinkageModel)
         assert {c.name: c.level for c in explain_pair(a, dict(a, surname=other), model).comparisons}["surname"] == "different"
     long = {c.name: c.level for c in explain_pair(dict(a, surname="Hernandez"), dict(a, surname="Hernandes"), model).comparisons}
     assert long["surname"].startswith("very similar")
+
+
+def test_a_stream_of_new_events_finds_earlier_new_events_by_their_blocking_keys(
+    data: tuple[pa.Table, dict[str, str]], model: LinkageModel, linked: Any
+) -> None:
+    from stayledger.domain.events import parse_event
+    from stayledger.storage.base import IdentityAssignment
+    from stayledger.usecases.resolve import RealtimeLinker
+
+    events, _ = data
+    assignments = {e: IdentityAssignment(e, c, None) for e, c in linked.cluster_of.items()}
+    linker = RealtimeLinker(events, assignments, model)
+
+    def event(event_id: str, given: str, number: str) -> Any:
+        return parse_event({"event_id": event_id, "kind": "arrival", "occurred_on": "2024-09-01", "source": "border",
+                            "surname": "Abernathy-Quist", "given_names": given, "date_of_birth": "1981-07-19", "sex": "F",
+                            "nationality": "NZL", "document_number": number, "admission_class": "B2",
+                            "admitted_until": "2024-12-01"})
+
+    first, _ = linker.link(event("new-1", "Oriana", "LA123456"))
+    linker.link(event("new-2", "Petronella", "LA123999"))  # another traveller in the same stream
+    renewed, probability = linker.link(event("new-3", "Oriana", "LX987654"))  # the first, on a renewed passport
+    assert renewed == first and probability is not None and probability >= 0.9
+    assert linker.cluster_of["new-2"] != first

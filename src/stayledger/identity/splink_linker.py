@@ -17,6 +17,8 @@ pair gets the same score in batch prediction, in ``score_candidates`` and in ``e
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 import json
 import math
 import threading
@@ -996,15 +998,29 @@ class CandidateIndex:
         self._con.unregister("resolved")
         probe_keys = ", ".join(f"{_key_sql([l for l, _ in rule])} AS k{i}" for i, rule in enumerate(self._rules))
         self._probe_sql = f"SELECT {probe_keys} FROM probe"
+        self._resolved_sql = f"SELECT {keys} FROM probe"
 
-    def candidates_for(self, new_features: pa.Table) -> pa.Table:
-        """Resolved events sharing a blocking key with the (one-row) new event's features."""
+    def _keys_of(self, sql: str, features: pa.Table) -> tuple[Any, ...]:
         with self._lock:
-            self._con.register("probe", new_features.select(list(_PAIR_COLUMNS)))
+            self._con.register("probe", features.select(list(_PAIR_COLUMNS)))
             try:
-                rows = self._con.execute(self._probe_sql).fetchall()
+                rows = self._con.execute(sql).fetchall()
             finally:
                 self._con.unregister("probe")
+        return tuple(rows[0]) if rows else ()
+
+    def probe_keys(self, new_features: pa.Table) -> tuple[Any, ...]:
+        """The (one-row) new event's blocking keys, one per rule, on the side of a new event."""
+        return self._keys_of(self._probe_sql, new_features)
+
+    def resolved_keys(self, features: pa.Table) -> tuple[Any, ...]:
+        """A (one-row) event's blocking keys on the side of the resolved events, so that a later new
+        event finds it by its ``probe_keys`` (see ``RecentEvents``)."""
+        return self._keys_of(self._resolved_sql, features)
+
+    def candidates_for(self, new_features: pa.Table, keys: tuple[Any, ...] | None = None) -> pa.Table:
+        """Resolved events sharing a blocking key with the (one-row) new event's features."""
+        rows = [keys if keys is not None else self.probe_keys(new_features)]
         mask = None
         for i, key in enumerate(rows[0] if rows else ()):
             if key is None:
@@ -1014,6 +1030,31 @@ class CandidateIndex:
         if mask is None:
             return self._features.slice(0, 0)
         return self._features.filter(mask)
+
+
+class RecentEvents:
+    """Events linked since a ``CandidateIndex`` was built, looked up by the same blocking keys.
+
+    A stream of new events must not make each lookup slower than the last: scoring every recent
+    event against each new one grows with the stream, a key lookup does not."""
+
+    def __init__(self, index: CandidateIndex) -> None:
+        self._index = index
+        self._by_key: dict[tuple[int, Any], list[tuple[str, pa.Table]]] = defaultdict(list)
+
+    def add(self, features: pa.Table) -> None:
+        event_id = features.column("unique_id")[0].as_py()
+        for i, key in enumerate(self._index.resolved_keys(features)):
+            if key is not None:
+                self._by_key[(i, key)].append((event_id, features))
+
+    def candidates_for(self, probe_keys: tuple[Any, ...]) -> list[pa.Table]:
+        found: dict[str, pa.Table] = {}
+        for i, key in enumerate(probe_keys):
+            if key is not None:
+                for event_id, features in self._by_key.get((i, key), ()):
+                    found.setdefault(event_id, features)
+        return list(found.values())
 
 
 @dataclass(frozen=True, slots=True)

@@ -233,14 +233,14 @@ class RealtimeLinker:
         cannot: Iterable[tuple[str, str]] = (),
     ) -> None:
         from stayledger.identity.features import build_features
-        from stayledger.identity.splink_linker import CandidateIndex
+        from stayledger.identity.splink_linker import CandidateIndex, RecentEvents
 
         self.model = model
         self.cluster_of: dict[str, str] = {e: a.person_id for e, a in assignments.items()}
         self.probabilities: dict[str, float | None] = {e: a.link_probability for e, a in assignments.items()}
         self.grey: list[ReviewItem] = []
         self._index = CandidateIndex(build_features(resolved), model)
-        self._recent: list[pa.Table] = []  # features of events linked since the index was built
+        self._recent = RecentEvents(self._index)  # events linked since the index was built
         self._forced: dict[str, list[str]] = defaultdict(list)
         for a, b in must:
             self._forced[a].append(b)
@@ -267,9 +267,11 @@ class RealtimeLinker:
             person = self._by_doc.get(doc)  # deterministic fast path
         probe = build_features(events_to_table([event]))
         if person is None:
-            candidates = self._index.candidates_for(probe)
-            if self._recent:
-                candidates = pa.concat_tables([candidates, *(r.select(candidates.column_names) for r in self._recent)])
+            keys = self._index.probe_keys(probe)
+            candidates = self._index.candidates_for(probe, keys)
+            recent = self._recent.candidates_for(keys)
+            if recent:
+                candidates = pa.concat_tables([candidates, *(r.select(candidates.column_names) for r in recent)])
             for other, p in score_candidates(probe, candidates, self.model):
                 if frozenset((event_id, other)) in self._forbidden or p < low:
                     continue
@@ -281,7 +283,7 @@ class RealtimeLinker:
         chosen = person or f"new:{event_id}"
         self.cluster_of[event_id] = chosen
         self.probabilities[event_id] = probability
-        self._recent.append(probe)
+        self._recent.add(probe)
         if doc is not None:
             self._by_doc.setdefault(doc, chosen)
         return chosen, probability
