@@ -77,6 +77,14 @@ def scores(predicted: set[frozenset[str]], truth: set[frozenset[str]]) -> tuple[
     return precision, recall, 2 * precision * recall / (precision + recall) if tp else 0.0
 
 
+def clustered_pairs(cluster_of: dict[str, str]) -> set[frozenset[str]]:
+    """Every pair of records that clustering put into one identity."""
+    members: dict[str, list[str]] = {}
+    for e, c in cluster_of.items():
+        members.setdefault(c, []).append(e)
+    return {frozenset((x, y)) for m in members.values() for i, x in enumerate(m) for y in m[i + 1 :]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--threshold", type=float, default=0.5)
@@ -95,11 +103,7 @@ def main() -> None:
     print(f"pairwise at p >= {args.threshold}: precision {p:.5f} recall {r:.5f} F1 {f:.5f} (published Splink {PUBLISHED_SPLINK_F1})")
     clusters = cluster_links(features.column("unique_id").to_pylist(), links, match_threshold=args.threshold,
                              identity_keys=identity_keys_of(features))
-    members: dict[str, list[str]] = {}
-    for e, c in clusters.cluster_of.items():
-        members.setdefault(c, []).append(e)
-    clustered = {frozenset((x, y)) for m in members.values() for i, x in enumerate(m) for y in m[i + 1 :]}
-    p, r, f = scores(clustered, truth)
+    p, r, f = scores(clustered_pairs(clusters.cluster_of), truth)
     print(f"clustered at p >= {args.threshold}:  precision {p:.5f} recall {r:.5f} F1 {f:.5f}")
     missed = truth - pairs
     print(f"missed pairs: {len(missed)}; false pairs: {len(pairs - truth)}")

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_febrl4 import _dob, _text, scores  # noqa: E402  (the FEBRL4 mapping and scoring)
+from bench_febrl4 import _dob, _text, clustered_pairs, scores  # noqa: E402  (the FEBRL4 mapping and scoring)
 from febrl4_ceiling import our_mechanism  # noqa: E402
 
 from stayledger.identity.features import build_features  # noqa: E402
@@ -99,10 +99,7 @@ def run(which: int, threshold: float, examples: int) -> None:
     print(f"  pairwise at p >= {threshold}:  precision {p:.5f} recall {r:.5f} F1 {f:.5f}")
     clusters = cluster_links(features.column("unique_id").to_pylist(), links, match_threshold=threshold,
                              identity_keys=identity_keys_of(features))
-    members: dict[str, list[str]] = {}
-    for e, c in clusters.cluster_of.items():
-        members.setdefault(c, []).append(e)
-    clustered = {frozenset((x, y)) for m in members.values() for i, x in enumerate(m) for y in m[i + 1 :]}
+    clustered = clustered_pairs(clusters.cluster_of)
     cp, cr, cf = scores(clustered, truth)
     print(f"  clustered at p >= {threshold}: precision {cp:.5f} recall {cr:.5f} F1 {cf:.5f} "
           f"(missed {len(truth - clustered)}, false {len(clustered - truth)}; {len(clusters.refused)} links refused by the chaining guard)")

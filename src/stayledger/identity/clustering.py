@@ -265,19 +265,20 @@ class _DirectLinks:
     the other's): a million events' links take tens of megabytes, not a set of tuples' hundreds."""
 
     def __init__(self, event_ids: Sequence[str], accepted: pa.Table) -> None:
-        ids = list(event_ids)
-        known = set(ids)
-        ids += sorted({e for c in ("event_id_l", "event_id_r") for e in accepted.column(c).to_pylist()} - known)
-        self._index = {e: i for i, e in enumerate(ids)}
+        sides = ("event_id_l", "event_id_r")
+        # The given events first, then any id only a link names (cluster_links makes it a component too).
+        ids = pa.concat_arrays(
+            [pa.array(event_ids, pa.string()), *(pc.cast(accepted.column(c), pa.string()).combine_chunks() for c in sides)]
+        ).unique()
+        self._index = {e: i for i, e in enumerate(ids.to_pylist())}
         self._n = len(ids)
-        value_set = pa.array(ids, pa.string())
-        left, right = (
-            pc.cast(pc.index_in(accepted.column(c), value_set=value_set), pa.int64()) for c in ("event_id_l", "event_id_r")
-        )
+        left, right = (pc.cast(pc.index_in(accepted.column(c), value_set=ids), pa.int64()) for c in sides)
         codes = pc.add(pc.multiply(pc.min_element_wise(left, right), self._n), pc.max_element_wise(left, right))
-        ordered = pc.take(codes, pc.sort_indices(codes)).combine_chunks() if len(codes) else pa.array([], pa.int64())
+        ordered = pc.take(codes, pc.sort_indices(codes)).combine_chunks().cast(pa.int64())
         self._codes = array("q")
-        self._codes.frombytes(ordered.buffers()[1].to_pybytes()[ordered.offset * 8 : (ordered.offset + len(ordered)) * 8])
+        if len(ordered):
+            data = memoryview(ordered.buffers()[1]).cast("B")
+            self._codes.frombytes(data[ordered.offset * 8 : (ordered.offset + len(ordered)) * 8])
 
     def linked(self, a: str, b: str) -> bool:
         i, j = self._index.get(a), self._index.get(b)

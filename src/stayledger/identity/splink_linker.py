@@ -823,8 +823,8 @@ def link_events(
     event_ids = features.column("unique_id").to_pylist()
     keys = identity_keys_of(features)
     clusters = cluster_links(event_ids, links, match_threshold=match_threshold, must_link=must, cannot_link=cannot, identity_keys=keys)
-    confident = cluster_links(
-        event_ids, links, match_threshold=max(match_threshold, high), must_link=must, cannot_link=cannot, identity_keys=keys
+    confident = clusters if high <= match_threshold else cluster_links(
+        event_ids, links, match_threshold=high, must_link=must, cannot_link=cannot, identity_keys=keys
     )
     grey_pairs = _grey_pairs(links, low, high, clusters, confident, cannot)
     return LinkageResult(
@@ -1020,9 +1020,8 @@ class CandidateIndex:
 
     def candidates_for(self, new_features: pa.Table, keys: tuple[Any, ...] | None = None) -> pa.Table:
         """Resolved events sharing a blocking key with the (one-row) new event's features."""
-        rows = [keys if keys is not None else self.probe_keys(new_features)]
         mask = None
-        for i, key in enumerate(rows[0] if rows else ()):
+        for i, key in enumerate(keys if keys is not None else self.probe_keys(new_features)):
             if key is None:
                 continue
             hit = pc.equal(self._keys.column(i), pa.scalar(key, self._keys.schema.field(i).type))

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import pyarrow as pa
+
 from stayledger.domain.corrections import effective_events
 from stayledger.domain.events import Event
 from stayledger.domain.stays import StayDetermination
@@ -112,8 +114,8 @@ def evaluate(
     truth = read_truth_identities(truth_dir)
     predicted = {a.event_id: a.person_id for a in store.identity_assignments().values()}
     nationality_of_person: dict[str, str] = {}
-    table = store.events_table().select(["event_id", "nationality"])
-    for event_id, nationality in zip(table.column(0).to_pylist(), table.column(1).to_pylist()):
+    events = store.events_table()
+    for event_id, nationality in zip(events.column("event_id").to_pylist(), events.column("nationality").to_pylist()):
         person = truth.get(event_id)
         if person is not None:
             nationality_of_person.setdefault(person, nationality)
@@ -122,7 +124,7 @@ def evaluate(
     if determinations is not None and stays_truth is not None:
         status = status_metrics(determinations, stays_truth)
         if as_of is not None:
-            baseline = status_metrics(determinations_with_true_identities(store, truth, as_of), stays_truth)
+            baseline = status_metrics(determinations_with_true_identities(events, truth, as_of), stays_truth)
     return Evaluation(
         identity=pair_metrics(predicted, truth),
         by_nationality=metrics_by_group(predicted, truth, nationality_of_person),
@@ -133,12 +135,13 @@ def evaluate(
 
 
 def determinations_with_true_identities(
-    store: EventStore, truth: dict[str, str], as_of: date, *, pack: str = "us"
+    events: pa.Table, truth: dict[str, str], as_of: date, *, pack: str = "us"
 ) -> list[StayDetermination]:
-    """The rule pack on the ledger's events grouped by their true person (events without truth left out)."""
+    """The rule pack on the ledger's events (``store.events_table()``) grouped by their true person
+    (events without truth left out)."""
     rules = get_pack(pack)
     groups: dict[str, list[Event]] = defaultdict(list)
-    for event in table_to_events(store.events_table()):
+    for event in table_to_events(events):
         person = truth.get(event.event_id)
         if person is not None:
             groups[person].append(event)
