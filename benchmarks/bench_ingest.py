@@ -15,6 +15,9 @@ from pathlib import Path
 
 from stayledger.storage.duckdb_store import DuckDBStore
 from stayledger.usecases.ingest import ingest_file
+from stayledger.domain.access import AccessContext, Role
+
+ADMIN = AccessContext("benchmark", Role.ADMIN, "benchmark run")
 
 SURNAMES = ["MUELLER", "GARCIA", "SMITH", "NGUYEN", "IVANOV", "KOWALSKI", "TANAKA", "SILVA", "KIM", "OKAFOR"]
 GIVEN = ["ANNA", "JOSE", "JOHN", "MINH", "OLGA", "PIOTR", "YUKI", "MARIA", "JIHO", "CHIDI"]
@@ -49,10 +52,10 @@ def main() -> None:
         size_mb = source.stat().st_size / 1e6
         store = DuckDBStore(Path(tmp) / "bench.duckdb")
         started = time.perf_counter()
-        report = ingest_file(store, source, workers=args.workers)
+        report = ingest_file(store, ADMIN, source, workers=args.workers)
         elapsed = time.perf_counter() - started
         again_started = time.perf_counter()
-        again = ingest_file(store, source, workers=args.workers)
+        again = ingest_file(store, ADMIN, source, workers=args.workers)
         again_elapsed = time.perf_counter() - again_started
         store.close()
     print(f"file: {args.events:,} events, {size_mb:.0f} MB")

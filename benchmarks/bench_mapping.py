@@ -19,6 +19,9 @@ from stayledger.formats.mapping import load_mapping, mapped_records
 from stayledger.formats.mrz import build_mrz
 from stayledger.storage.duckdb_store import DuckDBStore
 from stayledger.usecases.ingest import ingest_records
+from stayledger.domain.access import AccessContext, Role
+
+ADMIN = AccessContext("benchmark", Role.ADMIN, "benchmark run")
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "mappings"
 TODAY = date(2026, 1, 15)
@@ -70,7 +73,7 @@ def measure(name: str, path: Path, tmp: Path) -> None:
     convert_s = time.perf_counter() - started
     store = DuckDBStore(tmp / f"{name}.duckdb")
     started = time.perf_counter()
-    report = ingest_records(store, path.name, mapped_records(path, mapping, today=TODAY))
+    report = ingest_records(store, ADMIN, path.name, mapped_records(path, mapping, today=TODAY))
     ingest_s = time.perf_counter() - started
     store.close()
     print(f"{name}: {converted:,} rows, {path.stat().st_size / 1e6:.1f} MB")

@@ -25,6 +25,9 @@ from stayledger.storage.duckdb_store import DuckDBStore
 from stayledger.usecases.evaluate import read_truth_identities
 from stayledger.usecases.ingest import ingest_file
 from stayledger.usecases.resolve import resolve_identities
+from stayledger.domain.access import AccessContext, Role
+
+ADMIN = AccessContext("benchmark", Role.ADMIN, "benchmark run")
 
 
 def peak_rss_gb() -> float:
@@ -56,11 +59,11 @@ def main() -> None:
 
         store = DuckDBStore(Path(tmp) / "ledger.duckdb")
         started = time.perf_counter()
-        report = ingest_file(store, batch_path)
+        report = ingest_file(store, ADMIN, batch_path)
         print(f"ingested {report.added:,} events in {time.perf_counter() - started:.1f} s")
 
         started = time.perf_counter()
-        resolved = resolve_identities(store)
+        resolved = resolve_identities(store, ADMIN)
         batch_seconds = time.perf_counter() - started
         print(f"batch resolve ({resolved.method}): {resolved.events:,} events → {resolved.persons:,} persons in {batch_seconds:.1f} s; peak RSS {peak_rss_gb():.2f} GB")
         for note in resolved.notes:

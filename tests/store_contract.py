@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from stayledger.audit.log import AuditRecord, parse_entry, verify_entries
 from stayledger.domain.events import parse_event
 from stayledger.storage.base import (
+    ErasurePlan,
     EventStore,
     IdentityAssignment,
     IdentityChange,
@@ -93,22 +95,69 @@ class StoreContract:
         assert decided.status == "rejected" and decided.decided_by == "officer-7"
         assert store.review_items(status="open") == []
 
-    def test_lookups_are_logged(self, store):
-        store.log_lookup("officer-7", "traveller enquiry", "person P1")
-        ((_, actor, purpose, subject),) = store.lookup_log()
-        assert (actor, purpose, subject) == ("officer-7", "traveller enquiry", "person P1")
+    def test_review_decisions_are_history_and_the_latest_applies(self, store):
+        store.add_review_items([ReviewItem("a", "b", 0.7)])
+        store.decide_review("a", "b", "accepted", "officer-7", "boarding pass seen")
+        store.decide_review("a", "b", "rejected", "officer-9", "different birth place on file")
+        history = store.review_history("a", "b")
+        assert [(d.status, d.decided_by, d.note) for d in history] == [
+            ("accepted", "officer-7", "boarding pass seen"), ("rejected", "officer-9", "different birth place on file")]
+        (item,) = store.review_items()
+        assert (item.status, item.decided_by) == ("rejected", "officer-9")
+
+    def test_audit_entries_are_numbered_chained_and_verify(self, store):
+        first = store.append_audit([AuditRecord("person.view", "officer-7", "officer", "ok", "enquiry", objects={"person_id": "P1"})])
+        second = store.append_audit([AuditRecord("events.ingest", "feed", "ingest", "ok", objects={"added": 3}),
+                                     AuditRecord("audit.list", "aud", "auditor", "ok")])
+        assert [e.seq for e in first + second] == [1, 2, 3]
+        rows = list(store.audit_rows())
+        assert [parse_entry(text)["prev"] for _, text, _ in rows[1:]] == [h for _, _, h in rows[:-1]]
+        assert parse_entry(rows[0][1])["objects"] == {"person_id": "P1"}
+        assert verify_entries(rows, store.audit_heads()).ok
+        assert [size for size, _ in store.audit_heads()] == [1, 3]
+
+    def test_a_unit_of_work_commits_all_or_nothing(self, store):
+        with pytest.raises(RuntimeError):
+            with store.unit_of_work():
+                store.append_events(batch(arrival("a")), [])
+                store.append_audit([AuditRecord("events.ingest", "feed", "ingest", "ok")])
+                raise RuntimeError("killed half way")
+        assert store.event_count() == 0 and list(store.audit_rows()) == [] and store.audit_heads() == []
+        with store.unit_of_work():
+            store.append_events(batch(arrival("a")), [])
+            with store.unit_of_work():  # a nested unit joins the outer one
+                store.append_audit([AuditRecord("events.ingest", "feed", "ingest", "ok")])
+        assert store.event_count() == 1 and len(list(store.audit_rows())) == 1
+
+    def test_audit_times_come_from_the_application_clock(self, store):
+        from datetime import datetime, timezone
+
+        store.clock = lambda: datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+        store.append_audit([AuditRecord("audit.verify", "aud", "auditor", "ok")])
+        (row,) = store.audit_rows()
+        assert parse_entry(row[1])["at"] == "2026-01-02T03:04:05.000000Z"
 
     def test_erasure_removes_events_and_what_derives_from_them_and_logs_only_a_count(self, store):
-        store.append_events(batch(arrival("a"), arrival("b")), [QuarantineEntry("f", "line 9", "x", "conflict", "a")])
+        stale = QuarantineEntry("g", "line 2", "old junk", "not valid JSON")
+        store.append_events(batch(arrival("a"), arrival("b")), [QuarantineEntry("f", "line 9", "x", "conflict", "a"), stale])
         run = ResolutionRun("deterministic-keys", None, 2, 2, 0, 0)
-        store.replace_identities([IdentityAssignment("a", "P1", None), IdentityAssignment("b", "P2", None)], [], run)
+        store.replace_identities([IdentityAssignment("a", "P1", None), IdentityAssignment("b", "P2", None)],
+                                 [IdentityChange("split", "P1", "P3", 1, "review")], run)
         store.add_review_items([ReviewItem("a", "b", 0.7)])
-        assert store.erase_events(["a"], "retention") == 1
+        store.decide_review("a", "b", "rejected", "officer-7", "note naming the traveller")
+        assert store.erase(ErasurePlan(["a"], ["P1"], [stale.quarantine_id], "retention")) == 1
         assert [e.event_id for e in store.events_by_id(["a", "b"])] == ["b"]
-        assert "a" not in store.identity_assignments()
+        assert "a" not in store.identity_assignments() and store.identity_changes() == []
         assert store.quarantine_count() == 0 and store.review_items() == []
+        assert store.review_history("a", "b") == []
         ((_, count, reason),) = store.erasure_log()
         assert (count, reason) == (1, "retention")
+
+    def test_replacing_models_keeps_only_the_new_one_and_numbering_goes_on(self, store):
+        store.save_model('{"names": ["KOWALSKA"]}', "first")
+        old = store.save_model('{"names": ["KOWALSKA", "NOWAK"]}', "second")
+        new = store.replace_models('{"names": ["NOWAK"]}', "rebuilt")
+        assert new > old and store.latest_model() == (new, '{"names": ["NOWAK"]}')
 
     def test_identity_of_content_is_judged_on_the_normalised_event(self, store):
         store.append_events(batch(arrival("a", given_names="ANN")), [])

@@ -6,26 +6,53 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from stayledger.errors import ConfigurationError
 from stayledger.storage.base import EventStore
 
+if TYPE_CHECKING:
+    from stayledger.usecases.audit import Signer
+
 DEFAULT_DB = "stayledger.duckdb"
 DB_ENV = "STAYLEDGER_DB"
+AUDIT_KEY_ENV = "STAYLEDGER_AUDIT_KEY"
+
+
+def default_audit_key() -> Path:
+    """Outside the ledger on purpose: whoever can rewrite the ledger file must not be able to re-sign its log."""
+    config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config) / "stayledger" / "audit-signing-key.pem"
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Typed settings; ``db`` is a file path (DuckDB) or a ``postgresql://`` URL."""
+    """Typed settings; ``db`` is a file path (DuckDB) or a ``postgresql://`` URL; ``audit_key`` the checkpoint key."""
 
     db: str
+    audit_key: Path
 
     @classmethod
-    def load(cls, db: str | None = None) -> "Settings":
-        """--db wins over STAYLEDGER_DB, which wins over ./stayledger.duckdb."""
+    def load(cls, db: str | None = None, audit_key: str | None = None) -> "Settings":
+        """--db wins over STAYLEDGER_DB, which wins over ./stayledger.duckdb; likewise for the audit key."""
         chosen = db or os.environ.get(DB_ENV) or DEFAULT_DB
         if not chosen.strip():
             raise ConfigurationError(f"the database setting is empty: pass --db PATH or set {DB_ENV}")
-        return cls(db=chosen)
+        key = audit_key or os.environ.get(AUDIT_KEY_ENV)
+        return cls(db=chosen, audit_key=Path(key) if key else default_audit_key())
+
+
+def load_signer(settings: Settings) -> "Signer":
+    """The Ed25519 key that signs audit checkpoints (created, mode 0600, on first use)."""
+    from stayledger.audit.checkpoint import load_or_create_signing_key
+    from stayledger.usecases.audit import Signer
+
+    try:
+        return Signer(load_or_create_signing_key(settings.audit_key))
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(
+            f"cannot use the audit signing key {settings.audit_key}: {exc} (set {AUDIT_KEY_ENV} or --key)"
+        ) from None
 
 
 def open_store(settings: Settings, *, read_only: bool = False) -> EventStore:

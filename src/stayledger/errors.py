@@ -51,3 +51,7 @@ class StorageError(StayledgerError):
 
 class ConfigurationError(StayledgerError):
     """A setting is missing or wrong; the message names the key and how to set it."""
+
+
+class NotFound(StayledgerError):
+    """A lookup found nothing (no such person or event); the failed lookup is audited like any other."""

@@ -72,12 +72,12 @@ def test_every_kind_of_bad_record_is_quarantined_and_no_good_record_is_lost(tmp_
     result = run("ingest", str(path), db=db)
     assert result.exit_code == 3, result.output
     assert "3 added" in result.output and f"{len(BAD_LINES)} quarantined" in result.output
-    listing = run("quarantine", "list", "--limit", "0", db=db)
+    listing = run("quarantine", "list", "--limit", "0", "--purpose", "fix feed errors", db=db)
     for expected in ("document_number: expected a string", "surname: required", "unknown field",
                      "not a calendar date", "unknown country code 'ZZZ'", "not valid JSON", "expected a JSON object"):
         assert expected in listing.output, expected
     out = tmp_path / "events.jsonl"
-    assert run("export", "events", "--out", str(out), db=db).exit_code == 0
+    assert run("export", "events", "--purpose", "test backup", "--out", str(out), db=db).exit_code == 0
     assert len(out.read_text().splitlines()) == 3
 
 
@@ -88,7 +88,7 @@ def test_non_utf8_bytes_are_quarantined_by_line(tmp_path, db):
     path.write_bytes(good + b"\n" + bad + b"\n")
     result = run("ingest", str(path), db=db)
     assert result.exit_code == 3 and "1 added" in result.output
-    assert "not valid UTF-8" in run("quarantine", "list", db=db).output
+    assert "not valid UTF-8" in run("quarantine", "list", "--purpose", "fix feed errors", db=db).output
 
 
 def test_a_truncated_file_keeps_every_complete_record(tmp_path, db):
@@ -150,18 +150,18 @@ def test_parquet_with_typed_dates_is_ingested(tmp_path, db):
 def test_export_round_trip_gives_the_same_ledger(tmp_path, db):
     run("ingest", str(write_jsonl(tmp_path / "e.jsonl", GOOD)), db=db)
     first = tmp_path / "first.jsonl"
-    run("export", "events", "--out", str(first), db=db)
+    run("export", "events", "--purpose", "test backup", "--out", str(first), db=db)
     other = tmp_path / "other.duckdb"
     assert run("ingest", str(first), db=other).exit_code == 0
     second = tmp_path / "second.jsonl"
-    run("export", "events", "--out", str(second), db=other)
+    run("export", "events", "--purpose", "test backup", "--out", str(second), db=other)
     assert first.read_text() == second.read_text()
 
 
 def test_identity_export_has_one_row_per_event_and_links_the_transliterated_departure(tmp_path, db):
     run("ingest", str(write_jsonl(tmp_path / "e.jsonl", GOOD)), db=db)
     out = tmp_path / "ids.csv"
-    assert run("export", "identities", "--out", str(out), db=db).exit_code == 0
+    assert run("export", "identities", "--purpose", "test backup", "--out", str(out), db=db).exit_code == 0
     rows = list(csv.DictReader(out.open()))
     assert list(rows[0]) == ["event_id", "person_id"] and len(rows) == 3
     person = {r["event_id"]: r["person_id"] for r in rows}
@@ -171,7 +171,7 @@ def test_identity_export_has_one_row_per_event_and_links_the_transliterated_depa
 def test_stays_export_has_the_stable_header_and_statuses(tmp_path, db):
     run("ingest", str(write_jsonl(tmp_path / "e.jsonl", GOOD)), db=db)
     out = tmp_path / "stays.csv"
-    assert run("export", "stays", "--as-of", "2024-12-31", "--out", str(out), db=db).exit_code == 0
+    assert run("export", "stays", "--purpose", "test backup", "--as-of", "2024-12-31", "--out", str(out), db=db).exit_code == 0
     header = out.read_text().splitlines()[0]
     assert header.startswith("arrival_event_id,person_id,status,authorized_until,overstay_days")
     rows = {r["arrival_event_id"]: r for r in csv.DictReader(out.open())}

@@ -16,7 +16,7 @@ ARRIVAL = {"event_id": "BRD-9", "kind": "arrival", "occurred_on": "2024-03-01", 
 
 def stays(tmp_path, db):
     out = tmp_path / "stays.csv"
-    runner.invoke(app, ["export", "stays", "--as-of", "2024-12-31", "--out", str(out), "--db", str(db)])
+    runner.invoke(app, ["export", "stays", "--purpose", "test check", "--as-of", "2024-12-31", "--out", str(out), "--db", str(db)])
     return {r["arrival_event_id"]: r for r in csv.DictReader(out.open())}
 
 
@@ -27,7 +27,7 @@ def test_an_officers_fix_of_admit_until_clears_a_wrongful_overstay_and_keeps_the
     runner.invoke(app, ["ingest", str(src), "--db", str(db)])
     assert stays(tmp_path, db)["BRD-9"]["status"] == "overstay"
 
-    result = runner.invoke(app, ["correct", "BRD-9", "--set", "admitted_until=2025-03-01", "--db", str(db)])
+    result = runner.invoke(app, ["correct", "BRD-9", "--purpose", "traveller rebuttal", "--set", "admitted_until=2025-03-01", "--db", str(db)])
     assert result.exit_code == 0, result.output
     after = stays(tmp_path, db)
     assert "BRD-9" not in after  # superseded: no stay of its own
@@ -35,7 +35,7 @@ def test_an_officers_fix_of_admit_until_clears_a_wrongful_overstay_and_keeps_the
     assert fixed["arrival_event_id"] == "BRD-9~fix1" and fixed["status"] == "in_status"
 
     ledger = tmp_path / "ledger.jsonl"
-    runner.invoke(app, ["export", "events", "--out", str(ledger), "--db", str(db)])
+    runner.invoke(app, ["export", "events", "--purpose", "test check", "--out", str(ledger), "--db", str(db)])
     records = [json.loads(line) for line in ledger.read_text().splitlines()]
     assert [r["event_id"] for r in records] == ["BRD-9", "BRD-9~fix1"]
     assert records[1]["corrects"] == "BRD-9" and records[0]["admitted_until"] == "2024-04-01"
@@ -46,5 +46,5 @@ def test_a_correction_must_still_be_a_valid_record(tmp_path):
     src = tmp_path / "e.jsonl"
     src.write_text(json.dumps(ARRIVAL) + "\n")
     runner.invoke(app, ["ingest", str(src), "--db", str(db)])
-    result = runner.invoke(app, ["correct", "BRD-9", "--set", "date_of_birth=1988-02-30", "--db", str(db)])
+    result = runner.invoke(app, ["correct", "BRD-9", "--purpose", "traveller rebuttal", "--set", "date_of_birth=1988-02-30", "--db", str(db)])
     assert result.exit_code == 1 and "date_of_birth" in result.output

@@ -13,6 +13,7 @@ import pytest
 from stayledger.formats.mapping import load_mapping, mapped_records, unmapped_columns
 from stayledger.storage.duckdb_store import DuckDBStore
 from stayledger.usecases.ingest import ingest_records
+from tests.access import ADMIN
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "mappings"
 TODAY = date(2026, 1, 15)
@@ -28,7 +29,7 @@ def store(tmp_path):
 def ingest_example(store, name: str, data: Path | None = None):
     path = data or EXAMPLES / f"{name}.csv"
     mapping = load_mapping(EXAMPLES / f"{name}.toml")
-    return ingest_records(store, path.name, mapped_records(path, mapping, today=TODAY))
+    return ingest_records(store, ADMIN, path.name, mapped_records(path, mapping, today=TODAY))
 
 
 def quarantined(store) -> dict[str, str]:

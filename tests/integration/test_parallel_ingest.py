@@ -4,6 +4,7 @@ import json
 
 import stayledger.usecases.ingest as ingest
 from stayledger.storage.duckdb_store import DuckDBStore
+from tests.access import ADMIN
 
 RECORD = {"kind": "departure", "occurred_on": "2024-05-20", "source": "carrier", "surname": "DOE",
           "date_of_birth": "1980-01-01", "nationality": "GBR", "document_number": "123"}
@@ -31,15 +32,15 @@ def test_parallel_ingest_gives_the_same_ledger_and_line_numbers_as_one_process(t
     source = tmp_path / "events.jsonl"
     write(source, 3000)
     sequential = DuckDBStore(tmp_path / "one.duckdb")
-    one = ingest.ingest_file(sequential, source, workers=1)
+    one = ingest.ingest_file(sequential, ADMIN, source, workers=1)
 
     monkeypatch.setattr(ingest, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(ingest, "PARALLEL_CHUNK_BYTES", 20_000)  # many ranges
     parallel = DuckDBStore(tmp_path / "two.duckdb")
-    two = ingest.ingest_file(parallel, source, workers=2)
+    two = ingest.ingest_file(parallel, ADMIN, source, workers=2)
 
     assert (two.records, two.added, two.quarantined) == (one.records, one.added, one.quarantined)
     assert ledger(parallel) == ledger(sequential)
     assert ("line 14", "not valid JSON (Unterminated string starting at at column 2)") in ledger(parallel)[1]
-    again = ingest.ingest_file(parallel, source, workers=2)
+    again = ingest.ingest_file(parallel, ADMIN, source, workers=2)
     assert again.added == 0 and again.duplicates == one.added

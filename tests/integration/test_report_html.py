@@ -15,6 +15,7 @@ from stayledger.storage.base import make_batch
 from stayledger.storage.duckdb_store import DuckDBStore
 from stayledger.usecases.report import report_overstays, stay_facts
 from stayledger.usecases.resolve import resolve_identities
+from tests.access import ADMIN
 
 AS_OF = date(2025, 12, 31)
 
@@ -69,9 +70,9 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> tuple[OverstayReport, O
     try:
         n = len(ledger.events)
         store.append_events(make_batch(ledger.events, ["synthetic"] * n, [f"line {i}" for i in range(n)], ["{}"] * n), [])
-        resolve_identities(store)
+        resolve_identities(store, ADMIN)
         exact = aggregate_overstays(stay_facts(store, AS_OF), 2025, threshold=1)
-        return report_overstays(store, 2025, AS_OF), exact
+        return report_overstays(store, ADMIN, 2025, AS_OF), exact
     finally:
         store.close()
 

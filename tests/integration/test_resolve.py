@@ -14,6 +14,9 @@ from stayledger.usecases.evaluate import read_truth_identities
 from stayledger.usecases.ingest import ingest_records
 from stayledger.formats.canonical import RawRecord
 from stayledger.usecases.resolve import resolve_identities
+from stayledger.audit.log import parse_entry
+from stayledger.domain.access import AccessContext, Role
+from tests.access import ADMIN
 
 
 @pytest.fixture(scope="module")
@@ -35,13 +38,13 @@ def records(path: Path, keep) -> list[RawRecord]:
 def test_first_run_trains_a_model_then_new_events_link_incrementally_with_stable_ids(population, tmp_path):
     store = DuckDBStore(tmp_path / "l.duckdb")
     events = population / "events.jsonl"
-    ingest_records(store, "events.jsonl", records(events, lambda r: r["occurred_on"] < "2025-10-01"))
-    first = resolve_identities(store)
+    ingest_records(store, ADMIN, "events.jsonl", records(events, lambda r: r["occurred_on"] < "2025-10-01"))
+    first = resolve_identities(store, ADMIN)
     assert first.method == "splink" and any("trained linkage model version 1" in n for n in first.notes)
     before = {e: a.person_id for e, a in store.identity_assignments().items()}
 
-    ingest_records(store, "events.jsonl", records(events, lambda r: r["occurred_on"] >= "2025-10-01"))
-    second = resolve_identities(store)
+    ingest_records(store, ADMIN, "events.jsonl", records(events, lambda r: r["occurred_on"] >= "2025-10-01"))
+    second = resolve_identities(store, ADMIN)
     assert second.method == "splink-incremental"
     after = {e: a.person_id for e, a in store.identity_assignments().items()}
     unchanged = sum(after[e] == p for e, p in before.items())
@@ -49,7 +52,7 @@ def test_first_run_trains_a_model_then_new_events_link_incrementally_with_stable
 
     metrics = pair_metrics(after, read_truth_identities(population))
     assert metrics.f1 > 0.99, metrics
-    full = resolve_identities(store, full=True)
+    full = resolve_identities(store, ADMIN, full=True)
     assert full.method == "splink"
     assert pair_metrics({e: a.person_id for e, a in store.identity_assignments().items()}, read_truth_identities(population)).f1 > 0.99
     store.close()
@@ -57,8 +60,8 @@ def test_first_run_trains_a_model_then_new_events_link_incrementally_with_stable
 
 def test_a_store_too_small_to_train_on_uses_exact_keys_and_says_so(population, tmp_path):
     store = DuckDBStore(tmp_path / "small.duckdb")
-    ingest_records(store, "events.jsonl", records(population / "events.jsonl", lambda r: r["occurred_on"] < "2023-01-15"))
-    report = resolve_identities(store)
+    ingest_records(store, ADMIN, "events.jsonl", records(population / "events.jsonl", lambda r: r["occurred_on"] < "2023-01-15"))
+    report = resolve_identities(store, ADMIN)
     assert report.method == "deterministic-keys"
     assert any("too few to train" in n for n in report.notes)
     assert store.latest_model() is None
@@ -67,9 +70,9 @@ def test_a_store_too_small_to_train_on_uses_exact_keys_and_says_so(population, t
 
 def test_nothing_new_is_a_quick_no_op(population, tmp_path):
     store = DuckDBStore(tmp_path / "n.duckdb")
-    ingest_records(store, "events.jsonl", records(population / "events.jsonl", lambda r: r["occurred_on"] < "2023-01-15"))
-    resolve_identities(store)
-    again = resolve_identities(store)
+    ingest_records(store, ADMIN, "events.jsonl", records(population / "events.jsonl", lambda r: r["occurred_on"] < "2023-01-15"))
+    resolve_identities(store, ADMIN)
+    again = resolve_identities(store, ADMIN)
     assert again.method == "unchanged" and again.notes == ["nothing new to resolve"]
     store.close()
 
@@ -80,8 +83,8 @@ def test_an_overstay_shows_the_nearest_unlinked_departure_and_why_it_was_not_lin
     from stayledger.usecases.lookup import look_up_person
 
     store = DuckDBStore(tmp_path / "near.duckdb")
-    ingest_records(store, "events.jsonl", records(population / "events.jsonl", lambda r: True))
-    resolve_identities(store)
+    ingest_records(store, ADMIN, "events.jsonl", records(population / "events.jsonl", lambda r: True))
+    resolve_identities(store, ADMIN)
     arrival = {"event_id": "T-ARR", "kind": "arrival", "occurred_on": "2025-03-01", "source": "border", "surname": "Abernathy",
                "given_names": "Quentin", "date_of_birth": "1961-04-17", "sex": "M", "nationality": "NZL",
                "document_number": "LA123456", "admission_class": "WT", "admitted_until": "2025-05-29", "mode": "air"}
@@ -89,25 +92,29 @@ def test_an_overstay_shows_the_nearest_unlinked_departure_and_why_it_was_not_lin
     departure = {"event_id": "T-DEP", "kind": "departure", "occurred_on": "2025-05-20", "source": "carrier", "surname": "ABERNETHY",
                  "given_names": "QUENTIN", "date_of_birth": "1961-07-14", "sex": "M", "nationality": "GBR",
                  "document_number": "533401234", "mode": "air"}
-    ingest_records(store, "extra", [RawRecord("line 1", json.dumps(arrival), arrival), RawRecord("line 2", json.dumps(departure), departure)])
-    resolve_identities(store)
+    ingest_records(store, ADMIN, "extra", [RawRecord("line 1", json.dumps(arrival), arrival), RawRecord("line 2", json.dumps(departure), departure)])
+    resolve_identities(store, ADMIN)
     person = store.identity_assignments()["T-ARR"].person_id
     assert store.identity_assignments()["T-DEP"].person_id != person
-    view = look_up_person(store, person, date(2025, 12, 31), actor="officer-7", purpose="test")
+    officer = AccessContext("officer-7", Role.OFFICER, "overstay check", case_ref="CASE-9")
+    view = look_up_person(store, officer, person, date(2025, 12, 31))
     (stay,) = view.stays
     misses = view.near_misses[stay.arrival_event_id]
     assert misses and misses[0].event_id == "T-DEP"
     assert any(reason.startswith("nationality") for reason in misses[0].against)
-    assert store.lookup_log()[-1][1:] == ("officer-7", "test", f"person {person}")
+    logged = parse_entry(list(store.audit_rows())[-1][1])
+    assert (logged["actor"], logged["role"], logged["action"], logged["purpose"], logged["case_ref"]) == (
+        "officer-7", "officer", "person.view", "overstay check", "CASE-9")
+    assert logged["objects"]["person_id"] == person and "T-DEP" in logged["objects"]["near_misses"]
     store.close()
 
 
 def test_when_the_ledger_grows_enough_to_train_the_new_model_relinks_everything(population, tmp_path):
     store = DuckDBStore(tmp_path / "grow.duckdb")
     lines = records(population / "events.jsonl", lambda r: True)
-    ingest_records(store, "events.jsonl", lines[:450])
-    assert resolve_identities(store).method == "deterministic-keys"
-    ingest_records(store, "events.jsonl", lines[450:520])  # 70 new of 520: small enough for incremental linking
-    grown = resolve_identities(store)
+    ingest_records(store, ADMIN, "events.jsonl", lines[:450])
+    assert resolve_identities(store, ADMIN).method == "deterministic-keys"
+    ingest_records(store, ADMIN, "events.jsonl", lines[450:520])  # 70 new of 520: small enough for incremental linking
+    grown = resolve_identities(store, ADMIN)
     assert grown.method == "splink" and any("trained linkage model" in n for n in grown.notes)
     store.close()

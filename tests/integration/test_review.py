@@ -21,7 +21,10 @@ ANOTHER = {**DEPARTURE, "event_id": "APIS-2", "occurred_on": "2024-05-01", "nati
 
 
 def invoke(*args, db):
-    result = runner.invoke(app, [*args, "--db", str(db), "--actor", "officer-7"] if args[0] == "review" and args[1] in ("accept", "reject", "show") else [*args, "--db", str(db)])
+    extra = ["--actor", "officer-7"] if args[0] == "review" and args[1] in ("accept", "reject", "show") else []
+    if args[:2] == ("review", "show"):
+        extra += ["--purpose", "clerical review"]
+    result = runner.invoke(app, [*args, "--db", str(db), *extra])
     return result
 
 
@@ -35,7 +38,7 @@ def person_of(db):
 
 def stays(tmp_path, db):
     out = tmp_path / "stays.csv"
-    runner.invoke(app, ["export", "stays", "--as-of", "2025-06-30", "--out", str(out), "--db", str(db)])
+    runner.invoke(app, ["export", "stays", "--purpose", "test check", "--as-of", "2025-06-30", "--out", str(out), "--db", str(db)])
     return {r["arrival_event_id"]: r for r in csv.DictReader(out.open())}
 
 

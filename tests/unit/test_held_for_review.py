@@ -8,6 +8,7 @@ from stayledger.storage.memory import MemoryStore
 from stayledger.usecases.lookup import look_up_person
 from stayledger.usecases.resolve import resolve_identities
 from stayledger.usecases.stays import determine_stays
+from tests.access import ADMIN
 
 ARRIVAL = {"event_id": "A", "kind": "arrival", "occurred_on": "2024-03-11", "source": "border", "surname": "MISHRA",
            "date_of_birth": "2004-12-07", "nationality": "IND", "document_number": "H8151480", "admission_class": "B2",
@@ -20,7 +21,7 @@ def ledger(review_status: str | None) -> MemoryStore:
     store = MemoryStore()
     events = [parse_event(ARRIVAL), parse_event(DEPARTURE)]
     store.append_events(make_batch(events, ["t", "t"], ["1", "2"], ["a", "d"]), [])
-    resolve_identities(store)
+    resolve_identities(store, ADMIN)
     if review_status is not None:
         store.add_review_items([ReviewItem("A", "D", 0.89)])
         if review_status != "open":
@@ -31,7 +32,7 @@ def ledger(review_status: str | None) -> MemoryStore:
 def statuses(store: MemoryStore) -> tuple[str, str]:
     (exported,) = [s for s in determine_stays(store, date(2025, 1, 1)) if s.arrival_event_id == "A"]
     person = store.identity_assignments()["A"].person_id
-    (viewed,) = look_up_person(store, person, date(2025, 1, 1), actor="t", purpose="t").stays
+    (viewed,) = look_up_person(store, ADMIN, person, date(2025, 1, 1)).stays
     return exported.status.value, viewed.status.value
 
 
@@ -54,7 +55,7 @@ def test_a_question_about_another_person_holds_the_overstay_through_any_of_their
                       "admission_class": "B2", "admitted_until": "2023-03-01"}
     events = [parse_event(ARRIVAL), parse_event(DEPARTURE), parse_event(second_arrival)]
     store.append_events(make_batch(events, ["t"] * 3, ["1", "2", "3"], ["a", "d", "a2"]), [])
-    resolve_identities(store)
+    resolve_identities(store, ADMIN)
     assert store.identity_assignments()["A"].person_id != store.identity_assignments()["A2"].person_id
     store.add_review_items([ReviewItem("A", "A2", 0.7)])
     (stay,) = [s for s in determine_stays(store, date(2025, 1, 1)) if s.arrival_event_id == "A"]

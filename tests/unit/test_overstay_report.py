@@ -42,6 +42,7 @@ from stayledger.storage.base import make_batch
 from stayledger.storage.memory import MemoryStore
 from stayledger.usecases.report import report_overstays
 from stayledger.usecases.resolve import resolve_identities
+from tests.access import ADMIN
 
 NO_SUPPRESSION = 1  # threshold 1 withholds nothing: for tests of the counting itself
 IN_FY2025 = date(2025, 3, 1)
@@ -421,8 +422,8 @@ def test_report_overstays_takes_mode_and_nationality_from_the_arrival():
     store = MemoryStore()
     events = _events()
     store.append_events(make_batch(events, ["t"] * len(events), ["x"] * len(events), ["{}"] * len(events)), [])
-    resolve_identities(store)
-    report = report_overstays(store, 2025, date(2025, 12, 31))
+    resolve_identities(store, ADMIN)
+    report = report_overstays(store, ADMIN, 2025, date(2025, 12, 31))
     row = total_row(report)
     assert row.expected_departures == 12 and row.suspected_in_country_overstays == 12
     assert report.excluded_land == 12

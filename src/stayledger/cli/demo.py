@@ -10,15 +10,16 @@ from rich.console import Console
 from rich.table import Table
 
 from stayledger.bootstrap import Settings, open_store
+from stayledger.cli.render import print_evaluation
+from stayledger.domain.access import AccessContext
 from stayledger.domain.stays import Status
 from stayledger.reports.groups import class_group
-from stayledger.usecases.evaluate import evaluate, truth_as_of
+from stayledger.usecases.evaluate import evaluate_ledger, truth_as_of
 from stayledger.usecases.ingest import ingest_file
 from stayledger.usecases.resolve import resolve_identities
-from stayledger.usecases.stays import determine_stays
 
 
-def run_demo(console: Console, *, people: int, seed: int, workdir: Path) -> None:
+def run_demo(console: Console, ctx: AccessContext, *, people: int, seed: int, workdir: Path) -> None:
     from stayledger.synth.generator import generate_population
 
     started = time.perf_counter()
@@ -34,39 +35,38 @@ def run_demo(console: Console, *, people: int, seed: int, workdir: Path) -> None
     store = open_store(Settings.load(str(db_path)))
     try:
         with console.status("ingesting…"):
-            report = ingest_file(store, population / "events.jsonl")
+            report = ingest_file(store, ctx, population / "events.jsonl")
         console.print(
             f"[bold]2. ingested[/] {report.added:,} events ({report.quarantined} quarantined) into {db_path}"
         )
         with console.status("resolving identities…"):
-            resolved = resolve_identities(store)
+            resolved = resolve_identities(store, ctx)
         for note in resolved.notes:
             console.print(f"   {note}")
         console.print(f"[bold]3. resolved[/] {resolved.events:,} events into {resolved.persons:,} persons ({resolved.method})")
 
         as_of = truth_as_of(population)
         assert as_of is not None
-        with console.status("determining stays…"):
-            stays = list(determine_stays(store, as_of))
+        with console.status("determining stays and measuring accuracy…"):
+            evaluation, stays = evaluate_ledger(store, ctx, population, as_of)
+        assert stays is not None
         console.print(f"[bold]4. determined[/] {len(stays):,} stays as of {as_of}")
-
         _print_summary(console, stays)
-        evaluation = evaluate(store, population, stays, as_of)
     finally:
         store.close()
 
-    from stayledger.cli.main import _print_evaluation
-
     console.print("[bold]accuracy against the ground truth[/]")
-    _print_evaluation(evaluation)
+    print_evaluation(evaluation)
     elapsed = time.perf_counter() - started
     console.print(f"\ndone in {elapsed:.1f} s. The database is {db_path}. Try next:")
     for hint in (
         f"stayledger report overstays --db {db_path} --fiscal-year {as_of.year - (as_of.month < 10)} --as-of {as_of} --format html --out overstays.html",
         f"stayledger review list --db {db_path}",
-        f"stayledger export stays --db {db_path} --as-of {as_of} --out stays.csv",
-        f"stayledger export identities --db {db_path} --out identities.csv",
-        f"stayledger quarantine list --db {db_path}",
+        f"stayledger audit list --db {db_path}",
+        f"stayledger audit verify --db {db_path}",
+        f"stayledger export stays --db {db_path} --as-of {as_of} --out stays.csv --purpose 'demo walkthrough'",
+        f"stayledger export identities --db {db_path} --out identities.csv --purpose 'demo walkthrough'",
+        f"stayledger quarantine list --db {db_path} --purpose 'demo walkthrough'",
         f"stayledger evaluate {population} --db {db_path}",
     ):
         console.print(f"  {hint}")

@@ -533,6 +533,20 @@ def _frequencies(features: pa.Table, column: str) -> tuple[dict[str, float], flo
     return dict(sorted(lookup.items())), 1.0 / total
 
 
+def refresh_term_frequencies(model: LinkageModel, features: pa.Table) -> LinkageModel:
+    """The same trained model with name frequencies counted afresh on ``features`` (e.g. after an erasure).
+
+    The frequency tables hold names; after erased persons are gone from the ledger, they must go from the
+    model too. The trained m and u probabilities are aggregate statistics and stay.
+    """
+    tf_lookups: dict[str, dict[str, float]] = {}
+    rare: dict[str, float] = {}
+    for column in TF_COLUMNS:
+        tf_lookups[column], rare[column] = _frequencies(features, column)
+    metadata = {**model.metadata, "term_frequencies_from": features.num_rows}
+    return LinkageModel(settings=model.settings, term_frequencies=tf_lookups, rare_value_frequency=rare, metadata=metadata)
+
+
 def _with_term_frequencies(features: pa.Table, model: LinkageModel) -> pa.Table:
     """Add ``tf_surname`` and ``tf_given`` from the model's lookups (unseen values count as rare)."""
     for column in TF_COLUMNS:

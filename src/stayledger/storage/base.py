@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import pyarrow as pa
 
+from stayledger.audit.log import AuditRecord, SealedEntry, TreeHead, seal, utc_now
+from stayledger.audit.merkle import Frontier
 from stayledger.domain.events import Event
 from stayledger.storage.arrow_events import events_to_table
 
@@ -106,6 +109,28 @@ class ReviewItem:
     note: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ReviewDecision:
+    """One decision on a pair; a later decision on the same pair is appended, and the latest applies."""
+
+    event_id_l: str
+    event_id_r: str
+    status: str  # accepted | rejected
+    decided_by: str
+    note: str | None
+    decided_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ErasurePlan:
+    """What one retention run erases: events, what derives from them, and expired quarantine entries."""
+
+    event_ids: Sequence[str]
+    person_ids: Sequence[str]  # persons wholly erased: their identity history goes too
+    quarantine_ids: Sequence[str]
+    reason: str
+
+
 def conflict_entry(event_id: str, origin: str, location: str, raw: str, existing_hint: str) -> QuarantineEntry:
     return QuarantineEntry(
         origin=origin,
@@ -117,7 +142,17 @@ def conflict_entry(event_id: str, origin: str, location: str, raw: str, existing
 
 
 class EventStore(ABC):
-    """Verbs the use cases need; nothing more."""
+    """Verbs the use cases need; nothing more.
+
+    ``clock`` is the application's clock (UTC); audit entries take their time from it, never from the database.
+    """
+
+    clock: Callable[[], datetime] = staticmethod(utc_now)
+
+    # --- unit of work ----------------------------------------------------------------------
+    @abstractmethod
+    def unit_of_work(self) -> AbstractContextManager[None]:
+        """Every write inside commits together or not at all; nested units join the outermost one."""
 
     # --- event log -------------------------------------------------------------------------
     @abstractmethod
@@ -180,25 +215,58 @@ class EventStore(ABC):
     @abstractmethod
     def decide_review(self, event_id_l: str, event_id_r: str, status: str, decided_by: str, note: str | None) -> None: ...
 
-    # --- accountability --------------------------------------------------------------------
     @abstractmethod
-    def log_lookup(self, actor: str, purpose: str, subject: str) -> None:
-        """Record an individual lookup (who, why, what) — every per-person view is logged."""
+    def review_history(self, event_id_l: str, event_id_r: str) -> list[ReviewDecision]:
+        """Every decision on the pair, oldest first."""
+
+    # --- audit log -------------------------------------------------------------------------
+    def append_audit(self, records: Sequence[AuditRecord]) -> list[SealedEntry]:
+        """Seal and append audit entries (joins the caller's unit of work, so they commit with its writes)."""
+        if not records:
+            return []
+        with self.unit_of_work():
+            last_seq, last_hash, frontier = self._audit_tail()
+            sealed, head = seal(records, last_seq=last_seq, last_hash=last_hash, frontier=frontier, at=self.clock())
+            self._write_audit(sealed, head)
+        return sealed
 
     @abstractmethod
-    def lookup_log(self) -> list[tuple[datetime, str, str, str]]: ...
+    def _audit_tail(self) -> tuple[int, str, Frontier]:
+        """(last seq, its hash, the Merkle frontier after it); (0, GENESIS, empty) for an empty log."""
+
+    @abstractmethod
+    def _write_audit(self, entries: Sequence[SealedEntry], head: TreeHead) -> None: ...
+
+    @abstractmethod
+    def audit_rows(self, after_seq: int = 0) -> Iterator[tuple[int, str, str]]:
+        """Stored (seq, canonical JSON, hash) rows in seq order, as stored (verification reads them raw)."""
+
+    @abstractmethod
+    def audit_heads(self) -> list[tuple[int, str]]:
+        """Stored tree heads (size, hex root)."""
+
+    @abstractmethod
+    def ledger_id(self) -> str:
+        """A random id given to the ledger when it was created; names the audit log in checkpoints."""
 
     # --- retention ---------------------------------------------------------------------------
     @abstractmethod
-    def erase_events(self, event_ids: Sequence[str], reason: str) -> int:
+    def erase(self, plan: ErasurePlan) -> int:
         """Erase events past their retention period, with what derives from them; log only the count.
 
         The one deletion the ledger allows: retention limits are law, and erasure is recorded (when, how
-        many, why) without keeping anything about the persons erased.
+        many, why) without keeping anything about the persons erased. Returns the number of events erased.
         """
 
     @abstractmethod
     def erasure_log(self) -> list[tuple[datetime, int, str]]: ...
+
+    @abstractmethod
+    def replace_models(self, model_json: str, description: str) -> int:
+        """Keep only this model (e.g. rebuilt without erased persons' name frequencies); returns its version."""
+
+    def compact(self) -> None:  # noqa: B027 - backends that keep no deleted bytes need nothing
+        """Rewrite storage so that erased values no longer exist anywhere in its files."""
 
     def close(self) -> None:  # noqa: B027 - optional for backends without resources
         """Release resources."""

@@ -7,25 +7,31 @@ Driver errors become ``StorageError``.
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from stayledger.audit.log import GENESIS, AuditRecord, SealedEntry, TreeHead, seal, utc_now
+from stayledger.audit.merkle import Frontier
 from stayledger.domain.events import FIELDS, Event
 from stayledger.errors import StorageError
 from stayledger.storage.arrow_events import EVENT_SCHEMA
 from stayledger.storage.base import (
     AppendOutcome,
+    ErasurePlan,
     EventStore,
     IdentityAssignment,
     IdentityChange,
     QuarantineEntry,
     ResolutionRun,
+    ReviewDecision,
     ReviewItem,
     StoredQuarantine,
     conflict_entry,
@@ -48,15 +54,48 @@ def _first(rows: list) -> tuple | None:
     return rows[0] if rows else None
 
 
+def _naive_utc(moment: datetime) -> datetime:
+    """TIMESTAMP columns hold UTC without a zone."""
+    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _sql_string(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 class DuckDBStore(EventStore):
-    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        read_only: bool = False,
+        clock: Callable[[], datetime] = utc_now,
+        duckdb_config: dict[str, str] | None = None,
+    ) -> None:
+        """``duckdb_config``: DuckDB settings, e.g. ``force_compression`` for tests that read the file's bytes."""
         self.path = str(path)
+        self.read_only = read_only
+        self.clock = clock
+        self._depth = 0
+        self._config = dict(duckdb_config or {})
+        self._con = self._connect()
+        if not read_only:
+            self._remove_stale_compaction()
+            self._migrate()
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
         try:
-            self._con = duckdb.connect(self.path, read_only=read_only)
+            return duckdb.connect(self.path, read_only=self.read_only, config=self._config)
         except duckdb.Error as exc:
             raise StorageError(f"cannot open the database {self.path}: {exc}") from exc
-        if not read_only:
-            self._migrate()
 
     # --- plumbing --------------------------------------------------------------------------
     def _migrate(self) -> None:
@@ -69,7 +108,27 @@ class DuckDBStore(EventStore):
             with self._transaction():
                 for statement in statements:
                     self._con.execute(statement)
+                if version == 4:
+                    self._move_lookup_log_onto_audit_log()
                 self._con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
+
+    def _move_lookup_log_onto_audit_log(self) -> None:
+        """Schema 4: the ledger gets its id, and the old lookup log's rows become the first audit entries."""
+        self._con.execute("INSERT INTO ledger_meta VALUES ('ledger_id', ?)", [uuid.uuid4().hex])
+        rows = self._con.execute(
+            "SELECT looked_up_at, actor, purpose, subject FROM lookup_log ORDER BY looked_up_at"
+        ).fetchall()
+        for looked_up_at, actor, purpose, subject in rows:
+            kind, _, ids = subject.partition(" ")
+            action, objects = (("person.view", {"person_id": ids}) if kind == "person"
+                               else ("pair.explain", {"event_ids": ids.split()}))
+            record = AuditRecord(action, actor or "unrecorded", "unrecorded", "unrecorded (lookup log before schema 4)",
+                                 purpose=purpose or None, objects=objects)
+            last_seq, last_hash, frontier = self._audit_tail()
+            sealed, head = seal([record], last_seq=last_seq, last_hash=last_hash, frontier=frontier,
+                                at=looked_up_at.replace(tzinfo=timezone.utc))
+            self._write_audit(sealed, head)
+        self._con.execute("DROP TABLE lookup_log")
 
     @property
     def schema_version(self) -> int:
@@ -77,20 +136,33 @@ class DuckDBStore(EventStore):
         return int(row[0]) if row and row[0] is not None else 0
 
     @contextmanager
-    def _transaction(self) -> Iterator[None]:
+    def unit_of_work(self) -> Iterator[None]:
+        if self._depth:  # joins the outer unit: one commit for the whole operation
+            yield
+            return
         try:
             self._con.execute("BEGIN TRANSACTION")
         except duckdb.Error as exc:
             raise StorageError(f"cannot start a transaction on {self.path}: {exc}") from exc
+        self._depth = 1
         try:
             yield
         except BaseException as exc:  # KeyboardInterrupt too: nothing half-written survives
-            self._con.execute("ROLLBACK")
+            self._depth = 0
+            try:
+                self._con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass  # the transaction is already gone (e.g. the write failed): nothing to undo
             if isinstance(exc, duckdb.Error):
                 raise StorageError(f"{self.path}: {exc}") from exc
             raise
-        else:
+        self._depth = 0
+        try:
             self._con.execute("COMMIT")
+        except duckdb.Error as exc:
+            raise StorageError(f"{self.path}: could not commit: {exc}") from exc
+
+    _transaction = unit_of_work
 
     def close(self) -> None:
         self._con.close()
@@ -190,8 +262,9 @@ class DuckDBStore(EventStore):
         try:
             row = _first(self._con.execute(
                 """INSERT INTO quarantine (seq, quarantine_id, origin, location, event_id, raw, reasons, quarantined_at)
-                   SELECT nextval('quarantine_seq'), q.quarantine_id, q.origin, q.location, q.event_id, q.raw, q.reasons, now()
-                   FROM incoming_quarantine q ANTI JOIN quarantine x USING (quarantine_id)"""
+                   SELECT nextval('quarantine_seq'), q.quarantine_id, q.origin, q.location, q.event_id, q.raw, q.reasons, ?
+                   FROM incoming_quarantine q ANTI JOIN quarantine x USING (quarantine_id)""",
+                [_naive_utc(self.clock())],
             ).fetchall())
         finally:
             self._con.unregister("incoming_quarantine")
@@ -321,43 +394,142 @@ class DuckDBStore(EventStore):
         return [ReviewItem(*r) for r in rows]
 
     def decide_review(self, event_id_l: str, event_id_r: str, status: str, decided_by: str, note: str | None) -> None:
+        at = _naive_utc(self.clock())
         with self._transaction():
             self._con.execute(
-                """UPDATE review_queue SET status = ?, decided_by = ?, note = ?, decided_at = now()
+                """UPDATE review_queue SET status = ?, decided_by = ?, note = ?, decided_at = ?
                    WHERE event_id_l = ? AND event_id_r = ?""",
-                [status, decided_by, note, event_id_l, event_id_r],
+                [status, decided_by, note, at, event_id_l, event_id_r],
             )
+            self._con.execute("INSERT INTO review_decisions VALUES (?, ?, ?, ?, ?, ?)",
+                              [event_id_l, event_id_r, status, decided_by, note, at])
 
-    # --- accountability --------------------------------------------------------------------
-    def log_lookup(self, actor: str, purpose: str, subject: str) -> None:
-        with self._transaction():
-            self._con.execute("INSERT INTO lookup_log VALUES (now(), ?, ?, ?)", [actor, purpose, subject])
+    def review_history(self, event_id_l: str, event_id_r: str) -> list[ReviewDecision]:
+        rows = self._con.execute(
+            """SELECT event_id_l, event_id_r, status, decided_by, note, decided_at FROM review_decisions
+               WHERE event_id_l = ? AND event_id_r = ? ORDER BY decided_at, rowid""",
+            [event_id_l, event_id_r],
+        ).fetchall()
+        return [ReviewDecision(*r) for r in rows]
 
-    def lookup_log(self) -> list[tuple[datetime, str, str, str]]:
-        rows = self._con.execute("SELECT looked_up_at, actor, purpose, subject FROM lookup_log ORDER BY looked_up_at").fetchall()
-        return [(r[0], r[1], r[2], r[3]) for r in rows]
+    # --- audit log -------------------------------------------------------------------------
+    def _audit_tail(self) -> tuple[int, str, Frontier]:
+        last = _first(self._con.execute("SELECT seq, entry_hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchall())
+        if last is None:
+            return 0, GENESIS, Frontier()
+        head = _first(self._con.execute(
+            "SELECT tree_size, frontier FROM audit_tree_heads WHERE tree_size = ? ORDER BY rowid DESC LIMIT 1",
+            [int(last[0])]).fetchall())
+        if head is None:
+            # No head for the newest entry (a head was lost): rebuild the frontier from the entries themselves.
+            frontier = Frontier()
+            for _, _, digest in self.audit_rows():
+                frontier.append(bytes.fromhex(digest))
+            return int(last[0]), str(last[1]), frontier
+        return int(last[0]), str(last[1]), Frontier.from_json(head[1])
+
+    def _write_audit(self, entries: Sequence[SealedEntry], head: TreeHead) -> None:
+        self._con.executemany("INSERT INTO audit_log VALUES (?, ?, ?)", [[e.seq, e.text, e.hash] for e in entries])
+        self._con.execute("INSERT INTO audit_tree_heads VALUES (?, ?, ?)", [head.tree_size, head.root_hash, head.frontier])
+
+    def audit_rows(self, after_seq: int = 0) -> Iterator[tuple[int, str, str]]:
+        # Read in batches through Arrow: a million entries stream without holding Python rows for all of them.
+        reader = self._con.sql(
+            "SELECT seq, entry, entry_hash FROM audit_log WHERE seq > ? ORDER BY seq", params=[after_seq]
+        ).to_arrow_reader(65_536)
+        for batch in reader:
+            yield from zip(*(column.to_pylist() for column in batch.columns))
+
+    def audit_heads(self) -> list[tuple[int, str]]:
+        rows = self._con.execute("SELECT tree_size, root_hash FROM audit_tree_heads ORDER BY tree_size, rowid").fetchall()
+        return [(int(r[0]), str(r[1])) for r in rows]
+
+    def ledger_id(self) -> str:
+        row = _first(self._con.execute("SELECT value FROM ledger_meta WHERE key = 'ledger_id'").fetchall())
+        if row is None:
+            raise StorageError(f"{self.path} has no ledger id (schema older than version 4: open it read-write once)")
+        return str(row[0])
 
     # --- retention ---------------------------------------------------------------------------
-    def erase_events(self, event_ids: Sequence[str], reason: str) -> int:
-        ids = pa.table({"event_id": pa.array(list(event_ids), pa.string())})
+    def erase(self, plan: ErasurePlan) -> int:
+        ids = pa.table({"event_id": pa.array(list(plan.event_ids), pa.string())})
+        persons = pa.table({"person_id": pa.array(list(plan.person_ids), pa.string())})
+        quarantined = pa.table({"quarantine_id": pa.array(list(plan.quarantine_ids), pa.string())})
         with self._transaction():
             self._con.register("erased_ids", ids)
+            self._con.register("erased_persons", persons)
+            self._con.register("erased_quarantine", quarantined)
             try:
                 row = _first(self._con.execute("SELECT count(*) FROM events WHERE event_id IN (SELECT event_id FROM erased_ids)").fetchall())
                 count = int(row[0]) if row else 0
                 for statement in (
                     "DELETE FROM identities WHERE event_id IN (SELECT event_id FROM erased_ids)",
-                    "DELETE FROM quarantine WHERE event_id IN (SELECT event_id FROM erased_ids)",
+                    """DELETE FROM identity_changes WHERE person_id IN (SELECT person_id FROM erased_persons)
+                       OR other_person_id IN (SELECT person_id FROM erased_persons)""",
+                    """DELETE FROM quarantine WHERE event_id IN (SELECT event_id FROM erased_ids)
+                       OR quarantine_id IN (SELECT quarantine_id FROM erased_quarantine)""",
                     """DELETE FROM review_queue WHERE event_id_l IN (SELECT event_id FROM erased_ids)
+                       OR event_id_r IN (SELECT event_id FROM erased_ids)""",
+                    """DELETE FROM review_decisions WHERE event_id_l IN (SELECT event_id FROM erased_ids)
                        OR event_id_r IN (SELECT event_id FROM erased_ids)""",
                     "DELETE FROM events WHERE event_id IN (SELECT event_id FROM erased_ids)",
                 ):
                     self._con.execute(statement)
-                self._con.execute("INSERT INTO erasure_log VALUES (now(), ?, ?)", [count, reason])
+                self._con.execute("INSERT INTO erasure_log VALUES (?, ?, ?)", [_naive_utc(self.clock()), count, plan.reason])
             finally:
-                self._con.unregister("erased_ids")
+                for name in ("erased_ids", "erased_persons", "erased_quarantine"):
+                    self._con.unregister(name)
         return count
 
     def erasure_log(self) -> list[tuple[datetime, int, str]]:
         rows = self._con.execute("SELECT erased_at, events, reason FROM erasure_log ORDER BY erased_at").fetchall()
         return [(r[0], int(r[1]), r[2]) for r in rows]
+
+    def replace_models(self, model_json: str, description: str) -> int:
+        json.loads(model_json)
+        with self._transaction():
+            self._con.execute("DELETE FROM linkage_models")
+            row = _first(self._con.execute(
+                "INSERT INTO linkage_models VALUES (nextval('model_seq'), ?, ?, ?) RETURNING version",
+                [description, model_json, _naive_utc(self.clock())],
+            ).fetchall())
+        return int(row[0]) if row else 0
+
+    # --- physical erasure -------------------------------------------------------------------
+    @property
+    def _compaction_path(self) -> Path:
+        return Path(self.path + ".compacting")
+
+    def _remove_stale_compaction(self) -> None:
+        """A rewrite killed before its swap leaves a partial copy: the ledger itself is intact, the copy goes."""
+        for stale in (self._compaction_path, Path(str(self._compaction_path) + ".wal")):
+            stale.unlink(missing_ok=True)
+
+    def compact(self) -> None:
+        """Rewrite the ledger into a fresh file holding only live rows and swap it in atomically.
+
+        DuckDB leaves deleted values in the file's blocks even after CHECKPOINT and VACUUM; a copy made with
+        COPY FROM DATABASE holds only what is live (tables, keys, sequences at their current values). A kill
+        before the swap leaves the old file (and the next run removes the partial copy); after it, the new one.
+        """
+        if self.read_only:
+            raise StorageError(f"{self.path} is open read-only: cannot rewrite it")
+        if self._depth:
+            raise StorageError("cannot rewrite the ledger inside a unit of work")
+        fresh = self._compaction_path
+        self._remove_stale_compaction()
+        try:
+            self._con.execute("CHECKPOINT")
+            source = _first(self._con.execute("SELECT current_database()").fetchall())
+            self._con.execute(f"ATTACH '{_sql_string(str(fresh))}' AS stayledger_compacted")
+            self._con.execute(f'COPY FROM DATABASE "{source[0] if source else "main"}" TO stayledger_compacted')
+            self._con.execute("DETACH stayledger_compacted")
+        except duckdb.Error as exc:
+            self._remove_stale_compaction()
+            raise StorageError(f"{self.path}: could not rewrite the ledger (erasure is committed; run again): {exc}") from exc
+        self._con.close()
+        _fsync(fresh)
+        os.replace(fresh, self.path)  # atomic on POSIX: readers see the old file or the new, never a mix
+        Path(self.path + ".wal").unlink(missing_ok=True)  # the old file's (checkpointed) log must not meet the new file
+        _fsync(Path(self.path).parent)
+        self._con = self._connect()

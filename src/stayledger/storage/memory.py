@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import copy
+import uuid
+from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import pyarrow as pa
+
+from stayledger.audit.log import GENESIS, SealedEntry, TreeHead, utc_now
+from stayledger.audit.merkle import Frontier
 
 from stayledger.domain.events import Event
 from stayledger.storage.arrow_events import events_to_table, table_to_events
 from stayledger.storage.base import (
     AppendOutcome,
+    ErasurePlan,
     EventStore,
     IdentityAssignment,
     IdentityChange,
     QuarantineEntry,
     ResolutionRun,
+    ReviewDecision,
     ReviewItem,
     StoredQuarantine,
     conflict_entry,
@@ -27,7 +35,10 @@ def _now() -> datetime:
 
 
 class MemoryStore(EventStore):
-    def __init__(self) -> None:
+    def __init__(self, *, clock: Callable[[], datetime] = utc_now) -> None:
+        self.clock = clock
+        self._ledger_id = uuid.uuid4().hex
+        self._depth = 0
         self._events: dict[str, Event] = {}
         self._quarantine: dict[str, StoredQuarantine] = {}
         self._identities: dict[str, IdentityAssignment] = {}
@@ -35,8 +46,26 @@ class MemoryStore(EventStore):
         self._runs: list[ResolutionRun] = []
         self._models: list[str] = []
         self._reviews: dict[tuple[str, str], ReviewItem] = {}
-        self._lookups: list[tuple[datetime, str, str, str]] = []
+        self._decisions: list[ReviewDecision] = []
+        self._audit: list[SealedEntry] = []
+        self._heads: list[TreeHead] = []
         self._erasures: list[tuple[datetime, int, str]] = []
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[None]:
+        if self._depth:
+            yield
+            return
+        # Containers are copied, their immutable elements shared: a rollback puts the old containers back.
+        saved = {k: copy.copy(v) for k, v in vars(self).items() if k.startswith("_") and k != "_depth"}
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            vars(self).update(saved)
+            raise
+        finally:
+            self._depth -= 1
 
     def append_events(self, batch: pa.Table, quarantine: Sequence[QuarantineEntry]) -> AppendOutcome:
         outcome = AppendOutcome()
@@ -58,7 +87,7 @@ class MemoryStore(EventStore):
         outcome.added = len(staged)
         for entry in to_quarantine:
             if entry.quarantine_id not in self._quarantine:
-                self._quarantine[entry.quarantine_id] = StoredQuarantine(entry, _now())
+                self._quarantine[entry.quarantine_id] = StoredQuarantine(entry, self.clock())
                 outcome.quarantined += 1
         return outcome
 
@@ -118,22 +147,52 @@ class MemoryStore(EventStore):
         key = (event_id_l, event_id_r)
         item = self._reviews[key]
         self._reviews[key] = ReviewItem(item.event_id_l, item.event_id_r, item.match_probability, status, decided_by, note)
+        self._decisions.append(ReviewDecision(event_id_l, event_id_r, status, decided_by, note, _now()))
 
-    def log_lookup(self, actor: str, purpose: str, subject: str) -> None:
-        self._lookups.append((_now(), actor, purpose, subject))
+    def review_history(self, event_id_l: str, event_id_r: str) -> list[ReviewDecision]:
+        return [d for d in self._decisions if (d.event_id_l, d.event_id_r) == (event_id_l, event_id_r)]
 
-    def lookup_log(self) -> list[tuple[datetime, str, str, str]]:
-        return list(self._lookups)
+    def _audit_tail(self) -> tuple[int, str, Frontier]:
+        if not self._audit:
+            return 0, GENESIS, Frontier()
+        last = self._audit[-1]
+        head = next((h for h in reversed(self._heads) if h.tree_size == last.seq), None)
+        if head is None:
+            return last.seq, last.hash, Frontier.from_leaf_hashes(bytes.fromhex(e.hash) for e in self._audit)
+        return last.seq, last.hash, Frontier.from_json(head.frontier)
 
-    def erase_events(self, event_ids: Sequence[str], reason: str) -> int:
-        gone = {e for e in event_ids if e in self._events}
-        for event_id in gone:
-            del self._events[event_id]
-            self._identities.pop(event_id, None)
-        self._quarantine = {k: v for k, v in self._quarantine.items() if v.entry.event_id not in gone}
-        self._reviews = {k: v for k, v in self._reviews.items() if not set(k) & gone}
-        self._erasures.append((_now(), len(gone), reason))
+    def _write_audit(self, entries: Sequence[SealedEntry], head: TreeHead) -> None:
+        self._audit.extend(entries)
+        self._heads.append(head)
+
+    def audit_rows(self, after_seq: int = 0) -> Iterator[tuple[int, str, str]]:
+        return iter([(e.seq, e.text, e.hash) for e in self._audit if e.seq > after_seq])
+
+    def audit_heads(self) -> list[tuple[int, str]]:
+        return [(h.tree_size, h.root_hash) for h in self._heads]
+
+    def ledger_id(self) -> str:
+        return self._ledger_id
+
+    def erase(self, plan: ErasurePlan) -> int:
+        gone = {e for e in plan.event_ids if e in self._events}
+        persons = set(plan.person_ids)
+        with self.unit_of_work():
+            for event_id in gone:
+                del self._events[event_id]
+                self._identities.pop(event_id, None)
+            dropped = set(plan.quarantine_ids)
+            self._quarantine = {k: v for k, v in self._quarantine.items()
+                                if v.entry.event_id not in gone and k not in dropped}
+            self._reviews = {k: v for k, v in self._reviews.items() if not set(k) & gone}
+            self._decisions = [d for d in self._decisions if not {d.event_id_l, d.event_id_r} & gone]
+            self._changes = [c for c in self._changes if not {c.person_id, c.other_person_id} & persons]
+            self._erasures.append((_now(), len(gone), plan.reason))
         return len(gone)
+
+    def replace_models(self, model_json: str, description: str) -> int:
+        self._models = [""] * len(self._models) + [model_json]  # earlier versions erased, numbering kept
+        return len(self._models)
 
     def erasure_log(self) -> list[tuple[datetime, int, str]]:
         return list(self._erasures)

@@ -51,4 +51,18 @@ MIGRATIONS: dict[int, list[str]] = {
         # Retention: erasures are logged by count and reason only.
         "CREATE TABLE erasure_log (erased_at TIMESTAMP NOT NULL, events BIGINT NOT NULL, reason VARCHAR NOT NULL)",
     ],
+    4: [
+        # Accountability: a tamper-evident audit log (hash chain + Merkle tree heads) replaces the lookup log;
+        # review decisions become history. DuckDBStore moves the old lookup log's rows onto the audit log.
+        "CREATE TABLE ledger_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",
+        "CREATE TABLE audit_log (seq BIGINT PRIMARY KEY, entry VARCHAR NOT NULL, entry_hash VARCHAR NOT NULL)",
+        # No key on tree_size: a head is never overwritten, even when entries after it were removed.
+        """CREATE TABLE audit_tree_heads (tree_size BIGINT NOT NULL, root_hash VARCHAR NOT NULL,
+           frontier VARCHAR NOT NULL)""",
+        """CREATE TABLE review_decisions (event_id_l VARCHAR NOT NULL, event_id_r VARCHAR NOT NULL,
+           status VARCHAR NOT NULL, decided_by VARCHAR NOT NULL, note VARCHAR, decided_at TIMESTAMP NOT NULL)""",
+        """INSERT INTO review_decisions
+           SELECT event_id_l, event_id_r, status, coalesce(decided_by, 'unrecorded'), note, coalesce(decided_at, queued_at)
+           FROM review_queue WHERE status <> 'open'""",
+    ],
 }

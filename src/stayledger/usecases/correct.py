@@ -2,23 +2,40 @@
 
 from __future__ import annotations
 
+from stayledger.domain.access import AccessContext, Action
 from stayledger.domain.events import Event, parse_event
-from stayledger.errors import InvalidRecord, StayledgerError
+from stayledger.errors import InvalidRecord, NotFound, StayledgerError
 from stayledger.storage.base import EventStore, make_batch
+from stayledger.usecases.accountability import operation
 
 NOT_CORRECTABLE = frozenset({"event_id", "corrects"})
 
 
 def record_correction(
-    store: EventStore, original_id: str, changes: dict[str, str], *, source: str, event_id: str | None = None
+    store: EventStore,
+    ctx: AccessContext,
+    original_id: str,
+    changes: dict[str, str],
+    *,
+    source: str,
+    event_id: str | None = None,
 ) -> Event:
     """Append a copy of ``original_id`` with ``changes`` applied, marked as correcting it.
 
     ``source`` says who corrects (e.g. ``officer``, ``traveller``); an empty value in ``changes`` removes a field.
+    The audit entry names the events and the fields changed, never the values.
     """
+    with operation(store, ctx, Action.CORRECT_EVENT, event_ids=[original_id], fields=sorted(changes),
+                   source=source) as op:
+        correction = _correct(store, original_id, changes, source, event_id)
+        op.note(event_ids=[original_id, correction.event_id])
+        return correction
+
+
+def _correct(store: EventStore, original_id: str, changes: dict[str, str], source: str, event_id: str | None) -> Event:
     found = store.events_by_id([original_id])
     if not found:
-        raise StayledgerError(f"no event {original_id!r} in the ledger")
+        raise NotFound(f"no event {original_id!r} in the ledger")
     refused = sorted(NOT_CORRECTABLE & set(changes))
     if refused:
         raise StayledgerError(f"cannot change {', '.join(refused)} with a correction")

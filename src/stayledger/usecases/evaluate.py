@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from stayledger.domain.access import AccessContext, Action
 from stayledger.domain.corrections import effective_events
 from stayledger.domain.events import Event
 from stayledger.domain.stays import StayDetermination
@@ -23,6 +24,8 @@ from stayledger.identity.evaluation import PairMetrics, metrics_by_group, pair_m
 from stayledger.rules import get_pack
 from stayledger.storage.arrow_events import table_to_events
 from stayledger.storage.base import EventStore
+from stayledger.usecases.accountability import operation
+from stayledger.usecases.resolve import ensure_resolved
 
 
 @dataclass
@@ -107,7 +110,24 @@ def status_metrics(determinations: list[StayDetermination], truth: dict[str, str
     return metrics
 
 
-def evaluate(
+def evaluate_ledger(
+    store: EventStore, ctx: AccessContext, truth_dir: Path, as_of: date | None
+) -> tuple[Evaluation, list[StayDetermination] | None]:
+    """Accuracy of the ledger against ground truth, and the stays it determined (for aggregate summaries).
+
+    ``as_of`` None: identities only (no status comparison). Unresolved events are resolved first.
+    """
+    from stayledger.usecases.stays import determine_stays
+
+    with operation(store, ctx, Action.EVALUATE, truth=truth_dir.name, as_of=as_of.isoformat() if as_of else None) as op:
+        op.note(resolved_first=ensure_resolved(store))
+        determinations = list(determine_stays(store, as_of)) if as_of else None
+        evaluation = measure_accuracy(store, truth_dir, determinations, as_of)
+        op.note(stays=len(determinations) if determinations is not None else None)
+        return evaluation, determinations
+
+
+def measure_accuracy(
     store: EventStore, truth_dir: Path, determinations: list[StayDetermination] | None, as_of: date | None
 ) -> Evaluation:
     """Identity pair metrics (overall and by nationality) and, when given, status accuracy."""

@@ -8,8 +8,11 @@ from datetime import date
 from pathlib import Path
 from typing import TextIO
 
+from stayledger.domain.access import AccessContext, Action
 from stayledger.storage.arrow_events import table_to_events
 from stayledger.storage.base import EventStore
+from stayledger.usecases.accountability import operation
+from stayledger.usecases.resolve import ensure_resolved
 from stayledger.usecases.stays import determine_stays
 
 IDENTITY_HEADER = ("event_id", "person_id")
@@ -33,19 +36,33 @@ def _open(out: Path) -> TextIO:
     return out.open("w", encoding="utf-8", newline="")
 
 
-def export_events(store: EventStore, out: Path) -> int:
-    """The ledger as canonical JSON Lines, in append order; ingesting it into an empty store gives the same ledger."""
-    count = 0
-    with _open(out) as handle:
-        for event in table_to_events(store.events_table()):
-            handle.write(json.dumps(event.to_record(), ensure_ascii=False))
-            handle.write("\n")
-            count += 1
-    return count
+def export_events(store: EventStore, ctx: AccessContext, out: Path) -> int:
+    """The ledger as canonical JSON Lines, in append order; ingesting it into an empty store gives the same ledger.
+
+    An admin's backup tool: every name and document number leaves the ledger, so it needs a purpose and is
+    audited with the count.
+    """
+    with operation(store, ctx, Action.EXPORT_EVENTS) as op:
+        count = 0
+        with _open(out) as handle:
+            for event in table_to_events(store.events_table()):
+                handle.write(json.dumps(event.to_record(), ensure_ascii=False))
+                handle.write("\n")
+                count += 1
+        op.note(count=count)
+        return count
 
 
-def export_identities(store: EventStore, out: Path) -> int:
-    """``event_id,person_id``, one row per ingested event (in append order)."""
+def export_identities(store: EventStore, ctx: AccessContext, out: Path) -> int:
+    """``event_id,person_id``, one row per ingested event (in append order); unresolved events are resolved first."""
+    with operation(store, ctx, Action.EXPORT_IDENTITIES) as op:
+        op.note(resolved_first=ensure_resolved(store))
+        count = _write_identities(store, out)
+        op.note(count=count)
+        return count
+
+
+def _write_identities(store: EventStore, out: Path) -> int:
     assignments = store.identity_assignments()
     count = 0
     with _open(out) as handle:
@@ -58,8 +75,16 @@ def export_identities(store: EventStore, out: Path) -> int:
     return count
 
 
-def export_stays(store: EventStore, as_of: date, out: Path, *, pack: str = "us") -> int:
-    """One row per arrival on or before ``as_of``, with status and evidence."""
+def export_stays(store: EventStore, ctx: AccessContext, as_of: date, out: Path, *, pack: str = "us") -> int:
+    """One row per arrival on or before ``as_of``, with status and evidence; unresolved events are resolved first."""
+    with operation(store, ctx, Action.EXPORT_STAYS, as_of=as_of.isoformat()) as op:
+        op.note(resolved_first=ensure_resolved(store))
+        count = _write_stays(store, as_of, out, pack)
+        op.note(count=count)
+        return count
+
+
+def _write_stays(store: EventStore, as_of: date, out: Path, pack: str) -> int:
     count = 0
     with _open(out) as handle:
         writer = csv.writer(handle, lineterminator="\n")

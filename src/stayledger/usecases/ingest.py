@@ -1,8 +1,9 @@
 """Use case: ingest files into the ledger. Valid records are appended; invalid ones are quarantined.
 
-Work is done in chunks, each appended in one transaction: an interruption keeps the chunks already
-committed, and re-running the same command completes the rest (committed records come back as duplicates).
-Large JSON Lines files are validated by worker processes while the main process appends.
+Work is done in chunks, each appended in one transaction together with its audit entry (origin, chunk number
+and counts): an interruption keeps the chunks already committed, and re-running the same command completes the
+rest (committed records come back as duplicates). Large JSON Lines files are validated by worker processes while
+the main process appends.
 """
 
 from __future__ import annotations
@@ -12,14 +13,21 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 import pyarrow as pa
 
+from stayledger.domain.access import AccessContext, Action
 from stayledger.domain.events import Event, parse_event
 from stayledger.errors import InvalidRecord
 from stayledger.formats.canonical import RawRecord, detect_format, jsonl_records, read_records
 from stayledger.storage.base import EventStore, QuarantineEntry, make_batch
+from stayledger.usecases.accountability import Operation, operation
+
+if TYPE_CHECKING:
+    from datetime import date
+
+    from stayledger.formats.mapping import TabularMapping
 
 DEFAULT_CHUNK = 50_000
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024  # below this, starting worker processes costs more than it saves
@@ -103,8 +111,12 @@ def _chunks(records: Iterable[RawRecord], size: int) -> Iterator[list[RawRecord]
         yield chunk
 
 
-def _append(store: EventStore, report: IngestReport, chunk: ValidatedChunk) -> None:
-    outcome = store.append_events(chunk.batch, chunk.refused)
+def _append(op: Operation, report: IngestReport, chunk: ValidatedChunk) -> None:
+    """Append one chunk and its audit entry in one transaction."""
+    with op.store.unit_of_work():
+        outcome = op.store.append_events(chunk.batch, chunk.refused)
+        op.log_part(origin=report.origin, chunk=op.parts_logged + 1, records=chunk.records, added=outcome.added,
+                    duplicates=outcome.duplicates, quarantined=len(chunk.refused) + len(outcome.conflicts))
     report.records += chunk.records
     report.added += outcome.added
     report.duplicates += outcome.duplicates
@@ -122,12 +134,17 @@ def _finish(report: IngestReport) -> IngestReport:
 
 
 def ingest_records(
-    store: EventStore, origin: str, records: Iterable[RawRecord], *, chunk_size: int = DEFAULT_CHUNK
+    store: EventStore, ctx: AccessContext, origin: str, records: Iterable[RawRecord], *, chunk_size: int = DEFAULT_CHUNK
 ) -> IngestReport:
     """Validate records and append them chunk by chunk, each chunk one transaction."""
+    with operation(store, ctx, Action.INGEST_EVENTS, atomic=False, origin=origin) as op:
+        return _ingest_chunks(op, origin, records, chunk_size)
+
+
+def _ingest_chunks(op: Operation, origin: str, records: Iterable[RawRecord], chunk_size: int) -> IngestReport:
     report = IngestReport(origin)
     for chunk in _chunks(records, chunk_size):
-        _append(store, report, validate_records(origin, chunk))
+        _append(op, report, validate_records(origin, chunk))
     return _finish(report)
 
 
@@ -151,8 +168,8 @@ def _validate_jsonl_range(origin: str, path: str, start: int, end: int, first_li
     return validate_records(origin, jsonl_records(data.splitlines(keepends=True), first_line))
 
 
-def ingest_jsonl_parallel(
-    store: EventStore, path: Path, *, workers: int, progress: Callable[[int], None] | None = None
+def _ingest_jsonl_parallel(
+    op: Operation, path: Path, *, workers: int, progress: Callable[[int], None] | None = None
 ) -> IngestReport:
     """Validate byte ranges of a JSON Lines file in worker processes; append in file order here."""
     report = IngestReport(path.name)
@@ -166,7 +183,7 @@ def ingest_jsonl_parallel(
             line += handle.read(end - start).count(b"\n")
         try:
             for (_, end), future in zip(ranges, futures):
-                _append(store, report, future.result())
+                _append(op, report, future.result())
                 if progress is not None:
                     progress(end)
         except BaseException:
@@ -178,6 +195,7 @@ def ingest_jsonl_parallel(
 
 def ingest_file(
     store: EventStore,
+    ctx: AccessContext,
     path: Path,
     fmt: str = "auto",
     *,
@@ -188,9 +206,30 @@ def ingest_file(
     """Ingest one canonical file (JSON Lines, CSV or Parquet)."""
     chosen = detect_format(path) if fmt == "auto" else fmt
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
-    if chosen == "jsonl" and workers > 1 and path.stat().st_size >= PARALLEL_MIN_BYTES and not _is_json_array(path):
-        return ingest_jsonl_parallel(store, path, workers=workers, progress=progress)
-    return ingest_records(store, path.name, read_records(path, chosen, progress), chunk_size=chunk_size)
+    with operation(store, ctx, Action.INGEST_EVENTS, atomic=False, origin=path.name) as op:
+        if chosen == "jsonl" and workers > 1 and path.stat().st_size >= PARALLEL_MIN_BYTES and not _is_json_array(path):
+            return _ingest_jsonl_parallel(op, path, workers=workers, progress=progress)
+        return _ingest_chunks(op, path.name, read_records(path, chosen, progress), chunk_size)
+
+
+def ingest_mapped(
+    store: EventStore,
+    ctx: AccessContext,
+    path: Path,
+    mapping: "TabularMapping",
+    *,
+    today: "date",
+    progress: Callable[[int], None] | None = None,
+) -> IngestReport:
+    """An agency export read through its mapping; columns the mapping does not name are ignored and listed."""
+    from stayledger.formats.mapping import mapped_records, unmapped_columns
+
+    with operation(store, ctx, Action.INGEST_EVENTS, atomic=False, origin=path.name) as op:
+        ignored = unmapped_columns(path, mapping)
+        report = _ingest_chunks(op, path.name, mapped_records(path, mapping, today=today, progress=progress), DEFAULT_CHUNK)
+        if ignored:
+            report.notes.append(f"columns not in {mapping.name}, ignored: {', '.join(ignored)}")
+        return report
 
 
 def _is_json_array(path: Path) -> bool:
@@ -207,12 +246,17 @@ def read_text_file(path: Path) -> tuple[str, str | None]:
         return data.decode("latin-1"), "the file is not UTF-8; read as ISO 8859-1 (EDIFACT syntax level UNOC)"
 
 
-def ingest_paxlst(store: EventStore, path: Path, country: str) -> IngestReport:
+def ingest_paxlst(store: EventStore, ctx: AccessContext, path: Path, country: str) -> IngestReport:
     """Turn each traveller on a flight leaving ``country`` into a departure event (an exit record).
 
     An inbound manifest carries no admission (class, admitted-until), so it becomes no arrival: it is
     reported and nothing is ingested from it. Travellers who cannot become a record are quarantined.
     """
+    with operation(store, ctx, Action.INGEST_EVENTS, atomic=False, origin=path.name) as op:
+        return _ingest_manifest(op, path, country)
+
+
+def _ingest_manifest(op: Operation, path: Path, country: str) -> IngestReport:
     import json
 
     from stayledger.domain.countries import normalise_country
@@ -233,7 +277,7 @@ def ingest_paxlst(store: EventStore, path: Path, country: str) -> IngestReport:
     for rejected in converted.rejected:
         location = f"line {rejected.line} (message {rejected.manifest_reference})"
         records.append(RawRecord(location, rejected.raw, None, rejected.reason))
-    report = ingest_records(store, path.name, records)
+    report = _ingest_chunks(op, path.name, records, DEFAULT_CHUNK)
     if report.records == 0 and converted.manifests:
         report.notes.clear()  # not empty: the warnings below say why nothing became a departure
     report.notes.extend(converted.warnings)  # inbound or domestic manifests, count mismatches, junk after UNZ

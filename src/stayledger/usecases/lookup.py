@@ -1,16 +1,18 @@
-"""Use case: look up one person — their events and stays — and log the lookup."""
+"""Use case: look up one person — their events and stays — as an audited operation (who, why, whom)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 
+from stayledger.domain.access import AccessContext, Action
 from stayledger.domain.corrections import superseded_ids
 from stayledger.domain.events import Event
 from stayledger.domain.stays import Status, StayDetermination
-from stayledger.errors import StayledgerError
+from stayledger.errors import NotFound
 from stayledger.rules import get_pack
 from stayledger.storage.base import EventStore
+from stayledger.usecases.accountability import operation
 from stayledger.usecases.stays import determine_person, unsettled_links
 
 
@@ -23,14 +25,19 @@ class PersonView:
     near_misses: dict[str, list["NearMiss"]]  # arrival event id -> unlinked exits closest to it (overstays only)
 
 
-def look_up_person(
-    store: EventStore, person_id: str, as_of: date, *, actor: str, purpose: str, pack: str = "us"
-) -> PersonView:
-    """The person's timeline and stay determinations; the lookup itself is recorded first."""
-    store.log_lookup(actor, purpose, f"person {person_id}")
+def look_up_person(store: EventStore, ctx: AccessContext, person_id: str, as_of: date, *, pack: str = "us") -> PersonView:
+    """The person's timeline and stay determinations; nothing is returned before the lookup's entry is committed."""
+    with operation(store, ctx, Action.VIEW_PERSON, person_id=person_id) as op:
+        view = _person_view(store, person_id, as_of, pack)
+        op.note(event_ids=[event.event_id for event, _ in view.events],
+                near_misses=[m.event_id for misses in view.near_misses.values() for m in misses])
+        return view
+
+
+def _person_view(store: EventStore, person_id: str, as_of: date, pack: str) -> PersonView:
     event_ids = store.person_event_ids(person_id)
     if not event_ids:
-        raise StayledgerError(f"no person {person_id!r} (run `stayledger resolve` first, or check the id)")
+        raise NotFound(f"no person {person_id!r} (run `stayledger resolve` first, or check the id)")
     assignments = store.identity_assignments()
     events = sorted(store.events_by_id(event_ids), key=lambda e: (e.occurred_on, e.event_id))
     probabilities = {e.event_id: assignments[e.event_id].link_probability for e in events}

@@ -2,8 +2,7 @@
 
 Statuses are determined as of the day the caller passes (the CLI passes today unless ``--as-of`` is
 given): a report run soon after the fiscal year ends is provisional, because late departure records keep
-arriving, and it says so. Identities must be resolved first; events no resolution run has assigned yet
-are not in any stay (the CLI resolves them before calling this).
+arriving, and it says so. Events no resolution run has assigned yet are resolved first.
 """
 
 from __future__ import annotations
@@ -13,8 +12,11 @@ from typing import Iterator, NamedTuple
 
 import pyarrow.compute as pc
 
+from stayledger.domain.access import AccessContext, Action
 from stayledger.reports.overstays import OverstayReport, StayFacts, aggregate_overstays
 from stayledger.storage.base import EventStore
+from stayledger.usecases.accountability import operation
+from stayledger.usecases.resolve import ensure_resolved
 from stayledger.usecases.stays import determine_stays
 
 
@@ -55,6 +57,10 @@ def stay_facts(store: EventStore, as_of: date, *, pack: str = "us") -> Iterator[
         )
 
 
-def report_overstays(store: EventStore, fiscal_year: int, as_of: date, *, pack: str = "us") -> OverstayReport:
-    """The fiscal year's overstay statistics with statuses determined as of ``as_of``."""
-    return aggregate_overstays(stay_facts(store, as_of, pack=pack), fiscal_year, as_of=as_of)
+def report_overstays(
+    store: EventStore, ctx: AccessContext, fiscal_year: int, as_of: date, *, pack: str = "us"
+) -> OverstayReport:
+    """The fiscal year's overstay statistics with statuses determined as of ``as_of`` (aggregates only)."""
+    with operation(store, ctx, Action.REPORT_OVERSTAYS, fiscal_year=fiscal_year, as_of=as_of.isoformat()) as op:
+        op.note(resolved_first=ensure_resolved(store))
+        return aggregate_overstays(stay_facts(store, as_of, pack=pack), fiscal_year, as_of=as_of)

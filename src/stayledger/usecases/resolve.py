@@ -18,11 +18,14 @@ from typing import TYPE_CHECKING, Iterable
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from stayledger.domain.access import AccessContext, Action
+from stayledger.failpoints import failpoint
 from stayledger.domain.events import Event
 from stayledger.identity.deterministic import document_key, key_pairs
 from stayledger.identity.person_ids import assign_person_ids
 from stayledger.storage.arrow_events import table_to_events
 from stayledger.storage.base import EventStore, IdentityAssignment, ResolutionRun, ReviewItem
+from stayledger.usecases.accountability import operation
 
 if TYPE_CHECKING:  # the linkage engine (Splink) is imported only when linking runs
     from stayledger.identity.splink_linker import LinkageModel
@@ -101,8 +104,29 @@ def _load_or_train_model(
     return version, model
 
 
-def resolve_identities(store: EventStore, *, full: bool = False, train: bool = False) -> ResolveReport:
-    """Cluster events into persons and store the assignment with stable person ids."""
+def resolve_identities(store: EventStore, ctx: AccessContext, *, full: bool = False, train: bool = False) -> ResolveReport:
+    """Cluster events into persons and store the assignment with stable person ids.
+
+    The model, the identities, the identity changes and the review items of a run commit together (with the
+    run's audit entry): an interrupted run leaves the previous resolution as it was.
+    """
+    with operation(store, ctx, Action.RESOLVE_IDENTITIES, full=full, train=train) as op:
+        report = relink(store, full=full, train=train)
+        op.note(method=report.method, events=report.events, persons=report.persons, merges=report.merges,
+                splits=report.splits, queued_for_review=report.queued_for_review)
+        return report
+
+
+def ensure_resolved(store: EventStore) -> int:
+    """Resolve events no run has assigned yet (a step of other operations, in their unit of work); how many."""
+    pending = unresolved_count(store)
+    if pending:
+        relink(store)
+    return pending
+
+
+def relink(store: EventStore, *, full: bool = False, train: bool = False) -> ResolveReport:
+    """The resolution itself, without its own policy check or audit entry: a step inside another operation."""
     notes: list[str] = []
     events = store.events_table()
     previous_assignments = store.identity_assignments()
@@ -142,8 +166,10 @@ def resolve_identities(store: EventStore, *, full: bool = False, train: bool = F
     splits = len(assignment.changes) - merges
     persons = len(set(assignment.person_of.values()))
     run = ResolutionRun(method, str(model_version) if model_version else None, events.num_rows, persons, merges, splits)
-    run_id = store.replace_identities(assignments, assignment.changes, run)
-    queued = store.add_review_items(one_question_per_person_pair(grey, assignment.person_of, store.review_items()))
+    with store.unit_of_work():
+        run_id = store.replace_identities(assignments, assignment.changes, run)
+        failpoint("resolve.identities_written")
+        queued = store.add_review_items(one_question_per_person_pair(grey, assignment.person_of, store.review_items()))
     if queued:
         notes.append(f"{queued} uncertain links queued for clerical review (`stayledger review list`)")
     return ResolveReport(method, events.num_rows, persons, merges, splits, run_id, model_version, queued, notes)

@@ -1,7 +1,8 @@
 """Use cases: explain a pair's link score, and clerical review of grey-zone links.
 
 A decision (accept = must-link, reject = cannot-link) is kept with who made it and why, and every later
-resolution run respects it. Deciding re-links at once so that statuses reflect the decision.
+resolution run respects it. A second decision on a pair is appended to its history; the latest applies.
+Deciding re-links at once, in the same unit of work as the decision, so that statuses reflect it.
 """
 
 from __future__ import annotations
@@ -9,9 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from stayledger.domain.access import AccessContext, Action
 from stayledger.domain.events import Event
-from stayledger.errors import StayledgerError
-from stayledger.storage.base import EventStore, ReviewItem
+from stayledger.errors import NotFound, StayledgerError
+from stayledger.failpoints import failpoint
+from stayledger.storage.base import EventStore, ReviewDecision, ReviewItem
+from stayledger.usecases.accountability import operation
 
 if TYPE_CHECKING:
     from stayledger.identity.splink_linker import LinkageModel, PairExplanation
@@ -24,6 +28,7 @@ class PairView:
     item: ReviewItem | None
     explanation: PairExplanation | None  # None when no model exists yet
     same_person: bool
+    history: list[ReviewDecision]  # every decision on the pair, oldest first
 
 
 def _latest_model(store: EventStore) -> LinkageModel | None:
@@ -42,41 +47,67 @@ def find_item(store: EventStore, a: str, b: str) -> ReviewItem | None:
     return next((i for i in store.review_items() if (i.event_id_l, i.event_id_r) == key), None)
 
 
-def view_pair(store: EventStore, a: str, b: str, *, actor: str, purpose: str) -> PairView:
-    """Both events, the review item if queued, and the model's explanation. The lookup is logged."""
-    store.log_lookup(actor, purpose, f"pair {a} {b}")
+def explain_pair(store: EventStore, ctx: AccessContext, a: str, b: str) -> PairView:
+    """Why two events are (not) linked: both records and the model's explanation (an audited lookup)."""
+    with operation(store, ctx, Action.EXPLAIN_PAIR, event_ids=[a, b]):
+        return _pair_view(store, a, b)
+
+
+def show_review(store: EventStore, ctx: AccessContext, a: str, b: str) -> PairView:
+    """A pair for clerical review: both records, the explanation and the decision history (an audited lookup)."""
+    with operation(store, ctx, Action.SHOW_REVIEW, event_ids=[a, b]):
+        return _pair_view(store, a, b)
+
+
+def list_review(store: EventStore, ctx: AccessContext, status: str | None = "open") -> list[ReviewItem]:
+    """Review items (event ids, probabilities, decisions), strongest first."""
+    with operation(store, ctx, Action.LIST_REVIEW, status=status or "all") as op:
+        items = store.review_items(status)
+        items.sort(key=lambda i: -(i.match_probability if i.match_probability == i.match_probability else 1.0))
+        op.note(count=len(items))
+        return items
+
+
+def _pair_view(store: EventStore, a: str, b: str) -> PairView:
     found = {e.event_id: e for e in store.events_by_id([a, b])}
     missing = [x for x in (a, b) if x not in found]
     if missing:
-        raise StayledgerError(f"no event {', '.join(repr(m) for m in missing)} in the ledger")
+        raise NotFound(f"no event {', '.join(repr(m) for m in missing)} in the ledger")
     model = _latest_model(store)
     explanation = None
     if model is not None:
-        from stayledger.identity.splink_linker import explain_pair
+        from stayledger.identity.splink_linker import explain_pair as explain_with_model
 
-        explanation = explain_pair(found[a].to_record(), found[b].to_record(), model)
+        explanation = explain_with_model(found[a].to_record(), found[b].to_record(), model)
     assignments = store.identity_assignments()
     same = a in assignments and b in assignments and assignments[a].person_id == assignments[b].person_id
-    return PairView(found[a], found[b], find_item(store, a, b), explanation, same)
-
-
-def decide(store: EventStore, a: str, b: str, *, accept: bool, actor: str, note: str | None) -> ReviewItem:
-    """Record a decision on a pair (queued or not) and re-link so that it takes effect."""
-    from stayledger.usecases.resolve import resolve_identities
-
-    if a == b:
-        raise StayledgerError("a pair needs two different events")
-    found = {e.event_id for e in store.events_by_id([a, b])}
-    missing = [x for x in (a, b) if x not in found]
-    if missing:
-        raise StayledgerError(f"no event {', '.join(repr(m) for m in missing)} in the ledger")
     left, right = _pair_key(a, b)
-    item = find_item(store, left, right)
-    if item is None:
-        store.add_review_items([ReviewItem(left, right, float("nan"))])
-    status = "accepted" if accept else "rejected"
-    store.decide_review(left, right, status, actor, note)
-    resolve_identities(store, full=True)
-    decided = find_item(store, left, right)
-    assert decided is not None
-    return decided
+    return PairView(found[a], found[b], find_item(store, a, b), explanation, same, store.review_history(left, right))
+
+
+def decide(store: EventStore, ctx: AccessContext, a: str, b: str, *, accept: bool, note: str | None) -> ReviewItem:
+    """Record a decision on a pair (queued or not) and re-link so that it takes effect, all in one unit of work."""
+    from stayledger.usecases.resolve import relink
+
+    with operation(store, ctx, Action.DECIDE_REVIEW, event_ids=sorted((a, b)),
+                   decision="accept" if accept else "reject") as op:
+        if a == b:
+            raise StayledgerError("a pair needs two different events")
+        found = {e.event_id for e in store.events_by_id([a, b])}
+        missing = [x for x in (a, b) if x not in found]
+        if missing:
+            raise NotFound(f"no event {', '.join(repr(m) for m in missing)} in the ledger")
+        left, right = _pair_key(a, b)
+        item = find_item(store, left, right)
+        if item is None:
+            store.add_review_items([ReviewItem(left, right, float("nan"))])
+        status = "accepted" if accept else "rejected"
+        previous = store.review_history(left, right)
+        store.decide_review(left, right, status, ctx.actor, note)
+        failpoint("review.decision_recorded")
+        report = relink(store, full=True)
+        failpoint("review.relinked")
+        op.note(earlier_decisions=len(previous), persons=report.persons, merges=report.merges, splits=report.splits)
+        decided = find_item(store, left, right)
+        assert decided is not None
+        return decided

@@ -1,0 +1,1 @@
+"""Tamper-evident audit log: entries, Merkle tree, signed checkpoints."""

@@ -1,0 +1,148 @@
+"""Rendering for the terminal, shared by the commands and the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from stayledger.cli.common import console
+
+
+def print_ingest_report(path: Path, report: object) -> None:
+    from stayledger.usecases.ingest import IngestReport
+
+    assert isinstance(report, IngestReport)
+    status = "[green]ok[/]" if report.clean else "[yellow]some records quarantined[/]"
+    console.print(
+        f"{path}: {report.records} records, {report.added} added, {report.duplicates} already present, "
+        f"{report.quarantined} quarantined — {status}"
+    )
+    for note in report.notes:
+        console.print(f"  note: {escape(note)}")
+    for problem in report.first_problems:
+        console.print(f"  [yellow]quarantined[/] {escape(problem)}")
+    if report.quarantined > len(report.first_problems):
+        console.print(f"  … and {report.quarantined - len(report.first_problems)} more: `stayledger quarantine list`")
+
+
+def print_evaluation(evaluation: object) -> None:
+    from stayledger.usecases.evaluate import Evaluation
+
+    assert isinstance(evaluation, Evaluation)
+    m = evaluation.identity
+    console.print(
+        f"identity: pair precision {m.precision:.4f}, recall {m.recall:.4f}, F1 {m.f1:.4f} "
+        f"({m.true_persons} true persons, {m.predicted_persons} resolved; "
+        f"{m.exact_cluster_rate:.2%} of persons resolved exactly)"
+    )
+    worst = sorted(evaluation.by_nationality.items(), key=lambda kv: kv[1].f1)[:5]
+    if worst:
+        console.print("  lowest pair F1 by nationality: " + ", ".join(f"{k} {v.f1:.4f} ({v.true_persons})" for k, v in worst))
+    s = evaluation.status
+    if s is not None:
+        console.print(
+            f"stays (as of {evaluation.as_of}): status accuracy {s.accuracy:.4f} over {s.matched} stays; "
+            f"false-overstay rate {s.false_overstay_rate:.3%} ({s.false_overstays} stays); "
+            f"missed-overstay rate {s.missed_overstay_rate:.2%} ({s.missed_overstays} of {s.true_overstays})"
+        )
+    b = evaluation.status_with_true_identities
+    if s is not None and b is not None:
+        console.print(
+            f"  with the true identities (perfect linkage): status accuracy {b.accuracy:.4f}; "
+            f"false-overstay rate {b.false_overstay_rate:.3%} ({b.false_overstays}); missed {b.missed_overstays} — "
+            "errors no linkage can remove (such as an exit nobody recorded)"
+        )
+        console.print(
+            f"  so linkage accounts for {s.false_overstays - b.false_overstays:+d} false overstays "
+            f"({(s.false_overstays - b.false_overstays) / s.matched if s.matched else 0:+.3%} of stays) and "
+            f"{s.missed_overstays - b.missed_overstays:+d} missed overstays"
+        )
+
+
+def print_pair(view: object) -> None:
+    from stayledger.identity.splink_linker import PairExplanation, render_waterfall_text
+    from stayledger.usecases.review import PairView
+
+    assert isinstance(view, PairView)
+    table = Table("field", view.left.event_id, view.right.event_id)
+    for name in ("kind", "occurred_on", "source", "surname", "given_names", "date_of_birth", "sex", "nationality",
+                 "document_type", "document_number", "document_issuer"):
+        a, b = getattr(view.left, name), getattr(view.right, name)
+        mark = "" if a == b else "[yellow]"
+        table.add_row(name, f"{mark}{escape(str(a or ''))}", f"{mark}{escape(str(b or ''))}")
+    console.print(table)
+    console.print(f"currently {'the same person' if view.same_person else 'different persons'}"
+                  + (f"; review: {view.item.status}" + (f" by {view.item.decided_by}" if view.item.decided_by else "") if view.item else ""))
+    for decision in view.history:
+        console.print(f"  {decision.decided_at:%Y-%m-%d %H:%M} {decision.status} by {escape(decision.decided_by)}"
+                      + (f": {escape(decision.note)}" if decision.note else ""))
+    if len(view.history) > 1:
+        console.print(f"  the latest of {len(view.history)} decisions applies")
+    if isinstance(view.explanation, PairExplanation):
+        typer.echo(render_waterfall_text(view.explanation))
+    else:
+        console.print("no linkage model yet (run `stayledger resolve`): no probabilistic explanation")
+
+
+def write_chart(spec: dict, out: Path) -> None:
+    import vl_convert as vlc
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    suffix = out.suffix.lower()
+    if suffix == ".png":
+        out.write_bytes(vlc.vegalite_to_png(spec, scale=2))
+    elif suffix == ".html":
+        svg = vlc.vegalite_to_svg(spec)
+        out.write_text(f"<!doctype html><meta charset='utf-8'><title>link explanation</title>{svg}", encoding="utf-8")
+    else:
+        out.write_text(vlc.vegalite_to_svg(spec), encoding="utf-8")
+
+
+def print_person(view: object, day: object) -> None:
+    from stayledger.usecases.lookup import PersonView
+
+    assert isinstance(view, PersonView)
+    console.print(f"[bold]person {view.person_id}[/] — {len(view.events)} events, as of {day} (lookup logged)")
+    table = Table("date", "kind", "event", "source", "name", "born", "nat.", "document", "class / until", "link p")
+    for event, probability in view.events:
+        detail = event.admission_class or event.change or ""
+        if event.event_id in view.superseded:
+            detail = f"[strike]{detail}[/strike] superseded"
+        if event.corrects:
+            detail += f" (corrects {event.corrects})"
+        until = event.admitted_until or event.new_until
+        if until:
+            detail += f" → {until}"
+        if event.duration_of_status:
+            detail += " D/S"
+        table.add_row(
+            str(event.occurred_on), event.kind, event.event_id, event.source,
+            f"{event.surname}, {event.given_names or ''}".strip(", "), event.date_of_birth, event.nationality,
+            event.document_number or "", detail, "key" if probability is None else f"{probability:.3f}",
+        )
+    console.print(table)
+    for stay in view.stays:
+        console.print(
+            f"\n[bold]stay {stay.arrival_event_id}[/]: [bold]{stay.status.value}[/]"
+            + (f", {stay.overstay_days} days over" if stay.overstay_days else "")
+            + f"; authorised until {stay.authorized_until or 'open-ended (D/S)'} ({stay.rule_pack} {stay.rule_version})"
+        )
+        for step in stay.steps:
+            console.print(f"  • {step}")
+        if stay.uncertain_links:
+            console.print(f"  [yellow]relies on unreviewed links:[/] {', '.join(stay.uncertain_links)}")
+        misses = view.near_misses.get(stay.arrival_event_id)
+        if misses:
+            console.print("  nearest departure records not linked to this person (check before acting):")
+            for miss in misses:
+                console.print(f"    {miss.event_id} {miss.kind} on {miss.occurred_on}, link probability {miss.probability:.3g}")
+                for reason in miss.against:
+                    console.print(f"      against: {escape(reason)}")
+            console.print("    if one is this traveller: `stayledger review accept ARRIVAL DEPARTURE --note WHY`")
+        elif stay.status.value == "overstay":
+            console.print("  no departure record of anyone else comes close")
+
+

@@ -1,0 +1,59 @@
+"""The access policy: role × action → allowed, and which actions need a stated purpose. Deny by default.
+
+One table, checked in one place (``authorize``). An action that is not in the table is refused for every role,
+and the unit tests fail until it is added, so a new use case cannot ship without a policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stayledger.domain.access import MIN_PURPOSE_LENGTH, AccessContext, AccessDenied, Action, PurposeRequired, Role
+
+A, R = Action, Role
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    roles: frozenset[Role]
+    purpose_required: bool  # per-person and bulk reads of personal data, and corrections
+
+
+def _rule(*roles: Role, purpose: bool = False) -> Rule:
+    return Rule(frozenset(roles), purpose)
+
+
+POLICY: dict[Action, Rule] = {
+    A.INGEST_EVENTS: _rule(R.INGEST, R.ADMIN),
+    A.LIST_QUARANTINE: _rule(R.ADMIN, purpose=True),  # raw records: names, documents
+    A.RESOLVE_IDENTITIES: _rule(R.ADMIN),
+    A.VIEW_PERSON: _rule(R.OFFICER, R.REVIEWER, R.ADMIN, purpose=True),
+    A.EXPLAIN_PAIR: _rule(R.OFFICER, R.REVIEWER, R.ADMIN, purpose=True),
+    A.LIST_REVIEW: _rule(R.REVIEWER, R.ADMIN),  # event ids and probabilities, no names
+    A.SHOW_REVIEW: _rule(R.REVIEWER, R.ADMIN, purpose=True),
+    A.DECIDE_REVIEW: _rule(R.REVIEWER, R.ADMIN),
+    A.CORRECT_EVENT: _rule(R.OFFICER, R.ADMIN, purpose=True),
+    A.EXPORT_EVENTS: _rule(R.ADMIN, purpose=True),
+    A.EXPORT_IDENTITIES: _rule(R.ADMIN, purpose=True),
+    A.EXPORT_STAYS: _rule(R.ADMIN, purpose=True),
+    A.REPORT_OVERSTAYS: _rule(R.ANALYST, R.ADMIN),  # aggregates with small cells withheld
+    A.EVALUATE: _rule(R.ANALYST, R.ADMIN),  # accuracy figures only
+    A.CHECK_RETENTION: _rule(R.ADMIN),
+    A.APPLY_RETENTION: _rule(R.ADMIN),
+    A.LIST_AUDIT: _rule(R.AUDITOR, R.ADMIN),
+    A.VERIFY_AUDIT: _rule(R.AUDITOR, R.ADMIN),
+    A.CHECKPOINT_AUDIT: _rule(R.AUDITOR, R.ADMIN),
+    A.PROVE_AUDIT: _rule(R.AUDITOR, R.ADMIN),
+}
+
+
+def authorize(ctx: AccessContext, action: Action) -> None:
+    """Raise ``AccessDenied`` (or ``PurposeRequired``) unless the policy allows ``action`` for ``ctx``."""
+    rule = POLICY.get(action)
+    if rule is None or ctx.role not in rule.roles:
+        raise AccessDenied(f"role {ctx.role.value!r} may not {action.value}")
+    if rule.purpose_required and not ctx.has_purpose:
+        raise PurposeRequired(
+            f"{action.value} needs a purpose of at least {MIN_PURPOSE_LENGTH} characters "
+            "(say why, e.g. --purpose \"traveller enquiry\"; it is recorded in the audit log)"
+        )
