@@ -85,6 +85,7 @@ class DuckDBStore(EventStore):
         self.read_only = read_only
         self.clock = clock
         self._depth = 0
+        self._tail: tuple[int, str, Frontier] | None = None  # the audit log's end; this process is the only writer
         self._config = dict(duckdb_config or {})
         self._con = self._connect()
         if not read_only:
@@ -149,6 +150,7 @@ class DuckDBStore(EventStore):
             yield
         except BaseException as exc:  # KeyboardInterrupt too: nothing half-written survives
             self._depth = 0
+            self._tail = None  # an audit append may have been rolled back
             try:
                 self._con.execute("ROLLBACK")
             except duckdb.Error:
@@ -160,6 +162,7 @@ class DuckDBStore(EventStore):
         try:
             self._con.execute("COMMIT")
         except duckdb.Error as exc:
+            self._tail = None
             raise StorageError(f"{self.path}: could not commit: {exc}") from exc
 
     _transaction = unit_of_work
@@ -414,7 +417,14 @@ class DuckDBStore(EventStore):
 
     # --- audit log -------------------------------------------------------------------------
     def _audit_tail(self) -> tuple[int, str, Frontier]:
-        last = _first(self._con.execute("SELECT seq, entry_hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchall())
+        if self._tail is None:
+            self._tail = self._read_audit_tail()
+        seq, digest, frontier = self._tail
+        return seq, digest, Frontier(frontier.size, frontier.hashes)  # a copy: sealing extends it in place
+
+    def _read_audit_tail(self) -> tuple[int, str, Frontier]:
+        last = _first(self._con.execute(
+            "SELECT seq, entry_hash FROM audit_log WHERE seq = (SELECT max(seq) FROM audit_log)").fetchall())
         if last is None:
             return 0, GENESIS, Frontier()
         head = _first(self._con.execute(
@@ -429,8 +439,18 @@ class DuckDBStore(EventStore):
         return int(last[0]), str(last[1]), Frontier.from_json(head[1])
 
     def _write_audit(self, entries: Sequence[SealedEntry], head: TreeHead) -> None:
-        self._con.executemany("INSERT INTO audit_log VALUES (?, ?, ?)", [[e.seq, e.text, e.hash] for e in entries])
+        if len(entries) == 1:
+            self._con.execute("INSERT INTO audit_log VALUES (?, ?, ?)", [entries[0].seq, entries[0].text, entries[0].hash])
+        else:
+            table = pa.table({"seq": pa.array([e.seq for e in entries], pa.int64()), "entry": [e.text for e in entries],
+                              "entry_hash": [e.hash for e in entries]})
+            self._con.register("incoming_audit", table)
+            try:
+                self._con.execute("INSERT INTO audit_log SELECT seq, entry, entry_hash FROM incoming_audit")
+            finally:
+                self._con.unregister("incoming_audit")
         self._con.execute("INSERT INTO audit_tree_heads VALUES (?, ?, ?)", [head.tree_size, head.root_hash, head.frontier])
+        self._tail = (entries[-1].seq, entries[-1].hash, Frontier.from_json(head.frontier))
 
     def audit_rows(self, after_seq: int = 0) -> Iterator[tuple[int, str, str]]:
         # Read in batches through Arrow: a million entries stream without holding Python rows for all of them.
