@@ -115,3 +115,36 @@ def test_erasing_everything_leaves_no_name_and_a_working_ledger(tmp_path):
     assert store.event_count() == 1  # the rewritten ledger takes new records
     store.close()
     assert values_in_file(db, values - {records[0]["document_number"]}) == set()
+
+
+def test_a_rewrite_killed_before_its_swap_is_finished_when_the_ledger_is_next_opened(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    db = tmp_path / "killed.duckdb"
+    store = open_plain(db)
+    records = [{"event_id": f"A{i}", "kind": "arrival", "occurred_on": "2015-03-01", "source": "border",
+                "surname": f"WISNIEWSKA{i:03d}", "date_of_birth": "1970-01-01", "nationality": "POL",
+                "document_number": f"WQ{i:07d}", "admission_class": "WT", "admitted_until": "2015-05-29"} for i in range(30)]
+    ingest_records(store, ADMIN, "old.jsonl", [RawRecord(f"line {i}", json.dumps(r), r) for i, r in enumerate(records, 1)])
+    store.close()
+    values = {r["surname"] for r in records} | {r["document_number"] for r in records}
+    script = (
+        "import sys; from datetime import date; from pathlib import Path\n"
+        "from stayledger.storage.duckdb_store import DuckDBStore\n"
+        "from stayledger.usecases.retention import enforce_retention\n"
+        "from tests.access import ADMIN\n"
+        "store = DuckDBStore(Path(sys.argv[1]), duckdb_config={'force_compression': 'uncompressed'})\n"
+        "enforce_retention(store, ADMIN, date(2026, 1, 1), apply=True)\n"
+    )
+    env = {**os.environ, "STAYLEDGER_FAILPOINT": "compaction.before_swap"}
+    killed = subprocess.run([sys.executable, "-c", script, str(db)], env=env, cwd=Path(__file__).parents[2], capture_output=True, text=True)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert values_in_file(db, values) == values  # erased from the tables, not yet from the bytes
+    store = open_plain(db)  # opening finishes the rewrite
+    assert store.event_count() == 0
+    store.close()
+    assert values_in_file(db, values) == set()
+    assert not Path(str(db) + ".compacting").exists()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -22,6 +23,7 @@ from stayledger.audit.log import GENESIS, AuditRecord, SealedEntry, TreeHead, se
 from stayledger.audit.merkle import Frontier
 from stayledger.domain.events import FIELDS, Event
 from stayledger.errors import StorageError
+from stayledger.failpoints import failpoint
 from stayledger.storage.arrow_events import EVENT_SCHEMA
 from stayledger.storage.base import (
     AppendOutcome,
@@ -59,8 +61,8 @@ def _naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
 
 
-def _sql_string(text: str) -> str:
-    return text.replace("'", "''")
+_SIDE_FILES = (".wal", ".wal.checkpoint", ".wal.recovery")  # files DuckDB 2.0 keeps beside a database
+_COMPACTION_PENDING = "compaction_pending"
 
 
 def _fsync(path: Path) -> None:
@@ -91,6 +93,8 @@ class DuckDBStore(EventStore):
         if not read_only:
             self._remove_stale_compaction()
             self._migrate()
+            if self._compaction_pending():
+                self.compact()  # an erasure whose rewrite was interrupted: finish it before anything else
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         try:
@@ -496,6 +500,7 @@ class DuckDBStore(EventStore):
                 ):
                     self._con.execute(statement)
                 self._con.execute("INSERT INTO erasure_log VALUES (?, ?, ?)", [_naive_utc(self.clock()), count, plan.reason])
+                self._con.execute("INSERT OR REPLACE INTO ledger_meta VALUES (?, 'true')", [_COMPACTION_PENDING])
             finally:
                 for name in ("erased_ids", "erased_persons", "erased_quarantine"):
                     self._con.unregister(name)
@@ -521,16 +526,24 @@ class DuckDBStore(EventStore):
         return Path(self.path + ".compacting")
 
     def _remove_stale_compaction(self) -> None:
-        """A rewrite killed before its swap leaves a partial copy: the ledger itself is intact, the copy goes."""
-        for stale in (self._compaction_path, Path(str(self._compaction_path) + ".wal")):
-            stale.unlink(missing_ok=True)
+        """A rewrite killed before its swap leaves a partial copy (live personal data): the ledger is intact, the copy goes."""
+        fresh = str(self._compaction_path)
+        for stale in (fresh, *(fresh + side for side in _SIDE_FILES)):
+            Path(stale).unlink(missing_ok=True)
+        shutil.rmtree(fresh + ".spill", ignore_errors=True)
+
+    def _compaction_pending(self) -> bool:
+        row = _first(self._con.execute("SELECT 1 FROM ledger_meta WHERE key = ?", [_COMPACTION_PENDING]).fetchall())
+        return row is not None
 
     def compact(self) -> None:
         """Rewrite the ledger into a fresh file holding only live rows and swap it in atomically.
 
-        DuckDB leaves deleted values in the file's blocks even after CHECKPOINT and VACUUM; a copy made with
-        COPY FROM DATABASE holds only what is live (tables, keys, sequences at their current values). A kill
-        before the swap leaves the old file (and the next run removes the partial copy); after it, the new one.
+        DuckDB leaves deleted values in the file (old blocks, column statistics, index keys, free blocks) even
+        after CHECKPOINT and VACUUM; COPY FROM DATABASE into a new file carries only what is live, with keys,
+        sequences at their current values and row order. The erasure marks the ledger "compaction pending" in
+        its own transaction; the fresh copy is written without the mark, so a kill before the swap leaves the
+        old file marked and the next open finishes the job (and removes the partial copy).
         """
         if self.read_only:
             raise StorageError(f"{self.path} is open read-only: cannot rewrite it")
@@ -538,18 +551,29 @@ class DuckDBStore(EventStore):
             raise StorageError("cannot rewrite the ledger inside a unit of work")
         fresh = self._compaction_path
         self._remove_stale_compaction()
+        self._con.execute("CHECKPOINT")
+        self._con.close()  # a clean close checkpoints the log: no .wal may meet the new file
+        leftovers = [side for side in _SIDE_FILES if Path(self.path + side).exists()]
         try:
-            self._con.execute("CHECKPOINT")
-            source = _first(self._con.execute("SELECT current_database()").fetchall())
-            self._con.execute(f"ATTACH '{_sql_string(str(fresh))}' AS stayledger_compacted")
-            self._con.execute(f'COPY FROM DATABASE "{source[0] if source else "main"}" TO stayledger_compacted')
-            self._con.execute("DETACH stayledger_compacted")
+            if leftovers:
+                raise StorageError(f"{self.path}{leftovers[0]} is still there after a clean close")
+            # The source stays attached (read-only) through the swap, so no other process can open it to write.
+            copier = duckdb.connect(":memory:", config={**self._config, "temp_directory": f"{fresh}.spill"})
+            try:
+                copier.execute("ATTACH ? AS stayledger_source (READ_ONLY)", [self.path])
+                copier.execute("ATTACH ? AS stayledger_compacted", [str(fresh)])
+                copier.execute("COPY FROM DATABASE stayledger_source TO stayledger_compacted")
+                copier.execute("DELETE FROM stayledger_compacted.ledger_meta WHERE key = ?", [_COMPACTION_PENDING])
+                copier.execute("DETACH stayledger_compacted")
+                _fsync(fresh)
+                failpoint("compaction.before_swap")
+                os.replace(fresh, self.path)  # atomic on POSIX: the old file or the new, never a mix
+                _fsync(Path(self.path).parent)
+            finally:
+                copier.close()
         except duckdb.Error as exc:
+            raise StorageError(f"{self.path}: could not rewrite the ledger (the erasure is committed; the next "
+                               f"`retention --apply` or open finishes it): {exc}") from exc
+        finally:
             self._remove_stale_compaction()
-            raise StorageError(f"{self.path}: could not rewrite the ledger (erasure is committed; run again): {exc}") from exc
-        self._con.close()
-        _fsync(fresh)
-        os.replace(fresh, self.path)  # atomic on POSIX: readers see the old file or the new, never a mix
-        Path(self.path + ".wal").unlink(missing_ok=True)  # the old file's (checkpointed) log must not meet the new file
-        _fsync(Path(self.path).parent)
-        self._con = self._connect()
+            self._con = self._connect()

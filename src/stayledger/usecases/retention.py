@@ -3,7 +3,8 @@
 Erasure erases: the events, what derives from them (identities, identity history, review items and decisions,
 the name frequencies in the linkage model), quarantine entries that carry the persons' event ids or document
 numbers, and quarantine entries older than their own limit. The store is then rewritten so that no erased value
-remains in its files. The audit entry holds counts and the reason only.
+remains in its files (an interrupted rewrite is finished when the ledger is next opened). The audit entry holds
+counts and the reason only.
 """
 
 from __future__ import annotations
@@ -51,9 +52,9 @@ def enforce_retention(
             rebuilt = _rebuild_model_without_erased(store) if plan.event_ids else False
             report = RetentionReport(as_of, report.persons_due, report.events_due, report.quarantine_due, erased, rebuilt)
             op.note(erased=erased, model_rebuilt=rebuilt, reason=plan.reason)
-    if apply:
-        # After the commit: rewrite the store so erased values leave its files too. Always on --apply, so an
-        # earlier run killed between the erasure and the rewrite is completed by the next one.
+    if report.erased or (apply and report.quarantine_due):
+        # After the commit: rewrite the store so erased values leave its files too. The erasure marked the
+        # store for it, so a run killed before the rewrite is finished when the ledger is next opened.
         store.compact()
     return report
 
