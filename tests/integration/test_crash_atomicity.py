@@ -18,12 +18,8 @@ import pytest
 from stayledger.audit.log import parse_entry, verify_entries
 from stayledger.storage.duckdb_store import DuckDBStore
 
-ARRIVAL = {"event_id": "BRD-1", "kind": "arrival", "occurred_on": "2024-03-11", "source": "border", "surname": "MISHRA",
-           "given_names": "GAURAV", "date_of_birth": "2004-12-07", "sex": "M", "nationality": "IND",
-           "document_number": "H8151480", "admission_class": "B2", "admitted_until": "2024-09-10", "mode": "air"}
-DEPARTURE = {"event_id": "APIS-1", "kind": "departure", "occurred_on": "2024-04-22", "source": "carrier", "surname": "MISHRA",
-             "given_names": "GAURAV", "date_of_birth": "2004-12-07", "sex": "M", "nationality": "CZE",
-             "document_number": "90740464", "mode": "air"}
+from tests.integration.test_review import ARRIVAL, DEPARTURE  # a traveller who left on his other passport
+
 SAME_DOCUMENT = {**DEPARTURE, "event_id": "APIS-2", "occurred_on": "2024-05-01", "nationality": "IND", "document_number": "H8151480"}
 
 

@@ -97,15 +97,21 @@ def test_after_retention_no_erased_surname_or_document_number_is_in_the_file(tmp
     assert not Path(str(db) + ".compacting").exists()
 
 
-def test_erasing_everything_leaves_no_name_and_a_working_ledger(tmp_path):
-    db = tmp_path / "all.duckdb"
-    store = open_plain(db)
+def ledger_of_old_stays(db: Path, surname: str, prefix: str, n: int) -> tuple[list[dict], set[str]]:
+    """n travellers who left in 2015 (retention long over), and their surnames and document numbers."""
     records = [{"event_id": f"A{i}", "kind": "arrival", "occurred_on": "2015-03-01", "source": "border",
-                "surname": f"ZAWADZKA{i:03d}", "date_of_birth": "1970-01-01", "nationality": "POL",
-                "document_number": f"ZX{i:07d}", "admission_class": "WT", "admitted_until": "2015-05-29"} for i in range(60)]
+                "surname": f"{surname}{i:03d}", "date_of_birth": "1970-01-01", "nationality": "POL",
+                "document_number": f"{prefix}{i:07d}", "admission_class": "WT", "admitted_until": "2015-05-29"}
+               for i in range(n)]
+    store = open_plain(db)
     ingest_records(store, ADMIN, "old.jsonl", [RawRecord(f"line {i}", json.dumps(r), r) for i, r in enumerate(records, 1)])
     store.close()
-    values = {r["surname"] for r in records} | {r["document_number"] for r in records}
+    return records, {r["surname"] for r in records} | {r["document_number"] for r in records}
+
+
+def test_erasing_everything_leaves_no_name_and_a_working_ledger(tmp_path):
+    db = tmp_path / "all.duckdb"
+    records, values = ledger_of_old_stays(db, "ZAWADZKA", "ZX", 60)
     assert values_in_file(db, values) == values
     store = open_plain(db)
     report = enforce_retention(store, ADMIN, date(2026, 1, 1), apply=True)
@@ -124,13 +130,7 @@ def test_a_rewrite_killed_before_its_swap_is_finished_when_the_ledger_is_next_op
     import sys
 
     db = tmp_path / "killed.duckdb"
-    store = open_plain(db)
-    records = [{"event_id": f"A{i}", "kind": "arrival", "occurred_on": "2015-03-01", "source": "border",
-                "surname": f"WISNIEWSKA{i:03d}", "date_of_birth": "1970-01-01", "nationality": "POL",
-                "document_number": f"WQ{i:07d}", "admission_class": "WT", "admitted_until": "2015-05-29"} for i in range(30)]
-    ingest_records(store, ADMIN, "old.jsonl", [RawRecord(f"line {i}", json.dumps(r), r) for i, r in enumerate(records, 1)])
-    store.close()
-    values = {r["surname"] for r in records} | {r["document_number"] for r in records}
+    _, values = ledger_of_old_stays(db, "WISNIEWSKA", "WQ", 30)
     script = (
         "import sys; from datetime import date; from pathlib import Path\n"
         "from stayledger.storage.duckdb_store import DuckDBStore\n"
