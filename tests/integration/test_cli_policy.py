@@ -17,7 +17,8 @@ from stayledger.cli.main import app
 from stayledger.storage.duckdb_store import DuckDBStore
 
 runner = CliRunner()
-OFFLINE = {"schema", "synth", "mrz", "calc schengen", "audit check-proof", "demo"}  # no ledger (demo builds its own)
+# No ledger (demo builds its own), or, for serve, each request is audited as the caller (tests/integration/test_api.py).
+OFFLINE = {"schema", "synth", "mrz", "calc schengen", "audit check-proof", "demo", "serve"}
 EVENTS = [
     {"event_id": "BRD-1", "kind": "arrival", "occurred_on": "2024-03-01", "source": "border", "surname": "DOE",
      "date_of_birth": "1980-02-11", "nationality": "GBR", "document_number": "123456789", "admission_class": "WT",
@@ -54,6 +55,9 @@ def commands(tmp: Path, person: str) -> dict[str, tuple[list[str], str]]:
         "audit verify": ([], "audit.verify"),
         "audit checkpoint": (["--key", str(tmp / "k.pem")], "audit.checkpoint"),
         "audit prove": (["1", "--key", str(tmp / "k.pem")], "audit.prove"),
+        "users add": (["feed-1", "--role", "ingest"], "users.add"),
+        "users list": ([], "users.list"),
+        "users revoke": (["feed-1"], "users.revoke"),
     }
 
 

@@ -24,7 +24,20 @@ from stayledger.errors import NotFound
 from stayledger.formats.canonical import RawRecord
 from stayledger.storage.base import EventStore, make_batch
 from stayledger.storage.memory import MemoryStore
-from stayledger.usecases import audit, correct, evaluate, export, ingest, lookup, quarantine, report, resolve, retention, review
+from stayledger.usecases import (
+    audit,
+    correct,
+    evaluate,
+    export,
+    ingest,
+    lookup,
+    quarantine,
+    report,
+    resolve,
+    retention,
+    review,
+    users,
+)
 from stayledger.usecases.policy import POLICY, authorize
 from tests.access import ADMIN, as_role
 
@@ -51,6 +64,9 @@ EXPECTED: dict[Action, tuple[set[str], bool]] = {  # action: (roles allowed, pur
     Action.VERIFY_AUDIT: ({"auditor", "admin"}, False),
     Action.CHECKPOINT_AUDIT: ({"auditor", "admin"}, False),
     Action.PROVE_AUDIT: ({"auditor", "admin"}, False),
+    Action.ADD_USER: ({"admin"}, False),
+    Action.LIST_USERS: ({"admin"}, False),
+    Action.REVOKE_USER: ({"admin"}, False),
 }
 
 # Steps other operations compose (they run inside an operation that was authorised and is audited).
@@ -58,7 +74,8 @@ INTERNAL_STEPS = {
     "resolve.ensure_resolved", "resolve.relink", "resolve.unresolved_count", "resolve.review_constraints",
     "stays.person_groups", "stays.unsettled_links", "stays.determine_stays", "report.stay_facts",
     "evaluate.measure_accuracy", "evaluate.determinations_with_true_identities", "review.find_item",
-    "lookup.nearest_unlinked_exits", "audit.log_origin",
+    "lookup.nearest_unlinked_exits", "audit.log_origin", "lookup.person_stays",
+    "users.authenticate",  # runs before there is an actor: it finds out who the caller is
 }
 
 ARRIVAL = {"event_id": "ARR-1", "kind": "arrival", "occurred_on": "2024-03-01", "source": "border", "surname": "KOWALSKA",
@@ -106,6 +123,11 @@ def invocations(tmp: Path) -> dict[str, Callable[[EventStore, AccessContext], ob
         "audit.verify_audit": lambda s, c: audit.verify_audit(s, c),
         "audit.checkpoint_audit": lambda s, c: audit.checkpoint_audit(s, c, SIGNER),
         "audit.prove_entry": lambda s, c: audit.prove_entry(s, c, 1, SIGNER),
+        "ingest.record_events": lambda s, c: ingest.record_events(s, c, "api", [{**DEPARTURE, "event_id": "DEP-2"}], as_of=date(2025, 1, 1)),
+        "lookup.find_persons_by_document": lambda s, c: lookup.find_persons_by_document(s, c, "EA1234567", "POL"),
+        "users.add_user": lambda s, c: users.add_user(s, c, f"u-{c.role.value}", "officer"),
+        "users.list_users": lambda s, c: users.list_users(s, c),
+        "users.revoke_user": lambda s, c: users.revoke_user(s, c, "nobody"),
     }
 
 
@@ -121,6 +143,8 @@ ACTION_OF = {
     "evaluate.evaluate_ledger": Action.EVALUATE, "retention.enforce_retention": Action.CHECK_RETENTION,
     "audit.list_audit": Action.LIST_AUDIT, "audit.verify_audit": Action.VERIFY_AUDIT,
     "audit.checkpoint_audit": Action.CHECKPOINT_AUDIT, "audit.prove_entry": Action.PROVE_AUDIT,
+    "ingest.record_events": Action.INGEST_EVENTS, "lookup.find_persons_by_document": Action.VIEW_PERSON,
+    "users.add_user": Action.ADD_USER, "users.list_users": Action.LIST_USERS, "users.revoke_user": Action.REVOKE_USER,
 }
 
 

@@ -37,6 +37,7 @@ from stayledger.cli.common import (
     reported_errors,
 )
 from stayledger.cli.audit_commands import audit_app
+from stayledger.cli.service_commands import serve, users_app
 from stayledger.cli.render import print_evaluation, print_ingest_report, print_pair, print_person, write_chart
 from stayledger.errors import StayledgerError
 
@@ -63,6 +64,8 @@ app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(calc_app, name="calc")
 app.add_typer(export_app, name="export")
 app.add_typer(audit_app, name="audit")
+app.add_typer(users_app, name="users")
+app.command()(serve)
 
 
 class InputFormat(str, Enum):

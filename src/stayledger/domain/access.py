@@ -50,6 +50,9 @@ class Action(str, Enum):
     VERIFY_AUDIT = "audit.verify"
     CHECKPOINT_AUDIT = "audit.checkpoint"
     PROVE_AUDIT = "audit.prove"
+    ADD_USER = "users.add"
+    LIST_USERS = "users.list"
+    REVOKE_USER = "users.revoke"
 
 
 class AccessDenied(StayledgerError):

@@ -131,6 +131,18 @@ class ErasurePlan:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class ServiceUser:
+    """A staff or system account of the HTTP service (the token's secret is stored only as an Argon2 hash)."""
+
+    name: str
+    role: str
+    token_id: str
+    token_hash: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
 def conflict_entry(event_id: str, origin: str, location: str, raw: str, existing_hint: str) -> QuarantineEntry:
     return QuarantineEntry(
         origin=origin,
@@ -218,6 +230,21 @@ class EventStore(ABC):
     @abstractmethod
     def review_history(self, event_id_l: str, event_id_r: str) -> list[ReviewDecision]:
         """Every decision on the pair, oldest first."""
+
+    # --- service accounts --------------------------------------------------------------------
+    @abstractmethod
+    def add_user(self, user: ServiceUser) -> None:
+        """Add an account; a name in use (revoked or not) is refused with ``StorageError``."""
+
+    @abstractmethod
+    def users(self) -> list[ServiceUser]: ...
+
+    @abstractmethod
+    def user_by_token_id(self, token_id: str) -> ServiceUser | None: ...
+
+    @abstractmethod
+    def revoke_user(self, name: str, at: datetime) -> bool:
+        """Revoke the account's token; False when there is no such active account."""
 
     # --- audit log -------------------------------------------------------------------------
     def append_audit(self, records: Sequence[AuditRecord]) -> list[SealedEntry]:

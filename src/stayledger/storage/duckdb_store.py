@@ -35,6 +35,7 @@ from stayledger.storage.base import (
     ResolutionRun,
     ReviewDecision,
     ReviewItem,
+    ServiceUser,
     StoredQuarantine,
     conflict_entry,
 )
@@ -418,6 +419,32 @@ class DuckDBStore(EventStore):
             [event_id_l, event_id_r],
         ).fetchall()
         return [ReviewDecision(*r) for r in rows]
+
+    # --- service accounts --------------------------------------------------------------------
+    def add_user(self, user: ServiceUser) -> None:
+        with self._transaction():
+            if self._con.execute("SELECT 1 FROM users WHERE name = ?", [user.name]).fetchall():
+                raise StorageError(f"a user named {user.name!r} exists already (names are never reused)")
+            self._con.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?, ?)",
+                              [user.name, user.role, user.token_id, user.token_hash, _naive_utc(user.created_at), None])
+
+    def users(self) -> list[ServiceUser]:
+        rows = self._con.execute(
+            "SELECT name, role, token_id, token_hash, created_at, revoked_at FROM users ORDER BY name").fetchall()
+        return [ServiceUser(*r) for r in rows]
+
+    def user_by_token_id(self, token_id: str) -> ServiceUser | None:
+        row = _first(self._con.execute(
+            "SELECT name, role, token_id, token_hash, created_at, revoked_at FROM users WHERE token_id = ?",
+            [token_id]).fetchall())
+        return ServiceUser(*row) if row else None
+
+    def revoke_user(self, name: str, at: datetime) -> bool:
+        with self._transaction():
+            row = _first(self._con.execute(
+                "UPDATE users SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL RETURNING name",
+                [_naive_utc(at), name]).fetchall())
+        return row is not None
 
     # --- audit log -------------------------------------------------------------------------
     def _audit_tail(self) -> tuple[int, str, Frontier]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -25,6 +26,7 @@ from stayledger.storage.base import (
     ResolutionRun,
     ReviewDecision,
     ReviewItem,
+    ServiceUser,
     StoredQuarantine,
     conflict_entry,
 )
@@ -47,6 +49,7 @@ class MemoryStore(EventStore):
         self._models: list[str] = []
         self._reviews: dict[tuple[str, str], ReviewItem] = {}
         self._decisions: list[ReviewDecision] = []
+        self._users: dict[str, ServiceUser] = {}
         self._audit: list[SealedEntry] = []
         self._heads: list[TreeHead] = []
         self._erasures: list[tuple[datetime, int, str]] = []
@@ -151,6 +154,26 @@ class MemoryStore(EventStore):
 
     def review_history(self, event_id_l: str, event_id_r: str) -> list[ReviewDecision]:
         return [d for d in self._decisions if (d.event_id_l, d.event_id_r) == (event_id_l, event_id_r)]
+
+    def add_user(self, user: ServiceUser) -> None:
+        from stayledger.errors import StorageError
+
+        if user.name in self._users:
+            raise StorageError(f"a user named {user.name!r} exists already")
+        self._users[user.name] = user
+
+    def users(self) -> list[ServiceUser]:
+        return sorted(self._users.values(), key=lambda u: u.name)
+
+    def user_by_token_id(self, token_id: str) -> ServiceUser | None:
+        return next((u for u in self._users.values() if u.token_id == token_id), None)
+
+    def revoke_user(self, name: str, at: datetime) -> bool:
+        user = self._users.get(name)
+        if user is None or user.revoked_at is not None:
+            return False
+        self._users[name] = dataclasses.replace(user, revoked_at=at)
+        return True
 
     def _audit_tail(self) -> tuple[int, str, Frontier]:
         if not self._audit:

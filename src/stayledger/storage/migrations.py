@@ -65,4 +65,9 @@ MIGRATIONS: dict[int, list[str]] = {
            SELECT event_id_l, event_id_r, status, coalesce(decided_by, 'unrecorded'), note, coalesce(decided_at, queued_at)
            FROM review_queue WHERE status <> 'open'""",
     ],
+    5: [
+        # Service accounts: a token is shown once; only its id and an Argon2 hash of its secret are kept.
+        """CREATE TABLE users (name VARCHAR PRIMARY KEY, role VARCHAR NOT NULL, token_id VARCHAR NOT NULL UNIQUE,
+           token_hash VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, revoked_at TIMESTAMP)""",
+    ],
 }

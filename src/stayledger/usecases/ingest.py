@@ -8,6 +8,7 @@ the main process appends.
 
 from __future__ import annotations
 
+import json
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -284,3 +285,43 @@ def _ingest_manifest(op: Operation, path: Path, country: str) -> IngestReport:
     if encoding_note:
         report.notes.append(encoding_note)
     return report
+
+
+@dataclass
+class RecordedEvents:
+    """What a posted batch did: counts, refusals by position, and each accepted event's person and stays."""
+
+    accepted: int
+    duplicates: int
+    quarantined: list[tuple[int, str | None, str]]  # (index in the batch, event id if any, reasons)
+    persons: dict[str, str]  # event id -> person id
+    stays: dict[str, list]  # person id -> StayDetermination list, as of the day given
+
+
+def record_events(
+    store: EventStore, ctx: AccessContext, origin: str, records: list[object], *, as_of: "date"
+) -> RecordedEvents:
+    """Append a batch from a port or carrier system, link each new event and re-determine its person's stays.
+
+    One unit of work: the events, their quarantine entries, the links and the audit entry commit together, so a
+    caller that gets an answer can rely on it; a caller that gets an error may simply send the batch again.
+    """
+    from stayledger.usecases.lookup import person_stays
+    from stayledger.usecases.resolve import ensure_resolved
+
+    with operation(store, ctx, Action.INGEST_EVENTS, origin=origin, records=len(records)) as op:
+        raws = [RawRecord(f"item {i}", json.dumps(r, ensure_ascii=False, default=str), r if isinstance(r, dict) else None,
+                          None if isinstance(r, dict) else "expected a JSON object")
+                for i, r in enumerate(records)]
+        chunk = validate_records(origin, raws)
+        outcome = store.append_events(chunk.batch, chunk.refused)
+        refused = [(int(q.location.split()[1]), q.event_id, q.reasons) for q in [*chunk.refused, *outcome.conflicts]]
+        linked = ensure_resolved(store)
+        accepted_ids = [e for e in chunk.batch.column("event_id").to_pylist()
+                        if e not in {q[1] for q in refused if q[1] is not None}]
+        assignments = store.identity_assignments()
+        persons = {e: assignments[e].person_id for e in accepted_ids if e in assignments}
+        stays = {p: person_stays(store, p, as_of) for p in sorted(set(persons.values()))}
+        op.note(added=outcome.added, duplicates=outcome.duplicates, quarantined=len(refused), linked=linked,
+                person_ids=sorted(stays))
+        return RecordedEvents(outcome.added, outcome.duplicates, sorted(refused), persons, stays)

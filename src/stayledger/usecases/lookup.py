@@ -34,7 +34,40 @@ def look_up_person(store: EventStore, ctx: AccessContext, person_id: str, as_of:
         return view
 
 
-def _person_view(store: EventStore, person_id: str, as_of: date, pack: str) -> PersonView:
+def find_persons_by_document(
+    store: EventStore, ctx: AccessContext, document_number: str, document_issuer: str | None = None
+) -> list[str]:
+    """Persons holding records of this document (number compared OCR-folded: O/0, I/1; issuer exact when given).
+
+    The audit entry names the persons found, not the document number.
+    """
+    import pyarrow.compute as pc
+
+    from stayledger.identity.deterministic import document_key
+
+    with operation(store, ctx, Action.VIEW_PERSON, by="document") as op:
+        events = store.events_table().select(["event_id", "document_number", "document_issuer", "nationality"])
+        numbers = events.column("document_number").to_pylist()
+        wanted = document_key(document_number)
+        mask = [n is not None and document_key(n) == wanted for n in numbers]
+        found = events.filter(mask)
+        if document_issuer:
+            issuers = pc.coalesce(found.column("document_issuer"), found.column("nationality"))
+            found = found.filter(pc.equal(issuers, document_issuer.upper()))
+        assignments = store.identity_assignments()
+        persons = sorted({assignments[e].person_id for e in found.column("event_id").to_pylist() if e in assignments})
+        op.note(person_ids=persons)
+        return persons
+
+
+def person_stays(store: EventStore, person_id: str, as_of: date, pack: str = "us") -> list[StayDetermination]:
+    """One person's stay determinations (a step of other operations; no near-miss search)."""
+    return _person_stays(store, person_id, as_of, pack)[1]
+
+
+def _person_stays(
+    store: EventStore, person_id: str, as_of: date, pack: str
+) -> tuple[list[tuple[Event, float | None]], list[StayDetermination]]:
     event_ids = store.person_event_ids(person_id)
     if not event_ids:
         raise NotFound(f"no person {person_id!r} (run `stayledger resolve` first, or check the id)")
@@ -53,8 +86,13 @@ def _person_view(store: EventStore, person_id: str, as_of: date, pack: str) -> P
         unsettled=unsettled,
         events_by_id=events_by_id,
     )
+    return [(e, probabilities[e.event_id]) for e in events], stays
+
+
+def _person_view(store: EventStore, person_id: str, as_of: date, pack: str) -> PersonView:
+    events, stays = _person_stays(store, person_id, as_of, pack)
     near = {s.arrival_event_id: nearest_unlinked_exits(store, person_id, s) for s in stays if s.status in NEAR_MISS_STATUSES}
-    return PersonView(person_id, [(e, probabilities[e.event_id]) for e in events], superseded_ids(events), stays, near)
+    return PersonView(person_id, events, superseded_ids([e for e, _ in events]), stays, near)
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,9 @@ POLICY: dict[Action, Rule] = {
     A.VERIFY_AUDIT: _rule(R.AUDITOR, R.ADMIN),
     A.CHECKPOINT_AUDIT: _rule(R.AUDITOR, R.ADMIN),
     A.PROVE_AUDIT: _rule(R.AUDITOR, R.ADMIN),
+    A.ADD_USER: _rule(R.ADMIN),
+    A.LIST_USERS: _rule(R.ADMIN),
+    A.REVOKE_USER: _rule(R.ADMIN),
 }
 
 

@@ -1,0 +1,1 @@
+"""The HTTP service (FastAPI): thin routes over the accountable use cases."""

@@ -1,0 +1,372 @@
+"""The HTTP service: a thin layer that authenticates the caller, builds the access context and calls a use case.
+
+Every route but the health check needs a bearer token (`stayledger users add`). The policy and the audit log are
+the use cases' own, so a route can neither skip the policy nor an audit entry. Errors are RFC 9457 problem
+details. The embedded DuckDB ledger has one connection, owned by this process; calls to it are serialised.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator, TypeVar
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
+from starlette.background import BackgroundTask
+
+from stayledger.domain.access import AccessContext, AccessDenied, PurposeRequired, Role
+from stayledger.errors import InvalidRecord, NotFound, ParseError, StayledgerError
+from stayledger.storage.base import EventStore
+from stayledger.usecases.audit import Signer
+
+T = TypeVar("T")
+PROBLEM = "application/problem+json"
+TOKEN_CACHE_SECONDS = 60.0
+
+
+class Problem(Exception):
+    """An RFC 9457 problem: status, a short title, a detail naming what to fix."""
+
+    def __init__(self, status: int, title: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail = status, title, detail
+
+
+def _problem_response(status: int, title: str, detail: str, request: Request) -> JSONResponse:
+    slug = title.lower().replace(" ", "-")
+    body = {"type": f"urn:stayledger:problem:{slug}", "title": title, "status": status, "detail": detail,
+            "instance": request.url.path}
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _status_of(exc: StayledgerError) -> tuple[int, str]:
+    if isinstance(exc, PurposeRequired):
+        return 422, "Purpose required"
+    if isinstance(exc, AccessDenied):
+        return 403, "Forbidden"
+    if isinstance(exc, NotFound):
+        return 404, "Not found"
+    if isinstance(exc, (InvalidRecord, ParseError)):
+        return 422, "Invalid input"
+    return 400, "Refused"
+
+
+class Ledger:
+    """The one store of this process, used by one request at a time."""
+
+    def __init__(self, store: EventStore, signer: Signer | None) -> None:
+        self.store = store
+        self.signer = signer
+        self._lock = threading.Lock()
+        self._tokens: dict[str, tuple[float, str, str]] = {}  # sha256(token) -> (checked at, name, role)
+
+    def run(self, work: Callable[[EventStore], T]) -> T:
+        with self._lock:
+            return work(self.store)
+
+    def caller(self, token: str) -> tuple[str, str] | None:
+        """(name, role) of the account a token belongs to; a verified token is remembered for a minute."""
+        from stayledger.usecases.users import authenticate
+
+        key = hashlib.sha256(token.encode()).hexdigest()
+        cached = self._tokens.get(key)
+        if cached and time.monotonic() - cached[0] < TOKEN_CACHE_SECONDS:
+            return cached[1], cached[2]
+        user = self.run(lambda store: authenticate(store, token))
+        if user is None:
+            return None
+        self._tokens[key] = (time.monotonic(), user.name, user.role)
+        return user.name, user.role
+
+    def forget_tokens(self) -> None:
+        self._tokens.clear()
+
+
+def item_id(left: str, right: str) -> str:
+    """A review item's id in URLs: the pair of event ids, base64url without padding."""
+    return base64.urlsafe_b64encode(f"{left}\n{right}".encode()).decode().rstrip("=")
+
+
+def pair_of(item: str) -> tuple[str, str]:
+    try:
+        left, right = base64.urlsafe_b64decode(item + "=" * (-len(item) % 4)).decode().split("\n")
+    except ValueError:
+        raise Problem(404, "Not found", f"no review item {item!r}") from None
+    return left, right
+
+
+class Decision(BaseModel):
+    decision: str = Field(pattern="^(accept|reject)$")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class CorrectionRequest(BaseModel):
+    event_id: str = Field(min_length=1, max_length=128)
+    set: dict[str, str] = Field(min_length=1)
+    source: str = Field(default="officer", min_length=1, max_length=64)
+
+
+class NewUser(BaseModel):
+    name: str = Field(min_length=2, max_length=64)
+    role: str
+
+
+def create_app(store: EventStore, signer: Signer | None = None) -> FastAPI:
+    """The service over ``store`` (opened by the caller, closed by the caller after the app stops)."""
+    app = FastAPI(title="stayledger", version="1", description=__doc__)
+    ledger = Ledger(store, signer)
+    app.state.ledger = ledger
+
+    @app.exception_handler(Problem)
+    def on_problem(request: Request, exc: Problem) -> JSONResponse:
+        return _problem_response(exc.status, exc.title, exc.detail, request)
+
+    @app.exception_handler(StayledgerError)
+    def on_error(request: Request, exc: StayledgerError) -> JSONResponse:
+        status, title = _status_of(exc)
+        return _problem_response(status, title, str(exc), request)
+
+    from fastapi.exceptions import RequestValidationError
+
+    @app.exception_handler(RequestValidationError)
+    def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        return _problem_response(422, "Invalid input", detail, request)
+
+    def context(request: Request, purpose: str | None = Query(None, max_length=500),
+                case_ref: str | None = Query(None, max_length=200)) -> AccessContext:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Problem(401, "Unauthorized", "send Authorization: Bearer <token> (`stayledger users add`)")
+        found = ledger.caller(token.strip())
+        if found is None:
+            raise Problem(401, "Unauthorized", "the token is not valid (wrong, or revoked)")
+        name, role = found
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        return AccessContext(name, Role(role), purpose, case_ref, request_id=request_id[:100])
+
+    def today() -> date:
+        return datetime.now(timezone.utc).date()
+
+    @app.get("/v1/health", tags=["service"])
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/v1/events", tags=["ingest"])
+    async def post_events(request: Request, ctx: AccessContext = Depends(context)) -> dict[str, Any]:
+        """A JSON array of canonical events, or `application/x-ndjson`. Valid events are kept when others are refused."""
+        from stayledger.usecases.ingest import record_events
+
+        records = _records_of(await request.body(), request.headers.get("content-type", ""))
+        result = ledger.run(lambda store: record_events(store, ctx, "api", records, as_of=today()))
+        return {
+            "accepted": result.accepted, "duplicates": result.duplicates,
+            "quarantined": [{"index": i, "event_id": e, "reasons": r} for i, e, r in result.quarantined],
+            "persons": result.persons,
+            "stays": {p: [_stay(s) for s in stays] for p, stays in result.stays.items()},
+        }
+
+    @app.get("/v1/persons/{person_id}", tags=["officers"])
+    def get_person(person_id: str, as_of: date | None = None, ctx: AccessContext = Depends(context)) -> dict[str, Any]:
+        from stayledger.usecases.lookup import look_up_person
+
+        view = ledger.run(lambda store: look_up_person(store, ctx, person_id, as_of or today()))
+        return {
+            "person_id": view.person_id,
+            "events": [{**event.to_record(), "link_probability": p, "superseded": event.event_id in view.superseded}
+                       for event, p in view.events],
+            "stays": [_stay(s) for s in view.stays],
+            "near_misses": {arrival: [{"event_id": m.event_id, "kind": m.kind, "occurred_on": m.occurred_on.isoformat(),
+                                       "probability": m.probability, "against": list(m.against)} for m in misses]
+                            for arrival, misses in view.near_misses.items()},
+        }
+
+    @app.get("/v1/persons", tags=["officers"])
+    def find_persons(document_number: str = Query(min_length=1, max_length=64),
+                     document_issuer: str | None = Query(None, max_length=3),
+                     ctx: AccessContext = Depends(context)) -> dict[str, Any]:
+        from stayledger.usecases.lookup import find_persons_by_document
+
+        return {"person_ids": ledger.run(lambda store: find_persons_by_document(store, ctx, document_number, document_issuer))}
+
+    @app.get("/v1/review", tags=["review"])
+    def review_items(status: str = Query("open", pattern="^(open|accepted|rejected|all)$"),
+                     ctx: AccessContext = Depends(context)) -> dict[str, Any]:
+        from stayledger.usecases.review import list_review
+
+        items = ledger.run(lambda store: list_review(store, ctx, None if status == "all" else status))
+        return {"items": [_item(i) for i in items]}
+
+    @app.get("/v1/review/{item}", tags=["review"])
+    def review_item(item: str, ctx: AccessContext = Depends(context)) -> dict[str, Any]:
+        from stayledger.usecases.review import show_review
+
+        left, right = pair_of(item)
+        view = ledger.run(lambda store: show_review(store, ctx, left, right))
+        return {
+            "item_id": item, "left": view.left.to_record(), "right": view.right.to_record(),
+            "same_person": view.same_person, "status": view.item.status if view.item else None,
+            "history": [{"status": d.status, "decided_by": d.decided_by, "note": d.note,
+                         "decided_at": d.decided_at.isoformat()} for d in view.history],
+            "comparisons": [{"name": c.name, "level": c.level, "match_weight": c.match_weight}
+                            for c in view.explanation.comparisons] if view.explanation else [],
+        }
+
+    @app.post("/v1/review/{item}/decision", tags=["review"])
+    def decide_item(item: str, body: Decision, ctx: AccessContext = Depends(context)) -> dict[str, Any]:
+        from stayledger.usecases.review import decide
+
+        left, right = pair_of(item)
+        decided = ledger.run(lambda store: decide(store, ctx, left, right, accept=body.decision == "accept", note=body.note))
+        return _item(decided)
+
+    @app.post("/v1/corrections", tags=["officers"], status_code=201)
+    def post_correction(body: CorrectionRequest, ctx: AccessContext = Depends(context)) -> dict[str, Any]:
+        from stayledger.usecases.correct import record_correction
+
+        event = ledger.run(lambda store: record_correction(store, ctx, body.event_id, body.set, source=body.source))
+        return {"event_id": event.event_id, "corrects": body.event_id}
+
+    @app.get("/v1/reports/overstays", tags=["analysts"])
+    def overstays(fiscal_year: int = Query(ge=2, le=9999), as_of: date | None = None,
+                  format: str = Query("json", pattern="^(json|csv)$"), ctx: AccessContext = Depends(context)) -> Response:
+        from stayledger.reports.render import overstay_csv
+        from stayledger.usecases.report import report_overstays
+
+        report = ledger.run(lambda store: report_overstays(store, ctx, fiscal_year, as_of or today()))
+        if format == "csv":
+            return Response(overstay_csv(report), media_type="text/csv")
+        return JSONResponse(json.loads(json.dumps(report, default=_plain)))
+
+    @app.get("/v1/audit", tags=["auditors"])
+    def audit_entries(since: datetime | None = None, actor: str | None = None,
+                      limit: int = Query(1000, ge=1, le=100_000), ctx: AccessContext = Depends(context)) -> dict[str, Any]:
+        from stayledger.usecases.audit import list_audit
+
+        moment = since.replace(tzinfo=timezone.utc) if since and since.tzinfo is None else since
+        return {"entries": ledger.run(lambda store: list_audit(store, ctx, since=moment, actor=actor, limit=limit))}
+
+    @app.get("/v1/audit/verify", tags=["auditors"])
+    def audit_verify(ctx: AccessContext = Depends(context)) -> dict[str, Any]:
+        from stayledger.usecases.audit import verify_audit
+
+        return ledger.run(lambda store: verify_audit(store, ctx)).as_dict()
+
+    @app.get("/v1/audit/checkpoint", tags=["auditors"])
+    def audit_checkpoint(ctx: AccessContext = Depends(context)) -> Response:
+        from stayledger.usecases.audit import checkpoint_audit
+
+        if ledger.signer is None:
+            raise Problem(503, "Unavailable", "the service was started without an audit signing key")
+        signer = ledger.signer
+        return Response(ledger.run(lambda store: checkpoint_audit(store, ctx, signer)), media_type="text/plain")
+
+    @app.get("/v1/exports/{kind}", tags=["admin"])
+    def export(kind: str, as_of: date | None = None, ctx: AccessContext = Depends(context)) -> FileResponse:
+        """An admin's audited backup: `events` (JSON Lines), `identities` or `stays` (CSV). Purpose required."""
+        from stayledger.usecases import export as exports
+
+        out = Path(tempfile.mkdtemp(prefix="stayledger-export-")) / f"{kind}.{'jsonl' if kind == 'events' else 'csv'}"
+        calls: dict[str, Callable[[EventStore], int]] = {
+            "events": lambda store: exports.export_events(store, ctx, out),
+            "identities": lambda store: exports.export_identities(store, ctx, out),
+            "stays": lambda store: exports.export_stays(store, ctx, as_of or today(), out),
+        }
+        if kind not in calls:
+            raise Problem(404, "Not found", f"no export {kind!r} (events, identities, stays)")
+        try:
+            ledger.run(calls[kind])
+        except BaseException:
+            shutil.rmtree(out.parent, ignore_errors=True)
+            raise
+        # The file holds personal data: it is removed as soon as it has been sent.
+        return FileResponse(out, filename=out.name, background=BackgroundTask(shutil.rmtree, out.parent, True))
+
+    @app.post("/v1/users", tags=["admin"], status_code=201)
+    def add_user(body: NewUser, ctx: AccessContext = Depends(context)) -> dict[str, str]:
+        from stayledger.usecases.users import add_user as add
+
+        token = ledger.run(lambda store: add(store, ctx, body.name, body.role))
+        return {"name": body.name, "role": body.role, "token": token}
+
+    @app.get("/v1/users", tags=["admin"])
+    def users(ctx: AccessContext = Depends(context)) -> dict[str, Any]:
+        from stayledger.usecases.users import list_users
+
+        return {"users": [vars(a) for a in ledger.run(lambda store: list_users(store, ctx))]}
+
+    @app.delete("/v1/users/{name}", tags=["admin"], status_code=204)
+    def revoke(name: str, ctx: AccessContext = Depends(context)) -> Response:
+        from stayledger.usecases.users import revoke_user
+
+        ledger.run(lambda store: revoke_user(store, ctx, name))
+        ledger.forget_tokens()
+        return Response(status_code=204)
+
+    return app
+
+
+def _records_of(body: bytes, content_type: str) -> list[Any]:
+    try:
+        if "ndjson" in content_type or "jsonl" in content_type:
+            return [json.loads(line) for line in body.decode("utf-8").splitlines() if line.strip()]
+        parsed = json.loads(body.decode("utf-8") or "null")
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Problem(400, "Bad request", f"the body is not JSON: {exc}") from None
+    if isinstance(parsed, dict):
+        parsed = [parsed]
+    if not isinstance(parsed, list):
+        raise Problem(400, "Bad request", "send a JSON array of events (or one event, or application/x-ndjson)")
+    if len(parsed) > 10_000:
+        raise Problem(413, "Too large", "at most 10,000 events per request")
+    return parsed
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if hasattr(value, "value"):
+        return value.value  # enums
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: getattr(value, k) for k in value.__dataclass_fields__}  # type: ignore[attr-defined]
+    return str(value)
+
+
+def _stay(stay: Any) -> dict[str, Any]:
+    return {
+        "arrival_event_id": stay.arrival_event_id, "status": stay.status.value,
+        "authorized_until": stay.authorized_until.isoformat() if stay.authorized_until else None,
+        "overstay_days": stay.overstay_days, "admission_class": stay.admission_class,
+        "departure_event_id": stay.departure_event_id, "pending": stay.pending,
+        "rule_pack": stay.rule_pack, "rule_version": stay.rule_version, "steps": list(stay.steps),
+        "uncertain_links": list(stay.uncertain_links),
+    }
+
+
+def _item(item: Any) -> dict[str, Any]:
+    probability = item.match_probability if item.match_probability == item.match_probability else None
+    return {"item_id": item_id(item.event_id_l, item.event_id_r), "event_ids": [item.event_id_l, item.event_id_r],
+            "match_probability": probability, "status": item.status, "decided_by": item.decided_by}
+
+
+def iter_routes(app: FastAPI) -> Iterator[tuple[str, str]]:
+    """(method, path) of every route the service answers (for the authorisation matrix)."""
+    for route in app.routes:
+        methods = getattr(route, "methods", None) or set()
+        path = getattr(route, "path", "")
+        if not path.startswith("/v1/"):
+            continue
+        for method in sorted(methods - {"HEAD", "OPTIONS"}):
+            yield method, path

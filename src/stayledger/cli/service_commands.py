@@ -1,0 +1,98 @@
+"""``stayledger serve`` and ``stayledger users …``: the HTTP service and its accounts."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from stayledger.cli.common import (
+    ActorOption,
+    DbOption,
+    KeyOption,
+    access_context,
+    console,
+    err_console,
+    ledger,
+    reported_errors,
+)
+
+users_app = typer.Typer(
+    help="Accounts of the HTTP service. Roles: ingest, officer, reviewer, analyst, auditor, admin.",
+    no_args_is_help=True,
+)
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="Account name (recorded as the actor of everything it does).")],
+    role: Annotated[str, typer.Option("--role", help="ingest, officer, reviewer, analyst, auditor or admin.")],
+    as_json: Annotated[bool, typer.Option("--json", help='Print {"name", "role", "token"}.')] = False,
+    actor: ActorOption = None,
+    db: DbOption = None,
+) -> None:
+    """Create an account and print its bearer token once (only a hash is kept: a lost token is revoked and replaced)."""
+    from stayledger.usecases.users import add_user
+
+    ctx = access_context(actor)
+    with ledger(db) as store:
+        token = add_user(store, ctx, name, role)
+    if as_json:
+        typer.echo(json.dumps({"name": name, "role": role, "token": token}))
+    else:
+        console.print(f"user {name} ({role}) created. Token (shown once):")
+        typer.echo(token)
+
+
+@users_app.command("list")
+def users_list(actor: ActorOption = None, db: DbOption = None) -> None:
+    """Accounts, their roles and whether they are revoked."""
+    from stayledger.usecases.users import list_users
+
+    ctx = access_context(actor)
+    with ledger(db) as store:
+        accounts = list_users(store, ctx)
+    table = Table("name", "role", "created (UTC)", "state")
+    for account in accounts:
+        table.add_row(account.name, account.role, account.created_at, "revoked" if account.revoked else "active")
+    console.print(table)
+
+
+@users_app.command("revoke")
+def users_revoke(name: Annotated[str, typer.Argument()], actor: ActorOption = None, db: DbOption = None) -> None:
+    """Revoke an account's token at once (a running service stops accepting it within a minute)."""
+    from stayledger.usecases.users import revoke_user
+
+    ctx = access_context(actor)
+    with ledger(db) as store:
+        revoke_user(store, ctx, name)
+    console.print(f"user {name} revoked")
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8080,
+    key: KeyOption = None,
+    db: DbOption = None,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs). The process owns the DuckDB ledger while it runs.
+
+    Create accounts first: `stayledger users add feed-1 --role ingest`. Every request is attributed to its
+    account and recorded in the audit log.
+    """
+    import uvicorn
+
+    from stayledger.api.app import create_app
+    from stayledger.bootstrap import Settings, load_signer, open_store
+
+    with reported_errors():
+        settings = Settings.load(db, key)
+        signer = load_signer(settings)
+        store = open_store(settings)
+    try:
+        err_console.print(f"serving {settings.db} on http://{host}:{port} (OpenAPI: /openapi.json)")
+        uvicorn.run(create_app(store, signer), host=host, port=port, log_level="warning")
+    finally:
+        store.close()

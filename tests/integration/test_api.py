@@ -1,0 +1,148 @@
+"""The HTTP service: every route × every role (and no token) against the policy; near-real-time ingest; problems."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi.testclient import TestClient
+
+from stayledger.api.app import create_app, item_id, iter_routes
+from stayledger.audit.log import parse_entry
+from stayledger.domain.access import Action, Role
+from stayledger.storage.duckdb_store import DuckDBStore
+from stayledger.usecases.audit import Signer
+from stayledger.usecases.policy import POLICY
+from stayledger.usecases.users import add_user
+from tests.access import ADMIN
+from tests.integration.test_review import ARRIVAL, DEPARTURE
+
+SAME_DOCUMENT_EXIT = {**DEPARTURE, "event_id": "APIS-9", "occurred_on": "2024-06-01", "nationality": "IND",
+                      "document_number": "H8151480"}
+WHY = {"purpose": "api test", "case_ref": "T-1"}
+# Each route: the action its use case performs, and a request that the policy is the only thing to refuse.
+ROUTES: dict[tuple[str, str], tuple[Action | None, dict]] = {
+    ("GET", "/v1/health"): (None, {}),
+    ("POST", "/v1/events"): (Action.INGEST_EVENTS, {"json": [SAME_DOCUMENT_EXIT]}),
+    ("GET", "/v1/persons/{person_id}"): (Action.VIEW_PERSON, {"params": WHY}),
+    ("GET", "/v1/persons"): (Action.VIEW_PERSON, {"params": {**WHY, "document_number": "H8151480"}}),
+    ("GET", "/v1/review"): (Action.LIST_REVIEW, {}),
+    ("GET", "/v1/review/{item}"): (Action.SHOW_REVIEW, {"params": WHY}),
+    ("POST", "/v1/review/{item}/decision"): (Action.DECIDE_REVIEW, {"json": {"decision": "reject", "note": "test"}}),
+    ("POST", "/v1/corrections"): (Action.CORRECT_EVENT, {"params": WHY, "json": {"event_id": "BRD-1", "set": {"sex": "M"}}}),
+    ("GET", "/v1/reports/overstays"): (Action.REPORT_OVERSTAYS, {"params": {"fiscal_year": 2024, "as_of": "2025-01-01"}}),
+    ("GET", "/v1/audit"): (Action.LIST_AUDIT, {}),
+    ("GET", "/v1/audit/verify"): (Action.VERIFY_AUDIT, {}),
+    ("GET", "/v1/audit/checkpoint"): (Action.CHECKPOINT_AUDIT, {}),
+    ("GET", "/v1/exports/{kind}"): (Action.EXPORT_EVENTS, {"params": WHY}),
+    ("POST", "/v1/users"): (Action.ADD_USER, {"json": {"name": "new-user", "role": "analyst"}}),
+    ("GET", "/v1/users"): (Action.LIST_USERS, {}),
+    ("DELETE", "/v1/users/{name}"): (Action.REVOKE_USER, {}),
+}
+STAFF = [r for r in Role if r is not Role.TRAVELLER]
+
+
+@pytest.fixture
+def service(tmp_path: Path):
+    store = DuckDBStore(tmp_path / "api.duckdb")
+    from stayledger.formats.canonical import RawRecord
+    from stayledger.usecases.ingest import ingest_records
+    from stayledger.usecases.resolve import resolve_identities
+
+    ingest_records(store, ADMIN, "seed", [RawRecord(f"line {i}", json.dumps(e), e) for i, e in enumerate((ARRIVAL, DEPARTURE))])
+    resolve_identities(store, ADMIN)
+    tokens = {role: add_user(store, ADMIN, f"{role.value}-1", role.value) for role in STAFF}
+    app = create_app(store, Signer(Ed25519PrivateKey.generate()))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client, store, tokens
+    store.close()
+
+
+def concrete(path: str, store: DuckDBStore) -> str:
+    person = store.identity_assignments()["BRD-1"].person_id
+    return (path.replace("{person_id}", person).replace("{item}", item_id("APIS-1", "BRD-1"))
+            .replace("{kind}", "events").replace("{name}", "reviewer-1"))
+
+
+def test_every_route_is_in_the_matrix(service):
+    client, _, _ = service
+    assert set(iter_routes(client.app)) == set(ROUTES)
+
+
+@pytest.mark.parametrize("route", sorted(ROUTES), ids=lambda r: f"{r[0]} {r[1]}")
+def test_each_route_answers_each_role_as_the_policy_says(service, route):
+    client, store, tokens = service
+    action, request = ROUTES[route]
+    method, path = route
+    url = concrete(path, store)
+    anonymous = client.request(method, url, **request)
+    if action is None:
+        assert anonymous.status_code == 200
+        return
+    assert anonymous.status_code == 401 and anonymous.headers["content-type"] == "application/problem+json"
+    for role in STAFF:
+        response = client.request(method, url, headers={"Authorization": f"Bearer {tokens[role]}"}, **request)
+        if role in POLICY[action].roles:
+            assert response.status_code < 400 or response.status_code == 404, (role, response.status_code, response.text)
+        else:
+            assert response.status_code == 403, (role, response.status_code, response.text)
+            assert response.json()["title"] == "Forbidden"
+    bad = client.request(method, url, headers={"Authorization": "Bearer slt_0000_wrong"}, **request)
+    assert bad.status_code == 401
+
+
+def test_a_posted_departure_is_linked_and_the_stay_determined_before_the_response(service):
+    client, store, tokens = service
+    feed = {"Authorization": f"Bearer {tokens[Role.INGEST]}"}
+    response = client.post("/v1/events", json=[SAME_DOCUMENT_EXIT, {"event_id": "BAD-1", "kind": "arrival"}], headers=feed)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["accepted"] == 1 and [q["index"] for q in body["quarantined"]] == [1]
+    assert "surname: required" in body["quarantined"][0]["reasons"]
+    person = body["persons"]["APIS-9"]
+    assert person == store.identity_assignments()["BRD-1"].person_id
+    (stay,) = body["stays"][person]
+    assert stay["arrival_event_id"] == "BRD-1" and stay["status"] == "departed"
+    officer = {"Authorization": f"Bearer {tokens[Role.OFFICER]}"}
+    viewed = client.get(f"/v1/persons/{person}", params=WHY, headers=officer).json()
+    assert "APIS-9" in {e["event_id"] for e in viewed["events"]}
+    entry = parse_entry(list(store.audit_rows())[-1][1])
+    assert (entry["actor"], entry["action"], entry["purpose"], entry["case_ref"]) == ("officer-1", "person.view", "api test", "T-1")
+
+
+def test_ndjson_is_accepted_too(service):
+    client, _, tokens = service
+    body = "\n".join(json.dumps({**SAME_DOCUMENT_EXIT, "event_id": f"N-{i}"}) for i in range(3))
+    response = client.post("/v1/events", content=body, headers={"Authorization": f"Bearer {tokens[Role.INGEST]}",
+                                                                 "Content-Type": "application/x-ndjson"})
+    assert response.status_code == 200 and response.json()["accepted"] == 3
+
+
+def test_a_lookup_without_purpose_is_a_problem_and_is_audited(service):
+    client, store, tokens = service
+    person = store.identity_assignments()["BRD-1"].person_id
+    response = client.get(f"/v1/persons/{person}", headers={"Authorization": f"Bearer {tokens[Role.OFFICER]}"})
+    assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"
+    assert "needs a purpose" in response.json()["detail"]
+    assert parse_entry(list(store.audit_rows())[-1][1])["outcome"].startswith("refused")
+
+
+def test_a_revoked_token_stops_working(service):
+    client, _, tokens = service
+    admin = {"Authorization": f"Bearer {tokens[Role.ADMIN]}"}
+    created = client.post("/v1/users", json={"name": "temp-1", "role": "auditor"}, headers=admin).json()
+    temp = {"Authorization": f"Bearer {created['token']}"}
+    assert client.get("/v1/audit/verify", headers=temp).json()["ok"] is True
+    assert client.delete("/v1/users/temp-1", headers=admin).status_code == 204
+    assert client.get("/v1/audit/verify", headers=temp).status_code == 401
+
+
+def test_bad_bodies_are_problems_not_errors(service):
+    client, _, tokens = service
+    feed = {"Authorization": f"Bearer {tokens[Role.INGEST]}", "Content-Type": "application/json"}
+    for body in ("{not json", "42", '"text"'):
+        response = client.post("/v1/events", content=body, headers=feed)
+        assert response.status_code == 400 and response.json()["status"] == 400
+    assert client.get("/v1/review/%%%", headers={"Authorization": f"Bearer {tokens[Role.REVIEWER]}"}).status_code == 404
