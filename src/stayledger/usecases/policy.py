@@ -58,5 +58,5 @@ def authorize(ctx: AccessContext, action: Action) -> None:
     if rule.purpose_required and not ctx.has_purpose:
         raise PurposeRequired(
             f"{action.value} needs a purpose of at least {MIN_PURPOSE_LENGTH} characters "
-            "(say why, e.g. --purpose \"traveller enquiry\"; it is recorded in the audit log)"
+            "(say why: --purpose on the command line, ?purpose= over HTTP; it is recorded in the audit log)"
         )
