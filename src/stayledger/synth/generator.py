@@ -229,7 +229,7 @@ def _record_person(rng: random.Random, ids: _EventIds, identities: IdentityWrite
             source=step.source,
             surname=identity.surname,
             given_names=identity.given_names,
-            date_of_birth=identity.date_of_birth,
+            date_of_birth=_born_by(identity.date_of_birth, person.dob, step.on),
             sex=identity.sex,
             nationality=identity.nationality,
             document_type=identity.document_type,
@@ -276,6 +276,11 @@ def _rates_used() -> dict[str, Any]:
         "nationality_shares": {nat: share for nat, (share, _) in nationalities.NATIONALITIES.items()},
         "jan1_passport_rates": nationalities.JAN1_PASSPORT_RATES,
     }
+
+
+def _born_by(written: str, true_dob: str, on: date) -> str:
+    """A day-month swap can put an infant's birth after the journey; no source could send that (it is refused)."""
+    return true_dob if len(written) == 10 and written > on.isoformat() else written
 
 
 def generate_population(
