@@ -41,6 +41,7 @@ def find_persons_by_document(
 
     The audit entry names the persons found, not the document number.
     """
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     from stayledger.identity.deterministic import document_key
@@ -49,7 +50,7 @@ def find_persons_by_document(
         events = store.events_table().select(["event_id", "document_number", "document_issuer", "nationality"])
         numbers = events.column("document_number").to_pylist()
         wanted = document_key(document_number)
-        mask = [n is not None and document_key(n) == wanted for n in numbers]
+        mask = pa.array([n is not None and document_key(n) == wanted for n in numbers], pa.bool_())
         found = events.filter(mask)
         if document_issuer:
             issuers = pc.coalesce(found.column("document_issuer"), found.column("nationality"))
