@@ -36,6 +36,7 @@ from stayledger.usecases import (
     resolve,
     retention,
     review,
+    traveller,
     users,
 )
 from stayledger.usecases.policy import POLICY, authorize
@@ -67,6 +68,10 @@ EXPECTED: dict[Action, tuple[set[str], bool]] = {  # action: (roles allowed, pur
     Action.ADD_USER: ({"admin"}, False),
     Action.LIST_USERS: ({"admin"}, False),
     Action.REVOKE_USER: ({"admin"}, False),
+    Action.TRAVELLER_STATUS: ({"traveller"}, False),
+    Action.TRAVELLER_DEPARTURE: ({"traveller"}, False),
+    Action.TRAVELLER_RECEIPT: ({"traveller"}, False),
+    Action.TRAVELLER_ACCESS_LOG: ({"traveller"}, False),
 }
 
 # Steps other operations compose (they run inside an operation that was authorised and is audited).
@@ -84,6 +89,7 @@ ARRIVAL = {"event_id": "ARR-1", "kind": "arrival", "occurred_on": "2024-03-01", 
 DEPARTURE = {"event_id": "DEP-1", "kind": "departure", "occurred_on": "2024-05-20", "source": "carrier", "surname": "KOWALSKA",
              "date_of_birth": "1980-02-11", "nationality": "POL", "document_number": "EA1234567"}
 SIGNER = audit.Signer(Ed25519PrivateKey.generate())
+IDENTITY = traveller.TravellerIdentity("EA1234567", "POL", "1980-02-11", "Kowalska")
 
 
 @pytest.fixture
@@ -128,6 +134,10 @@ def invocations(tmp: Path) -> dict[str, Callable[[EventStore, AccessContext], ob
         "users.add_user": lambda s, c: users.add_user(s, c, f"u-{c.role.value}", "officer"),
         "users.list_users": lambda s, c: users.list_users(s, c),
         "users.revoke_user": lambda s, c: users.revoke_user(s, c, "nobody"),
+        "traveller.check_stay": lambda s, c: traveller.check_stay(s, c, IDENTITY, date(2024, 4, 1)),
+        "traveller.report_departure": lambda s, c: traveller.report_departure(s, c, IDENTITY, date(2024, 5, 20), SIGNER),
+        "traveller.receipt_status": lambda s, c: traveller.receipt_status(s, c, "0000"),
+        "traveller.who_looked": lambda s, c: traveller.who_looked(s, c, IDENTITY),
     }
 
 
@@ -145,6 +155,8 @@ ACTION_OF = {
     "audit.checkpoint_audit": Action.CHECKPOINT_AUDIT, "audit.prove_entry": Action.PROVE_AUDIT,
     "ingest.record_events": Action.INGEST_EVENTS, "lookup.find_persons_by_document": Action.VIEW_PERSON,
     "users.add_user": Action.ADD_USER, "users.list_users": Action.LIST_USERS, "users.revoke_user": Action.REVOKE_USER,
+    "traveller.check_stay": Action.TRAVELLER_STATUS, "traveller.report_departure": Action.TRAVELLER_DEPARTURE,
+    "traveller.receipt_status": Action.TRAVELLER_RECEIPT, "traveller.who_looked": Action.TRAVELLER_ACCESS_LOG,
 }
 
 

@@ -117,15 +117,64 @@ class CorrectionRequest(BaseModel):
     source: str = Field(default="officer", min_length=1, max_length=64)
 
 
+class TravellerIn(BaseModel):
+    """Who the traveller is, as their passport says (compared exactly, but for O/0, I/1, case and accents)."""
+
+    model_config = {"extra": "forbid"}
+    document_number: str = Field(min_length=1, max_length=32)
+    document_issuer: str = Field(min_length=3, max_length=3)
+    date_of_birth: str = Field(pattern=r"^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$")
+    surname: str = Field(min_length=1, max_length=100)
+
+    def identity(self) -> Any:
+        from stayledger.usecases.traveller import TravellerIdentity
+
+        return TravellerIdentity(self.document_number, self.document_issuer, self.date_of_birth, self.surname)
+
+
+class DepartureIn(TravellerIn):
+    departed_on: date
+    port: str | None = Field(default=None, max_length=5)
+    carrier: str | None = Field(default=None, max_length=3)
+
+
+class RateLimiter:
+    """At most ``limit`` requests per key in a sliding ``window`` of seconds (per client address, per document)."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit, self.window = limit, window
+        self._hits: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            recent = [t for t in self._hits.get(key, []) if now - t < self.window]
+            allowed = len(recent) < self.limit
+            if allowed:
+                recent.append(now)
+            self._hits[key] = recent
+            if len(self._hits) > 100_000:  # forget idle keys rather than grow without bound
+                self._hits = {k: v for k, v in self._hits.items() if v and now - v[-1] < self.window}
+            return allowed
+
+
 class NewUser(BaseModel):
     name: str = Field(min_length=2, max_length=64)
     role: str
 
 
-def create_app(store: EventStore, signer: Signer | None = None) -> FastAPI:
-    """The service over ``store`` (opened by the caller, closed by the caller after the app stops)."""
+def create_app(
+    store: EventStore, signer: Signer | None = None, *, per_client: int = 30, per_document: int = 10, window: float = 300.0
+) -> FastAPI:
+    """The service over ``store`` (opened by the caller, closed by the caller after the app stops).
+
+    Traveller self-service is limited to ``per_client`` requests per address and ``per_document`` per document
+    number in ``window`` seconds (429 beyond), so that guessing someone's details is slow.
+    """
     app = FastAPI(title="stayledger", version="1", description=__doc__)
     ledger = Ledger(store, signer)
+    by_client, by_document = RateLimiter(per_client, window), RateLimiter(per_document, window)
     app.state.ledger = ledger
 
     @app.exception_handler(Problem)
@@ -293,6 +342,57 @@ def create_app(store: EventStore, signer: Signer | None = None) -> FastAPI:
             raise
         # The file holds personal data: it is removed as soon as it has been sent.
         return FileResponse(out, filename=out.name, background=BackgroundTask(shutil.rmtree, out.parent, True))
+
+    def traveller(request: Request) -> AccessContext:
+        client = request.client.host if request.client else "unknown"
+        if not by_client.allow(client):
+            raise Problem(429, "Too many requests", "too many requests from this address; try again in a few minutes")
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        return AccessContext("traveller-self-service", Role.TRAVELLER, "own record", request_id=request_id[:100])
+
+    def limit_document(number: str) -> None:
+        from stayledger.identity.normalise import ocr_canonical
+
+        if not by_document.allow(hashlib.sha256(ocr_canonical(number).encode()).hexdigest()):
+            raise Problem(429, "Too many requests", "too many requests about this document; try again later")
+
+    @app.post("/v1/traveller/status", tags=["travellers"])
+    def traveller_status(body: TravellerIn, ctx: AccessContext = Depends(traveller)) -> dict[str, Any]:
+        """Your stays and how many days remain. A miss and a mismatch give the same answer: check what you typed."""
+        from stayledger.usecases.traveller import check_stay
+
+        limit_document(body.document_number)
+        found, stays = ledger.run(lambda store: check_stay(store, ctx, body.identity(), today()))
+        return {"found": found, "stays": [vars(s) for s in stays]}
+
+    @app.post("/v1/traveller/departures", tags=["travellers"], status_code=201)
+    def traveller_departure(body: DepartureIn, ctx: AccessContext = Depends(traveller)) -> dict[str, Any]:
+        """Report your own departure: you get a signed receipt; a carrier's record of the flight confirms it."""
+        from stayledger.usecases.traveller import report_departure
+
+        if ledger.signer is None:
+            raise Problem(503, "Unavailable", "the service was started without a signing key")
+        if body.departed_on > today():
+            raise Problem(422, "Invalid input", "departed_on: a departure can be reported once it has happened")
+        limit_document(body.document_number)
+        signer = ledger.signer
+        receipt = ledger.run(lambda store: report_departure(store, ctx, body.identity(), body.departed_on, signer,
+                                                            port=body.port, carrier=body.carrier))
+        return {**receipt, "status": "reported"}
+
+    @app.get("/v1/traveller/receipts/{receipt_id}", tags=["travellers"])
+    def traveller_receipt(receipt_id: str, ctx: AccessContext = Depends(traveller)) -> dict[str, str]:
+        from stayledger.usecases.traveller import receipt_status
+
+        return ledger.run(lambda store: receipt_status(store, ctx, receipt_id[:64]))
+
+    @app.post("/v1/traveller/access-log", tags=["travellers"])
+    def traveller_access_log(body: TravellerIn, ctx: AccessContext = Depends(traveller)) -> dict[str, Any]:
+        """Who looked at your record, when, in which role and why."""
+        from stayledger.usecases.traveller import who_looked
+
+        limit_document(body.document_number)
+        return {"entries": ledger.run(lambda store: who_looked(store, ctx, body.identity()))}
 
     @app.post("/v1/users", tags=["admin"], status_code=201)
     def add_user(body: NewUser, ctx: AccessContext = Depends(context)) -> dict[str, str]:

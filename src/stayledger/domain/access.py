@@ -53,6 +53,10 @@ class Action(str, Enum):
     ADD_USER = "users.add"
     LIST_USERS = "users.list"
     REVOKE_USER = "users.revoke"
+    TRAVELLER_STATUS = "traveller.status"
+    TRAVELLER_DEPARTURE = "traveller.departure"
+    TRAVELLER_RECEIPT = "traveller.receipt"
+    TRAVELLER_ACCESS_LOG = "traveller.access_log"
 
 
 class AccessDenied(StayledgerError):

@@ -47,6 +47,11 @@ POLICY: dict[Action, Rule] = {
     A.ADD_USER: _rule(R.ADMIN),
     A.LIST_USERS: _rule(R.ADMIN),
     A.REVOKE_USER: _rule(R.ADMIN),
+    # Self-service: identified by their own document, a traveller sees and reports only their own records.
+    A.TRAVELLER_STATUS: _rule(R.TRAVELLER),
+    A.TRAVELLER_DEPARTURE: _rule(R.TRAVELLER),
+    A.TRAVELLER_RECEIPT: _rule(R.TRAVELLER),
+    A.TRAVELLER_ACCESS_LOG: _rule(R.TRAVELLER),
 }
 
 

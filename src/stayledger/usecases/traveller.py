@@ -1,0 +1,201 @@
+"""Use cases: a traveller checks their own stay, reports their departure, follows the receipt, and sees who looked.
+
+No account: the traveller is identified by document number, issuer, date of birth and surname, compared exactly
+after folding what honest people get wrong (O/0 and I/1 in numbers, case, accents, spacing) — never through the
+fuzzy linker, which could show someone else's record. Only records of that document count; a record joined to
+it by a probabilistic link alone is shown once a reviewer has confirmed the link. A miss, a wrong birth date and
+a wrong surname give the same answer. Audit entries name the person found, never the identity typed.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from stayledger.domain.access import AccessContext, Action
+from stayledger.domain.events import Event, parse_event
+from stayledger.domain.stays import Status, StayDetermination
+from stayledger.errors import NotFound
+from stayledger.identity.normalise import normalise_name, ocr_canonical
+from stayledger.storage.arrow_events import table_to_events
+from stayledger.storage.base import EventStore, make_batch
+from stayledger.usecases.accountability import operation
+from stayledger.usecases.audit import Signer
+
+RECEIPT_PREFIX = "TRV-"
+CONFIRMING_DAYS = 2  # a carrier's exit record this close to the reported day confirms the report
+
+
+@dataclass(frozen=True)
+class TravellerIdentity:
+    document_number: str
+    document_issuer: str
+    date_of_birth: str
+    surname: str
+
+    def holds(self, event: Event) -> bool:
+        """Is this event a record of this traveller's document (and of them)?"""
+        issuer = event.document_issuer or event.nationality
+        return (
+            event.document_number is not None
+            and ocr_canonical(event.document_number) == ocr_canonical(self.document_number)
+            and issuer == self.document_issuer.strip().upper()
+            and event.date_of_birth == self.date_of_birth.strip()
+            and bool(_name_keys(event.surname) & _name_keys(self.surname))
+        )
+
+
+def _name_keys(name: str) -> set[str]:
+    """Müller, MUELLER and Muller alike: the ICAO transliteration and the plain accent-stripped spelling."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", name.upper()) if not unicodedata.combining(c))
+    return {k.replace(" ", "") for k in (normalise_name(name), normalise_name(plain)) if k}
+
+
+@dataclass(frozen=True)
+class StayAnswer:
+    arrived_on: str
+    status: str
+    authorized_until: str | None
+    days_remaining: int | None
+    overstay_days: int
+    rule_pack: str
+
+
+def _own_events(store: EventStore, identity: TravellerIdentity) -> tuple[str | None, list[Event]]:
+    """The person holding records of this document, and the events a traveller may see as theirs."""
+    events = table_to_events(store.events_table())
+    own = [e for e in events if identity.holds(e)]
+    if not own:
+        return None, []
+    assignments = store.identity_assignments()
+    persons = {assignments[e.event_id].person_id for e in own if e.event_id in assignments}
+    if len(persons) != 1:
+        return None, own  # not resolved yet, or split: answer from the document's own records only
+    person = persons.pop()
+    confirmed = {frozenset((i.event_id_l, i.event_id_r)) for i in store.review_items("accepted")}
+    own_ids = {e.event_id for e in own}
+    shown = list(own)
+    for event_id in store.person_event_ids(person):
+        if event_id in own_ids:
+            continue
+        assignment = assignments[event_id]
+        by_key = assignment.link_probability is None or assignment.link_probability >= 1.0
+        reviewed = any(frozenset((event_id, o)) in confirmed for o in own_ids)
+        other = store.events_by_id([event_id])[0]
+        same_document = other.document_number is not None and ocr_canonical(other.document_number) == ocr_canonical(identity.document_number)
+        if reviewed or (by_key and same_document) or other.corrects in own_ids or other.admission_ref in own_ids:
+            shown.append(other)
+    return person, sorted(shown, key=lambda e: (e.occurred_on, e.event_id))
+
+
+def check_stay(store: EventStore, ctx: AccessContext, identity: TravellerIdentity, today: date,
+               pack: str = "us") -> tuple[bool, list[StayAnswer]]:
+    """(found, stays) for the traveller's own records, as of ``today``."""
+    from stayledger.domain.corrections import effective_events
+    from stayledger.rules import get_pack
+
+    with operation(store, ctx, Action.TRAVELLER_STATUS) as op:
+        person, events = _own_events(store, identity)
+        op.note(person_id=person, found=bool(events))
+        if not events:
+            return False, []
+        stays = get_pack(pack).determine_person_stays(person or "self", effective_events(events), today)
+        official = {}
+        if person is not None:
+            from stayledger.usecases.lookup import person_stays
+
+            official = {s.arrival_event_id: s.status for s in person_stays(store, person, today, pack)}
+        answers = []
+        for stay in stays:
+            if stay.status is Status.OVERSTAY and official.get(stay.arrival_event_id, Status.OVERSTAY) is not Status.OVERSTAY:
+                # The ledger holds a record (linked to another document, or uncertain) that this view may not
+                # show: never tell a traveller "overstay" when the officers' view says otherwise.
+                stay = dataclasses.replace(stay, status=Status.NEEDS_REVIEW, overstay_days=0)
+            answers.append(_answer(stay, {e.event_id: e for e in events}, today))
+        return True, answers
+
+
+def _answer(stay: StayDetermination, events: dict[str, Event], today: date) -> StayAnswer:
+    remaining = None
+    if stay.status is Status.IN_STATUS and stay.authorized_until is not None:
+        remaining = (stay.authorized_until - today).days
+    return StayAnswer(events[stay.arrival_event_id].occurred_on.isoformat(), stay.status.value,
+                      stay.authorized_until.isoformat() if stay.authorized_until else None, remaining,
+                      stay.overstay_days, f"{stay.rule_pack} {stay.rule_version}")
+
+
+def report_departure(
+    store: EventStore, ctx: AccessContext, identity: TravellerIdentity, departed_on: date, signer: Signer, *,
+    port: str | None = None, carrier: str | None = None,
+) -> dict[str, Any]:
+    """Record the traveller's own report of leaving (a ``departure_report`` event) and return a signed receipt.
+
+    The answer is the same whether or not the ledger knew the traveller: the report is kept and linked as any
+    record is, and a carrier's exit record later confirms it.
+    """
+    from stayledger.usecases.resolve import ensure_resolved
+
+    with operation(store, ctx, Action.TRAVELLER_DEPARTURE) as op:
+        receipt_id = secrets.token_hex(8).upper()
+        record = {"event_id": f"{RECEIPT_PREFIX}{receipt_id}", "kind": "departure_report", "source": "traveller",
+                  "occurred_on": departed_on.isoformat(), "surname": identity.surname,
+                  "date_of_birth": identity.date_of_birth, "nationality": identity.document_issuer,
+                  "document_number": identity.document_number, "document_issuer": identity.document_issuer}
+        record.update({k: v for k, v in (("port", port), ("carrier", carrier)) if v})
+        event = parse_event(record)  # InvalidRecord names the field to fix
+        store.append_events(make_batch([event], ["traveller"], ["report"], [""]), [])
+        ensure_resolved(store)
+        reported_at = store.clock().isoformat(timespec="seconds")
+        body = {"receipt_id": receipt_id, "departed_on": departed_on.isoformat(), "reported_at": reported_at}
+        signature = signer.private_key.sign(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
+        op.note(event_ids=[event.event_id])
+        return {**body, "signature": base64.b64encode(signature).decode(), "key": signer.name}
+
+
+def receipt_status(store: EventStore, ctx: AccessContext, receipt_id: str) -> dict[str, str]:
+    """``reported``, or ``confirmed`` once a carrier's exit record near that day is linked to the same person."""
+    with operation(store, ctx, Action.TRAVELLER_RECEIPT, receipt=receipt_id) as op:
+        found = store.events_by_id([f"{RECEIPT_PREFIX}{receipt_id}"])
+        if not found:
+            raise NotFound(f"no receipt {receipt_id!r}")
+        report = found[0]
+        assignments = store.identity_assignments()
+        person = assignments.get(report.event_id)
+        status = "reported"
+        if person is not None:
+            window = timedelta(days=CONFIRMING_DAYS)
+            for other in store.events_by_id(store.person_event_ids(person.person_id)):
+                if other.kind == "departure" and abs(other.occurred_on - report.occurred_on) <= window:
+                    status = "confirmed"
+                    op.note(confirmed_by=other.event_id)
+        return {"receipt_id": receipt_id, "status": status}
+
+
+def who_looked(store: EventStore, ctx: AccessContext, identity: TravellerIdentity) -> list[dict[str, Any]]:
+    """Every recorded access to the traveller's records: when, by which role, what for (not the officer's name)."""
+    from stayledger.audit.log import parse_entry
+
+    with operation(store, ctx, Action.TRAVELLER_ACCESS_LOG) as op:
+        person, events = _own_events(store, identity)
+        if not events:
+            op.note(found=False)
+            return []
+        ids = {e.event_id for e in events} | ({person} if person else set())
+        seen: list[dict[str, Any]] = []
+        for _, text, _ in store.audit_rows():
+            entry = parse_entry(text)
+            objects = entry.get("objects") or {}
+            refs = {str(v) for v in objects.values() if isinstance(v, str)}
+            refs |= {str(x) for v in objects.values() if isinstance(v, list) for x in v}
+            if refs & ids and entry.get("role") != "traveller":
+                seen.append({"at": entry["at"], "role": entry["role"], "action": entry["action"],
+                             "purpose": entry.get("purpose"), "case_ref": entry.get("case_ref"),
+                             "outcome": entry["outcome"]})
+        op.note(person_id=person, found=True, entries=len(seen))
+        return seen
