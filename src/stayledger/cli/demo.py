@@ -68,6 +68,7 @@ def run_demo(console: Console, ctx: AccessContext, *, people: int, seed: int, wo
         f"stayledger export identities --db {db_path} --out identities.csv --purpose 'demo walkthrough'",
         f"stayledger quarantine list --db {db_path} --purpose 'demo walkthrough'",
         f"stayledger evaluate {population} --db {db_path}",
+        f"stayledger users add me --role admin --db {db_path}   # then: stayledger serve --db {db_path}",
     ):
         console.print(f"  {hint}")
 
