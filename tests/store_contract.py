@@ -153,6 +153,34 @@ class StoreContract:
         ((_, count, reason),) = store.erasure_log()
         assert (count, reason) == (1, "retention")
 
+    def test_accounts_are_found_by_token_id_revoked_once_and_names_never_reused(self, store):
+        from datetime import datetime, timezone
+
+        from stayledger.errors import StorageError
+        from stayledger.storage.base import ServiceUser
+
+        now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        store.add_user(ServiceUser("feed-1", "ingest", "abc123", "hash", now))
+        assert store.user_by_token_id("abc123").name == "feed-1" and store.user_by_token_id("nope") is None
+        assert store.revoke_user("feed-1", now) is True and store.revoke_user("feed-1", now) is False
+        assert store.user_by_token_id("abc123").revoked_at is not None
+        with pytest.raises(StorageError):
+            store.add_user(ServiceUser("feed-1", "ingest", "def456", "hash", now))
+
+    def test_correction_cases_open_are_listed_and_decided_and_go_with_an_erasure(self, store):
+        from datetime import datetime, timezone
+
+        from stayledger.storage.base import CorrectionCase
+
+        store.append_events(batch(arrival("a"), arrival("b")), [])
+        store.open_case(CorrectionCase("C1", "a", "sex", "F", "wrong marker", "h"))
+        store.open_case(CorrectionCase("C2", "b", "sex", "M", "wrong marker", "h"))
+        assert [c.case_id for c in store.cases("open")] == ["C1", "C2"]
+        store.decide_case("C2", "rejected", "officer-7", "passport says M", datetime(2026, 1, 2, tzinfo=timezone.utc))
+        assert [c.case_id for c in store.cases("open")] == ["C1"] and store.cases("rejected")[0].decided_by == "officer-7"
+        store.erase(ErasurePlan(["a"], [], [], "retention"))
+        assert [c.case_id for c in store.cases()] == ["C2"]
+
     def test_replacing_models_keeps_only_the_new_one_and_numbering_goes_on(self, store):
         store.save_model('{"names": ["KOWALSKA"]}', "first")
         old = store.save_model('{"names": ["KOWALSKA", "NOWAK"]}', "second")

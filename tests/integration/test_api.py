@@ -44,11 +44,17 @@ ROUTES: dict[tuple[str, str], tuple[Action | None, dict]] = {
     ("POST", "/v1/traveller/departures"): (Action.TRAVELLER_DEPARTURE, {"json": {}}),
     ("GET", "/v1/traveller/receipts/{receipt_id}"): (Action.TRAVELLER_RECEIPT, {}),
     ("POST", "/v1/traveller/access-log"): (Action.TRAVELLER_ACCESS_LOG, {"json": {}}),
+    ("POST", "/v1/traveller/corrections"): (Action.TRAVELLER_CORRECTION, {"json": {}}),
+    ("GET", "/v1/traveller/cases/{case_id}"): (Action.TRAVELLER_CASE, {"params": {"code": "X"}}),
+    ("GET", "/v1/cases"): (Action.LIST_CASES, {"params": WHY}),
+    ("POST", "/v1/cases/{case_id}/decision"): (Action.DECIDE_CASE, {"json": {"decision": "reject", "reasons": "test"}}),
 }
 IDENTITY = {"document_number": "H8151480", "document_issuer": "IND", "date_of_birth": "2004-12-07", "surname": "Mishra"}
 for key in (("POST", "/v1/traveller/status"), ("POST", "/v1/traveller/access-log")):
     ROUTES[key][1]["json"] = IDENTITY
 ROUTES[("POST", "/v1/traveller/departures")][1]["json"] = {**IDENTITY, "departed_on": "2024-05-02"}
+ROUTES[("POST", "/v1/traveller/corrections")][1]["json"] = {**IDENTITY, "field": "given_names", "claimed_value": "GAURAV K",
+                                                            "explanation": "my full given names"}
 STAFF = [r for r in Role if r is not Role.TRAVELLER]
 
 
@@ -71,7 +77,7 @@ def service(tmp_path: Path):
 def concrete(path: str, store: DuckDBStore) -> str:
     person = store.identity_assignments()["BRD-1"].person_id
     return (path.replace("{person_id}", person).replace("{item}", item_id("APIS-1", "BRD-1"))
-            .replace("{kind}", "events").replace("{name}", "reviewer-1").replace("{receipt_id}", "00"))
+            .replace("{kind}", "events").replace("{name}", "reviewer-1").replace("{receipt_id}", "00").replace("{case_id}", "NOCASE"))
 
 
 def test_every_route_is_in_the_matrix(service):
@@ -222,3 +228,40 @@ def test_a_departure_on_another_passport_counts_for_the_traveller_once_a_reviewe
     # Linked by a reviewer: the exit on the other passport now counts, and the traveller may see it.
     assert client.post(f"/v1/review/{item}/decision", json={"decision": "accept"}, headers=reviewer).status_code == 200
     assert traveller_asks(client).json()["stays"][0]["status"] == "departed"
+
+
+def test_a_traveller_correction_holds_the_overstay_until_an_officer_decides_with_reasons(service):
+    client, _, tokens = service
+    officer = {"Authorization": f"Bearer {tokens[Role.OFFICER]}"}
+    assert traveller_asks(client).json()["stays"][0]["status"] == "overstay"
+    opened = traveller_asks(client, "/v1/traveller/corrections", field="admitted_until", claimed_value="2025-03-10",
+                            explanation="my visa was extended at the port; stamp in my passport")
+    assert opened.status_code == 201, opened.text
+    case = opened.json()
+    assert traveller_asks(client).json()["stays"][0]["status"] == "needs_review"  # held while the case is open
+    state = client.get(f"/v1/traveller/cases/{case['case_id']}", params={"code": case["access_code"]}).json()
+    assert state["state"] == "open"
+    assert client.get(f"/v1/traveller/cases/{case['case_id']}", params={"code": "WRONG"}).status_code == 404
+    listed = client.get("/v1/cases", params=WHY, headers=officer).json()["cases"]
+    assert [c["case_id"] for c in listed] == [case["case_id"]] and listed[0]["event_id"] == "BRD-1"
+    decided = client.post(f"/v1/cases/{case['case_id']}/decision", headers=officer,
+                          json={"decision": "accept", "reasons": "port stamp confirmed with the port's records"})
+    assert decided.status_code == 200, decided.text
+    state = client.get(f"/v1/traveller/cases/{case['case_id']}", params={"code": case["access_code"]}).json()
+    assert (state["state"], state["decision"]) == ("accepted", "port stamp confirmed with the port's records")
+    (stay,) = traveller_asks(client).json()["stays"]
+    assert stay["authorized_until"] == "2025-03-10" and stay["status"] == "overstay"  # corrected, and still over
+    again = client.post(f"/v1/cases/{case['case_id']}/decision", headers=officer, json={"decision": "reject", "reasons": "x y z"})
+    assert again.status_code == 400 and "decided already" in again.json()["detail"]
+
+
+def test_a_correction_request_that_matches_no_record_looks_the_same_and_can_only_be_rejected(service):
+    client, _, tokens = service
+    officer = {"Authorization": f"Bearer {tokens[Role.OFFICER]}"}
+    case = traveller_asks(client, "/v1/traveller/corrections", surname="Nobody", field="sex", claimed_value="F",
+                          explanation="wrong sex marker").json()
+    assert set(case) == {"case_id", "access_code"}
+    accepted = client.post(f"/v1/cases/{case['case_id']}/decision", headers=officer, json={"decision": "accept", "reasons": "yes"})
+    assert accepted.status_code == 400 and "matched no record" in accepted.json()["detail"]
+    assert client.post(f"/v1/cases/{case['case_id']}/decision", headers=officer,
+                       json={"decision": "reject", "reasons": "no record of this passport"}).status_code == 200

@@ -72,6 +72,10 @@ EXPECTED: dict[Action, tuple[set[str], bool]] = {  # action: (roles allowed, pur
     Action.TRAVELLER_DEPARTURE: ({"traveller"}, False),
     Action.TRAVELLER_RECEIPT: ({"traveller"}, False),
     Action.TRAVELLER_ACCESS_LOG: ({"traveller"}, False),
+    Action.TRAVELLER_CORRECTION: ({"traveller"}, False),
+    Action.TRAVELLER_CASE: ({"traveller"}, False),
+    Action.LIST_CASES: ({"officer", "admin"}, True),
+    Action.DECIDE_CASE: ({"officer", "admin"}, False),
 }
 
 # Steps other operations compose (they run inside an operation that was authorised and is audited).
@@ -138,6 +142,10 @@ def invocations(tmp: Path) -> dict[str, Callable[[EventStore, AccessContext], ob
         "traveller.report_departure": lambda s, c: traveller.report_departure(s, c, IDENTITY, date(2024, 5, 20), SIGNER),
         "traveller.receipt_status": lambda s, c: traveller.receipt_status(s, c, "0000"),
         "traveller.who_looked": lambda s, c: traveller.who_looked(s, c, IDENTITY),
+        "traveller.request_correction": lambda s, c: traveller.request_correction(s, c, IDENTITY, "given_names", "ANNA MARIA", "my full name"),
+        "traveller.case_state": lambda s, c: traveller.case_state(s, c, "C1", "code"),
+        "traveller.list_cases": lambda s, c: traveller.list_cases(s, c),
+        "traveller.decide_case": lambda s, c: traveller.decide_case(s, c, "C1", accept=False, reasons="no record"),
     }
 
 
@@ -157,6 +165,8 @@ ACTION_OF = {
     "users.add_user": Action.ADD_USER, "users.list_users": Action.LIST_USERS, "users.revoke_user": Action.REVOKE_USER,
     "traveller.check_stay": Action.TRAVELLER_STATUS, "traveller.report_departure": Action.TRAVELLER_DEPARTURE,
     "traveller.receipt_status": Action.TRAVELLER_RECEIPT, "traveller.who_looked": Action.TRAVELLER_ACCESS_LOG,
+    "traveller.request_correction": Action.TRAVELLER_CORRECTION, "traveller.case_state": Action.TRAVELLER_CASE,
+    "traveller.list_cases": Action.LIST_CASES, "traveller.decide_case": Action.DECIDE_CASE,
 }
 
 

@@ -138,6 +138,17 @@ class DepartureIn(TravellerIn):
     carrier: str | None = Field(default=None, max_length=3)
 
 
+class CorrectionIn(TravellerIn):
+    field: str = Field(min_length=1, max_length=40)
+    claimed_value: str = Field(min_length=1, max_length=200)
+    explanation: str = Field(min_length=3, max_length=2000)
+
+
+class CaseDecision(BaseModel):
+    decision: str = Field(pattern="^(accept|reject)$")
+    reasons: str = Field(min_length=3, max_length=2000)
+
+
 class RateLimiter:
     """At most ``limit`` requests per key in a sliding ``window`` of seconds (per client address, per document)."""
 
@@ -394,6 +405,38 @@ def create_app(
         limit_document(body.document_number)
         return {"entries": ledger.run(lambda store: who_looked(store, ctx, body.identity()))}
 
+    @app.post("/v1/traveller/corrections", tags=["travellers"], status_code=201)
+    def traveller_correction(body: CorrectionIn, ctx: AccessContext = Depends(traveller)) -> dict[str, str]:
+        """Ask for a field of your record to be corrected; keep the case id and access code to follow it."""
+        from stayledger.usecases.traveller import request_correction
+
+        limit_document(body.document_number)
+        case_id, code = ledger.run(lambda store: request_correction(
+            store, ctx, body.identity(), body.field, body.claimed_value, body.explanation))
+        return {"case_id": case_id, "access_code": code}
+
+    @app.get("/v1/traveller/cases/{case_id}", tags=["travellers"])
+    def traveller_case(case_id: str, code: str = Query(min_length=1, max_length=40),
+                       ctx: AccessContext = Depends(traveller)) -> dict[str, Any]:
+        from stayledger.usecases.traveller import case_state
+
+        return ledger.run(lambda store: case_state(store, ctx, case_id[:40], code))
+
+    @app.get("/v1/cases", tags=["officers"])
+    def cases(state: str = Query("open", pattern="^(open|accepted|rejected|all)$"),
+              ctx: AccessContext = Depends(context)) -> dict[str, Any]:
+        from stayledger.usecases.traveller import list_cases
+
+        found = ledger.run(lambda store: list_cases(store, ctx, None if state == "all" else state))
+        return {"cases": [_case(c) for c in found]}
+
+    @app.post("/v1/cases/{case_id}/decision", tags=["officers"])
+    def decide(case_id: str, body: CaseDecision, ctx: AccessContext = Depends(context)) -> dict[str, Any]:
+        from stayledger.usecases.traveller import decide_case
+
+        return _case(ledger.run(lambda store: decide_case(store, ctx, case_id[:40], accept=body.decision == "accept",
+                                                          reasons=body.reasons)))
+
     @app.post("/v1/users", tags=["admin"], status_code=201)
     def add_user(body: NewUser, ctx: AccessContext = Depends(context)) -> dict[str, str]:
         from stayledger.usecases.users import add_user as add
@@ -453,6 +496,12 @@ def _stay(stay: Any) -> dict[str, Any]:
         "rule_pack": stay.rule_pack, "rule_version": stay.rule_version, "steps": list(stay.steps),
         "uncertain_links": list(stay.uncertain_links),
     }
+
+
+def _case(case: Any) -> dict[str, Any]:
+    return {"case_id": case.case_id, "event_id": case.event_id, "field": case.field, "claimed_value": case.claimed_value,
+            "explanation": case.explanation, "state": case.state, "decided_by": case.decided_by,
+            "decision": case.decision_note, "created_at": case.created_at.isoformat() if case.created_at else None}
 
 
 def _item(item: Any) -> dict[str, Any]:

@@ -57,6 +57,10 @@ class Action(str, Enum):
     TRAVELLER_DEPARTURE = "traveller.departure"
     TRAVELLER_RECEIPT = "traveller.receipt"
     TRAVELLER_ACCESS_LOG = "traveller.access_log"
+    TRAVELLER_CORRECTION = "traveller.correction"
+    TRAVELLER_CASE = "traveller.case"
+    LIST_CASES = "cases.list"
+    DECIDE_CASE = "cases.decide"
 
 
 class AccessDenied(StayledgerError):

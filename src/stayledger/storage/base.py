@@ -143,6 +143,23 @@ class ServiceUser:
     revoked_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class CorrectionCase:
+    """A traveller's request to correct a field of their record, and the officer's reasoned decision."""
+
+    case_id: str
+    event_id: str | None  # the record disputed; None when the identity given matched no record
+    field: str
+    claimed_value: str
+    explanation: str
+    code_hash: str
+    state: str = "open"  # open | accepted | rejected
+    decided_by: str | None = None
+    decision_note: str | None = None
+    created_at: datetime | None = None
+    decided_at: datetime | None = None
+
+
 def conflict_entry(event_id: str, origin: str, location: str, raw: str, existing_hint: str) -> QuarantineEntry:
     return QuarantineEntry(
         origin=origin,
@@ -245,6 +262,16 @@ class EventStore(ABC):
     @abstractmethod
     def revoke_user(self, name: str, at: datetime) -> bool:
         """Revoke the account's token; False when there is no such active account."""
+
+    # --- correction cases --------------------------------------------------------------------
+    @abstractmethod
+    def open_case(self, case: CorrectionCase) -> None: ...
+
+    @abstractmethod
+    def cases(self, state: str | None = None) -> list[CorrectionCase]: ...
+
+    @abstractmethod
+    def decide_case(self, case_id: str, state: str, decided_by: str, note: str, at: datetime) -> None: ...
 
     # --- audit log -------------------------------------------------------------------------
     def append_audit(self, records: Sequence[AuditRecord]) -> list[SealedEntry]:

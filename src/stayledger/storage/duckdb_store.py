@@ -27,6 +27,7 @@ from stayledger.failpoints import failpoint
 from stayledger.storage.arrow_events import EVENT_SCHEMA
 from stayledger.storage.base import (
     AppendOutcome,
+    CorrectionCase,
     ErasurePlan,
     EventStore,
     IdentityAssignment,
@@ -446,6 +447,29 @@ class DuckDBStore(EventStore):
                 [_naive_utc(at), name]).fetchall())
         return row is not None
 
+    # --- correction cases --------------------------------------------------------------------
+    _CASE_COLUMNS = ("case_id, event_id, field, claimed_value, explanation, code_hash, state, decided_by, decision_note, "
+                     "created_at, decided_at")
+
+    def open_case(self, case: CorrectionCase) -> None:
+        with self._transaction():
+            self._con.execute(
+                f"INSERT INTO correction_cases ({self._CASE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [case.case_id, case.event_id, case.field, case.claimed_value, case.explanation, case.code_hash,
+                 case.state, None, None, _naive_utc(case.created_at or self.clock()), None])
+
+    def cases(self, state: str | None = None) -> list[CorrectionCase]:
+        sql = f"SELECT {self._CASE_COLUMNS} FROM correction_cases"
+        rows = self._con.execute(sql + (" WHERE state = ?" if state else "") + " ORDER BY created_at, case_id",
+                                 [state] if state else []).fetchall()
+        return [CorrectionCase(*r) for r in rows]
+
+    def decide_case(self, case_id: str, state: str, decided_by: str, note: str, at: datetime) -> None:
+        with self._transaction():
+            self._con.execute(
+                "UPDATE correction_cases SET state = ?, decided_by = ?, decision_note = ?, decided_at = ? WHERE case_id = ?",
+                [state, decided_by, note, _naive_utc(at), case_id])
+
     # --- audit log -------------------------------------------------------------------------
     def _audit_tail(self) -> tuple[int, str, Frontier]:
         if self._tail is None:
@@ -523,6 +547,7 @@ class DuckDBStore(EventStore):
                        OR event_id_r IN (SELECT event_id FROM erased_ids)""",
                     """DELETE FROM review_decisions WHERE event_id_l IN (SELECT event_id FROM erased_ids)
                        OR event_id_r IN (SELECT event_id FROM erased_ids)""",
+                    "DELETE FROM correction_cases WHERE event_id IN (SELECT event_id FROM erased_ids)",
                     "DELETE FROM events WHERE event_id IN (SELECT event_id FROM erased_ids)",
                 ):
                     self._con.execute(statement)

@@ -18,6 +18,7 @@ from stayledger.domain.events import Event
 from stayledger.storage.arrow_events import events_to_table, table_to_events
 from stayledger.storage.base import (
     AppendOutcome,
+    CorrectionCase,
     ErasurePlan,
     EventStore,
     IdentityAssignment,
@@ -50,6 +51,7 @@ class MemoryStore(EventStore):
         self._reviews: dict[tuple[str, str], ReviewItem] = {}
         self._decisions: list[ReviewDecision] = []
         self._users: dict[str, ServiceUser] = {}
+        self._cases: dict[str, CorrectionCase] = {}
         self._audit: list[SealedEntry] = []
         self._heads: list[TreeHead] = []
         self._erasures: list[tuple[datetime, int, str]] = []
@@ -175,6 +177,16 @@ class MemoryStore(EventStore):
         self._users[name] = dataclasses.replace(user, revoked_at=at)
         return True
 
+    def open_case(self, case: CorrectionCase) -> None:
+        self._cases[case.case_id] = dataclasses.replace(case, created_at=case.created_at or self.clock())
+
+    def cases(self, state: str | None = None) -> list[CorrectionCase]:
+        return [c for c in self._cases.values() if state is None or c.state == state]
+
+    def decide_case(self, case_id: str, state: str, decided_by: str, note: str, at: datetime) -> None:
+        self._cases[case_id] = dataclasses.replace(self._cases[case_id], state=state, decided_by=decided_by,
+                                                   decision_note=note, decided_at=at)
+
     def _audit_tail(self) -> tuple[int, str, Frontier]:
         if not self._audit:
             return 0, GENESIS, Frontier()
@@ -209,6 +221,7 @@ class MemoryStore(EventStore):
                                 if v.entry.event_id not in gone and k not in dropped}
             self._reviews = {k: v for k, v in self._reviews.items() if not set(k) & gone}
             self._decisions = [d for d in self._decisions if not {d.event_id_l, d.event_id_r} & gone]
+            self._cases = {k: c for k, c in self._cases.items() if c.event_id not in gone}
             self._changes = [c for c in self._changes if not {c.person_id, c.other_person_id} & persons]
             self._erasures.append((_now(), len(gone), plan.reason))
         return len(gone)

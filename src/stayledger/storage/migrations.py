@@ -70,4 +70,11 @@ MIGRATIONS: dict[int, list[str]] = {
         """CREATE TABLE users (name VARCHAR PRIMARY KEY, role VARCHAR NOT NULL, token_id VARCHAR NOT NULL UNIQUE,
            token_hash VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, revoked_at TIMESTAMP)""",
     ],
+    6: [
+        # A traveller's request to correct their record; the access code is kept as a hash. Erased with the record.
+        """CREATE TABLE correction_cases (case_id VARCHAR PRIMARY KEY, event_id VARCHAR, field VARCHAR NOT NULL,
+           claimed_value VARCHAR NOT NULL, explanation VARCHAR NOT NULL, code_hash VARCHAR NOT NULL,
+           state VARCHAR NOT NULL, decided_by VARCHAR, decision_note VARCHAR, created_at TIMESTAMP NOT NULL,
+           decided_at TIMESTAMP)""",
+    ],
 }

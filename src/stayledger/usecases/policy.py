@@ -52,6 +52,10 @@ POLICY: dict[Action, Rule] = {
     A.TRAVELLER_DEPARTURE: _rule(R.TRAVELLER),
     A.TRAVELLER_RECEIPT: _rule(R.TRAVELLER),
     A.TRAVELLER_ACCESS_LOG: _rule(R.TRAVELLER),
+    A.TRAVELLER_CORRECTION: _rule(R.TRAVELLER),
+    A.TRAVELLER_CASE: _rule(R.TRAVELLER),
+    A.LIST_CASES: _rule(R.OFFICER, R.ADMIN, purpose=True),  # claimed values are personal data
+    A.DECIDE_CASE: _rule(R.OFFICER, R.ADMIN),
 }
 
 

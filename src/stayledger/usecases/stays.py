@@ -39,11 +39,12 @@ def person_groups(store: EventStore) -> tuple[dict[str, list[Event]], dict[str, 
 
 @dataclasses.dataclass(frozen=True)
 class UnsettledLinks:
-    """What the open review queue leaves uncertain."""
+    """What the open review queue and the open correction cases leave uncertain."""
 
     within_person: frozenset[str]  # events joined to their person only through an unreviewed grey link
     # person -> (exit event of a person the queue asks about, probability of the strongest open link between them)
     exits_elsewhere: dict[str, list[tuple[str, float]]]
+    disputed: frozenset[str] = frozenset()  # events a traveller has asked to correct (case open)
 
 
 def unsettled_links(store: EventStore, kind_of: dict[str, str] | None = None) -> UnsettledLinks:
@@ -82,7 +83,17 @@ def unsettled_links(store: EventStore, kind_of: dict[str, str] | None = None) ->
         ]
         if exits:
             elsewhere[person] = exits
-    return UnsettledLinks(frozenset(within), elsewhere)
+    disputed = frozenset(c.event_id for c in store.cases("open") if c.event_id)
+    return UnsettledLinks(frozenset(within), elsewhere, disputed)
+
+
+def hold_for_dispute(stay: StayDetermination, disputed: frozenset[str]) -> StayDetermination:
+    """While a traveller's correction request about a record of the stay is open, it is not called an overstay."""
+    involved = {stay.arrival_event_id, *(e.event_id for e in stay.evidence)} & disputed
+    if stay.status is not Status.OVERSTAY or not involved:
+        return stay
+    step = f"the traveller disputes {', '.join(sorted(involved))} (correction case open) → needs_review instead of overstay"
+    return dataclasses.replace(stay, status=Status.NEEDS_REVIEW, overstay_days=0, steps=stay.steps + (step,))
 
 
 def hold_for_review(
@@ -134,6 +145,8 @@ def determine_person(
         link_probabilities=probabilities,
         uncertain_event_ids=unsettled.within_person,
     )
+    if unsettled.disputed:
+        stays = [hold_for_dispute(s, unsettled.disputed) for s in stays]
     candidates = unsettled.exits_elsewhere.get(person_id)
     if not candidates:
         return stays

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import hashlib
 import json
 import secrets
 import unicodedata
@@ -199,3 +200,76 @@ def who_looked(store: EventStore, ctx: AccessContext, identity: TravellerIdentit
                              "outcome": entry["outcome"]})
         op.note(person_id=person, found=True, entries=len(seen))
         return seen
+
+
+def _code_hash(case_id: str, code: str) -> str:
+    return hashlib.sha256(f"{case_id}\n{code.strip().upper()}".encode()).hexdigest()
+
+
+def request_correction(
+    store: EventStore, ctx: AccessContext, identity: TravellerIdentity, field: str, claimed_value: str, explanation: str
+) -> tuple[str, str]:
+    """Open a case asking an officer to correct ``field`` of the traveller's latest record; (case id, access code).
+
+    The answer is the same whether or not the identity matched a record (an officer then finds no record and says
+    so in the decision). While the case is open, the stay it concerns is never called an overstay.
+    """
+    from stayledger.domain.events import FIELDS
+    from stayledger.errors import StayledgerError
+    from stayledger.storage.base import CorrectionCase
+    from stayledger.usecases.correct import NOT_CORRECTABLE
+
+    with operation(store, ctx, Action.TRAVELLER_CORRECTION, field=field) as op:
+        if field not in FIELDS or field in NOT_CORRECTABLE:
+            raise StayledgerError(f"field {field!r} cannot be corrected (one of the record's fields, not event_id)")
+        _, events = _own_events(store, identity)
+        arrivals = [e for e in events if e.kind == "arrival"] or events
+        disputed = arrivals[-1].event_id if arrivals else None
+        case_id, code = secrets.token_hex(6).upper(), secrets.token_hex(5).upper()
+        store.open_case(CorrectionCase(case_id, disputed, field, claimed_value.strip(), explanation.strip(),
+                                       _code_hash(case_id, code), created_at=store.clock()))
+        op.note(case_id=case_id, event_ids=[disputed] if disputed else [])
+        return case_id, code
+
+
+def case_state(store: EventStore, ctx: AccessContext, case_id: str, code: str) -> dict[str, Any]:
+    """The case's state and, once decided, the officer's reasons (the access code proves it is the traveller's)."""
+    with operation(store, ctx, Action.TRAVELLER_CASE, case_id=case_id) as op:
+        case = next((c for c in store.cases() if c.case_id == case_id), None)
+        if case is None or not secrets.compare_digest(case.code_hash, _code_hash(case_id, code)):
+            raise NotFound(f"no case {case_id!r} with that access code")
+        op.note(state=case.state)
+        return {"case_id": case.case_id, "field": case.field, "claimed_value": case.claimed_value, "state": case.state,
+                "decision": case.decision_note, "decided_at": case.decided_at.isoformat() if case.decided_at else None}
+
+
+def list_cases(store: EventStore, ctx: AccessContext, state: str | None = "open") -> list[Any]:
+    """Correction cases for officers (their claimed values are personal data: a purpose is required)."""
+    with operation(store, ctx, Action.LIST_CASES, state=state or "all") as op:
+        cases = store.cases(state)
+        op.note(count=len(cases), case_ids=[c.case_id for c in cases])
+        return cases
+
+
+def decide_case(store: EventStore, ctx: AccessContext, case_id: str, *, accept: bool, reasons: str) -> Any:
+    """Decide a case with reasons; accepted, the claimed value becomes a correction event and the person is re-linked."""
+    from stayledger.errors import StayledgerError
+    from stayledger.usecases.correct import _correct
+    from stayledger.usecases.resolve import relink
+
+    with operation(store, ctx, Action.DECIDE_CASE, case_id=case_id, decision="accept" if accept else "reject") as op:
+        case = next((c for c in store.cases() if c.case_id == case_id), None)
+        if case is None:
+            raise NotFound(f"no case {case_id!r}")
+        if case.state != "open":
+            raise StayledgerError(f"case {case_id} was decided already ({case.state})")
+        if len(reasons.strip()) < 3:
+            raise StayledgerError("a decision needs its reasons (at least 3 characters): the traveller reads them")
+        if accept:
+            if case.event_id is None:
+                raise StayledgerError(f"case {case_id} matched no record: nothing to correct (reject it, saying so)")
+            correction = _correct(store, case.event_id, {case.field: case.claimed_value}, "traveller", None)
+            relink(store)
+            op.note(event_ids=[case.event_id, correction.event_id])
+        store.decide_case(case_id, "accepted" if accept else "rejected", ctx.actor, reasons.strip(), store.clock())
+        return next(c for c in store.cases() if c.case_id == case_id)
