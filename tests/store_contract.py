@@ -44,6 +44,11 @@ class StoreContract:
         assert store.events_table().column("event_id").to_pylist() == ["a", "b"]
         assert [e.event_id for e in store.events_by_id(["b"])] == ["b"]
 
+    def test_events_are_found_by_their_document_with_ocr_confusions_folded(self, store):
+        store.append_events(batch(arrival("a", document_number="AB-1O2"), arrival("b", document_number="X9")), [])
+        assert [e.event_id for e in store.events_by_document("A8102")] == ["a"]  # B→8, O→0, hyphen dropped
+        assert store.events_by_document("NONE") == []
+
     def test_identical_reappend_is_a_no_op(self, store):
         store.append_events(batch(arrival("a")), [])
         outcome = store.append_events(batch(arrival("a")), [])

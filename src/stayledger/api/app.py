@@ -70,6 +70,9 @@ class Ledger:
         self.signer = signer
         self._lock = threading.Lock()
         self._tokens: dict[str, tuple[float, str, str]] = {}  # sha256(token) -> (checked at, name, role)
+        from stayledger.usecases.resolve import LiveLinker
+
+        self.live = LiveLinker()  # posted events link against it; rebuilt when the ledger changed under it
 
     def run(self, work: Callable[[EventStore], T]) -> T:
         with self._lock:
@@ -230,7 +233,7 @@ def create_app(
         from stayledger.usecases.ingest import record_events
 
         records = _records_of(await request.body(), request.headers.get("content-type", ""))
-        result = ledger.run(lambda store: record_events(store, ctx, "api", records, as_of=today()))
+        result = ledger.run(lambda store: record_events(store, ctx, "api", records, as_of=today(), live=ledger.live))
         return {
             "accepted": result.accepted, "duplicates": result.duplicates,
             "quarantined": [{"index": i, "event_id": e, "reasons": r} for i, e, r in result.quarantined],

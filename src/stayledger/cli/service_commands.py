@@ -74,6 +74,7 @@ def users_revoke(name: Annotated[str, typer.Argument()], actor: ActorOption = No
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8080,
+    traveller_limit: Annotated[int, typer.Option("--traveller-limit", min=1, help="Traveller requests per client address per 5 minutes (per document: a third of it, at least 10).")] = 30,
     key: KeyOption = None,
     db: DbOption = None,
 ) -> None:
@@ -93,6 +94,7 @@ def serve(
         store = open_store(settings)
     try:
         err_console.print(f"serving {settings.db} on http://{host}:{port} (OpenAPI: /openapi.json)")
-        uvicorn.run(create_app(store, signer), host=host, port=port, log_level="warning")
+        app = create_app(store, signer, per_client=traveller_limit, per_document=max(10, traveller_limit // 3))
+        uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
         store.close()

@@ -203,6 +203,10 @@ class EventStore(ABC):
     def events_by_id(self, event_ids: Iterable[str]) -> list[Event]: ...
 
     @abstractmethod
+    def events_by_document(self, key: str) -> list[Event]:
+        """Events whose document number has this OCR-folded key (``identity.normalise.ocr_canonical``)."""
+
+    @abstractmethod
     def quarantine_entries(self, limit: int | None = None) -> list[StoredQuarantine]: ...
 
     @abstractmethod
@@ -217,6 +221,18 @@ class EventStore(ABC):
         self, assignments: Sequence[IdentityAssignment], changes: Sequence[IdentityChange], run: ResolutionRun
     ) -> int:
         """Store a resolution run's result atomically; returns the run number."""
+
+    @abstractmethod
+    def assignments_for(self, event_ids: Iterable[str]) -> dict[str, IdentityAssignment]:
+        """The assignments of these events only (a scoped read: one person's lookup must not read the whole table)."""
+
+    @abstractmethod
+    def add_identities(self, assignments: Sequence[IdentityAssignment]) -> None:
+        """Assign events no run has assigned yet (near-real-time linking); the last run's assignments stay."""
+
+    @abstractmethod
+    def latest_run(self) -> int:
+        """The newest resolution run's number (0 before the first): changes whenever identities are replaced."""
 
     @abstractmethod
     def identity_changes(self) -> list[IdentityChange]: ...

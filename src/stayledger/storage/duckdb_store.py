@@ -296,6 +296,17 @@ class DuckDBStore(EventStore):
         ).fetchall()
         return [Event(**dict(zip(FIELDS, row))) for row in rows]
 
+    def events_by_document(self, key: str) -> list[Event]:
+        from stayledger.identity.normalise import OCR_CONFUSABLE
+
+        letters, digits = "".join(OCR_CONFUSABLE), "".join(OCR_CONFUSABLE.values())
+        rows = self._con.execute(
+            f"""SELECT {_EVENT_COLUMNS} FROM events
+                WHERE translate(regexp_replace(upper(document_number), '[^A-Z0-9]', '', 'g'), ?, ?) = ? ORDER BY seq""",
+            [letters, digits, key],
+        ).fetchall()
+        return [Event(**dict(zip(FIELDS, row))) for row in rows]
+
     def quarantine_entries(self, limit: int | None = None) -> list[StoredQuarantine]:
         sql = "SELECT origin, location, raw, reasons, event_id, quarantined_at FROM quarantine ORDER BY seq"
         rows = self._con.execute(sql + (f" LIMIT {int(limit)}" if limit is not None else "")).fetchall()
@@ -341,6 +352,29 @@ class DuckDBStore(EventStore):
                     [[run_id, c.change, c.person_id, c.other_person_id, c.events_moved, c.reason] for c in changes],
                 )
         return run_id
+
+    def assignments_for(self, event_ids: Iterable[str]) -> dict[str, IdentityAssignment]:
+        ids = list(event_ids)
+        if not ids:
+            return {}
+        rows = self._con.execute(
+            "SELECT event_id, person_id, link_probability FROM identities WHERE event_id IN (SELECT unnest(?))", [ids]
+        ).fetchall()
+        return {r[0]: IdentityAssignment(r[0], r[1], r[2]) for r in rows}
+
+    def add_identities(self, assignments: Sequence[IdentityAssignment]) -> None:
+        if not assignments:
+            return
+        with self._transaction():
+            self._con.executemany(
+                """INSERT INTO identities SELECT ?, ?, ?, coalesce((SELECT max(run_id) FROM resolution_runs), 0)
+                   WHERE NOT EXISTS (SELECT 1 FROM identities WHERE event_id = ?)""",
+                [[a.event_id, a.person_id, a.link_probability, a.event_id] for a in assignments],
+            )
+
+    def latest_run(self) -> int:
+        row = _first(self._con.execute("SELECT coalesce(max(run_id), 0) FROM resolution_runs").fetchall())
+        return int(row[0]) if row else 0
 
     def identity_changes(self) -> list[IdentityChange]:
         rows = self._con.execute(

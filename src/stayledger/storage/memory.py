@@ -105,6 +105,11 @@ class MemoryStore(EventStore):
     def events_by_id(self, event_ids: Iterable[str]) -> list[Event]:
         return [self._events[i] for i in event_ids if i in self._events]
 
+    def events_by_document(self, key: str) -> list[Event]:
+        from stayledger.identity.normalise import ocr_canonical
+
+        return [e for e in self._events.values() if e.document_number and ocr_canonical(e.document_number) == key]
+
     def quarantine_entries(self, limit: int | None = None) -> list[StoredQuarantine]:
         entries = list(self._quarantine.values())
         return entries if limit is None else entries[:limit]
@@ -121,6 +126,16 @@ class MemoryStore(EventStore):
         self._identities = {a.event_id: a for a in assignments}
         self._changes.extend(changes)
         self._runs.append(run)
+        return len(self._runs)
+
+    def assignments_for(self, event_ids: Iterable[str]) -> dict[str, IdentityAssignment]:
+        return {e: self._identities[e] for e in event_ids if e in self._identities}
+
+    def add_identities(self, assignments: Sequence[IdentityAssignment]) -> None:
+        for assignment in assignments:
+            self._identities.setdefault(assignment.event_id, assignment)
+
+    def latest_run(self) -> int:
         return len(self._runs)
 
     def identity_changes(self) -> list[IdentityChange]:

@@ -28,6 +28,8 @@ from stayledger.usecases.accountability import Operation, operation
 if TYPE_CHECKING:
     from datetime import date
 
+    from stayledger.usecases.resolve import LiveLinker
+
     from stayledger.formats.mapping import TabularMapping
 
 DEFAULT_CHUNK = 50_000
@@ -299,13 +301,16 @@ class RecordedEvents:
 
 
 def record_events(
-    store: EventStore, ctx: AccessContext, origin: str, records: list[object], *, as_of: "date"
+    store: EventStore, ctx: AccessContext, origin: str, records: list[object], *, as_of: "date",
+    live: "LiveLinker | None" = None,
 ) -> RecordedEvents:
     """Append a batch from a port or carrier system, link each new event and re-determine its person's stays.
 
     One unit of work: the events, their quarantine entries, the links and the audit entry commit together, so a
     caller that gets an answer can rely on it; a caller that gets an error may simply send the batch again.
+    ``live``: the service's linker kept between requests (rebuilt here when the ledger changed under it).
     """
+    from stayledger.storage.arrow_events import table_to_events
     from stayledger.usecases.lookup import person_stays
     from stayledger.usecases.resolve import ensure_resolved
 
@@ -314,12 +319,22 @@ def record_events(
                           None if isinstance(r, dict) else "expected a JSON object")
                 for i, r in enumerate(records)]
         chunk = validate_records(origin, raws)
-        outcome = store.append_events(chunk.batch, chunk.refused)
-        refused = [(int(q.location.split()[1]), q.event_id, q.reasons) for q in [*chunk.refused, *outcome.conflicts]]
-        linked = ensure_resolved(store)
-        accepted_ids = [e for e in chunk.batch.column("event_id").to_pylist()
-                        if e not in {q[1] for q in refused if q[1] is not None}]
-        assignments = store.identity_assignments()
+        use_live = live is not None and (live.valid_for(store) or (ensure_resolved(store) >= 0 and live.rebuild(store)))
+        try:
+            outcome = store.append_events(chunk.batch, chunk.refused)
+            refused = [(int(q.location.split()[1]), q.event_id, q.reasons) for q in [*chunk.refused, *outcome.conflicts]]
+            conflicting = {q[1] for q in refused if q[1] is not None}
+            if use_live and live is not None:
+                accepted = [e for e in table_to_events(chunk.batch) if e.event_id not in conflicting]
+                linked = live.link(store, accepted, outcome.added)
+            else:
+                linked = ensure_resolved(store)
+        except BaseException:
+            if live is not None:
+                live.invalidate()  # the unit of work rolls back: the linker's memory would no longer match
+            raise
+        accepted_ids = [e for e in chunk.batch.column("event_id").to_pylist() if e not in conflicting]
+        assignments = store.assignments_for(accepted_ids)
         persons = {e: assignments[e].person_id for e in accepted_ids if e in assignments}
         stays = {p: person_stays(store, p, as_of) for p in sorted(set(persons.values()))}
         op.note(added=outcome.added, duplicates=outcome.duplicates, quarantined=len(refused), linked=linked,

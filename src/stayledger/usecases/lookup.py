@@ -41,22 +41,13 @@ def find_persons_by_document(
 
     The audit entry names the persons found, not the document number.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from stayledger.identity.deterministic import document_key
+    from stayledger.identity.normalise import ocr_canonical
 
     with operation(store, ctx, Action.VIEW_PERSON, by="document") as op:
-        events = store.events_table().select(["event_id", "document_number", "document_issuer", "nationality"])
-        numbers = events.column("document_number").to_pylist()
-        wanted = document_key(document_number)
-        mask = pa.array([n is not None and document_key(n) == wanted for n in numbers], pa.bool_())
-        found = events.filter(mask)
-        if document_issuer:
-            issuers = pc.coalesce(found.column("document_issuer"), found.column("nationality"))
-            found = found.filter(pc.equal(issuers, document_issuer.upper()))
-        assignments = store.identity_assignments()
-        persons = sorted({assignments[e].person_id for e in found.column("event_id").to_pylist() if e in assignments})
+        found = [e for e in store.events_by_document(ocr_canonical(document_number))
+                 if not document_issuer or (e.document_issuer or e.nationality) == document_issuer.upper()]
+        assignments = store.assignments_for(e.event_id for e in found)
+        persons = sorted({a.person_id for a in assignments.values()})
         op.note(person_ids=persons)
         return persons
 
@@ -72,10 +63,10 @@ def _person_stays(
     event_ids = store.person_event_ids(person_id)
     if not event_ids:
         raise NotFound(f"no person {person_id!r} (run `stayledger resolve` first, or check the id)")
-    assignments = store.identity_assignments()
+    assignments = store.assignments_for(event_ids)
     events = sorted(store.events_by_id(event_ids), key=lambda e: (e.occurred_on, e.event_id))
     probabilities = {e.event_id: assignments[e.event_id].link_probability for e in events}
-    unsettled = unsettled_links(store)
+    unsettled = unsettled_links(store, person=person_id)
     candidates = [eid for eid, _ in unsettled.exits_elsewhere.get(person_id, [])]
     events_by_id = {e.event_id: e for e in [*events, *store.events_by_id(candidates)]}
     stays = determine_person(

@@ -13,7 +13,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -257,8 +257,11 @@ class RealtimeLinker:
         model: LinkageModel,
         must: Iterable[tuple[str, str]] = (),
         cannot: Iterable[tuple[str, str]] = (),
+        new_person: Callable[[str], str] | None = None,
     ) -> None:
         from stayledger.identity.features import build_features
+
+        self._new_person = new_person or (lambda event_id: f"new:{event_id}")
         from stayledger.identity.splink_linker import CandidateIndex, RecentEvents
 
         self.model = model
@@ -306,10 +309,76 @@ class RealtimeLinker:
                 elif p < high:
                     left, right = sorted((event_id, other))
                     self.grey.append(ReviewItem(left, right, p))
-        chosen = person or f"new:{event_id}"
+        chosen = person or self._new_person(event_id)
         self.cluster_of[event_id] = chosen
         self.probabilities[event_id] = probability
         self._recent.add(probe)
         if doc is not None:
             self._by_doc.setdefault(doc, chosen)
         return chosen, probability
+
+
+class LiveLinker:
+    """The service's linker, kept between requests: a posted event is linked in milliseconds instead of re-reading
+    and re-writing every identity of the ledger.
+
+    It is valid while the ledger's identities are the ones it was built on: no resolution run since (a full run,
+    a review decision and an erasure each make one) and no event appended by another path; otherwise the caller
+    resolves and rebuilds it. New persons get their ids as a run would give them (``mint_person_id``).
+    """
+
+    def __init__(self) -> None:
+        self._linker: RealtimeLinker | None = None
+        self._run = -1
+        self._events = -1
+        self._taken: set[str] = set()
+
+    def valid_for(self, store: EventStore) -> bool:
+        return self._linker is not None and store.latest_run() == self._run and store.event_count() == self._events
+
+    def invalidate(self) -> None:
+        self._run = -1
+
+    def rebuild(self, store: EventStore) -> bool:
+        """Build from the (resolved) ledger; False when there is no trained model to link with."""
+        from stayledger.identity.person_ids import mint_person_id
+        from stayledger.identity.splink_linker import LinkageModel
+
+        latest = store.latest_model()
+        if latest is None:
+            self._linker = None
+            return False
+        events = store.events_table()
+        assignments = store.identity_assignments()
+        must, cannot = review_constraints(store, events)
+        resolved = events.filter(pc.is_in(events.column("event_id"), pa.array(list(assignments), pa.string())))
+        self._taken = {a.person_id for a in assignments.values()}
+
+        def new_person(event_id: str) -> str:
+            person = mint_person_id(event_id, self._taken)
+            self._taken.add(person)
+            return person
+
+        self._linker = RealtimeLinker(resolved, assignments, LinkageModel.from_json(latest[1]), must, cannot, new_person)
+        self._run, self._events = store.latest_run(), store.event_count()
+        return True
+
+    def link(self, store: EventStore, events: list[Event], appended: int) -> int:
+        """Link events just appended (``appended`` of them new to the ledger); store their identities and questions."""
+        assert self._linker is not None
+        self._events += appended
+        grey_before = len(self._linker.grey)
+        known = store.assignments_for(e.event_id for e in events)
+        assignments = []
+        for event in events:
+            if event.event_id in known:
+                continue  # a duplicate of an event linked before
+            person, probability = self._linker.link(event)
+            assignments.append(IdentityAssignment(event.event_id, person, probability))
+        store.add_identities(assignments)
+        grey = self._linker.grey[grey_before:]
+        if grey:
+            involved = {e for item in grey for e in (item.event_id_l, item.event_id_r)}
+            person_of = {e: self._linker.cluster_of[e] for e in involved if e in self._linker.cluster_of}
+            store.add_review_items(one_question_per_person_pair(grey, person_of, store.review_items()))
+        return len(assignments)

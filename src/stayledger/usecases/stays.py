@@ -47,16 +47,17 @@ class UnsettledLinks:
     disputed: frozenset[str] = frozenset()  # events a traveller has asked to correct (case open)
 
 
-def unsettled_links(store: EventStore, kind_of: dict[str, str] | None = None) -> UnsettledLinks:
-    """Read the open review queue against the current identities.
+def unsettled_links(store: EventStore, kind_of: dict[str, str] | None = None, *, person: str | None = None) -> UnsettledLinks:
+    """Read the open review queue against the current identities (for one ``person`` only, when given).
 
     An open item asks whether two persons are one (the queue holds one question per pair of
     persons), so every exit record of the other person is a possible departure until it is answered.
     """
-    assignments = store.identity_assignments()
+    open_items = store.review_items(status="open")
+    assignments = store.assignments_for({e for item in open_items for e in (item.event_id_l, item.event_id_r)})
     within: set[str] = set()
     questions: dict[str, dict[str, float]] = defaultdict(dict)  # person -> other person -> strongest open link
-    for item in store.review_items(status="open"):
+    for item in open_items:
         left, right = assignments.get(item.event_id_l), assignments.get(item.event_id_r)
         if left is None or right is None:
             continue
@@ -65,11 +66,10 @@ def unsettled_links(store: EventStore, kind_of: dict[str, str] | None = None) ->
             continue
         for this, other in ((left.person_id, right.person_id), (right.person_id, left.person_id)):
             questions[this][other] = max(questions[this].get(other, 0.0), item.match_probability)
+    if person is not None:
+        questions = defaultdict(dict, {person: questions[person]} if person in questions else {})
     others = {other for asked in questions.values() for other in asked}
-    events_of: dict[str, list[str]] = defaultdict(list)
-    for assignment in assignments.values():
-        if assignment.person_id in others:
-            events_of[assignment.person_id].append(assignment.event_id)
+    events_of: dict[str, list[str]] = {person: store.person_event_ids(person) for person in others}
     if kind_of is None:
         wanted = [e for person in others for e in events_of[person]]
         kind_of = {e.event_id: e.kind for e in store.events_by_id(wanted)}

@@ -24,7 +24,6 @@ from stayledger.domain.events import Event, parse_event
 from stayledger.domain.stays import Status, StayDetermination
 from stayledger.errors import NotFound
 from stayledger.identity.normalise import normalise_name, ocr_canonical
-from stayledger.storage.arrow_events import table_to_events
 from stayledger.storage.base import EventStore, make_batch
 from stayledger.usecases.accountability import operation
 from stayledger.usecases.audit import Signer
@@ -70,11 +69,10 @@ class StayAnswer:
 
 def _own_events(store: EventStore, identity: TravellerIdentity) -> tuple[str | None, list[Event]]:
     """The person holding records of this document, and the events a traveller may see as theirs."""
-    events = table_to_events(store.events_table())
-    own = [e for e in events if identity.holds(e)]
+    own = [e for e in store.events_by_document(ocr_canonical(identity.document_number)) if identity.holds(e)]
     if not own:
         return None, []
-    assignments = store.identity_assignments()
+    assignments = store.assignments_for(e.event_id for e in own)
     persons = {assignments[e.event_id].person_id for e in own if e.event_id in assignments}
     if len(persons) != 1:
         return None, own  # not resolved yet, or split: answer from the document's own records only
@@ -82,9 +80,9 @@ def _own_events(store: EventStore, identity: TravellerIdentity) -> tuple[str | N
     confirmed = {frozenset((i.event_id_l, i.event_id_r)) for i in store.review_items("accepted")}
     own_ids = {e.event_id for e in own}
     shown = list(own)
-    for event_id in store.person_event_ids(person):
-        if event_id in own_ids:
-            continue
+    others = [e for e in store.person_event_ids(person) if e not in own_ids]
+    assignments = store.assignments_for(others)
+    for event_id in others:
         assignment = assignments[event_id]
         by_key = assignment.link_probability is None or assignment.link_probability >= 1.0
         reviewed = any(frozenset((event_id, o)) in confirmed for o in own_ids)

@@ -1,0 +1,124 @@
+"""The service under load on loopback: concurrent clients post single events; travellers check their status.
+
+Targets (issue "the service"): with 1,000,000 resolved events loaded, 16 clients posting single events for 60 s:
+p99 of POST → linked and determined <= 150 ms; traveller status p99 <= 50 ms.
+Usage: python benchmarks/bench_api.py [--people 250000] [--clients 16] [--seconds 60] [--workdir DIR]
+(the ledger is built once in --workdir and reused: synthesise, ingest all but the newest events, resolve).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+HELD_BACK = 20_000  # the newest events, posted during the run
+
+
+def build(workdir: Path, people: int) -> tuple[Path, list[dict]]:
+    db = workdir / "bench.duckdb"
+    population = workdir / "population"
+    events = population / "events.jsonl"
+    if not events.exists():
+        subprocess.run([sys.executable, "-m", "stayledger", "synth", "--people", str(people), "--out", str(population)], check=True)
+    lines = events.read_text(encoding="utf-8").splitlines()
+    held = [json.loads(line) for line in lines[-HELD_BACK:]]
+    if not db.exists():
+        head = workdir / "head.jsonl"
+        head.write_text("\n".join(lines[:-HELD_BACK]) + "\n", encoding="utf-8")
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "stayledger", "ingest", str(head), "--db", str(db)], check=True)
+        subprocess.run([sys.executable, "-m", "stayledger", "resolve", "--db", str(db)], check=True)
+        print(f"built the ledger ({len(lines) - HELD_BACK:,} events) in {time.perf_counter() - started:.0f} s")
+    return db, held
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--people", type=int, default=250_000)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--port", type=int, default=8181)
+    parser.add_argument("--workdir", type=Path, default=Path("bench-api"))
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    db, held = build(args.workdir, args.people)
+    env = {**os.environ, "STAYLEDGER_ACTOR": "bench", "STAYLEDGER_AUDIT_KEY": str(args.workdir / "audit.pem")}
+    name = f"feed-{int(time.time())}"
+    made = subprocess.run([sys.executable, "-m", "stayledger", "users", "add", name, "--role", "ingest", "--json",
+                           "--db", str(db)], check=True, capture_output=True, text=True, env=env)
+    token = json.loads(made.stdout)["token"]
+    server = subprocess.Popen([sys.executable, "-m", "stayledger", "serve", "--port", str(args.port), "--db", str(db),
+                               "--traveller-limit", "1000000"], env=env)
+    base = f"http://127.0.0.1:{args.port}"
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"{base}/v1/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        posts: list[float] = []
+        lookups: list[float] = []
+        failures = [0]
+        queue = iter(held)
+        lock = threading.Lock()
+        deadline = time.monotonic() + args.seconds
+
+        def client() -> None:
+            with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
+                while time.monotonic() < deadline:
+                    with lock:
+                        event = next(queue, None)
+                    if event is None:
+                        return
+                    started = time.perf_counter()
+                    response = http.post("/v1/events", json=[event])
+                    elapsed = time.perf_counter() - started
+                    with lock:
+                        if response.status_code == 200:
+                            posts.append(elapsed)
+                        else:
+                            failures[0] += 1
+                    if event.get("document_number") and event.get("kind") == "arrival":
+                        identity = {"document_number": event["document_number"], "document_issuer": event["nationality"],
+                                    "date_of_birth": event["date_of_birth"], "surname": event["surname"]}
+                        started = time.perf_counter()
+                        http.post("/v1/traveller/status", json=identity, headers={"Authorization": ""})
+                        with lock:
+                            lookups.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=client) for _ in range(args.clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        wall = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    print(f"machine: {os.cpu_count()} cores; clients {args.clients}; {wall:.0f} s")
+    print(f"POST /v1/events (one event, linked and determined): {len(posts):,} ok, {failures[0]} failed; "
+          f"{len(posts) / wall:.1f} per s; p50 {statistics.median(posts) * 1000:.0f} ms, "
+          f"p99 {percentile(posts, 0.99) * 1000:.0f} ms (target <= 150 ms)")
+    if lookups:
+        print(f"traveller status: {len(lookups):,}; p50 {statistics.median(lookups) * 1000:.0f} ms, "
+              f"p99 {percentile(lookups, 0.99) * 1000:.0f} ms (target <= 50 ms)")
+
+
+if __name__ == "__main__":
+    main()
