@@ -26,6 +26,8 @@ WHY = {"purpose": "api test", "case_ref": "T-1"}
 ROUTES: dict[tuple[str, str], tuple[Action | None, dict]] = {
     ("GET", "/v1/health"): (None, {}),
     ("POST", "/v1/events"): (Action.INGEST_EVENTS, {"json": [SAME_DOCUMENT_EXIT]}),
+    ("POST", "/v1/manifests"): (Action.INGEST_EVENTS, {"params": {"format": "paxlst", "country": "USA"},
+                                                      "content": (Path(__file__).parents[1] / "data" / "paxlst" / "multi_leg.edi").read_bytes()}),
     ("GET", "/v1/persons/{person_id}"): (Action.VIEW_PERSON, {"params": WHY}),
     ("GET", "/v1/persons"): (Action.VIEW_PERSON, {"params": {**WHY, "document_number": "H8151480"}}),
     ("GET", "/v1/review"): (Action.LIST_REVIEW, {}),
@@ -265,3 +267,14 @@ def test_a_correction_request_that_matches_no_record_looks_the_same_and_can_only
     assert accepted.status_code == 400 and "matched no record" in accepted.json()["detail"]
     assert client.post(f"/v1/cases/{case['case_id']}/decision", headers=officer,
                        json={"decision": "reject", "reasons": "no record of this passport"}).status_code == 200
+
+
+def test_a_posted_manifest_becomes_linked_departures(service):
+    client, _, tokens = service
+    manifest = Path(__file__).parents[1] / "data" / "paxlst" / "crew_list.edi"
+    response = client.post("/v1/manifests", params={"format": "paxlst", "country": "USA"}, content=manifest.read_bytes(),
+                           headers={"Authorization": f"Bearer {tokens[Role.INGEST]}"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["accepted"] > 0 and len(body["persons"]) == body["accepted"]  # every traveller linked to a person
+    assert all(p.startswith("P") for p in body["persons"].values())

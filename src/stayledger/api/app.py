@@ -236,9 +236,29 @@ def create_app(
         result = ledger.run(lambda store: record_events(store, ctx, "api", records, as_of=today(), live=ledger.live))
         return {
             "accepted": result.accepted, "duplicates": result.duplicates,
-            "quarantined": [{"index": i, "event_id": e, "reasons": r} for i, e, r in result.quarantined],
+            "quarantined": [{"index": int(where.split()[1]), "event_id": e, "reasons": r} for where, e, r in result.quarantined],
             "persons": result.persons,
             "stays": {p: [_stay(s) for s in stays] for p, stays in result.stays.items()},
+        }
+
+    @app.post("/v1/manifests", tags=["ingest"])
+    async def post_manifest(request: Request, format: str = Query(pattern="^paxlst$"),
+                            country: str = Query(min_length=3, max_length=3),
+                            ctx: AccessContext = Depends(context)) -> dict[str, Any]:
+        """A UN/EDIFACT PAXLST interchange as the body: travellers leaving ``country`` become departures, linked at once."""
+        from stayledger.usecases.ingest import record_manifest
+
+        body = await request.body()
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text = body.decode("latin-1")  # EDIFACT syntax level UNOC
+        result = ledger.run(lambda store: record_manifest(store, ctx, "api-manifest", text, country, as_of=today(),
+                                                          live=ledger.live))
+        return {
+            "accepted": result.accepted, "duplicates": result.duplicates,
+            "quarantined": [{"location": where, "event_id": e, "reasons": r} for where, e, r in result.quarantined],
+            "persons": result.persons, "notes": result.notes,
         }
 
     @app.get("/v1/persons/{person_id}", tags=["officers"])

@@ -260,8 +260,19 @@ def ingest_paxlst(store: EventStore, ctx: AccessContext, path: Path, country: st
 
 
 def _ingest_manifest(op: Operation, path: Path, country: str) -> IngestReport:
-    import json
+    text, encoding_note = read_text_file(path)
+    records, notes, manifests = _manifest_records(text, country)
+    report = _ingest_chunks(op, path.name, records, DEFAULT_CHUNK)
+    if report.records == 0 and manifests:
+        report.notes.clear()  # not empty: the warnings below say why nothing became a departure
+    report.notes.extend(notes)  # inbound or domestic manifests, count mismatches, junk after UNZ
+    if encoding_note:
+        report.notes.append(encoding_note)
+    return report
 
+
+def _manifest_records(text: str, country: str) -> tuple[list[RawRecord], list[str], int]:
+    """Travellers of a PAXLST interchange as records (refused ones with their reasons), the warnings, the manifests."""
     from stayledger.domain.countries import normalise_country
     from stayledger.errors import ConfigurationError
     from stayledger.formats.paxlst import paxlst_to_records
@@ -269,7 +280,6 @@ def _ingest_manifest(op: Operation, path: Path, country: str) -> IngestReport:
     receiving = normalise_country(country)
     if receiving is None:
         raise ConfigurationError(f"--country {country!r} is not an ISO 3166-1 alpha-3 code (e.g. USA)")
-    text, encoding_note = read_text_file(path)
     try:
         converted = paxlst_to_records(text, receiving)
     except ValueError as exc:  # an unknown receiving country
@@ -280,13 +290,7 @@ def _ingest_manifest(op: Operation, path: Path, country: str) -> IngestReport:
     for rejected in converted.rejected:
         location = f"line {rejected.line} (message {rejected.manifest_reference})"
         records.append(RawRecord(location, rejected.raw, None, rejected.reason))
-    report = _ingest_chunks(op, path.name, records, DEFAULT_CHUNK)
-    if report.records == 0 and converted.manifests:
-        report.notes.clear()  # not empty: the warnings below say why nothing became a departure
-    report.notes.extend(converted.warnings)  # inbound or domestic manifests, count mismatches, junk after UNZ
-    if encoding_note:
-        report.notes.append(encoding_note)
-    return report
+    return records, list(converted.warnings), len(converted.manifests)
 
 
 @dataclass
@@ -295,9 +299,10 @@ class RecordedEvents:
 
     accepted: int
     duplicates: int
-    quarantined: list[tuple[int, str | None, str]]  # (index in the batch, event id if any, reasons)
+    quarantined: list[tuple[str, str | None, str]]  # (where in the input: "item 3", "traveller 2"; event id; reasons)
     persons: dict[str, str]  # event id -> person id
     stays: dict[str, list]  # person id -> StayDetermination list, as of the day given
+    notes: list[str] = field(default_factory=list)
 
 
 def record_events(
@@ -310,33 +315,50 @@ def record_events(
     caller that gets an answer can rely on it; a caller that gets an error may simply send the batch again.
     ``live``: the service's linker kept between requests (rebuilt here when the ledger changed under it).
     """
-    from stayledger.storage.arrow_events import table_to_events
-    from stayledger.usecases.lookup import person_stays
-    from stayledger.usecases.resolve import ensure_resolved
-
     with operation(store, ctx, Action.INGEST_EVENTS, origin=origin, records=len(records)) as op:
         raws = [RawRecord(f"item {i}", json.dumps(r, ensure_ascii=False, default=str), r if isinstance(r, dict) else None,
                           None if isinstance(r, dict) else "expected a JSON object")
                 for i, r in enumerate(records)]
-        chunk = validate_records(origin, raws)
-        use_live = live is not None and (live.valid_for(store) or (ensure_resolved(store) >= 0 and live.rebuild(store)))
-        try:
-            outcome = store.append_events(chunk.batch, chunk.refused)
-            refused = [(int(q.location.split()[1]), q.event_id, q.reasons) for q in [*chunk.refused, *outcome.conflicts]]
-            conflicting = {q[1] for q in refused if q[1] is not None}
-            if use_live and live is not None:
-                accepted = [e for e in table_to_events(chunk.batch) if e.event_id not in conflicting]
-                linked = live.link(store, accepted, outcome.added)
-            else:
-                linked = ensure_resolved(store)
-        except BaseException:
-            if live is not None:
-                live.invalidate()  # the unit of work rolls back: the linker's memory would no longer match
-            raise
-        accepted_ids = [e for e in chunk.batch.column("event_id").to_pylist() if e not in conflicting]
-        assignments = store.assignments_for(accepted_ids)
-        persons = {e: assignments[e].person_id for e in accepted_ids if e in assignments}
-        stays = {p: person_stays(store, p, as_of) for p in sorted(set(persons.values()))}
-        op.note(added=outcome.added, duplicates=outcome.duplicates, quarantined=len(refused), linked=linked,
-                person_ids=sorted(stays))
-        return RecordedEvents(outcome.added, outcome.duplicates, sorted(refused), persons, stays)
+        return _record(op, origin, raws, as_of, live)
+
+
+def record_manifest(
+    store: EventStore, ctx: AccessContext, origin: str, text: str, country: str, *, as_of: "date",
+    live: "LiveLinker | None" = None,
+) -> RecordedEvents:
+    """A PAXLST interchange from a carrier: each traveller leaving ``country`` becomes a departure, linked at once."""
+    with operation(store, ctx, Action.INGEST_EVENTS, origin=origin, format="paxlst") as op:
+        raws, notes, _ = _manifest_records(text, country)
+        result = _record(op, origin, raws, as_of, live)
+        result.notes.extend(notes)
+        return result
+
+
+def _record(op: Operation, origin: str, raws: list[RawRecord], as_of: "date", live: "LiveLinker | None") -> RecordedEvents:
+    from stayledger.storage.arrow_events import table_to_events
+    from stayledger.usecases.lookup import person_stays
+    from stayledger.usecases.resolve import ensure_resolved
+
+    store = op.store
+    chunk = validate_records(origin, raws)
+    use_live = live is not None and (live.valid_for(store) or (ensure_resolved(store) >= 0 and live.rebuild(store)))
+    try:
+        outcome = store.append_events(chunk.batch, chunk.refused)
+        refused = [(q.location, q.event_id, q.reasons) for q in [*chunk.refused, *outcome.conflicts]]
+        conflicting = {q[1] for q in refused if q[1] is not None}
+        if use_live and live is not None:
+            accepted = [e for e in table_to_events(chunk.batch) if e.event_id not in conflicting]
+            linked = live.link(store, accepted, outcome.added)
+        else:
+            linked = ensure_resolved(store)
+    except BaseException:
+        if live is not None:
+            live.invalidate()  # the unit of work rolls back: the linker's memory would no longer match
+        raise
+    accepted_ids = [e for e in chunk.batch.column("event_id").to_pylist() if e not in conflicting]
+    assignments = store.assignments_for(accepted_ids)
+    persons = {e: assignments[e].person_id for e in accepted_ids if e in assignments}
+    stays = {p: person_stays(store, p, as_of) for p in sorted(set(persons.values()))}
+    op.note(added=outcome.added, duplicates=outcome.duplicates, quarantined=len(refused), linked=linked,
+            person_ids=sorted(stays))
+    return RecordedEvents(outcome.added, outcome.duplicates, refused, persons, stays)
