@@ -108,6 +108,7 @@ def main() -> None:
         for thread in threads:
             thread.join()
         wall = time.perf_counter() - started
+        hits, misses = _hit_and_miss_timings(base, held)
     finally:
         server.terminate()
         server.wait(timeout=60)
@@ -118,6 +119,29 @@ def main() -> None:
     if lookups:
         print(f"traveller status: {len(lookups):,}; p50 {statistics.median(lookups) * 1000:.0f} ms, "
               f"p99 {percentile(lookups, 0.99) * 1000:.0f} ms (target <= 50 ms)")
+    if hits and misses:
+        print(f"traveller status, one client, found vs wrong birth date (should take about the same time): "
+              f"{len(hits)} each; p50 {statistics.median(hits) * 1000:.1f} vs {statistics.median(misses) * 1000:.1f} ms, "
+              f"p90 {percentile(hits, 0.9) * 1000:.1f} vs {percentile(misses, 0.9) * 1000:.1f} ms")
+
+
+def _hit_and_miss_timings(base: str, held: list[dict], n: int = 100) -> tuple[list[float], list[float]]:
+    """Alternate a lookup that finds the traveller with one whose birth date is off by a day, one client."""
+    people = [e for e in held if e.get("kind") == "arrival" and e.get("document_number")
+              and len(e.get("date_of_birth", "")) == 10][:n]
+    hits: list[float] = []
+    misses: list[float] = []
+    with httpx.Client(base_url=base, timeout=60) as http:
+        for event in people:
+            identity = {"document_number": event["document_number"], "document_issuer": event["nationality"],
+                        "date_of_birth": event["date_of_birth"], "surname": event["surname"]}
+            day = int(identity["date_of_birth"][8:])
+            wrong = {**identity, "date_of_birth": identity["date_of_birth"][:8] + f"{day % 28 + 1:02d}"}
+            for body, into in ((identity, hits), (wrong, misses)):
+                started = time.perf_counter()
+                http.post("/v1/traveller/status", json=body)
+                into.append(time.perf_counter() - started)
+    return hits, misses
 
 
 if __name__ == "__main__":

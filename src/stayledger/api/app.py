@@ -179,12 +179,15 @@ class NewUser(BaseModel):
 
 
 def create_app(
-    store: EventStore, signer: Signer | None = None, *, per_client: int = 30, per_document: int = 10, window: float = 300.0
+    store: EventStore, signer: Signer | None = None, *, per_client: int = 30, per_document: int = 10, window: float = 300.0,
+    traveller_floor: float = 0.1,
 ) -> FastAPI:
     """The service over ``store`` (opened by the caller, closed by the caller after the app stops).
 
     Traveller self-service is limited to ``per_client`` requests per address and ``per_document`` per document
-    number in ``window`` seconds (429 beyond), so that guessing someone's details is slow.
+    number in ``window`` seconds (429 beyond), so that guessing someone's details is slow. A traveller lookup
+    answers no sooner than ``traveller_floor`` seconds, found or not: a record found takes longer to show, and the
+    time must not tell a guesser that the number and surname were right.
     """
     app = FastAPI(title="stayledger", version="1", description=__doc__)
     ledger = Ledger(store, signer)
@@ -395,8 +398,10 @@ def create_app(
         """Your stays and how many days remain. A miss and a mismatch give the same answer: check what you typed."""
         from stayledger.usecases.traveller import check_stay
 
+        started = time.monotonic()
         limit_document(body.document_number)
         found, stays = ledger.run(lambda store: check_stay(store, ctx, body.identity(), today()))
+        time.sleep(max(0.0, traveller_floor - (time.monotonic() - started)))  # outside the ledger's lock
         return {"found": found, "stays": [vars(s) for s in stays]}
 
     @app.post("/v1/traveller/departures", tags=["travellers"], status_code=201)
@@ -425,8 +430,11 @@ def create_app(
         """Who looked at your record, when, in which role and why."""
         from stayledger.usecases.traveller import who_looked
 
+        started = time.monotonic()
         limit_document(body.document_number)
-        return {"entries": ledger.run(lambda store: who_looked(store, ctx, body.identity()))}
+        entries = ledger.run(lambda store: who_looked(store, ctx, body.identity()))
+        time.sleep(max(0.0, traveller_floor - (time.monotonic() - started)))
+        return {"entries": entries}
 
     @app.post("/v1/traveller/corrections", tags=["travellers"], status_code=201)
     def traveller_correction(body: CorrectionIn, ctx: AccessContext = Depends(traveller)) -> dict[str, str]:
