@@ -17,7 +17,7 @@ import time
 import uuid
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -28,6 +28,9 @@ from stayledger.domain.access import AccessContext, AccessDenied, PurposeRequire
 from stayledger.errors import InvalidRecord, NotFound, ParseError, StayledgerError
 from stayledger.storage.base import EventStore
 from stayledger.usecases.audit import Signer
+
+if TYPE_CHECKING:
+    from stayledger.api.oidc import OidcVerifier
 
 T = TypeVar("T")
 PROBLEM = "application/problem+json"
@@ -65,9 +68,10 @@ def _status_of(exc: StayledgerError) -> tuple[int, str]:
 class Ledger:
     """The one store of this process, used by one request at a time."""
 
-    def __init__(self, store: EventStore, signer: Signer | None) -> None:
+    def __init__(self, store: EventStore, signer: Signer | None, oidc: "OidcVerifier | None" = None) -> None:
         self.store = store
         self.signer = signer
+        self.oidc = oidc
         self._lock = threading.Lock()
         self._tokens: dict[str, tuple[float, str, str]] = {}  # sha256(token) -> (checked at, name, role)
         from stayledger.usecases.resolve import LiveLinker
@@ -82,6 +86,8 @@ class Ledger:
         """(name, role) of the account a token belongs to; a verified token is remembered for a minute."""
         from stayledger.usecases.users import authenticate
 
+        if not token.startswith("slt_") and self.oidc is not None:
+            return self.oidc.caller(token)  # a JWT: verified on every request (cheap: a signature check)
         key = hashlib.sha256(token.encode()).hexdigest()
         cached = self._tokens.get(key)
         if cached and time.monotonic() - cached[0] < TOKEN_CACHE_SECONDS:
@@ -180,7 +186,7 @@ class NewUser(BaseModel):
 
 def create_app(
     store: EventStore, signer: Signer | None = None, *, per_client: int = 30, per_document: int = 10, window: float = 300.0,
-    traveller_floor: float = 0.1,
+    traveller_floor: float = 0.1, oidc: "OidcVerifier | None" = None,
 ) -> FastAPI:
     """The service over ``store`` (opened by the caller, closed by the caller after the app stops).
 
@@ -190,7 +196,7 @@ def create_app(
     time must not tell a guesser that the number and surname were right.
     """
     app = FastAPI(title="stayledger", version="1", description=__doc__)
-    ledger = Ledger(store, signer)
+    ledger = Ledger(store, signer, oidc)
     by_client, by_document = RateLimiter(per_client, window), RateLimiter(per_document, window)
     app.state.ledger = ledger
 

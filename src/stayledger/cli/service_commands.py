@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
@@ -75,6 +76,10 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8080,
     traveller_limit: Annotated[int, typer.Option("--traveller-limit", min=1, help="Traveller requests per client address per 5 minutes (per document: a third of it, at least 10).")] = 30,
+    oidc_issuer: Annotated[Optional[str], typer.Option("--oidc-issuer", help="Also accept JWTs from this OpenID Connect issuer (with --oidc-audience and --oidc-jwks).")] = None,
+    oidc_audience: Annotated[Optional[str], typer.Option("--oidc-audience", help="The audience the JWTs must name.")] = None,
+    oidc_jwks: Annotated[Optional[Path], typer.Option("--oidc-jwks", help="The issuer's public keys (JWKS JSON file; nothing is fetched at run time).")] = None,
+    oidc_role_claim: Annotated[str, typer.Option("--oidc-role-claim", help="The claim that names the stayledger role.")] = "stayledger_role",
     key: KeyOption = None,
     db: DbOption = None,
 ) -> None:
@@ -88,13 +93,21 @@ def serve(
     from stayledger.api.app import create_app
     from stayledger.bootstrap import Settings, load_signer, open_store
 
+    oidc = None
     with reported_errors():
+        if oidc_issuer or oidc_audience or oidc_jwks:
+            from stayledger.api.oidc import OidcVerifier
+            from stayledger.errors import ConfigurationError
+
+            if not (oidc_issuer and oidc_audience and oidc_jwks):
+                raise ConfigurationError("OIDC needs --oidc-issuer, --oidc-audience and --oidc-jwks together")
+            oidc = OidcVerifier.from_jwks_file(oidc_issuer, oidc_audience, oidc_jwks, oidc_role_claim)
         settings = Settings.load(db, key)
         signer = load_signer(settings)
         store = open_store(settings)
     try:
         err_console.print(f"serving {settings.db} on http://{host}:{port} (OpenAPI: /openapi.json)")
-        app = create_app(store, signer, per_client=traveller_limit, per_document=max(10, traveller_limit // 3))
+        app = create_app(store, signer, per_client=traveller_limit, per_document=max(10, traveller_limit // 3), oidc=oidc)
         uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
         store.close()
