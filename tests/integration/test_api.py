@@ -278,3 +278,28 @@ def test_a_posted_manifest_becomes_linked_departures(service):
     body = response.json()
     assert body["accepted"] > 0 and len(body["persons"]) == body["accepted"]  # every traveller linked to a person
     assert all(p.startswith("P") for p in body["persons"].values())
+
+
+def test_under_the_schengen_pack_a_traveller_sees_days_used_and_left_in_the_180_day_window(tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    from stayledger.storage.memory import MemoryStore
+
+    today = datetime.now(timezone.utc).date()
+    arrival = {"event_id": "SCH-1", "kind": "arrival", "occurred_on": (today - timedelta(days=30)).isoformat(),
+               "source": "border", "surname": "Silva", "date_of_birth": "1985-06-01", "nationality": "BRA",
+               "document_number": "FX123456", "admission_class": "C", "admitted_until": (today + timedelta(days=59)).isoformat()}
+    store = MemoryStore()
+    from stayledger.formats.canonical import RawRecord
+    from stayledger.usecases.ingest import ingest_records
+
+    ingest_records(store, ADMIN, "seed", [RawRecord("line 1", json.dumps(arrival), arrival)])
+    with TestClient(create_app(store, pack="schengen", traveller_floor=0)) as client:
+        identity = {"document_number": "FX123456", "document_issuer": "BRA", "date_of_birth": "1985-06-01", "surname": "SILVA"}
+        answer = client.post("/v1/traveller/status", json=identity).json()
+        assert answer["found"] is True
+        assert answer["schengen"]["days_used"] == 31  # 30 days ago to today, both days counted
+        assert answer["schengen"]["latest_exit"] == (today + timedelta(days=59)).isoformat()  # the 90th day
+        assert answer["schengen"]["overstay_days"] == 0
+        miss = client.post("/v1/traveller/status", json={**identity, "surname": "SOUZA"}).json()
+        assert miss == {"found": False, "stays": [], "schengen": None}

@@ -186,7 +186,7 @@ class NewUser(BaseModel):
 
 def create_app(
     store: EventStore, signer: Signer | None = None, *, per_client: int = 30, per_document: int = 10, window: float = 300.0,
-    traveller_floor: float = 0.1, oidc: "OidcVerifier | None" = None,
+    traveller_floor: float = 0.1, oidc: "OidcVerifier | None" = None, pack: str = "us",
 ) -> FastAPI:
     """The service over ``store`` (opened by the caller, closed by the caller after the app stops).
 
@@ -195,6 +195,9 @@ def create_app(
     answers no sooner than ``traveller_floor`` seconds, found or not: a record found takes longer to show, and the
     time must not tell a guesser that the number and surname were right.
     """
+    from stayledger.rules import get_pack
+
+    get_pack(pack)  # an unknown pack is refused at start, naming the known ones
     app = FastAPI(title="stayledger", version="1", description=__doc__)
     ledger = Ledger(store, signer, oidc)
     by_client, by_document = RateLimiter(per_client, window), RateLimiter(per_document, window)
@@ -242,7 +245,8 @@ def create_app(
         from stayledger.usecases.ingest import record_events
 
         records = _records_of(await request.body(), request.headers.get("content-type", ""))
-        result = ledger.run(lambda store: record_events(store, ctx, "api", records, as_of=today(), live=ledger.live))
+        result = ledger.run(lambda store: record_events(store, ctx, "api", records, as_of=today(), live=ledger.live,
+                                                                 pack=pack))
         return {
             "accepted": result.accepted, "duplicates": result.duplicates,
             "quarantined": [{"index": int(where.split()[1]), "event_id": e, "reasons": r} for where, e, r in result.quarantined],
@@ -263,7 +267,7 @@ def create_app(
         except UnicodeDecodeError:
             text = body.decode("latin-1")  # EDIFACT syntax level UNOC
         result = ledger.run(lambda store: record_manifest(store, ctx, "api-manifest", text, country, as_of=today(),
-                                                          live=ledger.live))
+                                                          live=ledger.live, pack=pack))
         return {
             "accepted": result.accepted, "duplicates": result.duplicates,
             "quarantined": [{"location": where, "event_id": e, "reasons": r} for where, e, r in result.quarantined],
@@ -274,7 +278,7 @@ def create_app(
     def get_person(person_id: str, as_of: date | None = None, ctx: AccessContext = Depends(context)) -> dict[str, Any]:
         from stayledger.usecases.lookup import look_up_person
 
-        view = ledger.run(lambda store: look_up_person(store, ctx, person_id, as_of or today()))
+        view = ledger.run(lambda store: look_up_person(store, ctx, person_id, as_of or today(), pack=pack))
         return {
             "person_id": view.person_id,
             "events": [{**event.to_record(), "link_probability": p, "superseded": event.event_id in view.superseded}
@@ -337,7 +341,7 @@ def create_app(
         from stayledger.reports.render import overstay_csv
         from stayledger.usecases.report import report_overstays
 
-        report = ledger.run(lambda store: report_overstays(store, ctx, fiscal_year, as_of or today()))
+        report = ledger.run(lambda store: report_overstays(store, ctx, fiscal_year, as_of or today(), pack=pack))
         if format == "csv":
             return Response(overstay_csv(report), media_type="text/csv")
         return JSONResponse(json.loads(json.dumps(report, default=_plain)))
@@ -374,7 +378,7 @@ def create_app(
         calls: dict[str, Callable[[EventStore], int]] = {
             "events": lambda store: exports.export_events(store, ctx, out),
             "identities": lambda store: exports.export_identities(store, ctx, out),
-            "stays": lambda store: exports.export_stays(store, ctx, as_of or today(), out),
+            "stays": lambda store: exports.export_stays(store, ctx, as_of or today(), out, pack=pack),
         }
         if kind not in calls:
             raise Problem(404, "Not found", f"no export {kind!r} (events, identities, stays)")
@@ -406,9 +410,12 @@ def create_app(
 
         started = time.monotonic()
         limit_document(body.document_number)
-        found, stays = ledger.run(lambda store: check_stay(store, ctx, body.identity(), today()))
+        found, stays, window = ledger.run(lambda store: check_stay(store, ctx, body.identity(), today(), pack))
         time.sleep(max(0.0, traveller_floor - (time.monotonic() - started)))  # outside the ledger's lock
-        return {"found": found, "stays": [vars(s) for s in stays]}
+        answer: dict[str, Any] = {"found": found, "stays": [vars(s) for s in stays]}
+        if pack == "schengen":
+            answer["schengen"] = vars(window) if window else None  # the same keys whether found or not
+        return answer
 
     @app.post("/v1/traveller/departures", tags=["travellers"], status_code=201)
     def traveller_departure(body: DepartureIn, ctx: AccessContext = Depends(traveller)) -> dict[str, Any]:

@@ -75,6 +75,7 @@ def users_revoke(name: Annotated[str, typer.Argument()], actor: ActorOption = No
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8080,
+    pack: Annotated[str, typer.Option("--pack", help="Rule pack for stays: us (admit-until, D/S) or schengen (90/180).")] = "us",
     traveller_limit: Annotated[int, typer.Option("--traveller-limit", min=1, help="Traveller requests per client address per 5 minutes (per document: a third of it, at least 10).")] = 30,
     oidc_issuer: Annotated[Optional[str], typer.Option("--oidc-issuer", help="Also accept JWTs from this OpenID Connect issuer (with --oidc-audience and --oidc-jwks).")] = None,
     oidc_audience: Annotated[Optional[str], typer.Option("--oidc-audience", help="The audience the JWTs must name.")] = None,
@@ -102,12 +103,16 @@ def serve(
             if not (oidc_issuer and oidc_audience and oidc_jwks):
                 raise ConfigurationError("OIDC needs --oidc-issuer, --oidc-audience and --oidc-jwks together")
             oidc = OidcVerifier.from_jwks_file(oidc_issuer, oidc_audience, oidc_jwks, oidc_role_claim)
+        from stayledger.rules import get_pack
+
+        get_pack(pack)  # an unknown pack: one line naming the known ones
         settings = Settings.load(db, key)
         signer = load_signer(settings)
         store = open_store(settings)
     try:
         err_console.print(f"serving {settings.db} on http://{host}:{port} (OpenAPI: /openapi.json)")
-        app = create_app(store, signer, per_client=traveller_limit, per_document=max(10, traveller_limit // 3), oidc=oidc)
+        app = create_app(store, signer, per_client=traveller_limit, per_document=max(10, traveller_limit // 3), oidc=oidc,
+                         pack=pack)
         uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
         store.close()

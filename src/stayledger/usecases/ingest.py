@@ -307,7 +307,7 @@ class RecordedEvents:
 
 def record_events(
     store: EventStore, ctx: AccessContext, origin: str, records: list[object], *, as_of: "date",
-    live: "LiveLinker | None" = None,
+    live: "LiveLinker | None" = None, pack: str = "us",
 ) -> RecordedEvents:
     """Append a batch from a port or carrier system, link each new event and re-determine its person's stays.
 
@@ -319,22 +319,24 @@ def record_events(
         raws = [RawRecord(f"item {i}", json.dumps(r, ensure_ascii=False, default=str), r if isinstance(r, dict) else None,
                           None if isinstance(r, dict) else "expected a JSON object")
                 for i, r in enumerate(records)]
-        return _record(op, origin, raws, as_of, live)
+        return _record(op, origin, raws, as_of, live, pack)
 
 
 def record_manifest(
     store: EventStore, ctx: AccessContext, origin: str, text: str, country: str, *, as_of: "date",
-    live: "LiveLinker | None" = None,
+    live: "LiveLinker | None" = None, pack: str = "us",
 ) -> RecordedEvents:
     """A PAXLST interchange from a carrier: each traveller leaving ``country`` becomes a departure, linked at once."""
     with operation(store, ctx, Action.INGEST_EVENTS, origin=origin, format="paxlst") as op:
         raws, notes, _ = _manifest_records(text, country)
-        result = _record(op, origin, raws, as_of, live)
+        result = _record(op, origin, raws, as_of, live, pack)
         result.notes.extend(notes)
         return result
 
 
-def _record(op: Operation, origin: str, raws: list[RawRecord], as_of: "date", live: "LiveLinker | None") -> RecordedEvents:
+def _record(
+    op: Operation, origin: str, raws: list[RawRecord], as_of: "date", live: "LiveLinker | None", pack: str
+) -> RecordedEvents:
     from stayledger.storage.arrow_events import table_to_events
     from stayledger.usecases.lookup import person_stays
     from stayledger.usecases.resolve import ensure_resolved
@@ -358,7 +360,7 @@ def _record(op: Operation, origin: str, raws: list[RawRecord], as_of: "date", li
     accepted_ids = [e for e in chunk.batch.column("event_id").to_pylist() if e not in conflicting]
     assignments = store.assignments_for(accepted_ids)
     persons = {e: assignments[e].person_id for e in accepted_ids if e in assignments}
-    stays = {p: person_stays(store, p, as_of) for p in sorted(set(persons.values()))}
+    stays = {p: person_stays(store, p, as_of, pack) for p in sorted(set(persons.values()))}
     op.note(added=outcome.added, duplicates=outcome.duplicates, quarantined=len(refused), linked=linked,
             person_ids=sorted(stays))
     return RecordedEvents(outcome.added, outcome.duplicates, refused, persons, stays)

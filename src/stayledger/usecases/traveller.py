@@ -93,9 +93,19 @@ def _own_events(store: EventStore, identity: TravellerIdentity) -> tuple[str | N
     return person, sorted(shown, key=lambda e: (e.occurred_on, e.event_id))
 
 
+@dataclass(frozen=True)
+class SchengenWindow:
+    """The 90/180 rule as of today: days of presence in the 180 days ending today, and how long one may stay."""
+
+    days_used: int
+    days_remaining: int  # from today, present continuously, both days included; 0 when already over
+    latest_exit: str | None
+    overstay_days: int
+
+
 def check_stay(store: EventStore, ctx: AccessContext, identity: TravellerIdentity, today: date,
-               pack: str = "us") -> tuple[bool, list[StayAnswer]]:
-    """(found, stays) for the traveller's own records, as of ``today``."""
+               pack: str = "us") -> tuple[bool, list[StayAnswer], SchengenWindow | None]:
+    """(found, stays, the Schengen window under the Schengen pack) for the traveller's own records, as of ``today``."""
     from stayledger.domain.corrections import effective_events
     from stayledger.rules import get_pack
 
@@ -103,7 +113,7 @@ def check_stay(store: EventStore, ctx: AccessContext, identity: TravellerIdentit
         person, events = _own_events(store, identity)
         op.note(person_id=person, found=bool(events))
         if not events:
-            return False, []
+            return False, [], None
         stays = get_pack(pack).determine_person_stays(person or "self", effective_events(events), today)
         official = {}
         if person is not None:
@@ -117,7 +127,22 @@ def check_stay(store: EventStore, ctx: AccessContext, identity: TravellerIdentit
                 # show: never tell a traveller "overstay" when the officers' view says otherwise.
                 stay = dataclasses.replace(stay, status=Status.NEEDS_REVIEW, overstay_days=0)
             answers.append(_answer(stay, {e.event_id: e for e in events}, today))
-        return True, answers
+        return True, answers, _schengen_window(stays, {e.event_id: e for e in events}, today) if pack == "schengen" else None
+
+
+def _schengen_window(stays: list[StayDetermination], events: dict[str, Event], today: date) -> SchengenWindow:
+    from stayledger.rules.schengen import counts_under_short_stay_rule, schengen_calc
+
+    periods = []
+    for stay in stays:
+        if not counts_under_short_stay_rule(stay.admission_class):
+            continue
+        start = events[stay.arrival_event_id].occurred_on
+        departure = events.get(stay.departure_event_id) if stay.departure_event_id else None
+        periods.append((start, min(departure.occurred_on, today) if departure else today))
+    result = schengen_calc(periods, today)
+    return SchengenWindow(result.days_used, result.max_stay_days,
+                          result.latest_exit.isoformat() if result.latest_exit else None, result.overstay_days)
 
 
 def _answer(stay: StayDetermination, events: dict[str, Event], today: date) -> StayAnswer:
