@@ -7,7 +7,7 @@ back and is audited on its own: refusals, failed lookups and errors are in the l
 
 from __future__ import annotations
 
-import sys
+import logging
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -50,7 +50,8 @@ def _log_alone(store: EventStore, record: AuditRecord) -> None:
     try:
         store.append_audit([record])
     except Exception as exc:  # the store itself failed: the original error is what the user must see
-        print(f"warning: could not write the audit entry for {record.action} ({record.outcome}): {exc}", file=sys.stderr)
+        logging.getLogger("stayledger.audit").error(
+            "could not write the audit entry for %s (%s): %s", record.action, record.outcome, exc)
 
 
 @contextmanager
