@@ -303,3 +303,12 @@ def test_under_the_schengen_pack_a_traveller_sees_days_used_and_left_in_the_180_
         assert answer["schengen"]["overstay_days"] == 0
         miss = client.post("/v1/traveller/status", json={**identity, "surname": "SOUZA"}).json()
         assert miss == {"found": False, "stays": [], "schengen": None}
+
+
+def test_the_overstay_report_comes_as_json_rows(service):
+    client, _, tokens = service
+    report = client.get("/v1/reports/overstays", params={"fiscal_year": 2024, "as_of": "2025-01-01"},
+                        headers={"Authorization": f"Bearer {tokens[Role.ANALYST]}"}).json()
+    assert report["fiscal_year"] == 2024 and report["by_class_group"]
+    row = report["by_class_group"][0]
+    assert isinstance(row, dict) and {"label", "expected_departures"} <= set(row)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 from fastapi import Depends, FastAPI, Query, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
@@ -344,7 +345,7 @@ def create_app(
         report = ledger.run(lambda store: report_overstays(store, ctx, fiscal_year, as_of or today(), pack=pack))
         if format == "csv":
             return Response(overstay_csv(report), media_type="text/csv")
-        return JSONResponse(json.loads(json.dumps(report, default=_plain)))
+        return JSONResponse(jsonable_encoder(report))
 
     @app.get("/v1/audit", tags=["auditors"])
     def audit_entries(since: datetime | None = None, actor: str | None = None,
@@ -519,16 +520,6 @@ def _records_of(body: bytes, content_type: str) -> list[Any]:
     if len(parsed) > 10_000:
         raise Problem(413, "Too large", "at most 10,000 events per request")
     return parsed
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    if hasattr(value, "value"):
-        return value.value  # enums
-    if hasattr(value, "__dataclass_fields__"):
-        return {k: getattr(value, k) for k in value.__dataclass_fields__}  # type: ignore[attr-defined]
-    return str(value)
 
 
 def _stay(stay: Any) -> dict[str, Any]:
