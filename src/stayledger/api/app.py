@@ -262,11 +262,9 @@ def create_app(
         """A UN/EDIFACT PAXLST interchange as the body: travellers leaving ``country`` become departures, linked at once."""
         from stayledger.usecases.ingest import record_manifest
 
-        body = await request.body()
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            text = body.decode("latin-1")  # EDIFACT syntax level UNOC
+        from stayledger.usecases.ingest import decode_interchange
+
+        text, _ = decode_interchange(await request.body())
         result = ledger.run(lambda store: record_manifest(store, ctx, "api-manifest", text, country, as_of=today(),
                                                           live=ledger.live, pack=pack))
         return {
@@ -398,6 +396,10 @@ def create_app(
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         return AccessContext("traveller-self-service", Role.TRAVELLER, "own record", request_id=request_id[:100])
 
+    def answer_no_sooner(started: float) -> None:
+        """Wait out the traveller floor (outside the ledger's lock): found or not, the answer takes as long."""
+        time.sleep(max(0.0, traveller_floor - (time.monotonic() - started)))
+
     def limit_document(number: str) -> None:
         from stayledger.identity.normalise import ocr_canonical
 
@@ -412,7 +414,7 @@ def create_app(
         started = time.monotonic()
         limit_document(body.document_number)
         found, stays, window = ledger.run(lambda store: check_stay(store, ctx, body.identity(), today(), pack))
-        time.sleep(max(0.0, traveller_floor - (time.monotonic() - started)))  # outside the ledger's lock
+        answer_no_sooner(started)
         answer: dict[str, Any] = {"found": found, "stays": [vars(s) for s in stays]}
         if pack == "schengen":
             answer["schengen"] = vars(window) if window else None  # the same keys whether found or not
@@ -447,7 +449,7 @@ def create_app(
         started = time.monotonic()
         limit_document(body.document_number)
         entries = ledger.run(lambda store: who_looked(store, ctx, body.identity()))
-        time.sleep(max(0.0, traveller_floor - (time.monotonic() - started)))
+        answer_no_sooner(started)
         return {"entries": entries}
 
     @app.post("/v1/traveller/corrections", tags=["travellers"], status_code=201)

@@ -112,7 +112,7 @@ class DuckDBStore(EventStore):
         for version, statements in sorted(MIGRATIONS.items()):
             if version <= current:
                 continue
-            with self._transaction():
+            with self.unit_of_work():
                 for statement in statements:
                     self._con.execute(statement)
                 if version == 4:
@@ -171,8 +171,6 @@ class DuckDBStore(EventStore):
             self._tail = None
             raise StorageError(f"{self.path}: could not commit: {exc}") from exc
 
-    _transaction = unit_of_work
-
     def close(self) -> None:
         self._con.close()
 
@@ -185,7 +183,7 @@ class DuckDBStore(EventStore):
     def append_events(self, batch: pa.Table, quarantine: Sequence[QuarantineEntry]) -> AppendOutcome:
         outcome = AppendOutcome()
         to_quarantine = list(quarantine)
-        with self._transaction():
+        with self.unit_of_work():
             if batch.num_rows and self._append_new_only(batch):
                 outcome.added = batch.num_rows
             elif batch.num_rows:
@@ -331,7 +329,7 @@ class DuckDBStore(EventStore):
                 "link_probability": pa.array([a.link_probability for a in assignments], pa.float64()),
             }
         )
-        with self._transaction():
+        with self.unit_of_work():
             row = _first(self._con.execute(
                 """INSERT INTO resolution_runs (run_id, method, model_version, events, persons, merges, splits, finished_at)
                    VALUES (nextval('run_seq'), ?, ?, ?, ?, ?, ?, now()) RETURNING run_id""",
@@ -365,7 +363,7 @@ class DuckDBStore(EventStore):
     def add_identities(self, assignments: Sequence[IdentityAssignment]) -> None:
         if not assignments:
             return
-        with self._transaction():
+        with self.unit_of_work():
             self._con.executemany(
                 """INSERT INTO identities SELECT ?, ?, ?, coalesce((SELECT max(run_id) FROM resolution_runs), 0)
                    WHERE NOT EXISTS (SELECT 1 FROM identities WHERE event_id = ?)""",
@@ -392,7 +390,7 @@ class DuckDBStore(EventStore):
     # --- linkage models --------------------------------------------------------------------
     def save_model(self, model_json: str, description: str) -> int:
         json.loads(model_json)  # refuse to store something that is not JSON
-        with self._transaction():
+        with self.unit_of_work():
             row = _first(self._con.execute(
                 "INSERT INTO linkage_models VALUES (nextval('model_seq'), ?, ?, now()) RETURNING version",
                 [description, model_json],
@@ -414,7 +412,7 @@ class DuckDBStore(EventStore):
                 "match_probability": pa.array([i.match_probability for i in items], pa.float64()),
             }
         )
-        with self._transaction():
+        with self.unit_of_work():
             self._con.register("incoming_reviews", table)
             try:
                 row = _first(self._con.execute(
@@ -438,7 +436,7 @@ class DuckDBStore(EventStore):
 
     def decide_review(self, event_id_l: str, event_id_r: str, status: str, decided_by: str, note: str | None) -> None:
         at = _naive_utc(self.clock())
-        with self._transaction():
+        with self.unit_of_work():
             self._con.execute(
                 """UPDATE review_queue SET status = ?, decided_by = ?, note = ?, decided_at = ?
                    WHERE event_id_l = ? AND event_id_r = ?""",
@@ -457,7 +455,7 @@ class DuckDBStore(EventStore):
 
     # --- service accounts --------------------------------------------------------------------
     def add_user(self, user: ServiceUser) -> None:
-        with self._transaction():
+        with self.unit_of_work():
             if self._con.execute("SELECT 1 FROM users WHERE name = ?", [user.name]).fetchall():
                 raise StorageError(f"a user named {user.name!r} exists already (names are never reused)")
             self._con.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?, ?)",
@@ -475,7 +473,7 @@ class DuckDBStore(EventStore):
         return ServiceUser(*row) if row else None
 
     def revoke_user(self, name: str, at: datetime) -> bool:
-        with self._transaction():
+        with self.unit_of_work():
             row = _first(self._con.execute(
                 "UPDATE users SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL RETURNING name",
                 [_naive_utc(at), name]).fetchall())
@@ -486,7 +484,7 @@ class DuckDBStore(EventStore):
                      "created_at, decided_at")
 
     def open_case(self, case: CorrectionCase) -> None:
-        with self._transaction():
+        with self.unit_of_work():
             self._con.execute(
                 f"INSERT INTO correction_cases ({self._CASE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [case.case_id, case.event_id, case.field, case.claimed_value, case.explanation, case.code_hash,
@@ -499,7 +497,7 @@ class DuckDBStore(EventStore):
         return [CorrectionCase(*r) for r in rows]
 
     def decide_case(self, case_id: str, state: str, decided_by: str, note: str, at: datetime) -> None:
-        with self._transaction():
+        with self.unit_of_work():
             self._con.execute(
                 "UPDATE correction_cases SET state = ?, decided_by = ?, decision_note = ?, decided_at = ? WHERE case_id = ?",
                 [state, decided_by, note, _naive_utc(at), case_id])
@@ -509,7 +507,7 @@ class DuckDBStore(EventStore):
         if self._tail is None:
             self._tail = self._read_audit_tail()
         seq, digest, frontier = self._tail
-        return seq, digest, Frontier(frontier.size, frontier.hashes)  # a copy: sealing extends it in place
+        return seq, digest, frontier.copy()  # sealing extends it in place
 
     def _read_audit_tail(self) -> tuple[int, str, Frontier]:
         last = _first(self._con.execute(
@@ -564,7 +562,7 @@ class DuckDBStore(EventStore):
         ids = pa.table({"event_id": pa.array(list(plan.event_ids), pa.string())})
         persons = pa.table({"person_id": pa.array(list(plan.person_ids), pa.string())})
         quarantined = pa.table({"quarantine_id": pa.array(list(plan.quarantine_ids), pa.string())})
-        with self._transaction():
+        with self.unit_of_work():
             self._con.register("erased_ids", ids)
             self._con.register("erased_persons", persons)
             self._con.register("erased_quarantine", quarantined)
@@ -598,7 +596,7 @@ class DuckDBStore(EventStore):
 
     def replace_models(self, model_json: str, description: str) -> int:
         json.loads(model_json)
-        with self._transaction():
+        with self.unit_of_work():
             self._con.execute("DELETE FROM linkage_models")
             row = _first(self._con.execute(
                 "INSERT INTO linkage_models VALUES (nextval('model_seq'), ?, ?, ?) RETURNING version",

@@ -242,7 +242,11 @@ def _is_json_array(path: Path) -> bool:
 
 def read_text_file(path: Path) -> tuple[str, str | None]:
     """The file's text; EDIFACT feeds in UNOC/Latin-1 that are not UTF-8 are read as Latin-1, with a note."""
-    data = path.read_bytes()
+    return decode_interchange(path.read_bytes())
+
+
+def decode_interchange(data: bytes) -> tuple[str, str | None]:
+    """UTF-8, else ISO 8859-1 (EDIFACT syntax level UNOC) with a note saying so."""
     try:
         return data.decode("utf-8"), None
     except UnicodeDecodeError:
@@ -343,7 +347,12 @@ def _record(
 
     store = op.store
     chunk = validate_records(origin, raws)
-    use_live = live is not None and (live.valid_for(store) or (ensure_resolved(store) >= 0 and live.rebuild(store)))
+    use_live = False
+    if live is not None:
+        if not live.valid_for(store):
+            ensure_resolved(store)  # the ledger changed under the linker: resolve what is new, then rebuild
+            live.rebuild(store)
+        use_live = live.valid_for(store)  # False when there is no trained model yet
     try:
         outcome = store.append_events(chunk.batch, chunk.refused)
         refused = [(q.location, q.event_id, q.reasons) for q in [*chunk.refused, *outcome.conflicts]]

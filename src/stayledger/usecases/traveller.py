@@ -82,11 +82,10 @@ def _own_events(store: EventStore, identity: TravellerIdentity) -> tuple[str | N
     shown = list(own)
     others = [e for e in store.person_event_ids(person) if e not in own_ids]
     assignments = store.assignments_for(others)
-    for event_id in others:
-        assignment = assignments[event_id]
+    for other in store.events_by_id(others):
+        assignment = assignments[other.event_id]
         by_key = assignment.link_probability is None or assignment.link_probability >= 1.0
-        reviewed = any(frozenset((event_id, o)) in confirmed for o in own_ids)
-        other = store.events_by_id([event_id])[0]
+        reviewed = any(frozenset((other.event_id, o)) in confirmed for o in own_ids)
         same_document = other.document_number is not None and ocr_canonical(other.document_number) == ocr_canonical(identity.document_number)
         if reviewed or (by_key and same_document) or other.corrects in own_ids or other.admission_ref in own_ids:
             shown.append(other)
