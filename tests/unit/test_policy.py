@@ -6,6 +6,7 @@ has an action in the policy table, a row in EXPECTED and an invocation in ``invo
 
 from __future__ import annotations
 
+import json
 import importlib
 import inspect
 import pkgutil
@@ -83,9 +84,11 @@ INTERNAL_STEPS = {
     "resolve.ensure_resolved", "resolve.relink", "resolve.unresolved_count", "resolve.review_constraints",
     "stays.person_groups", "stays.unsettled_links", "stays.determine_stays", "report.stay_facts",
     "evaluate.measure_accuracy", "evaluate.determinations_with_true_identities", "review.find_item",
-    "lookup.nearest_unlinked_exits", "audit.log_origin", "lookup.person_stays",
+    "lookup.nearest_unlinked_exits", "audit.log_origin", "lookup.person_stays", "lookup.persons_stays",
     "users.authenticate",  # runs before there is an actor: it finds out who the caller is
 }
+# Use cases for several callers at once (the service's group commit): each item carries its own context.
+GROUPED = {"ingest.record_posted_together"}
 
 ARRIVAL = {"event_id": "ARR-1", "kind": "arrival", "occurred_on": "2024-03-01", "source": "border", "surname": "KOWALSKA",
            "given_names": "ANNA", "date_of_birth": "1980-02-11", "nationality": "POL", "document_number": "EA1234567",
@@ -212,7 +215,7 @@ def test_the_policy_is_the_reviewed_matrix(action, role):
 
 def test_every_use_case_that_touches_the_ledger_takes_a_context_and_is_covered(tmp_path):
     with_ctx, without = discovered_use_cases()
-    assert without <= INTERNAL_STEPS, f"take ctx (or name as an internal step): {sorted(without - INTERNAL_STEPS)}"
+    assert without <= INTERNAL_STEPS | GROUPED, f"take ctx (or name as an internal step): {sorted(without - INTERNAL_STEPS)}"
     assert with_ctx == set(invocations(tmp_path)) == set(ACTION_OF), "every use case needs an invocation and an action here"
 
 
@@ -275,3 +278,23 @@ def test_entries_hold_ids_and_counts_never_names_dates_of_birth_or_documents(sto
     text = "\n".join(text for _, text, _ in store.audit_rows())
     for personal in ("KOWALSKA", "ANNA", "ANNE", "1980-02-11", "EA1234567"):
         assert personal not in text
+
+
+@pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
+def test_callers_recorded_together_are_each_checked_and_audited_as_themselves(role, store):
+    allowed, _ = EXPECTED[Action.INGEST_EVENTS]
+    feed, other = as_role(Role.INGEST, actor="feed-1"), as_role(role, actor=f"{role.value}-1")
+    event = {**DEPARTURE, "event_id": "DEP-2", "occurred_on": "2024-05-21"}
+    before = len(list(store.audit_rows()))
+    results = ingest.record_posted_together(store, [ingest.PostedEvents(other, "api", [event]),
+                                                    ingest.PostedEvents(feed, "api", [{**event, "event_id": "DEP-3"}])],
+                                            as_of=date(2024, 6, 1))
+    entries = [json.loads(row[1]) for row in list(store.audit_rows())[before:]]
+    outcomes = {(e["actor"], e["outcome"].split(":")[0]) for e in entries}
+    assert ("feed-1", "ok") in outcomes and isinstance(results[1], ingest.RecordedEvents) and results[1].accepted == 1
+    if role.value in allowed:
+        assert isinstance(results[0], ingest.RecordedEvents) and results[0].accepted == 1
+        assert (f"{role.value}-1", "ok") in outcomes and len(entries) == 2
+    else:
+        assert isinstance(results[0], AccessDenied) and store.events_by_id(["DEP-2"]) == []
+        assert (f"{role.value}-1", "refused") in outcomes and len(entries) == 2

@@ -240,6 +240,10 @@ class EventStore(ABC):
     @abstractmethod
     def person_event_ids(self, person_id: str) -> list[str]: ...
 
+    def events_of_persons(self, person_ids: Iterable[str]) -> dict[str, list[str]]:
+        """Each person's event ids, for several persons at once (a SQL backend answers in one query)."""
+        return {person: self.person_event_ids(person) for person in dict.fromkeys(person_ids)}
+
     # --- linkage models --------------------------------------------------------------------
     @abstractmethod
     def save_model(self, model_json: str, description: str) -> int:
@@ -256,6 +260,11 @@ class EventStore(ABC):
 
     @abstractmethod
     def review_items(self, status: str | None = None) -> list[ReviewItem]: ...
+
+    def open_review_items_touching(self, event_ids: Iterable[str]) -> list[ReviewItem]:
+        """Open review items with one of these events on either side (a scoped read of the queue)."""
+        wanted = set(event_ids)
+        return [i for i in self.review_items("open") if i.event_id_l in wanted or i.event_id_r in wanted]
 
     @abstractmethod
     def decide_review(self, event_id_l: str, event_id_r: str, status: str, decided_by: str, note: str | None) -> None: ...
@@ -340,3 +349,8 @@ class EventStore(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional for backends without resources
         """Release resources."""
+
+    def reader(self) -> "EventStore | None":
+        """A store for reads that may run beside this one's writes in other threads; None when the backend has none
+        (then every call goes through this store, one at a time)."""
+        return None

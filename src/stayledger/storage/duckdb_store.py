@@ -40,7 +40,7 @@ from stayledger.storage.base import (
     StoredQuarantine,
     conflict_entry,
 )
-from stayledger.storage.migrations import MIGRATIONS
+from stayledger.storage.migrations import MIGRATIONS, document_key_sql
 
 _EVENT_COLUMNS = ", ".join(FIELDS)
 
@@ -174,6 +174,18 @@ class DuckDBStore(EventStore):
     def close(self) -> None:
         self._con.close()
 
+    def reader(self) -> "DuckDBStore":
+        """Another connection to the same database, for reads beside this store's writes (threads of this process).
+
+        It sees what was committed when its transaction began. It must not write: the audit chain and the event
+        sequence are appended by this store alone.
+        """
+        twin = object.__new__(DuckDBStore)
+        twin.path, twin.read_only, twin.clock, twin._config = self.path, True, self.clock, self._config
+        twin._depth, twin._tail = 0, None
+        twin._con = self._con.cursor()
+        return twin
+
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
         """The raw connection, for read-only analytics (reports) that are DuckDB-specific by design."""
@@ -217,9 +229,9 @@ class DuckDBStore(EventStore):
                             to_quarantine.append(entry)
                 # seq = append order. The file lock makes this connection the only writer, so max(seq) is safe.
                 inserted = _first(self._con.execute(
-                    f"""INSERT INTO events (seq, {_EVENT_COLUMNS}, ingested_at)
+                    f"""INSERT INTO events (seq, {_EVENT_COLUMNS}, ingested_at, document_key)
                         SELECT (SELECT coalesce(max(seq), 0) FROM events) + s.position,
-                               {', '.join('s.' + f for f in FIELDS)}, now()
+                               {', '.join('s.' + f for f in FIELDS)}, now(), {document_key_sql('s.document_number')}
                         FROM (SELECT * FROM staged
                               QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY position) = 1) s
                         ANTI JOIN events e USING (event_id)
@@ -244,9 +256,9 @@ class DuckDBStore(EventStore):
             if known and known[0]:
                 return False
             self._con.execute(
-                f"""INSERT INTO events (seq, {_EVENT_COLUMNS}, ingested_at)
+                f"""INSERT INTO events (seq, {_EVENT_COLUMNS}, ingested_at, document_key)
                     SELECT (SELECT coalesce(max(seq), 0) FROM events) + row_number() OVER (),
-                           {_EVENT_COLUMNS}, now()
+                           {_EVENT_COLUMNS}, now(), {document_key_sql('document_number')}
                     FROM incoming_batch"""
             )
         finally:
@@ -295,13 +307,8 @@ class DuckDBStore(EventStore):
         return [Event(**dict(zip(FIELDS, row))) for row in rows]
 
     def events_by_document(self, key: str) -> list[Event]:
-        from stayledger.identity.normalise import OCR_CONFUSABLE
-
-        letters, digits = "".join(OCR_CONFUSABLE), "".join(OCR_CONFUSABLE.values())
         rows = self._con.execute(
-            f"""SELECT {_EVENT_COLUMNS} FROM events
-                WHERE translate(regexp_replace(upper(document_number), '[^A-Z0-9]', '', 'g'), ?, ?) = ? ORDER BY seq""",
-            [letters, digits, key],
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE document_key = ? ORDER BY seq", [key]
         ).fetchall()
         return [Event(**dict(zip(FIELDS, row))) for row in rows]
 
@@ -387,6 +394,18 @@ class DuckDBStore(EventStore):
         ).fetchall()
         return [r[0] for r in rows]
 
+    def events_of_persons(self, person_ids: Iterable[str]) -> dict[str, list[str]]:
+        wanted = list(dict.fromkeys(person_ids))
+        found: dict[str, list[str]] = {person: [] for person in wanted}
+        if wanted:
+            rows = self._con.execute(
+                """SELECT i.person_id, i.event_id FROM identities i JOIN events e USING (event_id)
+                   WHERE i.person_id IN (SELECT unnest(?)) ORDER BY e.seq""", [wanted]
+            ).fetchall()
+            for person, event_id in rows:
+                found[person].append(event_id)
+        return found
+
     # --- linkage models --------------------------------------------------------------------
     def save_model(self, model_json: str, description: str) -> int:
         json.loads(model_json)  # refuse to store something that is not JSON
@@ -432,6 +451,17 @@ class DuckDBStore(EventStore):
             sql += " WHERE status = ?"
             params.append(status)
         rows = self._con.execute(sql + " ORDER BY queued_at, event_id_l, event_id_r", params).fetchall()
+        return [ReviewItem(*r) for r in rows]
+
+    def open_review_items_touching(self, event_ids: Iterable[str]) -> list[ReviewItem]:
+        ids = list(event_ids)
+        if not ids:
+            return []
+        rows = self._con.execute(
+            """SELECT event_id_l, event_id_r, match_probability, status, decided_by, note FROM review_queue
+               WHERE status = 'open' AND (event_id_l IN (SELECT unnest($1)) OR event_id_r IN (SELECT unnest($1)))
+               ORDER BY queued_at, event_id_l, event_id_r""", [ids]
+        ).fetchall()
         return [ReviewItem(*r) for r in rows]
 
     def decide_review(self, event_id_l: str, event_id_r: str, status: str, decided_by: str, note: str | None) -> None:

@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 from stayledger.domain.events import DATE_FIELDS, FIELDS
+from stayledger.identity.normalise import OCR_CONFUSABLE
+
+
+def document_key_sql(column: str) -> str:
+    """SQL for ``ocr_canonical(column)``: letters and digits only, upper case, OCR look-alikes folded (O→0, I→1…)."""
+    letters, digits = "".join(OCR_CONFUSABLE), "".join(OCR_CONFUSABLE.values())
+    return f"translate(regexp_replace(upper({column}), '[^A-Z0-9]', '', 'g'), '{letters}', '{digits}')"
 
 # Event columns added by a later migration (version 1 must stay exactly as it shipped).
 _ADDED_LATER = {"corrects"}
@@ -76,5 +83,14 @@ MIGRATIONS: dict[int, list[str]] = {
            claimed_value VARCHAR NOT NULL, explanation VARCHAR NOT NULL, code_hash VARCHAR NOT NULL,
            state VARCHAR NOT NULL, decided_by VARCHAR, decision_note VARCHAR, created_at TIMESTAMP NOT NULL,
            decided_at TIMESTAMP)""",
+    ],
+    7: [
+        # A traveller's lookup finds their records by document number: keep the OCR-folded key beside each event
+        # (a scan with a regular expression over a million events took 250 ms). Re-key when the folding changes.
+        "ALTER TABLE events ADD COLUMN document_key VARCHAR",
+        f"UPDATE events SET document_key = {document_key_sql('document_number')}",
+    ],
+    8: [
+        "CREATE INDEX events_document_key ON events (document_key)",  # apart from 7: DuckDB indexes no pending updates
     ],
 }

@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 import pyarrow as pa
 
-from stayledger.domain.access import AccessContext, Action
+from stayledger.domain.access import AccessContext, AccessDenied, Action
 from stayledger.domain.events import Event, parse_event
 from stayledger.errors import InvalidRecord
 from stayledger.formats.canonical import RawRecord, detect_format, jsonl_records, read_records
-from stayledger.storage.base import EventStore, QuarantineEntry, make_batch
+from stayledger.storage.base import AppendOutcome, EventStore, QuarantineEntry, make_batch
 from stayledger.usecases.accountability import Operation, operation
+from stayledger.usecases.policy import authorize
 
 if TYPE_CHECKING:
     from datetime import date
@@ -320,10 +321,52 @@ def record_events(
     ``live``: the service's linker kept between requests (rebuilt here when the ledger changed under it).
     """
     with operation(store, ctx, Action.INGEST_EVENTS, origin=origin, records=len(records)) as op:
-        raws = [RawRecord(f"item {i}", json.dumps(r, ensure_ascii=False, default=str), r if isinstance(r, dict) else None,
-                          None if isinstance(r, dict) else "expected a JSON object")
-                for i, r in enumerate(records)]
-        return _record(op, origin, raws, as_of, live, pack)
+        return _record(store, [(op, _raw_records(records))], as_of, live, pack)[0]
+
+
+@dataclass(frozen=True)
+class PostedEvents:
+    """One caller's posted batch, waiting to be recorded together with other callers' (the service's group commit)."""
+
+    ctx: AccessContext
+    origin: str
+    records: list[object]
+
+
+def record_posted_together(
+    store: EventStore, posted: list[PostedEvents], *, as_of: "date", live: "LiveLinker | None" = None, pack: str = "us",
+) -> list[RecordedEvents | AccessDenied]:
+    """Several callers' batches in one unit of work: one append, one linking pass, one read per step.
+
+    Each caller is authorised and audited as its own operation (a refusal is logged and returned in its place).
+    All or nothing: on an error every batch is rolled back, nothing of them is audited, and the error is raised;
+    the caller must then record each batch on its own with ``record_events``, which audits its own outcome.
+    """
+    results: list[RecordedEvents | AccessDenied | None] = [None] * len(posted)
+    ops: dict[int, Operation] = {}
+    for i, batch in enumerate(posted):
+        op = Operation(store, batch.ctx, Action.INGEST_EVENTS, {"origin": batch.origin, "records": len(batch.records)})
+        try:
+            authorize(batch.ctx, Action.INGEST_EVENTS)
+        except AccessDenied as exc:
+            store.append_audit([op.record(f"refused: {exc}")])
+            results[i] = exc
+        else:
+            ops[i] = op
+    if ops:
+        with store.unit_of_work():
+            recorded = _record(store, [(ops[i], _raw_records(posted[i].records)) for i in ops], as_of, live, pack)
+            results_of = dict(zip(ops, recorded))
+            store.append_audit([op.record(op.outcome) for op in ops.values()])
+        for i, result in results_of.items():
+            results[i] = result
+    return [r for r in results if r is not None]
+
+
+def _raw_records(records: list[object]) -> list[RawRecord]:
+    return [RawRecord(f"item {i}", json.dumps(r, ensure_ascii=False, default=str), r if isinstance(r, dict) else None,
+                      None if isinstance(r, dict) else "expected a JSON object")
+            for i, r in enumerate(records)]
 
 
 def record_manifest(
@@ -333,20 +376,20 @@ def record_manifest(
     """A PAXLST interchange from a carrier: each traveller leaving ``country`` becomes a departure, linked at once."""
     with operation(store, ctx, Action.INGEST_EVENTS, origin=origin, format="paxlst") as op:
         raws, notes, _ = _manifest_records(text, country)
-        result = _record(op, origin, raws, as_of, live, pack)
+        result = _record(store, [(op, raws)], as_of, live, pack)[0]
         result.notes.extend(notes)
         return result
 
 
 def _record(
-    op: Operation, origin: str, raws: list[RawRecord], as_of: "date", live: "LiveLinker | None", pack: str
-) -> RecordedEvents:
+    store: EventStore, parts: list[tuple[Operation, list[RawRecord]]], as_of: "date", live: "LiveLinker | None", pack: str
+) -> list[RecordedEvents]:
+    """Validate, append and link each part's records, then determine the stays of every person they touch."""
     from stayledger.storage.arrow_events import table_to_events
-    from stayledger.usecases.lookup import person_stays
+    from stayledger.usecases.lookup import persons_stays
     from stayledger.usecases.resolve import ensure_resolved
 
-    store = op.store
-    chunk = validate_records(origin, raws)
+    chunks = [validate_records(str(op.objects["origin"]), raws) for op, raws in parts]
     use_live = False
     if live is not None:
         if not live.valid_for(store):
@@ -354,22 +397,40 @@ def _record(
             live.rebuild(store)
         use_live = live.valid_for(store)  # False when there is no trained model yet
     try:
-        outcome = store.append_events(chunk.batch, chunk.refused)
-        refused = [(q.location, q.event_id, q.reasons) for q in [*chunk.refused, *outcome.conflicts]]
-        conflicting = {q[1] for q in refused if q[1] is not None}
+        outcomes = _append_parts(store, chunks)
+        refused = [[(q.location, q.event_id, q.reasons) for q in [*chunk.refused, *outcome.conflicts]]
+                   for chunk, outcome in zip(chunks, outcomes)]
+        conflicting = {q[1] for part in refused for q in part if q[1] is not None}
         if use_live and live is not None:
-            accepted = [e for e in table_to_events(chunk.batch) if e.event_id not in conflicting]
-            linked = live.link(store, accepted, outcome.added)
+            accepted = [e for chunk in chunks for e in table_to_events(chunk.batch) if e.event_id not in conflicting]
+            live.link(store, accepted, sum(outcome.added for outcome in outcomes))
+            linked = [outcome.added for outcome in outcomes]
         else:
-            linked = ensure_resolved(store)
+            linked = [ensure_resolved(store), *[0] * (len(parts) - 1)]
     except BaseException:
         if live is not None:
             live.invalidate()  # the unit of work rolls back: the linker's memory would no longer match
         raise
-    accepted_ids = [e for e in chunk.batch.column("event_id").to_pylist() if e not in conflicting]
-    assignments = store.assignments_for(accepted_ids)
-    persons = {e: assignments[e].person_id for e in accepted_ids if e in assignments}
-    stays = {p: person_stays(store, p, as_of, pack) for p in sorted(set(persons.values()))}
-    op.note(added=outcome.added, duplicates=outcome.duplicates, quarantined=len(refused), linked=linked,
-            person_ids=sorted(stays))
-    return RecordedEvents(outcome.added, outcome.duplicates, refused, persons, stays)
+    accepted_ids = [[e for e in chunk.batch.column("event_id").to_pylist() if e not in conflicting] for chunk in chunks]
+    assignments = store.assignments_for(e for ids in accepted_ids for e in ids)
+    persons = [{e: assignments[e].person_id for e in ids if e in assignments} for ids in accepted_ids]
+    stays_of = persons_stays(store, sorted({p for part in persons for p in part.values()}), as_of, pack)
+    results = []
+    for (op, _), outcome, part_refused, part_persons, part_linked in zip(parts, outcomes, refused, persons, linked):
+        stays = {p: stays_of[p] for p in sorted(set(part_persons.values()))}
+        op.note(added=outcome.added, duplicates=outcome.duplicates, quarantined=len(part_refused), linked=part_linked,
+                person_ids=sorted(stays))
+        results.append(RecordedEvents(outcome.added, outcome.duplicates, part_refused, part_persons, stays))
+    return results
+
+
+def _append_parts(store: EventStore, chunks: list[ValidatedChunk]) -> list[AppendOutcome]:
+    """Append each chunk; in one statement when every id of them all is new and given once (the usual case)."""
+    batches = [chunk.batch for chunk in chunks]
+    if len(chunks) > 1:
+        combined = pa.concat_tables(batches)
+        ids = combined.column("event_id").to_pylist()
+        if len(set(ids)) == len(ids) and not store.events_by_id(ids):
+            store.append_events(combined, [q for chunk in chunks for q in chunk.refused])
+            return [AppendOutcome(added=batch.num_rows) for batch in batches]
+    return [store.append_events(chunk.batch, chunk.refused) for chunk in chunks]

@@ -57,28 +57,45 @@ def person_stays(store: EventStore, person_id: str, as_of: date, pack: str = "us
     return _person_stays(store, person_id, as_of, pack)[1]
 
 
+def persons_stays(store: EventStore, person_ids: list[str], as_of: date, pack: str = "us") -> dict[str, list[StayDetermination]]:
+    """Several persons' stay determinations, read together (a step of other operations)."""
+    return {person: stays for person, (_, stays) in _stays_of(store, person_ids, as_of, pack).items()}
+
+
 def _person_stays(
     store: EventStore, person_id: str, as_of: date, pack: str
 ) -> tuple[list[tuple[Event, float | None]], list[StayDetermination]]:
-    event_ids = store.person_event_ids(person_id)
-    if not event_ids:
-        raise NotFound(f"no person {person_id!r} (run `stayledger resolve` first, or check the id)")
-    assignments = store.assignments_for(event_ids)
-    events = sorted(store.events_by_id(event_ids), key=lambda e: (e.occurred_on, e.event_id))
-    probabilities = {e.event_id: assignments[e.event_id].link_probability for e in events}
-    unsettled = unsettled_links(store, person=person_id)
-    candidates = [eid for eid, _ in unsettled.exits_elsewhere.get(person_id, [])]
-    events_by_id = {e.event_id: e for e in [*events, *store.events_by_id(candidates)]}
-    stays = determine_person(
-        get_pack(pack),
-        person_id,
-        events,
-        as_of,
-        probabilities={k: v for k, v in probabilities.items() if v is not None},
-        unsettled=unsettled,
-        events_by_id=events_by_id,
-    )
-    return [(e, probabilities[e.event_id]) for e in events], stays
+    return _stays_of(store, [person_id], as_of, pack)[person_id]
+
+
+def _stays_of(
+    store: EventStore, person_ids: list[str], as_of: date, pack: str
+) -> dict[str, tuple[list[tuple[Event, float | None]], list[StayDetermination]]]:
+    """Each person's events (with the probability of the link that joined each) and stays; one read for all."""
+    persons = list(dict.fromkeys(person_ids))
+    events_of = store.events_of_persons(persons)
+    missing = [person for person in persons if not events_of.get(person)]
+    if missing:
+        raise NotFound(f"no person {missing[0]!r} (run `stayledger resolve` first, or check the id)")
+    wanted = [event_id for person in persons for event_id in events_of[person]]
+    assignments = store.assignments_for(wanted)
+    events_by_id = {e.event_id: e for e in store.events_by_id(wanted)}
+    unsettled = unsettled_links(store, persons=persons, events_of=events_of)
+    candidates = [eid for person in persons for eid, _ in unsettled.exits_elsewhere.get(person, [])]
+    events_by_id.update((e.event_id, e) for e in store.events_by_id(c for c in candidates if c not in events_by_id))
+    rules = get_pack(pack)
+    found = {}
+    for person in persons:
+        events = sorted((events_by_id[e] for e in events_of[person]), key=lambda e: (e.occurred_on, e.event_id))
+        probabilities = {e.event_id: assignments[e.event_id].link_probability for e in events}
+        stays = determine_person(
+            rules, person, events, as_of,
+            probabilities={k: v for k, v in probabilities.items() if v is not None},
+            unsettled=unsettled,
+            events_by_id=events_by_id,
+        )
+        found[person] = ([(e, probabilities[e.event_id]) for e in events], stays)
+    return found
 
 
 def _person_view(store: EventStore, person_id: str, as_of: date, pack: str) -> PersonView:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections import defaultdict
 from datetime import date
-from typing import Iterator, Mapping
+from typing import Collection, Iterator, Mapping
 
 from stayledger.domain.corrections import effective_events
 from stayledger.domain.events import Event
@@ -47,13 +47,21 @@ class UnsettledLinks:
     disputed: frozenset[str] = frozenset()  # events a traveller has asked to correct (case open)
 
 
-def unsettled_links(store: EventStore, kind_of: dict[str, str] | None = None, *, person: str | None = None) -> UnsettledLinks:
-    """Read the open review queue against the current identities (for one ``person`` only, when given).
+def unsettled_links(
+    store: EventStore, kind_of: dict[str, str] | None = None, *, persons: Collection[str] | None = None,
+    events_of: Mapping[str, list[str]] | None = None,
+) -> UnsettledLinks:
+    """Read the open review queue against the current identities (for these ``persons`` only, when given;
+    ``events_of``: their event ids, when the caller has read them already).
 
     An open item asks whether two persons are one (the queue holds one question per pair of
     persons), so every exit record of the other person is a possible departure until it is answered.
     """
-    open_items = store.review_items(status="open")
+    if persons is None:
+        open_items = store.review_items(status="open")
+    else:
+        own = events_of if events_of is not None else store.events_of_persons(persons)
+        open_items = store.open_review_items_touching(e for person in persons for e in own.get(person, ()))
     assignments = store.assignments_for({e for item in open_items for e in (item.event_id_l, item.event_id_r)})
     within: set[str] = set()
     questions: dict[str, dict[str, float]] = defaultdict(dict)  # person -> other person -> strongest open link
@@ -66,8 +74,8 @@ def unsettled_links(store: EventStore, kind_of: dict[str, str] | None = None, *,
             continue
         for this, other in ((left.person_id, right.person_id), (right.person_id, left.person_id)):
             questions[this][other] = max(questions[this].get(other, 0.0), item.match_probability)
-    if person is not None:
-        questions = defaultdict(dict, {person: questions[person]} if person in questions else {})
+    if persons is not None:
+        questions = defaultdict(dict, {person: questions[person] for person in persons if person in questions})
     others = {other for asked in questions.values() for other in asked}
     events_of: dict[str, list[str]] = {person: store.person_event_ids(person) for person in others}
     if kind_of is None:
