@@ -2,7 +2,7 @@
 
 Every route but the health check needs a bearer token (`stayledger users add`). The policy and the audit log are
 the use cases' own, so a route can neither skip the policy nor an audit entry. Errors are RFC 9457 problem
-details. The embedded DuckDB ledger has one connection, owned by this process; calls to it are serialised.
+details. Reads run beside each other; writes run in turn; posted events are committed in groups (`api/ledger.py`).
 """
 
 from __future__ import annotations
@@ -15,27 +15,28 @@ import tempfile
 import threading
 import time
 import uuid
+from contextlib import asynccontextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 
 from stayledger.domain.access import AccessContext, AccessDenied, PurposeRequired, Role
 from stayledger.errors import InvalidRecord, NotFound, ParseError, StayledgerError
 from stayledger.storage.base import EventStore
+from stayledger.api.ledger import Ledger
 from stayledger.usecases.audit import Signer
 
 if TYPE_CHECKING:
     from stayledger.api.oidc import OidcVerifier
 
-T = TypeVar("T")
 PROBLEM = "application/problem+json"
-TOKEN_CACHE_SECONDS = 60.0
 
 
 class Problem(Exception):
@@ -64,43 +65,6 @@ def _status_of(exc: StayledgerError) -> tuple[int, str]:
     if isinstance(exc, (InvalidRecord, ParseError)):
         return 422, "Invalid input"
     return 400, "Refused"
-
-
-class Ledger:
-    """The one store of this process, used by one request at a time."""
-
-    def __init__(self, store: EventStore, signer: Signer | None, oidc: "OidcVerifier | None" = None) -> None:
-        self.store = store
-        self.signer = signer
-        self.oidc = oidc
-        self._lock = threading.Lock()
-        self._tokens: dict[str, tuple[float, str, str]] = {}  # sha256(token) -> (checked at, name, role)
-        from stayledger.usecases.resolve import LiveLinker
-
-        self.live = LiveLinker()  # posted events link against it; rebuilt when the ledger changed under it
-
-    def run(self, work: Callable[[EventStore], T]) -> T:
-        with self._lock:
-            return work(self.store)
-
-    def caller(self, token: str) -> tuple[str, str] | None:
-        """(name, role) of the account a token belongs to; a verified token is remembered for a minute."""
-        from stayledger.usecases.users import authenticate
-
-        if not token.startswith("slt_") and self.oidc is not None:
-            return self.oidc.caller(token)  # a JWT: verified on every request (cheap: a signature check)
-        key = hashlib.sha256(token.encode()).hexdigest()
-        cached = self._tokens.get(key)
-        if cached and time.monotonic() - cached[0] < TOKEN_CACHE_SECONDS:
-            return cached[1], cached[2]
-        user = self.run(lambda store: authenticate(store, token))
-        if user is None:
-            return None
-        self._tokens[key] = (time.monotonic(), user.name, user.role)
-        return user.name, user.role
-
-    def forget_tokens(self) -> None:
-        self._tokens.clear()
 
 
 def item_id(left: str, right: str) -> str:
@@ -199,8 +163,18 @@ def create_app(
     from stayledger.rules import get_pack
 
     get_pack(pack)  # an unknown pack is refused at start, naming the known ones
-    app = FastAPI(title="stayledger", version="1", description=__doc__)
-    ledger = Ledger(store, signer, oidc)
+    def today() -> date:
+        return datetime.now(timezone.utc).date()
+
+    ledger = Ledger(store, signer, oidc, pack=pack, today=today)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(ledger.warm_up)
+        yield
+        ledger.close()
+
+    app = FastAPI(title="stayledger", version="1", description=__doc__, lifespan=lifespan)
     by_client, by_document = RateLimiter(per_client, window), RateLimiter(per_document, window)
     app.state.ledger = ledger
 
@@ -233,9 +207,6 @@ def create_app(
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         return AccessContext(name, Role(role), purpose, case_ref, request_id=request_id[:100])
 
-    def today() -> date:
-        return datetime.now(timezone.utc).date()
-
     @app.get("/v1/health", tags=["service"])
     def health() -> dict[str, str]:
         return {"status": "ok"}
@@ -243,11 +214,8 @@ def create_app(
     @app.post("/v1/events", tags=["ingest"])
     async def post_events(request: Request, ctx: AccessContext = Depends(context)) -> dict[str, Any]:
         """A JSON array of canonical events, or `application/x-ndjson`. Valid events are kept when others are refused."""
-        from stayledger.usecases.ingest import record_events
-
         records = _records_of(await request.body(), request.headers.get("content-type", ""))
-        result = ledger.run(lambda store: record_events(store, ctx, "api", records, as_of=today(), live=ledger.live,
-                                                                 pack=pack))
+        result = await run_in_threadpool(ledger.post, ctx, "api", records)
         return {
             "accepted": result.accepted, "duplicates": result.duplicates,
             "quarantined": [{"index": int(where.split()[1]), "event_id": e, "reasons": r} for where, e, r in result.quarantined],
@@ -265,7 +233,7 @@ def create_app(
         from stayledger.usecases.ingest import decode_interchange
 
         text, _ = decode_interchange(await request.body())
-        result = ledger.run(lambda store: record_manifest(store, ctx, "api-manifest", text, country, as_of=today(),
+        result = await run_in_threadpool(ledger.run, lambda store: record_manifest(store, ctx, "api-manifest", text, country, as_of=today(),
                                                           live=ledger.live, pack=pack))
         return {
             "accepted": result.accepted, "duplicates": result.duplicates,
@@ -277,7 +245,7 @@ def create_app(
     def get_person(person_id: str, as_of: date | None = None, ctx: AccessContext = Depends(context)) -> dict[str, Any]:
         from stayledger.usecases.lookup import look_up_person
 
-        view = ledger.run(lambda store: look_up_person(store, ctx, person_id, as_of or today(), pack=pack))
+        view = ledger.read(lambda store: look_up_person(store, ctx, person_id, as_of or today(), pack=pack))
         return {
             "person_id": view.person_id,
             "events": [{**event.to_record(), "link_probability": p, "superseded": event.event_id in view.superseded}
@@ -294,14 +262,14 @@ def create_app(
                      ctx: AccessContext = Depends(context)) -> dict[str, Any]:
         from stayledger.usecases.lookup import find_persons_by_document
 
-        return {"person_ids": ledger.run(lambda store: find_persons_by_document(store, ctx, document_number, document_issuer))}
+        return {"person_ids": ledger.read(lambda store: find_persons_by_document(store, ctx, document_number, document_issuer))}
 
     @app.get("/v1/review", tags=["review"])
     def review_items(status: str = Query("open", pattern="^(open|accepted|rejected|all)$"),
                      ctx: AccessContext = Depends(context)) -> dict[str, Any]:
         from stayledger.usecases.review import list_review
 
-        items = ledger.run(lambda store: list_review(store, ctx, None if status == "all" else status))
+        items = ledger.read(lambda store: list_review(store, ctx, None if status == "all" else status))
         return {"items": [_item(i) for i in items]}
 
     @app.get("/v1/review/{item}", tags=["review"])
@@ -309,7 +277,7 @@ def create_app(
         from stayledger.usecases.review import show_review
 
         left, right = pair_of(item)
-        view = ledger.run(lambda store: show_review(store, ctx, left, right))
+        view = ledger.read(lambda store: show_review(store, ctx, left, right))
         return {
             "item_id": item, "left": view.left.to_record(), "right": view.right.to_record(),
             "same_person": view.same_person, "status": view.item.status if view.item else None,
@@ -351,13 +319,13 @@ def create_app(
         from stayledger.usecases.audit import list_audit
 
         moment = since.replace(tzinfo=timezone.utc) if since and since.tzinfo is None else since
-        return {"entries": ledger.run(lambda store: list_audit(store, ctx, since=moment, actor=actor, limit=limit))}
+        return {"entries": ledger.read(lambda store: list_audit(store, ctx, since=moment, actor=actor, limit=limit))}
 
     @app.get("/v1/audit/verify", tags=["auditors"])
     def audit_verify(ctx: AccessContext = Depends(context)) -> dict[str, Any]:
         from stayledger.usecases.audit import verify_audit
 
-        return ledger.run(lambda store: verify_audit(store, ctx)).as_dict()
+        return ledger.read(lambda store: verify_audit(store, ctx)).as_dict()
 
     @app.get("/v1/audit/checkpoint", tags=["auditors"])
     def audit_checkpoint(ctx: AccessContext = Depends(context)) -> Response:
@@ -366,7 +334,7 @@ def create_app(
         if ledger.signer is None:
             raise Problem(503, "Unavailable", "the service was started without an audit signing key")
         signer = ledger.signer
-        return Response(ledger.run(lambda store: checkpoint_audit(store, ctx, signer)), media_type="text/plain")
+        return Response(ledger.read(lambda store: checkpoint_audit(store, ctx, signer)), media_type="text/plain")
 
     @app.get("/v1/exports/{kind}", tags=["admin"])
     def export(kind: str, as_of: date | None = None, ctx: AccessContext = Depends(context)) -> FileResponse:
@@ -413,7 +381,7 @@ def create_app(
 
         started = time.monotonic()
         limit_document(body.document_number)
-        found, stays, window = ledger.run(lambda store: check_stay(store, ctx, body.identity(), today(), pack))
+        found, stays, window = ledger.read(lambda store: check_stay(store, ctx, body.identity(), today(), pack))
         answer_no_sooner(started)
         answer: dict[str, Any] = {"found": found, "stays": [vars(s) for s in stays]}
         if pack == "schengen":
@@ -439,7 +407,7 @@ def create_app(
     def traveller_receipt(receipt_id: str, ctx: AccessContext = Depends(traveller)) -> dict[str, str]:
         from stayledger.usecases.traveller import receipt_status
 
-        return ledger.run(lambda store: receipt_status(store, ctx, receipt_id[:64]))
+        return ledger.read(lambda store: receipt_status(store, ctx, receipt_id[:64]))
 
     @app.post("/v1/traveller/access-log", tags=["travellers"])
     def traveller_access_log(body: TravellerIn, ctx: AccessContext = Depends(traveller)) -> dict[str, Any]:
@@ -448,7 +416,7 @@ def create_app(
 
         started = time.monotonic()
         limit_document(body.document_number)
-        entries = ledger.run(lambda store: who_looked(store, ctx, body.identity()))
+        entries = ledger.read(lambda store: who_looked(store, ctx, body.identity()))
         answer_no_sooner(started)
         return {"entries": entries}
 
@@ -467,14 +435,14 @@ def create_app(
                        ctx: AccessContext = Depends(traveller)) -> dict[str, Any]:
         from stayledger.usecases.traveller import case_state
 
-        return ledger.run(lambda store: case_state(store, ctx, case_id[:40], code))
+        return ledger.read(lambda store: case_state(store, ctx, case_id[:40], code))
 
     @app.get("/v1/cases", tags=["officers"])
     def cases(state: str = Query("open", pattern="^(open|accepted|rejected|all)$"),
               ctx: AccessContext = Depends(context)) -> dict[str, Any]:
         from stayledger.usecases.traveller import list_cases
 
-        found = ledger.run(lambda store: list_cases(store, ctx, None if state == "all" else state))
+        found = ledger.read(lambda store: list_cases(store, ctx, None if state == "all" else state))
         return {"cases": [_case(c) for c in found]}
 
     @app.post("/v1/cases/{case_id}/decision", tags=["officers"])
@@ -495,7 +463,7 @@ def create_app(
     def users(ctx: AccessContext = Depends(context)) -> dict[str, Any]:
         from stayledger.usecases.users import list_users
 
-        return {"users": [vars(a) for a in ledger.run(lambda store: list_users(store, ctx))]}
+        return {"users": [vars(a) for a in ledger.read(lambda store: list_users(store, ctx))]}
 
     @app.delete("/v1/users/{name}", tags=["admin"], status_code=204)
     def revoke(name: str, ctx: AccessContext = Depends(context)) -> Response:

@@ -1,0 +1,266 @@
+"""The service's one ledger, shared by every request: reads beside each other, writes in turn, posts together.
+
+- A read runs on a reader connection of its own (when the backend has them), beside other reads and the writes.
+  Its audit entries are not written by the reader: they are handed to the writer, and the answer is released
+  only once they are committed (an answer never leaves without its entry).
+- Every write runs on one writer thread, one after the other, as the embedded database has one writer.
+- Posted events and audit entries waiting at the same moment are committed together, as one unit of work (group
+  commit): sixteen carriers posting one event each cost one append, one linking pass and one commit, not sixteen.
+  If such a group fails, each of its parts is run again on its own, so one caller's failure is nobody else's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
+
+from stayledger.audit.log import AuditRecord
+from stayledger.domain.access import AccessContext
+from stayledger.storage.base import EventStore
+from stayledger.usecases.audit import Signer
+
+if TYPE_CHECKING:
+    from stayledger.api.oidc import OidcVerifier
+    from stayledger.usecases.ingest import RecordedEvents
+
+T = TypeVar("T")
+TOKEN_CACHE_SECONDS = 60.0
+GROUP_LIMIT = 64  # jobs committed together at most: bounds the wait of the first of them
+_STOP = object()
+_log = logging.getLogger("stayledger.service")
+
+
+class DeferredAudit:
+    """A reader store whose audit appends are kept for the writer (the rest is the reader's own)."""
+
+    def __init__(self, reader: EventStore) -> None:
+        self._reader = reader
+        self.pending: list[AuditRecord] = []
+
+    def append_audit(self, records: list[AuditRecord]) -> list[Any]:
+        self.pending.extend(records)
+        return []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)
+
+
+@dataclass
+class _Job:
+    future: Future = field(default_factory=Future)
+    groupable: bool = False
+
+
+@dataclass
+class _Call(_Job):
+    work: Callable[[EventStore], Any] | None = None
+
+
+@dataclass
+class _Audit(_Job):
+    records: list[AuditRecord] = field(default_factory=list)
+    groupable: bool = True
+
+
+@dataclass
+class _Post(_Job):
+    ctx: AccessContext | None = None
+    origin: str = "api"
+    records: list[object] = field(default_factory=list)
+    groupable: bool = True
+
+
+class Ledger:
+    """The one store of this process and the threads around it (see the module's docstring)."""
+
+    def __init__(self, store: EventStore, signer: Signer | None, oidc: "OidcVerifier | None" = None, *,
+                 pack: str = "us", today: Callable[[], date] = date.today) -> None:
+        from stayledger.usecases.resolve import LiveLinker
+
+        self.store = store
+        self.signer = signer
+        self.oidc = oidc
+        self.pack = pack
+        self.today = today
+        self.live = LiveLinker()  # posted events link against it; rebuilt when the ledger changed under it
+        self._tokens: dict[str, tuple[float, str, str]] = {}  # sha256(token) -> (checked at, name, role)
+        self._readers: queue.SimpleQueue[EventStore] = queue.SimpleQueue()
+        first = store.reader()
+        self.concurrent_reads = first is not None
+        if first is not None:
+            self._readers.put(first)
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None  # started by the first write, again after close()
+        self._writer_lock = threading.Lock()
+        self.groups = 0  # groups committed, and the jobs in them (for the benchmark's figures)
+        self.grouped_jobs = 0
+
+    # --- what the routes call --------------------------------------------------------------
+    def run(self, work: Callable[[EventStore], T]) -> T:
+        """A write (or a read that may write, e.g. resolve first): alone, in turn, on the writer."""
+        job = _Call(work=work)
+        self._submit(job)
+        return job.future.result()
+
+    def read(self, work: Callable[[EventStore], T]) -> T:
+        """A read beside other requests; it returns only once its audit entries are committed."""
+        if not self.concurrent_reads:
+            return self.run(work)
+        try:
+            reader = self._readers.get_nowait()
+        except queue.Empty:
+            made = self.store.reader()
+            assert made is not None
+            reader = made
+        deferred = DeferredAudit(reader)
+        try:
+            result = work(deferred)  # type: ignore[arg-type]  # an EventStore in all but its audit appends
+        except BaseException:
+            self._readers.put(reader)
+            self._commit_audit(deferred.pending)  # refusals and failures are logged too
+            raise
+        self._readers.put(reader)
+        self._commit_audit(deferred.pending)
+        return result
+
+    def post(self, ctx: AccessContext, origin: str, records: list[object]) -> "RecordedEvents":
+        """Record a caller's events, possibly together with other callers' waiting at the same moment."""
+        job = _Post(ctx=ctx, origin=origin, records=records)
+        self._submit(job)
+        return job.future.result()  # type: ignore[no-any-return]
+
+    def _commit_audit(self, records: list[AuditRecord]) -> None:
+        if records:
+            job = _Audit(records=records)
+            self._submit(job)
+            job.future.result()
+
+    def warm_up(self) -> None:
+        """Build the live linker before the first carrier posts (at 1M events this takes seconds)."""
+        from stayledger.usecases.resolve import unresolved_count
+
+        def build(store: EventStore) -> None:
+            if store.latest_model() is not None and unresolved_count(store) == 0:
+                self.live.rebuild(store)
+
+        self.run(build)
+
+    def close(self) -> None:
+        """Stop the writer once the jobs before this call are done (a later write starts it again)."""
+        with self._writer_lock:
+            if self._writer is not None:
+                self._jobs.put(_STOP)
+                self._writer.join()
+                self._writer = None
+
+    def _submit(self, job: _Job) -> None:
+        with self._writer_lock:
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write_loop, name="stayledger-writer", daemon=True)
+                self._writer.start()
+            self._jobs.put(job)
+
+    # --- callers ---------------------------------------------------------------------------
+    def caller(self, token: str) -> tuple[str, str] | None:
+        """(name, role) of the account a token belongs to; a verified token is remembered for a minute."""
+        from stayledger.usecases.users import authenticate
+
+        if not token.startswith("slt_") and self.oidc is not None:
+            return self.oidc.caller(token)  # a JWT: verified on every request (cheap: a signature check)
+        key = hashlib.sha256(token.encode()).hexdigest()
+        cached = self._tokens.get(key)
+        if cached and time.monotonic() - cached[0] < TOKEN_CACHE_SECONDS:
+            return cached[1], cached[2]
+        user = self.read(lambda store: authenticate(store, token))
+        if user is None:
+            return None
+        self._tokens[key] = (time.monotonic(), user.name, user.role)
+        return user.name, user.role
+
+    def forget_tokens(self) -> None:
+        self._tokens.clear()
+
+    # --- the writer ------------------------------------------------------------------------
+    def _write_loop(self) -> None:
+        carried: Any = None
+        while True:
+            job = carried if carried is not None else self._jobs.get()
+            carried = None
+            if job is _STOP:
+                return
+            if not job.groupable:
+                self._alone(job)
+                continue
+            group = [job]
+            while len(group) < GROUP_LIMIT:
+                try:
+                    waiting = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if waiting is _STOP or not waiting.groupable:
+                    carried = waiting
+                    break
+                group.append(waiting)
+            try:
+                if len(group) == 1:
+                    self._alone(job)
+                else:
+                    self._together(group)
+            except Exception as exc:  # a bug here must not leave callers waiting for ever
+                _log.exception("the writer failed")
+                for waiting in group:
+                    if not waiting.future.done():
+                        waiting.future.set_exception(exc)
+
+    def _together(self, group: list[Any]) -> None:
+        from stayledger.usecases.ingest import PostedEvents, record_posted_together
+
+        posts = [job for job in group if isinstance(job, _Post)]
+        records = [record for job in group if isinstance(job, _Audit) for record in job.records]
+        try:
+            with self.store.unit_of_work():
+                if records:
+                    self.store.append_audit(records)
+                results = record_posted_together(
+                    self.store, [PostedEvents(job.ctx, job.origin, job.records) for job in posts],
+                    as_of=self.today(), live=self.live, pack=self.pack) if posts else []
+        except BaseException as exc:  # nothing of the group was kept: each part again, on its own
+            _log.warning("a group of %d writes failed (%s); writing each on its own", len(group), exc)
+            for job in group:
+                self._alone(job)
+            return
+        self.groups += 1
+        self.grouped_jobs += len(group)
+        for job in group:
+            if isinstance(job, _Audit):
+                job.future.set_result(None)
+        for job, result in zip(posts, results):
+            if isinstance(result, BaseException):
+                job.future.set_exception(result)
+            else:
+                job.future.set_result(result)
+
+    def _alone(self, job: Any) -> None:
+        from stayledger.usecases.ingest import record_events
+
+        try:
+            if isinstance(job, _Call):
+                assert job.work is not None
+                result = job.work(self.store)
+            elif isinstance(job, _Audit):
+                result = self.store.append_audit(job.records)
+            else:
+                assert job.ctx is not None
+                result = record_events(self.store, job.ctx, job.origin, job.records, as_of=self.today(),
+                                       live=self.live, pack=self.pack)
+        except BaseException as exc:  # the caller's thread raises it
+            job.future.set_exception(exc)
+        else:
+            job.future.set_result(result)
