@@ -46,3 +46,33 @@ def test_an_interrupted_append_leaves_nothing_behind(tmp_path, monkeypatch):
         store.append_events(batch(arrival("a")), [QuarantineEntry("f", "line 1", "x", "bad")])
     monkeypatch.setattr(store, "_insert_quarantine", original)
     assert calls["n"] == 1 and store.event_count() == 0 and store.quarantine_count() == 0
+
+
+def test_a_ledger_from_before_document_keys_finds_its_old_events_by_document(tmp_path, monkeypatch):
+    import stayledger.storage.duckdb_store as duckdb_store
+
+    path = tmp_path / "old.duckdb"
+    monkeypatch.setattr(duckdb_store, "MIGRATIONS", {v: s for v, s in MIGRATIONS.items() if v <= 6})
+    old = DuckDBStore(path)
+    old.connection.execute(  # as the code of that schema wrote it: no key column
+        """INSERT INTO events (seq, event_id, kind, occurred_on, source, surname, date_of_birth, nationality,
+                               document_number, duration_of_status, ingested_at)
+           VALUES (1, 'a', 'arrival', DATE '2024-03-01', 'border', 'DOE', '1980-02-11', 'GBR', 'x-1o 2', false, now())""")
+    assert old.schema_version == 6
+    old.close()
+    monkeypatch.undo()
+    store = DuckDBStore(path)
+    assert store.schema_version == max(MIGRATIONS)
+    assert [e.event_id for e in store.events_by_document("X102")] == ["a"]  # O read as 0, punctuation dropped
+    store.append_events(batch(arrival("b", document_number="X10-2")), [])
+    assert [e.event_id for e in store.events_by_document("X102")] == ["a", "b"]
+
+
+def test_a_reader_sees_what_is_committed_and_nothing_before(tmp_path):
+    store = DuckDBStore(tmp_path / "ledger.duckdb")
+    reader = store.reader()
+    store.append_events(batch(arrival("a")), [])
+    with store.unit_of_work():
+        store.append_events(batch(arrival("b")), [])
+        assert [e.event_id for e in reader.events_by_id(["a", "b"])] == ["a"]
+    assert [e.event_id for e in reader.events_by_id(["a", "b"])] == ["a", "b"]

@@ -1,0 +1,135 @@
+"""The service's ledger under concurrent callers: posts committed together, each as its own audited operation;
+a failed group written again part by part; reads beside the writes, answered only once their entries are in."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import date
+
+import pytest
+
+from stayledger.api.ledger import Ledger
+from stayledger.domain.access import Role
+from stayledger.errors import StorageError
+from stayledger.usecases.audit import verify_audit
+from stayledger.usecases.ingest import record_events
+from stayledger.usecases.lookup import look_up_person
+from stayledger.usecases.resolve import LiveLinker
+from tests.access import ADMIN, as_role
+from tests.integration.test_live_linking import copy, partition, trained  # noqa: F401 - trained is a fixture
+
+TODAY = date(2025, 12, 31)
+CALLERS = 8
+
+
+def post_while_the_writer_is_busy(ledger: Ledger, records: list[dict]) -> dict[int, object]:
+    """Hold the writer, let every caller queue its post, then let go: the posts wait together."""
+    busy, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=ledger.run, args=(lambda store: (busy.set(), release.wait()),))
+    holder.start()
+    busy.wait(10)
+    results: dict[int, object] = {}
+
+    def post(i: int) -> None:
+        results[i] = ledger.post(as_role(Role.INGEST, actor=f"feed-{i}"), "api", [records[i]])
+
+    callers = [threading.Thread(target=post, args=(i,)) for i in range(len(records))]
+    for caller in callers:
+        caller.start()
+    deadline = time.monotonic() + 10
+    while ledger._jobs.qsize() < len(records) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    release.set()
+    for thread in [holder, *callers]:
+        thread.join(30)
+    return results
+
+
+def entries_after(store, seq: int) -> list[dict]:
+    return [json.loads(entry) for s, entry, _ in store.audit_rows(after_seq=seq)]
+
+
+def last_seq(store) -> int:
+    return max((s for s, _, _ in store.audit_rows()), default=0)
+
+
+def test_posts_waiting_together_are_committed_as_one_group_each_audited_as_its_caller(trained, tmp_path):
+    base, held = trained
+    records = held[:CALLERS]
+    store = copy(base, tmp_path, "group.duckdb")
+    ledger = Ledger(store, None, today=lambda: TODAY)
+    ledger.warm_up()
+    before = last_seq(store)
+    results = post_while_the_writer_is_busy(ledger, records)
+    assert ledger.groups == 1 and ledger.grouped_jobs == CALLERS
+    assert all(results[i].accepted == 1 and records[i]["event_id"] in results[i].persons for i in range(CALLERS))
+    entries = entries_after(store, before)
+    assert sorted(e["actor"] for e in entries if e["action"] == "events.ingest" and e["outcome"] == "ok") == \
+        sorted(f"feed-{i}" for i in range(CALLERS))
+    assert verify_audit(store, ADMIN).ok
+
+    alone = copy(base, tmp_path, "alone.duckdb")  # the same events, one request at a time
+    live = LiveLinker()
+    for record in records:
+        record_events(alone, ADMIN, "api", [record], as_of=TODAY, live=live)
+    ids = [r["event_id"] for r in records]
+    together_of = {e: a.person_id for e, a in store.assignments_for(ids).items()}
+    alone_of = {e: a.person_id for e, a in alone.assignments_for(ids).items()}
+    assert partition(together_of, set()) == partition(alone_of, set())
+    known = {a.person_id for a in copy(base, tmp_path, "before.duckdb").identity_assignments().values()}
+    assert {e: p for e, p in together_of.items() if p in known} == {e: p for e, p in alone_of.items() if p in known}
+    ledger.close()
+
+
+def test_a_group_that_fails_is_written_again_part_by_part_and_nothing_of_it_is_logged_twice(trained, tmp_path, monkeypatch):
+    import stayledger.usecases.lookup as lookup
+
+    base, held = trained
+    records = held[CALLERS:2 * CALLERS]
+    store = copy(base, tmp_path, "fails.duckdb")
+    ledger = Ledger(store, None, today=lambda: TODAY)
+    ledger.warm_up()
+    real, calls = lookup.persons_stays, {"n": 0}
+
+    def fails_once(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("disk full")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(lookup, "persons_stays", fails_once)
+    before = last_seq(store)
+    results = post_while_the_writer_is_busy(ledger, records)
+    assert ledger.groups == 0 and calls["n"] == CALLERS + 1
+    assert all(results[i].accepted == 1 for i in range(CALLERS))
+    assert store.events_by_id(r["event_id"] for r in records) != [] and \
+        len(store.assignments_for(r["event_id"] for r in records)) == CALLERS
+    entries = [e for e in entries_after(store, before) if e["action"] == "events.ingest"]
+    assert sorted((e["actor"], e["outcome"]) for e in entries) == sorted((f"feed-{i}", "ok") for i in range(CALLERS))
+    assert verify_audit(store, ADMIN).ok
+    ledger.close()
+
+
+def test_a_read_answers_only_once_its_audit_entry_is_committed(trained, tmp_path, monkeypatch):
+    base, _ = trained
+    store = copy(base, tmp_path, "read.duckdb")
+    ledger = Ledger(store, None, today=lambda: TODAY)
+    assert ledger.concurrent_reads
+    person = next(iter(store.identity_assignments().values())).person_id
+    officer = as_role(Role.OFFICER, purpose="case 12 check", actor="officer-3")
+    before = last_seq(store)
+    view = ledger.read(lambda reader: look_up_person(reader, officer, person, TODAY))
+    assert view.person_id == person
+    (entry,) = entries_after(store, before)
+    assert (entry["actor"], entry["action"], entry["outcome"], entry["objects"]["person_id"]) == \
+        ("officer-3", "person.view", "ok", person)
+
+    def broken(records):
+        raise StorageError("the disk is full")
+
+    monkeypatch.setattr(store, "append_audit", broken)
+    with pytest.raises(StorageError):  # the answer is withheld when its entry cannot be written
+        ledger.read(lambda reader: look_up_person(reader, officer, person, TODAY))
+    ledger.close()
