@@ -1,0 +1,56 @@
+import psycopg
+import pytest
+
+from stayledger.bootstrap import Settings, open_store
+from stayledger.storage.postgres import PostgresStore, migrations
+from tests.store_contract import StoreContract, arrival, batch
+
+
+class TestPostgresStore(StoreContract):
+    @pytest.fixture
+    def store(self, pg_url):
+        store = PostgresStore(pg_url)
+        yield store
+        store.close()
+
+
+def test_the_schema_refuses_a_second_row_with_the_same_event_id(pg_url):
+    store = PostgresStore(pg_url)
+    store.append_events(batch(arrival("a")), [])
+    with psycopg.connect(pg_url) as con, pytest.raises(psycopg.errors.UniqueViolation):
+        con.execute("INSERT INTO events SELECT * FROM events")
+    store.close()
+
+
+def test_reopening_keeps_events_and_does_not_rerun_migrations(pg_url):
+    store = PostgresStore(pg_url)
+    store.append_events(batch(arrival("a")), [])
+    ledger = store.ledger_id()
+    store.close()
+    again = PostgresStore(pg_url)
+    assert again.event_count() == 1 and again.schema_version == max(migrations())
+    assert again.ledger_id() == ledger
+    again.close()
+
+
+def test_a_postgresql_url_selects_the_server_backend(pg_url, monkeypatch):
+    monkeypatch.setenv("STAYLEDGER_DB", pg_url)
+    store = open_store(Settings.load())
+    assert isinstance(store, PostgresStore)
+    store.close()
+
+
+def test_an_unreachable_server_is_a_one_line_storage_error():
+    from stayledger.errors import StorageError
+
+    with pytest.raises(StorageError, match="cannot connect to postgresql://nobody@127.0.0.1:1/x"):
+        PostgresStore("postgresql://nobody:secret@127.0.0.1:1/x?connect_timeout=1")
+
+
+def test_nul_characters_in_a_raw_record_are_kept_visibly(pg_url):
+    from stayledger.storage.base import QuarantineEntry
+
+    store = PostgresStore(pg_url)
+    store.append_events(batch(), [QuarantineEntry("f.csv", "row 2", "A\x00B", "not valid")])
+    assert store.quarantine_entries()[0].entry.raw == "A\\x00B"
+    store.close()
