@@ -210,33 +210,32 @@ class PostgresStore(EventStore):
         to_quarantine = list(quarantine)
         with self.unit_of_work():
             if batch.num_rows:
+                unique_ids = pc.count_distinct(batch.column("event_id")).as_py() == batch.num_rows
+                firsts = "staged" if unique_ids else "(SELECT DISTINCT ON (event_id) * FROM staged ORDER BY event_id, seq)"
                 with self._cursor() as cur:
                     self._stage(cur, batch)
-                    # Later copies of an id inside the batch: identical ones are duplicates, others conflicts.
-                    cur.execute(
-                        f"""SELECT s.event_id, s.origin, s.location, s.raw, {_same_content('s', 'f')}
-                            FROM staged s JOIN (SELECT DISTINCT ON (event_id) * FROM staged ORDER BY event_id, seq) f
-                            USING (event_id) WHERE s.seq <> f.seq ORDER BY s.seq"""
-                    )
-                    repeats = cur.fetchall()
+                    repeats: list[tuple[Any, ...]] = []
+                    if not unique_ids:
+                        # Later copies of an id inside the batch: identical ones are duplicates, others conflicts.
+                        cur.execute(
+                            f"""SELECT s.event_id, s.origin, s.location, s.raw, {_same_content('s', 'f')}
+                                FROM staged s JOIN {firsts} f USING (event_id) WHERE s.seq <> f.seq ORDER BY s.seq"""
+                        )
+                        repeats = cur.fetchall()
                     # Key order, so overlapping writers lock keys alike; seq (taken at staging) keeps append order.
                     cur.execute(
-                        f"""WITH added AS (
-                                INSERT INTO events (seq, {_EVENT_COLUMNS})
-                                SELECT seq, {_EVENT_COLUMNS} FROM (SELECT DISTINCT ON (event_id) * FROM staged
-                                                                    ORDER BY event_id, seq) f
-                                ORDER BY event_id
-                                ON CONFLICT (event_id) DO NOTHING RETURNING seq)
-                            UPDATE staged SET added = true FROM added WHERE staged.seq = added.seq"""
+                        f"""INSERT INTO events (seq, {_EVENT_COLUMNS}) SELECT seq, {_EVENT_COLUMNS} FROM {firsts} f
+                            ORDER BY event_id ON CONFLICT (event_id) DO NOTHING"""
                     )
                     outcome.added = cur.rowcount
-                    # Ids stored before, or by a writer that committed while we waited: compare contents.
-                    cur.execute(
-                        f"""SELECT f.event_id, f.origin, f.location, f.raw, {_same_content('f', 'e')}
-                            FROM (SELECT DISTINCT ON (event_id) * FROM staged ORDER BY event_id, seq) f
-                            JOIN events e USING (event_id) WHERE NOT f.added ORDER BY f.seq"""
-                    )
-                    clashes = cur.fetchall()
+                    clashes: list[tuple[Any, ...]] = []
+                    if outcome.added < pc.count_distinct(batch.column("event_id")).as_py():
+                        # Ids stored before, or by a writer that committed while we waited (another seq): compare.
+                        cur.execute(
+                            f"""SELECT f.event_id, f.origin, f.location, f.raw, {_same_content('f', 'e')}
+                                FROM {firsts} f JOIN events e USING (event_id) WHERE e.seq <> f.seq ORDER BY f.seq"""
+                        )
+                        clashes = cur.fetchall()
                     cur.execute("DROP TABLE staged")
                 for rows, hint in ((repeats, "earlier in the same input"), (clashes, "in the ledger")):
                     for event_id, origin, location, raw, identical in rows:
@@ -256,8 +255,7 @@ class PostgresStore(EventStore):
             f"""CREATE TEMP TABLE staged ON COMMIT DROP AS SELECT {_EVENT_COLUMNS}, ''::text AS origin,
                     ''::text AS location, ''::text AS raw FROM events WITH NO DATA"""
         )
-        cur.execute("ALTER TABLE staged ADD COLUMN seq BIGINT NOT NULL DEFAULT nextval('event_seq'), "
-                    "ADD COLUMN added BOOLEAN NOT NULL DEFAULT false")
+        cur.execute("ALTER TABLE staged ADD COLUMN seq BIGINT NOT NULL DEFAULT nextval('event_seq')")
         data = batch.select(list(_STAGED_COLUMNS))
         for name in ("raw", "origin", "location"):
             data = data.set_column(data.schema.get_field_index(name), name, _text(data.column(name)))
