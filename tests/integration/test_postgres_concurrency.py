@@ -130,3 +130,40 @@ def test_the_audit_log_stays_one_verifiable_chain_under_concurrent_writers(pg_ur
     assert [seq for seq, _, _ in rows] == list(range(1, WRITERS * 40 + 1))
     assert verify_entries(rows, store.audit_heads()).ok
     store.close()
+
+
+def _post_travellers(barrier, results, url, side, travellers):
+    try:
+        from datetime import date
+
+        from stayledger.usecases.ingest import record_events
+        from tests.access import ADMIN
+
+        store = PostgresStore(url)
+        barrier.wait()
+        for k in range(travellers):
+            event = {"event_id": f"T{k}-{side}", "kind": "arrival" if side == "a" else "departure",
+                     "occurred_on": "2024-03-01" if side == "a" else "2024-03-20", "source": "border",
+                     "surname": f"TRAVELLER{k}", "date_of_birth": "1980-02-11", "nationality": "GBR",
+                     "document_number": f"D{k:06d}", **({"admission_class": "WT", "admitted_until": "2024-05-29"}
+                                                       if side == "a" else {})}
+            record_events(store, ADMIN, f"worker-{side}", [event], as_of=date(2024, 6, 1))
+        results.put(travellers)
+        store.close()
+    except BaseException as exc:
+        results.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_two_workers_linking_the_same_traveller_at_once_make_one_person(pg_url):
+    travellers = 25
+    PostgresStore(pg_url).close()
+    # Worker a posts each traveller's arrival while worker b posts the same traveller's departure.
+    _run(_post_travellers, [(pg_url, "a", travellers), (pg_url, "b", travellers)])
+
+    store = PostgresStore(pg_url)
+    assignments = store.identity_assignments()
+    assert len(assignments) == 2 * travellers  # no event lost its identity to another worker's run
+    for k in range(travellers):
+        assert assignments[f"T{k}-a"].person_id == assignments[f"T{k}-b"].person_id, f"traveller {k}: two persons"
+    assert len({a.person_id for a in assignments.values()}) == travellers
+    store.close()

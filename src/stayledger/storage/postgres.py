@@ -325,6 +325,13 @@ class PostgresStore(EventStore):
         return int(self._rows("SELECT count(*) FROM quarantine")[0][0])
 
     # --- identities ------------------------------------------------------------------------
+    def lock_identities(self) -> None:
+        """A transaction-scoped advisory lock: released when the caller's unit of work commits or rolls back."""
+        if getattr(self._local, "conn", None) is None:
+            return  # outside a unit of work the lock would end with the statement: nothing to serialise
+        with self._cursor() as cur:
+            cur.execute(f"SELECT pg_advisory_xact_lock({_lock_key('identities')})")
+
     def identity_assignments(self) -> dict[str, IdentityAssignment]:
         table = self._copy_out("SELECT event_id, person_id, link_probability FROM identities", _IDENTITY_SCHEMA)
         return {e: IdentityAssignment(e, p, q) for e, p, q in zip(*(c.to_pylist() for c in table.columns))}

@@ -347,6 +347,7 @@ def _record(
 
     store = op.store
     chunk = validate_records(origin, raws)
+    store.lock_identities()  # another worker linking now would not see these events, nor we its: one at a time
     use_live = False
     if live is not None:
         if not live.valid_for(store):
