@@ -54,3 +54,31 @@ def test_nul_characters_in_a_raw_record_are_kept_visibly(pg_url):
     store.append_events(batch(), [QuarantineEntry("f.csv", "row 2", "A\x00B", "not valid")])
     assert store.quarantine_entries()[0].entry.raw == "A\\x00B"
     store.close()
+
+
+def test_an_application_role_without_ddl_rights_uses_a_ledger_the_owner_made_but_may_not_vacuum(pg_url):
+    import uuid
+
+    from stayledger.errors import StorageError
+    from stayledger.storage.base import ErasurePlan
+
+    PostgresStore(pg_url).close()  # the owner makes the schema
+    role = f"stayledger_app_{uuid.uuid4().hex[:8]}"
+    schema = pg_url.rsplit("%3D", 1)[1]
+    with psycopg.connect(pg_url, autocommit=True) as owner:
+        owner.execute(f"CREATE ROLE {role} LOGIN")
+        owner.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
+        owner.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role}")
+        owner.execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {role}")
+        try:
+            app_url = pg_url.replace("postgresql://postgres@", f"postgresql://{role}@")
+            store = PostgresStore(app_url)
+            store.append_events(batch(arrival("a"), arrival("b")), [])
+            assert store.erase(ErasurePlan(["a"], [], [], "retention")) == 1
+            with pytest.raises(StorageError, match="may not VACUUM .*run `retention --apply` as the owner"):
+                store.compact()
+            assert store.event_count() == 1
+            store.close()
+        finally:
+            owner.execute(f"DROP OWNED BY {role}")
+            owner.execute(f"DROP ROLE {role}")

@@ -120,7 +120,9 @@ class PostgresStore(EventStore):
     def _migrate(self) -> None:
         with self.unit_of_work(), self._cursor() as cur:
             cur.execute(f"SELECT pg_advisory_xact_lock({_lock_key('migrate')})")  # concurrent first opens wait here
-            cur.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)")
+            cur.execute("SELECT to_regclass('schema_version') IS NOT NULL")
+            if not self._one(cur)[0]:  # an application role without DDL rights opens a ledger the owner made
+                cur.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)")
             cur.execute("SELECT coalesce(max(version), 0) FROM schema_version")
             current = int(self._one(cur)[0])
             for version, sql in migrations().items():
@@ -566,6 +568,16 @@ class PostgresStore(EventStore):
         if getattr(self._local, "conn", None) is not None:
             raise StorageError("cannot VACUUM inside a unit of work")
         with self._pool.connection() as conn:  # autocommit: VACUUM cannot run in a transaction
+            # VACUUM only warns and skips a table the role may not vacuum: refuse instead of leaving rows behind.
+            others = conn.execute(
+                """SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename = ANY(%s)
+                   AND NOT pg_has_role(tableowner, 'USAGE')
+                   AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) ORDER BY tablename""",
+                [list(self._ERASED_TABLES)]).fetchall()
+            if others:
+                raise StorageError(f"{self._where}: the erasure is committed, but this role may not VACUUM "
+                                   f"{others[0][0]} (only its owner may): run `retention --apply` as the owner role "
+                                   "to rewrite the tables without the erased rows")
             try:
                 for table in self._ERASED_TABLES:
                     conn.execute(f"VACUUM (FULL, ANALYZE) {table}")  # type: ignore[arg-type]
