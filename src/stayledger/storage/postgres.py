@@ -296,13 +296,6 @@ class PostgresStore(EventStore):
     def events_table(self) -> pa.Table:
         return self._copy_out(f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY seq", EVENT_SCHEMA)
 
-    def events_since(self, after_seq: int) -> tuple[pa.Table, int]:
-        """Events appended after ``after_seq`` and the newest seq (for a worker catching up on others' appends)."""
-        table = self._copy_out(f"SELECT {_EVENT_COLUMNS} FROM events WHERE seq > {int(after_seq)} ORDER BY seq",
-                               EVENT_SCHEMA)
-        newest = self._rows("SELECT coalesce(max(seq), 0) FROM events")[0][0]
-        return table, int(newest)
-
     def _events(self, where: str, params: Sequence[Any]) -> list[Event]:
         rows = self._rows(f"SELECT {_EVENT_COLUMNS} FROM events WHERE {where} ORDER BY seq", params)
         return [Event(**dict(zip(FIELDS, row))) for row in rows]
