@@ -97,14 +97,18 @@ class PostgresStore(EventStore):
         self.url = url
         self.clock = clock
         self._local = threading.local()
+        timeout = {} if "connect_timeout" in url else {"connect_timeout": 10}
+        try:  # one plain connection first: a wrong URL fails at once with the server's reason, not a pool timeout
+            psycopg.connect(url, **timeout).close()  # type: ignore[arg-type]
+        except psycopg.Error as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StorageError(f"cannot connect to {self._where}: {reason}") from None
+        self._pool = ConnectionPool(url, min_size=1, max_size=max(1, pool_size), open=False,
+                                    kwargs={"autocommit": True, **timeout}, name="stayledger")
         try:
-            self._pool = ConnectionPool(url, min_size=1, max_size=max(1, pool_size), open=False,
-                                        kwargs={"autocommit": True}, name="stayledger")
-            self._pool.open(wait=True, timeout=10)
-        except (psycopg.Error, psycopg.OperationalError) as exc:
-            raise StorageError(f"cannot connect to {self._where}: {exc}") from exc
-        except Exception as exc:  # the pool's timeout error carries the reason in its message
-            raise StorageError(f"cannot connect to {self._where}: {exc}") from exc
+            self._pool.open(wait=True, timeout=30)
+        except Exception as exc:  # the pool's own timeout: the server went away just now
+            raise StorageError(f"cannot connect to {self._where}: {exc}") from None
         self._migrate()
 
     @property
