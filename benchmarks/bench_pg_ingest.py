@@ -5,7 +5,9 @@ Also prints the whole ingest (read JSON Lines, validate, append, audit) beside D
 the time to read the events back as Arrow (what resolve does first).
 Makes a fresh database on the server (dropped afterwards).
 
-Usage: python benchmarks/bench_pg_ingest.py [--events 500000] [--server postgresql://postgres@127.0.0.1:5432/postgres]
+With --writers W, W processes then ingest W files of their own (distinct ids) into one ledger at once.
+
+Usage: python benchmarks/bench_pg_ingest.py [--events 500000] [--writers 4] [--server postgresql://postgres@127.0.0.1:5432/postgres]
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from stayledger.usecases.ingest import DEFAULT_CHUNK, ingest_file, validate_reco
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=500_000)
+    parser.add_argument("--writers", type=int, default=0, help="also ingest with this many processes at once")
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     name = f"stayledger_bench_{uuid.uuid4().hex[:8]}"
@@ -39,6 +42,8 @@ def main() -> None:
         url = args.server.rsplit("/", 1)[0] + "/" + name
         try:
             run(args.events, url, Path(tmp))
+            if args.writers:
+                concurrent(args.events, args.writers, url, Path(tmp))
         finally:
             admin.execute(f"DROP DATABASE {name} WITH (FORCE)")  # type: ignore[arg-type]
 
@@ -81,6 +86,37 @@ def run(n: int, url: str, tmp: Path) -> None:
         elapsed = time.perf_counter() - started
         print(f"whole ingest ({label}): {report.added:,} added in {elapsed:.2f} s = {report.added / elapsed:,.0f} events/s")
         target.close()
+
+
+def _ingest_one(url: str, path: str) -> int:
+    store = PostgresStore(url)
+    try:
+        return ingest_file(store, ADMIN, Path(path), workers=1).added
+    finally:
+        store.close()
+
+
+def concurrent(n: int, writers: int, url: str, tmp: Path) -> None:
+    """W processes, each its own file, one ledger (a fresh schema): total events/s with writers contending."""
+    import multiprocessing
+
+    source = (tmp / "events.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    share = n // writers
+    paths = []
+    for k in range(writers):
+        path = tmp / f"writer{k}.jsonl"
+        path.write_text("".join(line.replace('"event_id": "E', f'"event_id": "W{k}E', 1)
+                                for line in source[k * share:(k + 1) * share]), encoding="utf-8")
+        paths.append(str(path))
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute("CREATE SCHEMA concurrent")
+    target = url + "?options=-csearch_path%3Dconcurrent"
+    PostgresStore(target).close()
+    with multiprocessing.get_context("spawn").Pool(writers) as pool:
+        started = time.perf_counter()
+        added = sum(pool.starmap(_ingest_one, [(target, p) for p in paths]))
+        elapsed = time.perf_counter() - started
+    print(f"{writers} writers at once (PostgreSQL): {added:,} added in {elapsed:.2f} s = {added / elapsed:,.0f} events/s")
 
 
 if __name__ == "__main__":
