@@ -60,6 +60,7 @@ def test_nul_characters_in_a_raw_record_are_kept_visibly(pg_url):
 def test_an_application_role_without_ddl_rights_uses_a_ledger_the_owner_made_but_may_not_vacuum(pg_url):
     import uuid
 
+    from stayledger.audit.log import AuditRecord
     from stayledger.errors import StorageError
     from stayledger.storage.base import ErasurePlan
 
@@ -71,10 +72,12 @@ def test_an_application_role_without_ddl_rights_uses_a_ledger_the_owner_made_but
         owner.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
         owner.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role}")
         owner.execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {role}")
+        owner.execute(f"REVOKE UPDATE, DELETE ON {schema}.audit_log, {schema}.audit_tree_heads FROM {role}")
         try:
             app_url = pg_url.replace("postgresql://postgres@", f"postgresql://{role}@")
             store = PostgresStore(app_url)
             store.append_events(batch(arrival("a"), arrival("b")), [])
+            store.append_audit([AuditRecord("events.ingest", "feed", "ingest", "ok")])  # appending needs no more
             assert store.erase(ErasurePlan(["a"], [], [], "retention")) == 1
             with pytest.raises(StorageError, match="may not VACUUM .*run `retention --apply` as the owner"):
                 store.compact()
