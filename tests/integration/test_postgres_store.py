@@ -86,3 +86,20 @@ def test_an_application_role_without_ddl_rights_uses_a_ledger_the_owner_made_but
         finally:
             owner.execute(f"DROP OWNED BY {role}")
             owner.execute(f"DROP ROLE {role}")
+
+
+def test_an_interrupted_append_leaves_nothing_behind_and_the_store_goes_on(pg_url, monkeypatch):
+    from stayledger.storage.base import QuarantineEntry
+
+    store = PostgresStore(pg_url, pool_size=1)  # one connection: it must come back to the pool clean
+
+    def interrupted(entries):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store, "_insert_quarantine", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        store.append_events(batch(arrival("a")), [QuarantineEntry("f", "line 1", "x", "bad")])
+    monkeypatch.undo()
+    assert store.event_count() == 0 and store.quarantine_count() == 0
+    assert store.append_events(batch(arrival("a")), []).added == 1
+    store.close()
