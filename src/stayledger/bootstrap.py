@@ -55,12 +55,16 @@ def load_signer(settings: Settings) -> "Signer":
         ) from None
 
 
+def is_postgres_url(db: str) -> bool:
+    return db.startswith(("postgresql://", "postgres://"))
+
+
 def open_store(settings: Settings, *, read_only: bool = False) -> EventStore:
     """Open the configured backend (created and migrated on first use)."""
-    if settings.db.startswith(("postgresql://", "postgres://")):
-        raise ConfigurationError(
-            "the PostgreSQL backend is not available yet; use a DuckDB file path for --db (or STAYLEDGER_DB)"
-        )
+    if is_postgres_url(settings.db):
+        from stayledger.storage.postgres import PostgresStore
+
+        return PostgresStore(settings.db)  # read_only is for DuckDB's file lock; roles in the server grant reading
     from stayledger.storage.duckdb_store import DuckDBStore  # imported lazily: the CLI's --help stays fast
 
     path = Path(settings.db)

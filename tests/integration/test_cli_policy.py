@@ -51,6 +51,7 @@ def commands(tmp: Path, person: str) -> dict[str, tuple[list[str], str]]:
         "review accept": (["BRD-1", "APIS-1"], "review.decide"),
         "review reject": (["BRD-1", "APIS-1"], "review.decide"),
         "retention": (["--as-of", "2025-01-01"], "retention.check"),
+        "migrate": (["--to", str(tmp / "copy.duckdb")], "ledger.migrate"),
         "audit list": ([], "audit.list"),
         "audit verify": ([], "audit.verify"),
         "audit checkpoint": (["--key", str(tmp / "k.pem")], "audit.checkpoint"),

@@ -38,7 +38,7 @@ DbOption = Annotated[
     typer.Option(
         "--db",
         envvar=DB_ENV,
-        help=f"DuckDB file of the ledger (created on first use). Default ./{DEFAULT_DB}, or ${DB_ENV}.",
+        help=f"DuckDB file of the ledger, or a postgresql:// URL (created on first use). Default ./{DEFAULT_DB}, or ${DB_ENV}.",
         show_default=False,
     ),
 ]

@@ -37,6 +37,7 @@ from stayledger.cli.common import (
     reported_errors,
 )
 from stayledger.cli.audit_commands import audit_app
+from stayledger.cli.migrate_command import migrate
 from stayledger.cli.service_commands import serve, users_app
 from stayledger.cli.render import print_evaluation, print_ingest_report, print_pair, print_person, write_chart
 from stayledger.errors import StayledgerError
@@ -66,6 +67,7 @@ app.add_typer(export_app, name="export")
 app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
 app.command()(serve)
+app.command()(migrate)
 
 
 class InputFormat(str, Enum):

@@ -46,6 +46,7 @@ class Action(str, Enum):
     EVALUATE = "accuracy.evaluate"
     CHECK_RETENTION = "retention.check"
     APPLY_RETENTION = "retention.apply"
+    MIGRATE_LEDGER = "ledger.migrate"
     LIST_AUDIT = "audit.list"
     VERIFY_AUDIT = "audit.verify"
     CHECKPOINT_AUDIT = "audit.checkpoint"

@@ -390,6 +390,7 @@ def _record(
     from stayledger.usecases.resolve import ensure_resolved
 
     chunks = [validate_records(str(op.objects["origin"]), raws) for op, raws in parts]
+    store.lock_identities()  # another worker linking now would not see these events, nor we its: one at a time
     use_live = False
     if live is not None:
         if not live.valid_for(store):

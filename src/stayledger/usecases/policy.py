@@ -40,6 +40,7 @@ POLICY: dict[Action, Rule] = {
     A.EVALUATE: _rule(R.ANALYST, R.ADMIN),  # accuracy figures only
     A.CHECK_RETENTION: _rule(R.ADMIN),
     A.APPLY_RETENTION: _rule(R.ADMIN),
+    A.MIGRATE_LEDGER: _rule(R.ADMIN),  # a copy of every record: as much as a bulk export
     A.LIST_AUDIT: _rule(R.AUDITOR, R.ADMIN),
     A.VERIFY_AUDIT: _rule(R.AUDITOR, R.ADMIN),
     A.CHECKPOINT_AUDIT: _rule(R.AUDITOR, R.ADMIN),

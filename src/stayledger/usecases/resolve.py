@@ -128,6 +128,7 @@ def ensure_resolved(store: EventStore) -> int:
 def relink(store: EventStore, *, full: bool = False, train: bool = False) -> ResolveReport:
     """The resolution itself, without its own policy check or audit entry: a step inside another operation."""
     notes: list[str] = []
+    store.lock_identities()  # concurrent writers (PostgreSQL): one linker at a time sees and writes identities
     events = store.events_table()
     previous_assignments = store.identity_assignments()
     previous = {a.event_id: a.person_id for a in previous_assignments.values()}

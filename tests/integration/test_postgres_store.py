@@ -1,0 +1,105 @@
+import psycopg
+import pytest
+
+from stayledger.bootstrap import Settings, open_store
+from stayledger.storage.postgres import PostgresStore, migrations
+from tests.store_contract import StoreContract, arrival, batch
+
+
+class TestPostgresStore(StoreContract):
+    @pytest.fixture
+    def store(self, pg_url):
+        store = PostgresStore(pg_url)
+        yield store
+        store.close()
+
+
+def test_the_schema_refuses_a_second_row_with_the_same_event_id(pg_url):
+    store = PostgresStore(pg_url)
+    store.append_events(batch(arrival("a")), [])
+    with psycopg.connect(pg_url) as con, pytest.raises(psycopg.errors.UniqueViolation):
+        con.execute("INSERT INTO events SELECT * FROM events")
+    store.close()
+
+
+def test_reopening_keeps_events_and_does_not_rerun_migrations(pg_url):
+    store = PostgresStore(pg_url)
+    store.append_events(batch(arrival("a")), [])
+    ledger = store.ledger_id()
+    store.close()
+    again = PostgresStore(pg_url)
+    assert again.event_count() == 1 and again.schema_version == max(migrations())
+    assert again.ledger_id() == ledger
+    again.close()
+
+
+def test_a_postgresql_url_selects_the_server_backend(pg_url, monkeypatch):
+    monkeypatch.setenv("STAYLEDGER_DB", pg_url)
+    store = open_store(Settings.load())
+    assert isinstance(store, PostgresStore)
+    store.close()
+
+
+def test_an_unreachable_server_is_a_one_line_storage_error():
+    from stayledger.errors import StorageError
+
+    with pytest.raises(StorageError, match="cannot connect to postgresql://nobody@127.0.0.1:1/x: .*refused") as caught:
+        PostgresStore("postgresql://nobody:secret@127.0.0.1:1/x")
+    assert "secret" not in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_nul_characters_in_a_raw_record_are_kept_visibly(pg_url):
+    from stayledger.storage.base import QuarantineEntry
+
+    store = PostgresStore(pg_url)
+    store.append_events(batch(), [QuarantineEntry("f.csv", "row 2", "A\x00B", "not valid")])
+    assert store.quarantine_entries()[0].entry.raw == "A\\x00B"
+    store.close()
+
+
+def test_an_application_role_without_ddl_rights_uses_a_ledger_the_owner_made_but_may_not_vacuum(pg_url):
+    import uuid
+
+    from stayledger.audit.log import AuditRecord
+    from stayledger.errors import StorageError
+    from stayledger.storage.base import ErasurePlan
+
+    PostgresStore(pg_url).close()  # the owner makes the schema
+    role = f"stayledger_app_{uuid.uuid4().hex[:8]}"
+    schema = pg_url.rsplit("%3D", 1)[1]
+    with psycopg.connect(pg_url, autocommit=True) as owner:
+        owner.execute(f"CREATE ROLE {role} LOGIN")
+        owner.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
+        owner.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role}")
+        owner.execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {role}")
+        owner.execute(f"REVOKE UPDATE, DELETE ON {schema}.audit_log, {schema}.audit_tree_heads FROM {role}")
+        try:
+            app_url = pg_url.replace("postgresql://postgres@", f"postgresql://{role}@")
+            store = PostgresStore(app_url)
+            store.append_events(batch(arrival("a"), arrival("b")), [])
+            store.append_audit([AuditRecord("events.ingest", "feed", "ingest", "ok")])  # appending needs no more
+            assert store.erase(ErasurePlan(["a"], [], [], "retention")) == 1
+            with pytest.raises(StorageError, match="may not VACUUM .*run `retention --apply` as the owner"):
+                store.compact()
+            assert store.event_count() == 1
+            store.close()
+        finally:
+            owner.execute(f"DROP OWNED BY {role}")
+            owner.execute(f"DROP ROLE {role}")
+
+
+def test_an_interrupted_append_leaves_nothing_behind_and_the_store_goes_on(pg_url, monkeypatch):
+    from stayledger.storage.base import QuarantineEntry
+
+    store = PostgresStore(pg_url, pool_size=1)  # one connection: it must come back to the pool clean
+
+    def interrupted(entries):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store, "_insert_quarantine", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        store.append_events(batch(arrival("a")), [QuarantineEntry("f", "line 1", "x", "bad")])
+    monkeypatch.undo()
+    assert store.event_count() == 0 and store.quarantine_count() == 0
+    assert store.append_events(batch(arrival("a")), []).added == 1
+    store.close()
