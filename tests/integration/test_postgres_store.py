@@ -103,3 +103,17 @@ def test_an_interrupted_append_leaves_nothing_behind_and_the_store_goes_on(pg_ur
     assert store.event_count() == 0 and store.quarantine_count() == 0
     assert store.append_events(batch(arrival("a")), []).added == 1
     store.close()
+
+
+def test_a_lookup_by_document_is_answered_by_the_index_not_a_scan_of_every_event(pg_url):
+    from stayledger.storage.migrations import document_key_sql
+
+    store = PostgresStore(pg_url)
+    store.append_events(batch(arrival("a", document_number="x-1o 2"), arrival("b", document_number="777")), [])
+    assert [e.event_id for e in store.events_by_document("X102")] == ["a"]
+    with store.unit_of_work():
+        store._rows("SELECT set_config('enable_seqscan', 'off', true)")  # a tiny table would be scanned anyway
+        plan = " ".join(r[0] for r in store._rows(
+            f"EXPLAIN SELECT event_id FROM events WHERE {document_key_sql('document_number')} = %s", ["X102"]))
+    assert "events_document_key" in plan
+    store.close()

@@ -210,6 +210,10 @@ class PostgresStore(EventStore):
     def close(self) -> None:
         self._pool.close()
 
+    def reader(self) -> "PostgresStore":
+        """This store: each thread already works on a pooled connection and transaction of its own."""
+        return self
+
     # --- event log -------------------------------------------------------------------------
     def append_events(self, batch: pa.Table, quarantine: Sequence[QuarantineEntry]) -> AppendOutcome:
         outcome = AppendOutcome()
@@ -309,11 +313,10 @@ class PostgresStore(EventStore):
         return self._events("event_id = ANY(%s)", [ids]) if ids else []
 
     def events_by_document(self, key: str) -> list[Event]:
-        from stayledger.identity.normalise import OCR_CONFUSABLE
+        from stayledger.storage.migrations import document_key_sql
 
-        letters, digits = "".join(OCR_CONFUSABLE), "".join(OCR_CONFUSABLE.values())
-        return self._events("translate(regexp_replace(upper(document_number), '[^A-Z0-9]', '', 'g'), %s, %s) = %s",
-                            [letters, digits, key])
+        # The expression of the index of migration 0002, constants inlined: PostgreSQL then uses the index.
+        return self._events(f"{document_key_sql('document_number')} = %s", [key])
 
     def quarantine_entries(self, limit: int | None = None) -> list[StoredQuarantine]:
         sql = "SELECT origin, location, raw, reasons, event_id, quarantined_at FROM quarantine ORDER BY seq"
