@@ -394,6 +394,15 @@ class PostgresStore(EventStore):
                           "ORDER BY e.seq", [person_id])
         return [r[0] for r in rows]
 
+    def events_of_persons(self, person_ids: Iterable[str]) -> dict[str, list[str]]:
+        wanted = list(dict.fromkeys(person_ids))
+        found: dict[str, list[str]] = {person: [] for person in wanted}
+        if wanted:
+            for person, event_id in self._rows("""SELECT i.person_id, i.event_id FROM identities i JOIN events e
+                                                  USING (event_id) WHERE i.person_id = ANY(%s) ORDER BY e.seq""", [wanted]):
+                found[person].append(event_id)
+        return found
+
     # --- linkage models --------------------------------------------------------------------
     def save_model(self, model_json: str, description: str) -> int:
         json.loads(model_json)  # refuse to store something that is not JSON

@@ -133,6 +133,8 @@ def write_tables(target: EventStore, tables: dict[str, pa.Table]) -> None:
                         target._copy_in(cur, spec.name, spec.schema.names, tables[spec.name])  # type: ignore[attr-defined]
                 for sequence, (table, column) in {**_SEQUENCES, "event_seq": ("events", "seq")}.items():
                     cur.execute(f"SELECT setval('{sequence}', coalesce(max({column}), 0) + 1, false) FROM {table}")
+                for spec in TABLES:  # statistics now, not when autovacuum gets round to it: plans need them
+                    cur.execute(f"ANALYZE {spec.name}")
 
 
 def copy_ledger(source: EventStore, target: EventStore) -> dict[str, int]:

@@ -391,12 +391,10 @@ def _record(
 
     chunks = [validate_records(str(op.objects["origin"]), raws) for op, raws in parts]
     store.lock_identities()  # another worker linking now would not see these events, nor we its: one at a time
-    use_live = False
-    if live is not None:
-        if not live.valid_for(store):
-            ensure_resolved(store)  # the ledger changed under the linker: resolve what is new, then rebuild
-            live.rebuild(store)
-        use_live = live.valid_for(store)  # False when there is no trained model yet
+    use_live = live is not None and live.valid_for(store)
+    if live is not None and not use_live:
+        ensure_resolved(store)  # the ledger changed under the linker: resolve what is new, then rebuild
+        use_live = live.rebuild(store)  # False when there is no trained model yet
     try:
         outcomes = _append_parts(store, chunks)
         refused = [[(q.location, q.event_id, q.reasons) for q in [*chunk.refused, *outcome.conflicts]]
