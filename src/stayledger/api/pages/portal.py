@@ -27,7 +27,7 @@ FIELDS = ("surname", "given_names", "date_of_birth", "nationality", "document_nu
 STATUS_NAMES = {"in_status": "Authorised to stay", "departed": "Left on time", "departed_late": "Left late",
                 "overstay": "Stayed beyond the authorised date", "departure_reported": "Departure reported",
                 "pending": "Application pending", "adjusted": "Permanent resident", "needs_review": "Being checked"}
-ROLE_NAMES = {"officer": "Border officer", "reviewer": "Records reviewer", "analyst": "Statistician",
+ROLE_NAMES = {"ingest": "Carrier or border system", "officer": "Border officer", "reviewer": "Records reviewer", "analyst": "Statistician",
               "auditor": "Auditor", "admin": "Administrator"}
 
 environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
