@@ -30,7 +30,9 @@ class TravellerGuards:
 
 
 def install_pages(app: FastAPI, guards: TravellerGuards) -> None:
+    from stayledger.api.pages.console import console_router
     from stayledger.api.pages.portal import portal_router
 
     app.include_router(portal_router(app, guards))
+    app.include_router(console_router(app, guards.today, guards.pack))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
