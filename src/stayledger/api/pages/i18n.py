@@ -71,5 +71,5 @@ def long_date(value: str | date | None, code: str) -> str:
         try:
             value = date.fromisoformat(value[:10])
         except ValueError:
-            return value
-    return format_date(value, format="long", locale=LANGUAGES[code][0])
+            return str(value)
+    return str(format_date(value, format="long", locale=LANGUAGES[code][0]))
