@@ -95,6 +95,16 @@ def test_console_pages_have_no_serious_accessibility_violation(service, browser)
     context.close()
 
 
+def test_the_reviewers_queue_and_the_auditors_page_have_no_serious_accessibility_violation(service, browser):
+    for role, path in ((Role.REVIEWER, "/console/review"), (Role.AUDITOR, "/console/audit")):
+        context = browser.new_context(bypass_csp=True, viewport={"width": 1100, "height": 900})
+        page = context.new_page()
+        sign_in(page, service, role)
+        page.goto(service.url + path)
+        assert violations(page) == [], path
+        context.close()
+
+
 def test_focus_is_visible_when_tabbing(service, browser):
     context = browser.new_context(viewport={"width": 360, "height": 740})
     page = context.new_page()

@@ -9,6 +9,7 @@ import pytest
 from stayledger.api.pages.console import CONSOLE_ROUTES
 from stayledger.domain.access import Action, Role
 from stayledger.usecases.policy import POLICY
+from stayledger.api.app import item_id
 from tests.integration.test_api import STAFF, WHY, service  # noqa: F401  (the fixture)
 
 # Each console page: the actions its use cases perform, and a request the policy alone may refuse.
@@ -18,6 +19,9 @@ PAGES: dict[tuple[str, str], tuple[list[Action], dict]] = {
                                  {"params": {"document_number": "H8151480", **WHY}}),
     ("GET", "/console/cases"): ([Action.LIST_CASES], {"params": WHY}),
     ("POST", "/console/cases/{case_id}/decision"): ([Action.DECIDE_CASE], {"data": {"decision": "reject", "reasons": "no record"}}),
+    ("GET", "/console/review"): ([Action.LIST_REVIEW], {}),
+    ("GET", "/console/review/{item}"): ([Action.SHOW_REVIEW], {"params": WHY}),
+    ("POST", "/console/review/{item}/decision"): ([Action.DECIDE_REVIEW], {"data": {"decision": "reject", "note": "different"}}),
     ("GET", "/console/audit"): ([Action.VERIFY_AUDIT, Action.LIST_AUDIT], {}),
 }
 
@@ -47,12 +51,12 @@ def test_each_console_page_answers_each_role_as_the_policy_says(service, page, r
     method, path = page
     actions, request = PAGES[page]
     client.cookies.clear()
-    anonymous = client.request(method, path.replace("{case_id}", case_id), follow_redirects=False, **request)
+    anonymous = client.request(method, path.replace("{case_id}", case_id).replace("{item}", item_id("APIS-1", "BRD-1")), follow_redirects=False, **request)
     assert anonymous.status_code == 303 and anonymous.headers["location"] == "/console/login"
     csrf = sign_in(client, tokens[role])
     if method == "POST":
         request = {"data": {**request["data"], "csrf": csrf}}
-    answer = client.request(method, path.replace("{case_id}", case_id), **request)
+    answer = client.request(method, path.replace("{case_id}", case_id).replace("{item}", item_id("APIS-1", "BRD-1")), **request)
     allowed = all(role in POLICY[a].roles for a in actions)
     assert answer.status_code == (200 if allowed else 403), (role, answer.text[-400:])
 

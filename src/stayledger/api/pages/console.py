@@ -156,6 +156,56 @@ def console_router(app: FastAPI, today: Callable[[], Any], pack: str) -> APIRout
 
         return staff_page(request, work, form)
 
+    @route("GET", "/review")
+    def review(request: Request) -> Response:
+        from stayledger.api.app import item_id
+        from stayledger.usecases.review import list_review
+
+        def work(session: Session) -> HTMLResponse:
+            items = ledger.run(lambda store: list_review(store, context(request, session), "open"))
+            return render("console_review.html", session=session, items=[(item_id(i.event_id_l, i.event_id_r), i)
+                                                                         for i in items])
+
+        return staff_page(request, work)
+
+    @route("GET", "/review/{item}")
+    def review_pair(request: Request, item: str, purpose: str = "") -> Response:
+        from stayledger.api.app import Problem, pair_of
+        from stayledger.usecases.review import show_review
+
+        def work(session: Session) -> HTMLResponse:
+            try:
+                left, right = pair_of(item)
+            except Problem:
+                return render("console_error.html", 404, session=session, message=f"No review item {item!r}.")
+            ctx = context(request, session, purpose)
+            view = ledger.run(lambda store: show_review(store, ctx, left, right)) if purpose else None
+            return render("console_pair.html", session=session, item=item, view=view, purpose=purpose,
+                          fields=("surname", "given_names", "date_of_birth", "sex", "nationality", "document_number",
+                                  "document_issuer", "kind", "occurred_on", "source"))
+
+        return staff_page(request, work)
+
+    @route("POST", "/review/{item}/decision")
+    async def review_decision(request: Request, item: str) -> Response:
+        from stayledger.api.app import Problem, pair_of
+        from stayledger.usecases.review import decide as decide_pair
+
+        form = await posted(request)
+
+        def work(session: Session) -> HTMLResponse:
+            try:
+                left, right = pair_of(item)
+            except Problem:
+                return render("console_error.html", 404, session=session, message=f"No review item {item!r}.")
+            ctx = context(request, session)
+            decided = ledger.run(lambda store: decide_pair(store, ctx, left, right, accept=form.get("decision") == "accept",
+                                                           note=form.get("note") or None))
+            return render("console_error.html", session=session, title="Decided",
+                          message=f"{decided.event_id_l} / {decided.event_id_r}: {decided.status}")
+
+        return staff_page(request, work, form)
+
     @route("GET", "/audit")
     def audit(request: Request) -> Response:
         from stayledger.usecases.audit import list_audit, verify_audit
