@@ -473,6 +473,9 @@ def create_app(
         ledger.forget_tokens()
         return Response(status_code=204)
 
+    from stayledger.api.pages import TravellerGuards, install_pages
+
+    install_pages(app, TravellerGuards(traveller, limit_document, answer_no_sooner, today, pack))  # the web pages
     return app
 
 

@@ -1,0 +1,221 @@
+"""The staff console at ``/console``: sign in with a staff token, then pages by role, each through the use cases.
+
+The session cookie is HttpOnly, SameSite=Strict and scoped to /console; every form that changes something carries
+the session's CSRF token. A page builds the same AccessContext as the API (name, role, purpose, case reference),
+so the policy and the audit log are the use cases' own: a page cannot skip either.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from stayledger.api.pages.portal import SECURITY_HEADERS, environment
+from stayledger.domain.access import AccessContext, Role
+from stayledger.errors import StayledgerError
+
+SESSION_SECONDS = 8 * 3600
+COOKIE = "stayledger_console"
+# Console routes and the use cases behind them (the matrix test walks this list).
+CONSOLE_ROUTES: list[tuple[str, str]] = []
+
+
+@dataclass(frozen=True)
+class Session:
+    name: str
+    role: str
+    csrf: str
+    expires: float
+
+
+def console_router(app: FastAPI, today: Callable[[], Any], pack: str) -> APIRouter:
+    router = APIRouter(prefix="/console", include_in_schema=False)
+    ledger = app.state.ledger
+    sessions: dict[str, Session] = {}
+    lock = threading.Lock()
+
+    def render(template: str, status: int = 200, **values: Any) -> HTMLResponse:
+        html = environment.get_template(template).render(_=lambda m, **kw: m % kw if kw else m, **values)
+        return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+    def session_of(request: Request) -> Session | None:
+        key = request.cookies.get(COOKIE, "")
+        with lock:
+            found = sessions.get(key)
+            if found and found.expires < time.monotonic():
+                sessions.pop(key, None)
+                return None
+        return found
+
+    def context(request: Request, session: Session, purpose: str | None = None, case_ref: str | None = None) -> AccessContext:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        return AccessContext(session.name, Role(session.role), purpose or None, case_ref or None,
+                             request_id=request_id[:100])
+
+    async def posted(request: Request) -> dict[str, str]:
+        body = (await request.body())[:20_000].decode("utf-8", errors="replace")
+        return {k: v[0].strip() for k, v in parse_qs(body).items()}
+
+    def staff_page(request: Request, work: Callable[[Session], HTMLResponse], form: dict[str, str] | None = None) -> Response:
+        session = session_of(request)
+        if session is None:
+            return RedirectResponse("/console/login", status_code=303)
+        if form is not None and not secrets.compare_digest(form.get("csrf", ""), session.csrf):
+            return render("console_error.html", 403, session=session, message="The form is stale or forged (CSRF token).")
+        try:
+            return work(session)
+        except StayledgerError as exc:
+            from stayledger.api.app import _status_of
+
+            status, title = _status_of(exc)
+            return render("console_error.html", status, session=session, message=f"{title}: {exc}")
+
+    def route(method: str, path: str) -> Callable[[Any], Any]:
+        if (method, "/console" + path) not in CONSOLE_ROUTES:
+            CONSOLE_ROUTES.append((method, "/console" + path))
+        return router.get(path) if method == "GET" else router.post(path)
+
+    @router.get("/login")
+    def login_form(request: Request) -> HTMLResponse:
+        return render("console_login.html", session=None, error=None)
+
+    @router.post("/login")
+    async def login(request: Request) -> Response:
+        token = (await posted(request)).get("token", "")
+        found = ledger.caller(token) if token else None
+        if found is None or found[1] == Role.TRAVELLER.value:
+            return render("console_login.html", 401, session=None, error="That token is not valid (wrong, or revoked).")
+        key = secrets.token_urlsafe(32)
+        with lock:
+            sessions[key] = Session(found[0], found[1], secrets.token_urlsafe(24), time.monotonic() + SESSION_SECONDS)
+        answer = RedirectResponse("/console", status_code=303)
+        answer.set_cookie(COOKIE, key, httponly=True, samesite="strict", path="/console", max_age=SESSION_SECONDS,
+                          secure=request.url.scheme == "https")
+        return answer
+
+    @router.post("/logout")
+    async def logout(request: Request) -> Response:
+        form = await posted(request)
+        session = session_of(request)
+        if session is not None and secrets.compare_digest(form.get("csrf", ""), session.csrf):
+            with lock:
+                sessions.pop(request.cookies.get(COOKIE, ""), None)
+        answer = RedirectResponse("/console/login", status_code=303)
+        answer.delete_cookie(COOKIE, path="/console")
+        return answer
+
+    @route("GET", "")
+    def home(request: Request) -> Response:
+        return staff_page(request, lambda s: render("console_home.html", session=s))
+
+    @route("GET", "/person")
+    def person(request: Request, document_number: str = "", purpose: str = "", case_ref: str = "") -> Response:
+        from stayledger.usecases.lookup import find_persons_by_document, look_up_person
+
+        def work(session: Session) -> HTMLResponse:
+            if not document_number:
+                return render("console_person.html", session=session, query=None, views=[])
+            ctx = context(request, session, purpose, case_ref)
+            number = document_number[:64]
+            ids = ledger.run(lambda store: find_persons_by_document(store, ctx, number, None))
+            views = [ledger.run(lambda store, p=p: look_up_person(store, ctx, p, today(), pack=pack)) for p in ids]
+            return render("console_person.html", session=session, query=number, purpose=purpose, views=views)
+
+        return staff_page(request, work)
+
+    @route("GET", "/cases")
+    def cases(request: Request, purpose: str = "", case_ref: str = "") -> Response:
+        from stayledger.usecases.traveller import list_cases
+
+        def work(session: Session) -> HTMLResponse:
+            ctx = context(request, session, purpose, case_ref)
+            found = ledger.run(lambda store: list_cases(store, ctx, "open")) if purpose else None
+            return render("console_cases.html", session=session, cases=found, purpose=purpose)
+
+        return staff_page(request, work)
+
+    @route("POST", "/cases/{case_id}/decision")
+    async def decide(request: Request, case_id: str) -> Response:
+        from stayledger.usecases.traveller import decide_case
+
+        form = await posted(request)
+
+        def work(session: Session) -> HTMLResponse:
+            ctx = context(request, session, form.get("purpose"), case_id)
+            case = ledger.run(lambda store: decide_case(store, ctx, case_id[:40], accept=form.get("decision") == "accept",
+                                                        reasons=form.get("reasons", "")))
+            return render("console_decided.html", session=session, case=case)
+
+        return staff_page(request, work, form)
+
+    @route("GET", "/review")
+    def review(request: Request) -> Response:
+        from stayledger.api.app import item_id
+        from stayledger.usecases.review import list_review
+
+        def work(session: Session) -> HTMLResponse:
+            items = ledger.run(lambda store: list_review(store, context(request, session), "open"))
+            return render("console_review.html", session=session, items=[(item_id(i.event_id_l, i.event_id_r), i)
+                                                                         for i in items])
+
+        return staff_page(request, work)
+
+    @route("GET", "/review/{item}")
+    def review_pair(request: Request, item: str, purpose: str = "") -> Response:
+        from stayledger.api.app import Problem, pair_of
+        from stayledger.usecases.review import show_review
+
+        def work(session: Session) -> HTMLResponse:
+            try:
+                left, right = pair_of(item)
+            except Problem:
+                return render("console_error.html", 404, session=session, message=f"No review item {item!r}.")
+            ctx = context(request, session, purpose)
+            view = ledger.run(lambda store: show_review(store, ctx, left, right)) if purpose else None
+            return render("console_pair.html", session=session, item=item, view=view, purpose=purpose,
+                          fields=("surname", "given_names", "date_of_birth", "sex", "nationality", "document_number",
+                                  "document_issuer", "kind", "occurred_on", "source"))
+
+        return staff_page(request, work)
+
+    @route("POST", "/review/{item}/decision")
+    async def review_decision(request: Request, item: str) -> Response:
+        from stayledger.api.app import Problem, pair_of
+        from stayledger.usecases.review import decide as decide_pair
+
+        form = await posted(request)
+
+        def work(session: Session) -> HTMLResponse:
+            try:
+                left, right = pair_of(item)
+            except Problem:
+                return render("console_error.html", 404, session=session, message=f"No review item {item!r}.")
+            ctx = context(request, session)
+            decided = ledger.run(lambda store: decide_pair(store, ctx, left, right, accept=form.get("decision") == "accept",
+                                                           note=form.get("note") or None))
+            return render("console_error.html", session=session, title="Decided",
+                          message=f"{decided.event_id_l} / {decided.event_id_r}: {decided.status}")
+
+        return staff_page(request, work, form)
+
+    @route("GET", "/audit")
+    def audit(request: Request) -> Response:
+        from stayledger.usecases.audit import list_audit, verify_audit
+
+        def work(session: Session) -> HTMLResponse:
+            ctx = context(request, session)
+            verified = ledger.run(lambda store: verify_audit(store, ctx)).as_dict()
+            entries = ledger.run(lambda store: list_audit(store, ctx, since=None, actor=None, limit=50))
+            return render("console_audit.html", session=session, verified=verified, entries=entries)
+
+        return staff_page(request, work)
+
+    return router

@@ -1,0 +1,182 @@
+"""The traveller portal: status, departure report and receipt, correction cases, who looked — as HTML forms."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlencode
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import ValidationError
+
+from stayledger.api.pages import TravellerGuards
+from stayledger.api.pages.i18n import LANGUAGES, choose, is_rtl, long_date, translations
+from stayledger.errors import NotFound, StayledgerError
+
+TEMPLATES = Path(__file__).parent / "templates"
+# Nothing from another origin, no script, no inline style; forms post only here; never framed.
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; font-src 'self'; form-action 'self'; "
+       "base-uri 'none'; frame-ancestors 'none'")
+SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
+                    "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+FIELDS = ("surname", "given_names", "date_of_birth", "nationality", "document_number", "sex")
+
+STATUS_NAMES = {"in_status": "Authorised to stay", "departed": "Left on time", "departed_late": "Left late",
+                "overstay": "Stayed beyond the authorised date", "departure_reported": "Departure reported",
+                "pending": "Application pending", "adjusted": "Permanent resident", "needs_review": "Being checked"}
+ROLE_NAMES = {"ingest": "Carrier or border system", "officer": "Border officer", "reviewer": "Records reviewer", "analyst": "Statistician",
+              "auditor": "Auditor", "admin": "Administrator"}
+
+environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                          trim_blocks=True, lstrip_blocks=True)
+environment.globals.update(STATUS_NAMES=STATUS_NAMES, ROLE_NAMES=ROLE_NAMES)
+
+
+def switch_to(request: Request, code: str) -> str:
+    """The same page in another language (a form's answer cannot be re-posted: its language goes back to the start)."""
+    if request.method != "GET":
+        return f"/?lang={code}"
+    return f"{request.url.path}?{urlencode({**dict(request.query_params), 'lang': code})}"
+
+
+def portal_router(app: FastAPI, guards: TravellerGuards) -> APIRouter:
+    from stayledger.api.app import CorrectionIn, DepartureIn, Problem, TravellerIn
+
+    router = APIRouter(include_in_schema=False)
+    ledger = app.state.ledger
+
+    def page(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+        chosen = values.pop("lang", None)
+        code = choose(request.query_params.get("lang") or chosen,
+                      request.headers.get("accept-language"))
+        gettext = translations(code).gettext
+
+        def _(message: str, **kw: Any) -> str:
+            text = gettext(message)
+            return text % {k: v for k, v in kw.items()} if kw else text
+
+        html = environment.get_template(template).render(
+            _=_, lang=code, html_lang=LANGUAGES[code][1], dir="rtl" if is_rtl(code) else "ltr",
+            languages=[(c, v[1], v[2], switch_to(request, c)) for c, v in LANGUAGES.items()],
+            date=lambda d: long_date(d, code),
+            path=request.url.path, query=lambda **q: urlencode({**q, "lang": code}), **values)
+        return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+    async def form(request: Request) -> dict[str, str]:
+        body = (await request.body())[:20_000].decode("utf-8", errors="replace")
+        return {k: v[0].strip() for k, v in parse_qs(body).items() if k in ALLOWED}
+
+    def guarded(request: Request, fields: dict[str, str], template: str,
+                work: Callable[[Any], dict[str, Any]]) -> HTMLResponse:
+        """Run ``work(ctx)`` behind the API's guards; refusals become the page's own error, in the reader's language."""
+        try:
+            ctx = guards.context(request)
+            return page(request, template, lang=fields.get("lang"), **work(ctx))
+        except Problem as exc:
+            key = "too_many" if exc.status == 429 else "unavailable" if exc.status == 503 else "invalid"
+            return page(request, "error.html", exc.status, lang=fields.get("lang"), problem=key, detail=exc.detail)
+        except ValidationError as exc:
+            names = sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]})
+            return page(request, "error.html", 422, lang=fields.get("lang"), problem="invalid", fields=names)
+        except NotFound:
+            return page(request, "error.html", 404, lang=fields.get("lang"), problem="not_found")
+        except StayledgerError as exc:
+            return page(request, "error.html", 422, lang=fields.get("lang"), problem="invalid", detail=str(exc))
+
+    @router.get("/", response_class=HTMLResponse)
+    def index(request: Request) -> HTMLResponse:
+        return page(request, "index.html", fields=FIELDS, today=guards.today().isoformat())
+
+    @router.post("/status", response_class=HTMLResponse)
+    async def status(request: Request) -> HTMLResponse:
+        from stayledger.usecases.traveller import check_stay
+
+        fields = await form(request)
+
+        def work(ctx: Any) -> dict[str, Any]:
+            body = TravellerIn.model_validate({k: fields.get(k, "") for k in IDENTITY})
+            started = time.monotonic()
+            guards.limit_document(body.document_number)
+            found, stays, window = ledger.run(lambda store: check_stay(store, ctx, body.identity(), guards.today(),
+                                                                       guards.pack))
+            guards.answer_no_sooner(started)
+            return {"found": found, "stays": [vars(s) for s in stays], "window": vars(window) if window else None}
+
+        return guarded(request, fields, "status.html", work)
+
+    @router.post("/departure", response_class=HTMLResponse)
+    async def departure(request: Request) -> HTMLResponse:
+        from stayledger.usecases.traveller import report_departure
+
+        fields = await form(request)
+
+        def work(ctx: Any) -> dict[str, Any]:
+            body = DepartureIn.model_validate({k: fields.get(k) or None for k in (*IDENTITY, "departed_on", "port", "carrier")})
+            if ledger.signer is None:
+                raise Problem(503, "Unavailable", "the service was started without a signing key")
+            if body.departed_on > guards.today():
+                raise Problem(422, "Invalid input", "departed_on")
+            guards.limit_document(body.document_number)
+            signer = ledger.signer
+            receipt = ledger.run(lambda store: report_departure(store, ctx, body.identity(), body.departed_on, signer,
+                                                                port=body.port, carrier=body.carrier))
+            return {"receipt": {**receipt, "status": "reported"}, "new": True}
+
+        return guarded(request, fields, "receipt.html", work)
+
+    @router.get("/receipt/{receipt_id}", response_class=HTMLResponse)
+    def receipt(request: Request, receipt_id: str) -> HTMLResponse:
+        from stayledger.usecases.traveller import receipt_status
+
+        return guarded(request, {}, "receipt.html", lambda ctx: {
+            "receipt": ledger.run(lambda store: receipt_status(store, ctx, receipt_id[:64])), "new": False})
+
+    @router.post("/correction", response_class=HTMLResponse)
+    async def correction(request: Request) -> HTMLResponse:
+        from stayledger.usecases.traveller import request_correction
+
+        fields = await form(request)
+
+        def work(ctx: Any) -> dict[str, Any]:
+            body = CorrectionIn.model_validate({k: fields.get(k, "") for k in (*IDENTITY, "field", "claimed_value", "explanation")})
+            guards.limit_document(body.document_number)
+            case_id, code = ledger.run(lambda store: request_correction(
+                store, ctx, body.identity(), body.field, body.claimed_value, body.explanation))
+            return {"case": {"case_id": case_id, "state": "open", "field": body.field,
+                             "claimed_value": body.claimed_value}, "access_code": code}
+
+        return guarded(request, fields, "case.html", work)
+
+    @router.get("/case", response_class=HTMLResponse)
+    def case(request: Request, case_id: str = "", code: str = "") -> HTMLResponse:
+        from stayledger.usecases.traveller import case_state
+
+        if not case_id or not code:
+            return page(request, "error.html", 422, problem="invalid", fields=["case_id", "code"])
+        return guarded(request, {}, "case.html", lambda ctx: {
+            "case": ledger.run(lambda store: case_state(store, ctx, case_id[:40], code[:40]))})
+
+    @router.post("/access-log", response_class=HTMLResponse)
+    async def access_log(request: Request) -> HTMLResponse:
+        from stayledger.usecases.traveller import who_looked
+
+        fields = await form(request)
+
+        def work(ctx: Any) -> dict[str, Any]:
+            body = TravellerIn.model_validate({k: fields.get(k, "") for k in IDENTITY})
+            started = time.monotonic()
+            guards.limit_document(body.document_number)
+            entries = ledger.run(lambda store: who_looked(store, ctx, body.identity()))
+            guards.answer_no_sooner(started)
+            return {"entries": entries}
+
+        return guarded(request, fields, "access_log.html", work)
+
+    return router
+
+
+IDENTITY = ("document_number", "document_issuer", "date_of_birth", "surname")
+ALLOWED = {*IDENTITY, "departed_on", "port", "carrier", "field", "claimed_value", "explanation", "lang"}

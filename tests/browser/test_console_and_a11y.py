@@ -1,0 +1,116 @@
+"""The staff console in a real browser, and axe-core (vendored, tests only) over every page built here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stayledger.domain.access import Role
+from stayledger.domain.stays import Status
+from tests.browser.conftest import IDENTITY, shot
+
+AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text(encoding="utf-8")
+
+
+def sign_in(page, service, role: Role) -> None:
+    page.goto(service.url + "/console/login")
+    page.fill("#token", service.tokens[role])
+    page.press("#token", "Enter")  # keyboard only
+    page.wait_for_url(service.url + "/console")
+
+
+def test_an_officer_finds_a_person_with_a_purpose_and_sees_the_stays(service, browser):
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    sign_in(page, service, Role.OFFICER)
+    page.click("text=Find a person")
+    page.fill("#document_number", "H8151480")
+    page.fill("#purpose", "secondary inspection")
+    page.click("main button[type=submit]")
+    assert "BRD-7" in page.locator("main").inner_text()
+    assert page.locator(".stay .status").first.inner_text() in {s.value for s in Status}
+    shot(page, "console-person")
+    context.close()
+
+
+def test_an_auditor_sees_the_verification_verdict(service, browser):
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    sign_in(page, service, Role.AUDITOR)
+    page.click("text=Audit log")
+    assert page.locator(".verdict").get_attribute("class") == "verdict ok"
+    shot(page, "console-audit")
+    context.close()
+
+
+def violations(page) -> list[str]:
+    page.add_script_tag(content=AXE)
+    found = page.evaluate("async () => (await axe.run(document)).violations"
+                          ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.length}))")
+    return [f"{v['id']} ({v['impact']}, {v['nodes']} nodes)" for v in found if v["impact"] in ("serious", "critical")]
+
+
+def test_axe_does_find_a_violation_when_there_is_one(browser):
+    """The check below is only worth something if axe runs: an unlabelled field is a critical violation."""
+    page = browser.new_page()
+    page.set_content('<!doctype html><html lang="en"><title>t</title><main><input></main></html>')
+    assert any(v.startswith("label ") for v in violations(page))
+    page.close()
+
+
+PORTAL_PAGES = ["/?lang=en", "/?lang=ar", "/?lang=zh", "/case?case_id=NOPE&code=NOPE&lang=fr"]
+
+
+@pytest.mark.parametrize("path", PORTAL_PAGES)
+def test_portal_pages_have_no_serious_accessibility_violation(service, browser, path):
+    context = browser.new_context(bypass_csp=True, viewport={"width": 360, "height": 740})  # to inject axe
+    page = context.new_page()
+    page.goto(service.url + path)
+    assert violations(page) == []
+    context.close()
+
+
+def test_answer_pages_have_no_serious_accessibility_violation(service, browser):
+    context = browser.new_context(bypass_csp=True, viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    for form, extra in (("status", {}), ("log", {})):
+        page.goto(service.url + "/?lang=es")
+        for field, value in IDENTITY.items():
+            page.fill(f"#{form}-{field}", value)
+        page.click(f"form:has(#{form}-surname) button[type=submit]")
+        assert violations(page) == [], form
+    context.close()
+
+
+def test_console_pages_have_no_serious_accessibility_violation(service, browser):
+    context = browser.new_context(bypass_csp=True, viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    page.goto(service.url + "/console/login")
+    assert violations(page) == []
+    sign_in(page, service, Role.OFFICER)
+    for path in ("/console", "/console/person?document_number=H8151480&purpose=a11y+check", "/console/cases?purpose=a11y+check"):
+        page.goto(service.url + path)
+        assert violations(page) == [], path
+    context.close()
+
+
+def test_the_reviewers_queue_and_the_auditors_page_have_no_serious_accessibility_violation(service, browser):
+    for role, path in ((Role.REVIEWER, "/console/review"), (Role.AUDITOR, "/console/audit")):
+        context = browser.new_context(bypass_csp=True, viewport={"width": 1100, "height": 900})
+        page = context.new_page()
+        sign_in(page, service, role)
+        page.goto(service.url + path)
+        assert violations(page) == [], path
+        context.close()
+
+
+def test_focus_is_visible_when_tabbing(service, browser):
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    page.goto(service.url + "/?lang=en")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"
+    context.close()

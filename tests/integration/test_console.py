@@ -1,0 +1,94 @@
+"""The staff console: sign-in and session cookie, CSRF, and every console page × every role against the policy."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from stayledger.api.pages.console import CONSOLE_ROUTES
+from stayledger.domain.access import Action, Role
+from stayledger.usecases.policy import POLICY
+from stayledger.api.app import item_id
+from tests.integration.test_api import STAFF, WHY, service  # noqa: F401  (the fixture)
+
+# Each console page: the actions its use cases perform, and a request the policy alone may refuse.
+PAGES: dict[tuple[str, str], tuple[list[Action], dict]] = {
+    ("GET", "/console"): ([], {}),
+    ("GET", "/console/person"): ([Action.VIEW_PERSON],
+                                 {"params": {"document_number": "H8151480", **WHY}}),
+    ("GET", "/console/cases"): ([Action.LIST_CASES], {"params": WHY}),
+    ("POST", "/console/cases/{case_id}/decision"): ([Action.DECIDE_CASE], {"data": {"decision": "reject", "reasons": "no record"}}),
+    ("GET", "/console/review"): ([Action.LIST_REVIEW], {}),
+    ("GET", "/console/review/{item}"): ([Action.SHOW_REVIEW], {"params": WHY}),
+    ("POST", "/console/review/{item}/decision"): ([Action.DECIDE_REVIEW], {"data": {"decision": "reject", "note": "different"}}),
+    ("GET", "/console/audit"): ([Action.VERIFY_AUDIT, Action.LIST_AUDIT], {}),
+}
+
+
+def sign_in(client, token: str) -> str:
+    answer = client.post("/console/login", data={"token": token}, follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    cookie = answer.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/console" in cookie
+    home = client.get("/console")
+    return re.search(r'name="csrf" value="([^"]+)"', home.text).group(1)
+
+
+def test_every_console_page_is_in_the_matrix(service):  # noqa: F811
+    assert set(CONSOLE_ROUTES) == set(PAGES)
+
+
+@pytest.mark.parametrize("page", sorted(PAGES), ids=lambda p: f"{p[0]} {p[1]}")
+@pytest.mark.parametrize("role", STAFF, ids=lambda r: r.value)
+def test_each_console_page_answers_each_role_as_the_policy_says(service, page, role):  # noqa: F811
+    client, store, tokens = service
+    from stayledger.usecases.traveller import TravellerIdentity, request_correction
+    from tests.access import as_role
+
+    case_id, _ = request_correction(store, as_role(Role.TRAVELLER, "own record"), TravellerIdentity("H8151480", "IND", "2004-12-07", "Mishra"),
+                                    "given_names", "GAURAV K", "my full name")
+    method, path = page
+    actions, request = PAGES[page]
+    client.cookies.clear()
+    anonymous = client.request(method, path.replace("{case_id}", case_id).replace("{item}", item_id("APIS-1", "BRD-1")), follow_redirects=False, **request)
+    assert anonymous.status_code == 303 and anonymous.headers["location"] == "/console/login"
+    csrf = sign_in(client, tokens[role])
+    if method == "POST":
+        request = {"data": {**request["data"], "csrf": csrf}}
+    answer = client.request(method, path.replace("{case_id}", case_id).replace("{item}", item_id("APIS-1", "BRD-1")), **request)
+    allowed = all(role in POLICY[a].roles for a in actions)
+    assert answer.status_code == (200 if allowed else 403), (role, answer.text[-400:])
+
+
+def test_a_form_without_the_sessions_csrf_token_is_refused(service):  # noqa: F811
+    client, store, tokens = service
+    sign_in(client, tokens[Role.OFFICER])
+    answer = client.post("/console/cases/NOCASE/decision", data={"decision": "reject", "reasons": "xyz", "csrf": "forged"})
+    assert answer.status_code == 403 and "CSRF" in answer.text
+
+
+def test_a_wrong_token_does_not_sign_in(service):  # noqa: F811
+    client, _, _ = service
+    answer = client.post("/console/login", data={"token": "slt_wrong"}, follow_redirects=False)
+    assert answer.status_code == 401 and "set-cookie" not in answer.headers
+
+
+def test_an_officer_decides_a_case_from_the_console_and_the_audit_names_the_purpose(service):  # noqa: F811
+    client, store, tokens = service
+    from stayledger.audit.log import parse_entry
+    from stayledger.usecases.traveller import TravellerIdentity, request_correction
+    from tests.access import as_role
+
+    case_id, _ = request_correction(store, as_role(Role.TRAVELLER, "own record"), TravellerIdentity("H8151480", "IND", "2004-12-07", "Mishra"),
+                                    "given_names", "GAURAV K", "my full name")
+    csrf = sign_in(client, tokens[Role.OFFICER])
+    listed = client.get("/console/cases", params={"purpose": "weekly cases"})
+    assert case_id in listed.text
+    decided = client.post(f"/console/cases/{case_id}/decision",
+                          data={"csrf": csrf, "purpose": "weekly cases", "decision": "accept", "reasons": "passport shows it"})
+    assert decided.status_code == 200 and "accepted" in decided.text
+    entries = [parse_entry(t) for _, t, _ in store.audit_rows()]
+    assert any(e["action"] == Action.DECIDE_CASE.value and e["actor"] == "officer-1" for e in entries)
+    assert any(e["action"] == Action.LIST_CASES.value and e["purpose"] == "weekly cases" and e["actor"] == "officer-1"
+               for e in entries)
