@@ -53,15 +53,29 @@ class ClusterResult:
     refused: list[tuple[str, str, float, str]] = field(default_factory=list)
 
 
-def _dob_conflict(a: str | None, b: str | None) -> bool:
-    """Two full birth dates that no typo explains (not equal, not day/month swapped, >1 edit).
+# Years of birth at least this far apart conflict when a side states only the year (1 January
+# or a partial date). An estimated year (age assessed, day and month unknown) drifts by one
+# between registrations, so one apart is not a conflict; a mistyped year digit on a placeholder
+# date cannot be told from another person's year, and the guard only acts with different documents.
+ESTIMATED_YEAR_TOLERANCE: Final = 1
 
-    Partial dates and 1 January (a common placeholder for "only the year is known") never conflict.
+
+def _year(text: str) -> int | None:
+    return int(text[:4]) if len(text) >= 4 and text[:4].isdigit() else None
+
+
+def _dob_conflict(a: str | None, b: str | None) -> bool:
+    """Two birth dates that no typo explains (not equal, not day/month swapped, >1 edit).
+
+    When a side states only the year (a partial date, or 1 January: a common placeholder for
+    "only the year is known"), the years conflict if they are more than
+    ``ESTIMATED_YEAR_TOLERANCE`` apart.
     """
-    if a is None or b is None or len(a) != 10 or len(b) != 10 or a == b:
+    if a is None or b is None or a == b:
         return False
-    if a.endswith("-01-01") or b.endswith("-01-01"):
-        return False
+    if len(a) != 10 or len(b) != 10 or a.endswith("-01-01") or b.endswith("-01-01"):
+        ya, yb = _year(a), _year(b)
+        return ya is not None and yb is not None and abs(ya - yb) > ESTIMATED_YEAR_TOLERANCE
     if a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]:
         return False  # day and month swapped
     differing = [i for i in range(10) if a[i] != b[i]]
@@ -181,7 +195,8 @@ def cluster_links(
         model itself scored at or above the threshold is exempt (it outweighed the relative's
         weight: a typo); or
     (b) carry different document numbers and birth dates that no typo explains (not equal, not
-        day/month swapped, more than one digit apart, neither 1 January), checked when both
+        day/month swapped, more than one digit apart; for a date known only by its year, years
+        more than one apart), checked when both
         components hold two or more events; or
     (c) are namesakes: each component's own records corroborate a birth date (two records state
         it) and no corroborated date of one is that of the other (equal or day/month swapped),

@@ -33,7 +33,8 @@ import pyarrow.compute as pc
 
 from stayledger.errors import StayledgerError
 from stayledger.identity.clustering import FAMILY_NUMBER_MAX_GAP, ClusterResult, IdentityKeys, cluster_links
-from stayledger.identity.features import FEATURE_SCHEMA, build_features
+from stayledger.identity.features import FEATURE_SCHEMA, build_features, discount_documents, shared_documents_of
+from stayledger.identity.placeholders import discounted_document_reason
 
 MODEL_FORMAT: Final = "stayledger-linkage-model"
 MODEL_FORMAT_VERSION: Final = 1
@@ -184,6 +185,11 @@ def _jw(column: str, threshold: float, *, min_length: int = 0) -> str:
 MIN_SURNAME_LENGTH_FOR_SIMILARITY: Final = 4
 
 
+# One side states only a year: a 1 January placeholder or a partial date (YYYY, YYYY-MM).
+_YEAR_ONLY: Final = "(dob_jan1_l OR dob_jan1_r OR NOT dob_full_l OR NOT dob_full_r)"
+ESTIMATED_YEAR_MU: Final = 0.001
+
+
 def comparisons(*, for_training: bool = False) -> list[dict[str, Any]]:
     """The comparisons of the linkage model as Splink settings dicts (levels strongest first).
 
@@ -278,12 +284,29 @@ def comparisons(*, for_training: bool = False) -> list[dict[str, Any]]:
                 f"{full} AND dob_year_l = dob_year_r AND dob_month_l = dob_day_r AND dob_day_l = dob_month_r",
                 "day and month swapped",
             ),
-            _level(f"{full} AND damerau_levenshtein(dob_l, dob_r) <= 1", "one digit off or two digits transposed"),
+            # Not when both are 1 January: a placeholder's day and month say nothing, so its year
+            # is all the date there is, and another year is another date (1973 / 1979).
+            _level(
+                f"{full} AND NOT (dob_jan1_l AND dob_jan1_r) AND damerau_levenshtein(dob_l, dob_r) <= 1",
+                "one digit off or two digits transposed",
+            ),
             _level("dob_year_l = dob_year_r AND (dob_jan1_l OR dob_jan1_r)", "same year, one side 1 January (placeholder)"),
             _level(
                 "dob_year_l = dob_year_r AND (NOT dob_full_l OR NOT dob_full_r) "
                 "AND coalesce(dob_month_l = dob_month_r, TRUE)",
                 "agrees as far as known (partial date)",
+            ),
+            # Only the year known on a side (1 January or a partial date), and the years one
+            # apart: an estimated year (age assessed at registration) drifts by one between
+            # registrations, so this is no evidence either way. Years further apart fall to
+            # "different", evidence against.
+            _level(
+                f"{_YEAR_ONLY} AND abs(dob_year_l - dob_year_r) = 1",
+                "only the year known, years one apart (an estimated year; no evidence either way)",
+                m_probability=ESTIMATED_YEAR_MU,
+                u_probability=ESTIMATED_YEAR_MU,
+                fix_m_probability=True,
+                fix_u_probability=True,
             ),
             _level(_ELSE, "different"),
         ],
@@ -432,6 +455,12 @@ class LinkageModel:
     _scorer: "_PairScorer | None" = field(default=None, init=False, repr=False)
 
     @property
+    def shared_documents(self) -> frozenset[str]:
+        """Document numbers (OCR-canonical) that training found given with several unrelated
+        identities: they weigh nothing (see ``placeholders``)."""
+        return frozenset(self.metadata.get("shared_document_numbers") or ())
+
+    @property
     def prior(self) -> float:
         """Probability that two random events are the same person (Splink's lambda)."""
         return float(self.settings["probability_two_random_records_match"])
@@ -543,12 +572,15 @@ def refresh_term_frequencies(model: LinkageModel, features: pa.Table) -> Linkage
     rare: dict[str, float] = {}
     for column in TF_COLUMNS:
         tf_lookups[column], rare[column] = _frequencies(features, column)
-    metadata = {**model.metadata, "term_frequencies_from": features.num_rows}
+    metadata = {**model.metadata, "term_frequencies_from": features.num_rows,
+                "shared_document_numbers": sorted(shared_documents_of(features))}
     return LinkageModel(settings=model.settings, term_frequencies=tf_lookups, rare_value_frequency=rare, metadata=metadata)
 
 
 def _with_term_frequencies(features: pa.Table, model: LinkageModel) -> pa.Table:
-    """Add ``tf_surname`` and ``tf_given`` from the model's lookups (unseen values count as rare)."""
+    """Add ``tf_surname`` and ``tf_given`` from the model's lookups (unseen values count as rare),
+    with the model's shared document numbers discounted."""
+    features = discount_documents(features, model.shared_documents)
     for column in TF_COLUMNS:
         lookup = model.term_frequencies.get(column, {})
         rare = model.rare_value_frequency.get(column, 0.0)
@@ -590,6 +622,8 @@ def train_model(
             f"{features.num_rows} records is too few to train (need at least {TOO_SMALL_TO_TRAIN}); "
             "use deterministic keys (document number and date of birth) instead"
         )
+    shared = shared_documents_of(features)
+    features = discount_documents(features, shared)
     tf_lookups: dict[str, dict[str, float]] = {}
     rare: dict[str, float] = {}
     for column in TF_COLUMNS:
@@ -624,6 +658,7 @@ def train_model(
         "stayledger_version": _stayledger_version(),
         "splink_version": _splink_version(),
         "levels_without_evidence": untrained,
+        "shared_document_numbers": sorted(shared),
     }
     return LinkageModel(settings=settings, term_frequencies=tf_lookups, rare_value_frequency=rare, metadata=metadata)
 
@@ -833,6 +868,8 @@ def link_events(
     must = [tuple(p) for p in must_link]
     cannot = [tuple(p) for p in cannot_link]
     features = build_features(events)
+    # Numbers this batch gives with several unrelated identities weigh nothing, like the model's.
+    features = discount_documents(features, shared_documents_of(features) | model.shared_documents)
     links = predict_links(features, model, threshold=min(low, match_threshold))
     event_ids = features.column("unique_id").to_pylist()
     keys = identity_keys_of(features)
@@ -1003,7 +1040,7 @@ class CandidateIndex:
     def __init__(self, features: pa.Table, model: LinkageModel) -> None:
         rules = [r["blocking_rule"] if isinstance(r, dict) else r for r in model.settings["blocking_rules_to_generate_predictions"]]
         self._rules = [_rule_columns(rule) for rule in rules]
-        self._features = features.select(list(_PAIR_COLUMNS)).combine_chunks()
+        self._features = discount_documents(features.select(list(_PAIR_COLUMNS)), model.shared_documents).combine_chunks()
         self._lock = threading.Lock()
         self._con = _connect()
         keys = ", ".join(f"{_key_sql([r for _, r in rule])} AS k{i}" for i, rule in enumerate(self._rules))
@@ -1128,12 +1165,19 @@ def explain_pair(record_a: Mapping[str, Any], record_b: Mapping[str, Any], model
     total = prior_weight
     parts = []
     values_a, values_b = left.to_pylist()[0], right.to_pylist()[0]
+    numbers = [r.get("document_number") for r in (record_a, record_b)]
+    discounted = [(n, discounted_document_reason(n, model.shared_documents)) for n in numbers if n]
     for (name, levels), g in zip(model.compiled(), gammas):
         level = levels[g]
         base, adjustment = _level_weight(level, tf)
         total += base + adjustment
         shown = _SHOWN_VALUE.get(name, name)
-        parts.append(ComparisonExplanation(name, level.label, base + adjustment, adjustment, values_a.get(shown), values_b.get(shown)))
+        label, value_a, value_b = level.label, values_a.get(shown), values_b.get(shown)
+        if name == "document_number" and any(reason for _, reason in discounted):
+            # Say that a number was there and why it weighed nothing, not just "missing".
+            label = "; ".join(dict.fromkeys(f"discounted, {reason}: {n}" for n, reason in discounted if reason))
+            value_a, value_b = (str(n) if n else None for n in numbers)
+        parts.append(ComparisonExplanation(name, label, base + adjustment, adjustment, value_a, value_b))
     return PairExplanation(model.prior, prior_weight, tuple(parts), total, _probability(total))
 
 
