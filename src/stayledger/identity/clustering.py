@@ -38,6 +38,9 @@ class IdentityKeys:
     document: str | None
     date_of_birth: str | None
     surname: str | None = None
+    # The document's issuer (else the nationality) and the event's date (ISO), for document histories.
+    issuer: str | None = None
+    occurred_on: str | None = None
 
 
 @dataclass(slots=True)
@@ -101,6 +104,87 @@ def consecutive_documents(a: str | None, b: str | None) -> bool:
     if a[-2:].isdigit() and b[-2:].isdigit():
         return abs(int(a[-2:]) - int(b[-2:])) < FAMILY_NUMBER_MAX_GAP
     return True
+
+
+# Marks a refusal by thin document-history evidence: the link goes to review instead of merging.
+THIN_HISTORY: Final = "document history (thin evidence, for review)"
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """One character changed, added, dropped, or two adjacent ones swapped: a keying error."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return a == b
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+
+
+def _alternation(uses: list[tuple[str, str]]) -> tuple[int, int] | None:
+    """Whether one issuer's documents, in date order, alternate: (X, Y, X). Returns how often the
+    least used of the alternating numbers was seen and how many runs there were, or None.
+
+    A number seen once within one keying error of another is that number mistyped. On a day with
+    several numbers the order that alternates least is taken (the day's order is unknown).
+    """
+    counts: dict[str, int] = {}
+    for _, number in uses:
+        counts[number] = counts.get(number, 0) + 1
+    canonical = {}
+    for number in counts:
+        if counts[number] == 1:
+            canonical[number] = next((o for o in counts if o != number and counts[o] > 1 and _one_edit(o, number)), number)
+        else:
+            canonical[number] = number
+    first_seen: dict[str, str] = {}
+    for on, number in sorted(uses):
+        first_seen.setdefault(canonical[number], on)
+    ordered = sorted((on, first_seen[canonical[n]], canonical[n]) for on, n in uses)
+    runs: list[str] = []
+    for _, _, number in ordered:
+        if not runs or runs[-1] != number:
+            runs.append(number)
+    if len(runs) == len(set(runs)):
+        return None  # each number used in one stretch: renewals succeed each other
+    totals: dict[str, int] = {}
+    for _, number in uses:
+        totals[canonical[number]] = totals.get(canonical[number], 0) + 1
+    return min(totals[n] for n in set(runs)), len(runs)
+
+
+def document_history_conflict(left: Iterable[IdentityKeys], right: Iterable[IdentityKeys]) -> str | None:
+    """Why two components' documents say they are two people, or None.
+
+    A traveller's passports from one issuer succeed each other: a renewal replaces the old one, which
+    stops being used. When the two components hold different numbers of one issuer and together they
+    use them alternately in time (X, then Y, then X again; also two stays open at once on X and Y,
+    one closed on X after Y was used), they are two people using their own documents. Dual nationals
+    alternate between issuers, which is not compared. Evidence is thin when one of the alternating
+    numbers was seen only once (a stale number from a booking profile, a mistyped record): then the
+    link goes to review (``THIN_HISTORY``) rather than being merged or refused outright.
+    """
+    def by_issuer(keys: Iterable[IdentityKeys]) -> dict[str, list[tuple[str, str]]]:
+        out: dict[str, list[tuple[str, str]]] = {}
+        for k in keys:
+            if k.document and k.issuer and k.occurred_on:
+                out.setdefault(k.issuer, []).append((k.occurred_on, k.document))
+        return out
+
+    mine, theirs = by_issuer(left), by_issuer(right)
+    for issuer in mine.keys() & theirs.keys():
+        if len({n for _, n in mine[issuer]} | {n for _, n in theirs[issuer]}) < 2:
+            continue
+        if _alternation(mine[issuer]) or _alternation(theirs[issuer]):
+            continue  # already alternating on one side: not this merge's doing
+        found = _alternation(mine[issuer] + theirs[issuer])
+        if found is None:
+            continue
+        least_seen, runs = found
+        if least_seen >= 2 and runs >= 3:
+            return f"two numbers of {issuer} used alternately (two people, each on their own passport)"
+        return THIN_HISTORY
+    return None
 
 
 def _same_day(a: str, b: str) -> bool:
@@ -336,10 +420,14 @@ def _chaining_conflict(
                 for b, kb in right_keyed:
                     if consecutive_documents(ka.document, kb.document) and not direct.linked(a, b):
                         return "a relative's passport (consecutive numbers) the model did not link directly"
+    history = document_history_conflict((k for _, k in left_keyed), (k for _, k in right_keyed))
+    if history is not None:
+        return history
     if len(left) < 2 or len(right) < 2:
         return None
     if any(contradicts(ka, kb) for _, ka in left_keyed for _, kb in right_keyed):
         return "records contradict on document and date of birth"
+
     if namesakes((k for _, k in left_keyed), (k for _, k in right_keyed)):
         return "each side's records agree on their own, different birth date (namesakes)"
     core_left, core_right = core_records(left, keys), core_records(right, keys)

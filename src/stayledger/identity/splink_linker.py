@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from stayledger.errors import StayledgerError
-from stayledger.identity.clustering import FAMILY_NUMBER_MAX_GAP, ClusterResult, IdentityKeys, cluster_links
+from stayledger.identity.clustering import FAMILY_NUMBER_MAX_GAP, THIN_HISTORY, ClusterResult, IdentityKeys, cluster_links
 from stayledger.identity.features import FEATURE_SCHEMA, build_features, discount_documents, shared_documents_of
 from stayledger.identity.placeholders import discounted_document_reason
 
@@ -841,7 +841,9 @@ def identity_keys_of(features: pa.Table) -> dict[str, IdentityKeys]:
     docs = features.column("doc_ocr").to_pylist()
     dobs = features.column("dob").to_pylist()
     surnames = features.column("surname").to_pylist()
-    return {e: IdentityKeys(d, b, n) for e, d, b, n in zip(ids, docs, dobs, surnames)}
+    issuers = pc.coalesce(features.column("document_issuer"), features.column("nationality")).to_pylist()
+    dates = pc.cast(features.column("occurred_on"), pa.string()).to_pylist()
+    return {e: IdentityKeys(d, b, n, i, o) for e, d, b, n, i, o in zip(ids, docs, dobs, surnames, issuers, dates)}
 
 
 def link_events(
@@ -878,6 +880,7 @@ def link_events(
         event_ids, links, match_threshold=high, must_link=must, cannot_link=cannot, identity_keys=keys
     )
     grey_pairs = _grey_pairs(links, low, high, clusters, confident, cannot)
+    grey_pairs = _with_thin_history_refusals(grey_pairs, clusters)
     return LinkageResult(
         cluster_of=clusters.cluster_of,
         joining_probability=clusters.joining_probability,
@@ -885,6 +888,23 @@ def link_events(
         links=links,
         refused=clusters.refused,
     )
+
+
+def _with_thin_history_refusals(grey_pairs: pa.Table, clusters: ClusterResult) -> pa.Table:
+    """Add the links the chaining guard refused on thin document-history evidence: a reviewer decides."""
+    thin = [(a, b, p) for a, b, p, reason in clusters.refused if reason.endswith(THIN_HISTORY)]
+    thin = [(a, b, p) for a, b, p in thin if clusters.cluster_of[a] != clusters.cluster_of[b]]
+    if not thin:
+        return grey_pairs
+    seen = set(zip(grey_pairs.column("event_id_l").to_pylist(), grey_pairs.column("event_id_r").to_pylist()))
+    rows = [r for r in thin if (r[0], r[1]) not in seen]
+    extra = pa.table(
+        {"event_id_l": [a for a, _, _ in rows], "event_id_r": [b for _, b, _ in rows], "match_probability": [p for _, _, p in rows],
+         "cluster_l": [clusters.cluster_of[a] for a, _, _ in rows], "cluster_r": [clusters.cluster_of[b] for _, b, _ in rows],
+         "same_cluster": [False] * len(rows)},
+        schema=grey_pairs.schema,
+    )
+    return pa.concat_tables([grey_pairs, extra])
 
 
 def _grey_pairs(
