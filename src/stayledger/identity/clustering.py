@@ -187,6 +187,29 @@ def document_history_conflict(left: Iterable[IdentityKeys], right: Iterable[Iden
     return None
 
 
+def describe_document_history(keys: Iterable[IdentityKeys]) -> list[str]:
+    """One line per issuer with two or more numbers: the numbers in order of first use with their
+    first and last dates, and whether they succeed each other (renewals) or alternate."""
+    uses: dict[str, list[tuple[str, str]]] = {}
+    for k in keys:
+        if k.document and k.issuer and k.occurred_on:
+            uses.setdefault(k.issuer, []).append((k.occurred_on, k.document))
+    lines = []
+    for issuer, seen in sorted(uses.items()):
+        spans: dict[str, list[str]] = {}
+        for on, number in sorted(seen):
+            spans.setdefault(number, []).append(on)
+        if len(spans) < 2:
+            continue
+        parts = ", then ".join(f"{n} ({d[0]}…{d[-1]}, {len(d)}×)" for n, d in spans.items())
+        found = _alternation(seen)
+        verdict = ("used alternately: evidence of two people" if found and found[0] >= 2 and found[1] >= 3
+                   else "one used between uses of another (thin evidence of two people)" if found
+                   else "succeed each other (renewals)")
+        lines.append(f"documents of {issuer}: {parts} — {verdict}")
+    return lines
+
+
 def _same_day(a: str, b: str) -> bool:
     """Equal, or day and month swapped (a date-format mix-up, not another person)."""
     return a == b or (a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7])
