@@ -52,3 +52,11 @@ def test_the_clustering_refuses_the_alternating_merge_and_keeps_the_renewal() ->
     assert result.cluster_of["a1"] != result.cluster_of["b1"]
     assert result.cluster_of["r1"] == result.cluster_of["r2"]
     assert any("alternately" in reason for *_, reason in result.refused)
+
+
+def test_a_thin_alternation_is_kept_and_questioned_for_review() -> None:
+    keys = {"a1": _k("AB1111111", "2020-01-10"), "a2": _k("AB1111111", "2022-02-10"), "b1": _k("CD2222222", "2021-03-01")}
+    links = pa.table({"event_id_l": ["a1", "a1"], "event_id_r": ["a2", "b1"], "match_probability": [0.999, 0.95]})
+    result = cluster_links(list(keys), links, match_threshold=0.9, identity_keys=keys)
+    assert result.cluster_of["a1"] == result.cluster_of["b1"]
+    assert [(a, b) for a, b, _, reason in result.questioned if reason == THIN_HISTORY] == [("a1", "b1")]

@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from stayledger.errors import StayledgerError
-from stayledger.identity.clustering import FAMILY_NUMBER_MAX_GAP, THIN_HISTORY, ClusterResult, IdentityKeys, cluster_links
+from stayledger.identity.clustering import FAMILY_NUMBER_MAX_GAP, ClusterResult, IdentityKeys, cluster_links
 from stayledger.identity.features import FEATURE_SCHEMA, build_features, discount_documents, shared_documents_of
 from stayledger.identity.placeholders import discounted_document_reason
 
@@ -549,16 +549,66 @@ def _connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
+# The frequency of a name is that of all its spellings (MUHAMMAD / MOHAMMED / MOHAMED): counting one
+# spelling understates how common the name is and so overstates what agreeing on it proves. Spellings
+# are one name when they share a transliteration key and are alike (Jaro-Winkler, chained: MUHAMMAD ~
+# MOHAMMED ~ MOHAMED). The key alone is too coarse: it collapses vowels, so distinct names share it
+# (HASSAN / HUSSEIN, LI / LEE / LIU); short keys are left out altogether.
+TF_KEY_COLUMNS: Final = {"surname": "surname_tk", "given": "given_tk"}
+MIN_KEY_LENGTH_FOR_TF: Final = 4
+SPELLING_SIMILARITY_FOR_TF: Final = 0.8
+
+
+def _spelling_groups(names: dict[str, int], keys: dict[str, str]) -> dict[str, int]:
+    """Per name, the count of all spellings of it (see ``TF_KEY_COLUMNS``)."""
+    rows = [(n, k) for n, k in keys.items() if k and len(k) >= MIN_KEY_LENGTH_FOR_TF and n in names]
+    if not rows:
+        return dict(names)
+    con = _connect()
+    try:
+        con.register("spellings", pa.table({"name": [n for n, _ in rows], "key": [k for _, k in rows]}))
+        edges = con.execute(
+            "SELECT a.name, b.name FROM spellings a JOIN spellings b ON a.key = b.key AND a.name < b.name "
+            f"WHERE jaro_winkler_similarity(a.name, b.name) >= {SPELLING_SIMILARITY_FOR_TF}"
+        ).fetchall()
+    finally:
+        con.close()
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.get(x, x) != x:
+            parent[x] = parent.get(parent[x], parent[x])
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    totals: dict[str, int] = {}
+    for name, n in names.items():
+        root = find(name)
+        totals[root] = totals.get(root, 0) + n
+    return {name: totals[find(name)] for name in names}
+
+
 def _frequencies(features: pa.Table, column: str) -> tuple[dict[str, float], float]:
-    """Relative frequency of each value seen at least twice, and the frequency of a value seen once."""
-    values = features.column(column).drop_null()
+    """Relative frequency of each name seen at least twice (counting all its spellings, see
+    ``TF_KEY_COLUMNS``), and the frequency of a name seen once."""
+    key_column = TF_KEY_COLUMNS.get(column)
+    present = pc.is_valid(features.column(column))
+    values = features.column(column).filter(present)
     total = len(values)
     if total == 0:
         return {}, 1.0
     counts = pc.value_counts(values)
-    names = counts.field("values").to_pylist()
-    numbers = counts.field("counts").to_pylist()
-    lookup = {name: n / total for name, n in zip(names, numbers) if n >= 2}
+    by_name = dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()))
+    if key_column is not None and key_column in features.column_names:
+        pairs = features.select([column, key_column]).filter(present)
+        distinct = pc.unique(pc.binary_join_element_wise(pairs.column(0), pc.fill_null(pairs.column(1), ""), "\x1f"))
+        keys = dict(v.split("\x1f", 1) for v in distinct.to_pylist())
+        by_name = _spelling_groups(by_name, keys)
+    lookup = {name: n / total for name, n in by_name.items() if n >= 2}
     return dict(sorted(lookup.items())), 1.0 / total
 
 
@@ -833,6 +883,9 @@ class LinkageResult:
     grey_pairs: pa.Table
     links: pa.Table
     refused: list[tuple[str, str, float, str]]
+    # Links kept although the two sides' documents of one issuer alternate once (thin evidence of two
+    # people): for review, in the schema of ``grey_pairs``.
+    questioned_pairs: pa.Table | None = None
 
 
 def identity_keys_of(features: pa.Table) -> dict[str, IdentityKeys]:
@@ -880,31 +933,27 @@ def link_events(
         event_ids, links, match_threshold=high, must_link=must, cannot_link=cannot, identity_keys=keys
     )
     grey_pairs = _grey_pairs(links, low, high, clusters, confident, cannot)
-    grey_pairs = _with_thin_history_refusals(grey_pairs, clusters)
     return LinkageResult(
         cluster_of=clusters.cluster_of,
         joining_probability=clusters.joining_probability,
         grey_pairs=grey_pairs,
         links=links,
         refused=clusters.refused,
+        questioned_pairs=_questioned_pairs(grey_pairs, clusters),
     )
 
 
-def _with_thin_history_refusals(grey_pairs: pa.Table, clusters: ClusterResult) -> pa.Table:
-    """Add the links the chaining guard refused on thin document-history evidence: a reviewer decides."""
-    thin = [(a, b, p) for a, b, p, reason in clusters.refused if reason.endswith(THIN_HISTORY)]
-    thin = [(a, b, p) for a, b, p in thin if clusters.cluster_of[a] != clusters.cluster_of[b]]
-    if not thin:
-        return grey_pairs
+def _questioned_pairs(grey_pairs: pa.Table, clusters: ClusterResult) -> pa.Table:
+    """The links kept on thin document-history evidence against them (a reviewer confirms or splits),
+    in the schema of ``grey_pairs`` and not already among them."""
     seen = set(zip(grey_pairs.column("event_id_l").to_pylist(), grey_pairs.column("event_id_r").to_pylist()))
-    rows = [r for r in thin if (r[0], r[1]) not in seen]
-    extra = pa.table(
+    rows = [(a, b, p) for a, b, p, _ in clusters.questioned if (a, b) not in seen]
+    return pa.table(
         {"event_id_l": [a for a, _, _ in rows], "event_id_r": [b for _, b, _ in rows], "match_probability": [p for _, _, p in rows],
          "cluster_l": [clusters.cluster_of[a] for a, _, _ in rows], "cluster_r": [clusters.cluster_of[b] for _, b, _ in rows],
-         "same_cluster": [False] * len(rows)},
+         "same_cluster": [clusters.cluster_of[a] == clusters.cluster_of[b] for a, b, _ in rows]},
         schema=grey_pairs.schema,
     )
-    return pa.concat_tables([grey_pairs, extra])
 
 
 def _grey_pairs(

@@ -158,6 +158,8 @@ def relink(store: EventStore, *, full: bool = False, train: bool = False) -> Res
         cluster_of = result.cluster_of
         probabilities = result.joining_probability
         grey = _review_items(result.grey_pairs)
+        if result.questioned_pairs is not None:
+            grey += _review_items(result.questioned_pairs)
 
     order = {event_id: i for i, event_id in enumerate(events.column("event_id").to_pylist())}
     reason = f"{method} run" + (f" (model v{model_version})" if model_version else "")
