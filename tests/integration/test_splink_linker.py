@@ -590,3 +590,20 @@ def test_placeholder_birth_dates_in_different_years_are_evidence_against(model: 
     assert levels["date_of_birth"].level == "different" and levels["date_of_birth"].match_weight < -3
     near = {c.name: c for c in explain_pair(a, dict(a, date_of_birth="1974-01-01", document_number="CD9876543"), model).comparisons}
     assert near["date_of_birth"].match_weight == 0  # an estimated year, one off: no evidence either way
+
+
+def test_a_names_frequency_counts_all_its_spellings_but_not_other_names_sharing_a_key() -> None:
+    from stayledger.identity.splink_linker import refresh_term_frequencies
+
+    spellings = ["MUHAMMAD"] * 5 + ["MOHAMMED"] * 3 + ["MOHAMED"] * 2 + ["HASSAN"] * 2 + ["HUSSEIN"] * 2 + ["ALI"] * 6
+    rows = [_event(f"m{i}", 0, "arrival", date(2025, 1, 1), "KHAN", g, "1980-01-02", "M", "PAK", f"AB{i:07d}")
+            for i, g in enumerate(spellings)]
+    empty = LinkageModel(settings={}, term_frequencies={}, rare_value_frequency={}, metadata={})
+    given = refresh_term_frequencies(empty, build_features(_table(rows))).term_frequencies["given"]
+    assert given["MOHAMED"] == given["MOHAMMED"] == given["MUHAMMAD"] == 10 / len(spellings)
+    # HASSAN and HUSSEIN share a transliteration key but are two names.
+    assert given["HASSAN"] == given["HUSSEIN"] == 2 / len(spellings)
+    rows = [_event(f"v{i}", 0, "arrival", date(2025, 1, 1), "LOPEZ", g, "1980-01-02", "F", "MEX", f"AB{i:07d}")
+            for i, g in enumerate(["MARIA"] * 8 + ["MARIO"] * 2)]
+    given = refresh_term_frequencies(empty, build_features(_table(rows))).term_frequencies["given"]
+    assert given["MARIO"] == 2 / 10  # a changed final vowel is another name

@@ -553,7 +553,8 @@ def _connect() -> duckdb.DuckDBPyConnection:
 # spelling understates how common the name is and so overstates what agreeing on it proves. Spellings
 # are one name when they share a transliteration key and are alike (Jaro-Winkler, chained: MUHAMMAD ~
 # MOHAMMED ~ MOHAMED). The key alone is too coarse: it collapses vowels, so distinct names share it
-# (HASSAN / HUSSEIN, LI / LEE / LIU); short keys are left out altogether.
+# (HASSAN / HUSSEIN, LI / LEE / LIU); short keys are left out altogether. Spellings of one name keep
+# their first and last letters; a changed final vowel is another name (MARIA / MARIO, JULIA / JULIO).
 TF_KEY_COLUMNS: Final = {"surname": "surname_tk", "given": "given_tk"}
 MIN_KEY_LENGTH_FOR_TF: Final = 4
 SPELLING_SIMILARITY_FOR_TF: Final = 0.8
@@ -569,6 +570,7 @@ def _spelling_groups(names: dict[str, int], keys: dict[str, str]) -> dict[str, i
         con.register("spellings", pa.table({"name": [n for n, _ in rows], "key": [k for _, k in rows]}))
         edges = con.execute(
             "SELECT a.name, b.name FROM spellings a JOIN spellings b ON a.key = b.key AND a.name < b.name "
+            "AND left(a.name, 1) = left(b.name, 1) AND right(a.name, 1) = right(b.name, 1) "
             f"WHERE jaro_winkler_similarity(a.name, b.name) >= {SPELLING_SIMILARITY_FOR_TF}"
         ).fetchall()
     finally:
