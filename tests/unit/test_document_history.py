@@ -60,3 +60,14 @@ def test_a_thin_alternation_is_kept_and_questioned_for_review() -> None:
     result = cluster_links(list(keys), links, match_threshold=0.9, identity_keys=keys)
     assert result.cluster_of["a1"] == result.cluster_of["b1"]
     assert [(a, b) for a, b, _, reason in result.questioned if reason == THIN_HISTORY] == [("a1", "b1")]
+
+
+def test_a_passport_and_a_land_border_card_of_one_issuer_are_used_in_turn_by_one_traveller() -> None:
+    from stayledger.identity.clustering import document_format
+
+    def k(number: str, on: str) -> IdentityKeys:
+        return IdentityKeys(number, "1934-01-06", "THOMAS", "CAN", on, document_format(number))
+
+    passport = [k("II450668", "2022-11-08"), k("II450668", "2023-06-21"), k("II450668", "2025-01-10")]
+    card = [k("43253908", "2022-10-02"), k("43253908", "2024-07-14"), k("43253908", "2025-10-11")]
+    assert document_history_conflict(passport, card) is None

@@ -41,6 +41,21 @@ class IdentityKeys:
     # The document's issuer (else the nationality) and the event's date (ISO), for document histories.
     issuer: str | None = None
     occurred_on: str | None = None
+    # The number's shape as written (letters A, digits 9: ``AA999999``), see ``document_format``.
+    document_format: str | None = None
+
+
+def document_format(number: str | None) -> str | None:
+    """The shape of a normalised document number: letters as A, digits as 9 (``AB123456`` -> ``AA999999``).
+
+    One issuer's passports keep their shape across renewals; its other documents used at land borders
+    (passport cards, trusted-traveller and border-crossing cards, enhanced driving licences) have
+    their own. Those coexist with the passport and are used in turn, so histories compare only
+    numbers of one shape.
+    """
+    if not number:
+        return None
+    return "".join("A" if ch.isalpha() else "9" if ch.isdigit() else ch for ch in number)
 
 
 @dataclass(slots=True)
@@ -169,20 +184,21 @@ def document_history_conflict(left: Iterable[IdentityKeys], right: Iterable[Iden
     numbers was seen only once (a stale number from a booking profile, a mistyped record): then the
     link is kept and goes to review (``THIN_HISTORY``).
     """
-    def by_issuer(keys: Iterable[IdentityKeys]) -> dict[str, list[tuple[str, str]]]:
-        out: dict[str, list[tuple[str, str]]] = {}
+    def by_issuer(keys: Iterable[IdentityKeys]) -> dict[tuple[str, str | None], list[tuple[str, str]]]:
+        out: dict[tuple[str, str | None], list[tuple[str, str]]] = {}
         for k in keys:
             if k.document and k.issuer and k.occurred_on:
-                out.setdefault(k.issuer, []).append((k.occurred_on, k.document))
+                out.setdefault((k.issuer, k.document_format), []).append((k.occurred_on, k.document))
         return out
 
     mine, theirs = by_issuer(left), by_issuer(right)
-    for issuer in mine.keys() & theirs.keys():
-        if len({n for _, n in mine[issuer]} | {n for _, n in theirs[issuer]}) < 2:
+    for issuer, _ in mine.keys() & theirs.keys():
+        group = (issuer, _)
+        if len({n for _, n in mine[group]} | {n for _, n in theirs[group]}) < 2:
             continue
-        if _alternation(mine[issuer]) or _alternation(theirs[issuer]):
+        if _alternation(mine[group]) or _alternation(theirs[group]):
             continue  # already alternating on one side: not this merge's doing
-        found = _alternation(mine[issuer] + theirs[issuer])
+        found = _alternation(mine[group] + theirs[group])
         if found is None:
             continue
         least_seen, runs = found
@@ -195,12 +211,12 @@ def document_history_conflict(left: Iterable[IdentityKeys], right: Iterable[Iden
 def describe_document_history(keys: Iterable[IdentityKeys]) -> list[str]:
     """One line per issuer with two or more numbers: the numbers in order of first use with their
     first and last dates, and whether they succeed each other (renewals) or alternate."""
-    uses: dict[str, list[tuple[str, str]]] = {}
+    uses: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for k in keys:
         if k.document and k.issuer and k.occurred_on:
-            uses.setdefault(k.issuer, []).append((k.occurred_on, k.document))
+            uses.setdefault((k.issuer, k.document_format or ""), []).append((k.occurred_on, k.document))
     lines = []
-    for issuer, seen in sorted(uses.items()):
+    for (issuer, _), seen in sorted(uses.items()):
         spans: dict[str, list[str]] = {}
         for on, number in sorted(seen):
             spans.setdefault(number, []).append(on)

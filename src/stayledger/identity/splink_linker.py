@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from stayledger.errors import StayledgerError
-from stayledger.identity.clustering import FAMILY_NUMBER_MAX_GAP, ClusterResult, IdentityKeys, cluster_links
+from stayledger.identity.clustering import FAMILY_NUMBER_MAX_GAP, ClusterResult, IdentityKeys, cluster_links, document_format
 from stayledger.identity.features import FEATURE_SCHEMA, build_features, discount_documents, shared_documents_of
 from stayledger.identity.placeholders import discounted_document_reason
 
@@ -898,7 +898,8 @@ def identity_keys_of(features: pa.Table) -> dict[str, IdentityKeys]:
     surnames = features.column("surname").to_pylist()
     issuers = pc.coalesce(features.column("document_issuer"), features.column("nationality")).to_pylist()
     dates = pc.cast(features.column("occurred_on"), pa.string()).to_pylist()
-    return {e: IdentityKeys(d, b, n, i, o) for e, d, b, n, i, o in zip(ids, docs, dobs, surnames, issuers, dates)}
+    formats = [document_format(d) for d in features.column("doc").to_pylist()]
+    return {e: IdentityKeys(d, b, n, i, o, f) for e, d, b, n, i, o, f in zip(ids, docs, dobs, surnames, issuers, dates, formats)}
 
 
 def link_events(

@@ -93,13 +93,13 @@ def _person_view(store: EventStore, person_id: str, as_of: date, pack: str) -> P
 
 def document_history_of(events: Iterable[Event]) -> list[str]:
     """How a person's documents of each issuer follow each other (see ``clustering.describe_document_history``)."""
-    from stayledger.identity.clustering import IdentityKeys, describe_document_history
+    from stayledger.identity.clustering import IdentityKeys, describe_document_history, document_format
     from stayledger.identity.placeholders import discounted_document_reason
-    from stayledger.identity.normalise import ocr_canonical
+    from stayledger.identity.normalise import normalise_document_number, ocr_canonical
 
     return describe_document_history(
         IdentityKeys(ocr_canonical(e.document_number), e.date_of_birth, e.surname, e.document_issuer or e.nationality,
-                     e.occurred_on.isoformat())
+                     e.occurred_on.isoformat(), document_format(normalise_document_number(e.document_number)))
         for e in events
         if e.document_number and discounted_document_reason(e.document_number) is None
     )
