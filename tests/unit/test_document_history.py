@@ -71,3 +71,9 @@ def test_a_passport_and_a_land_border_card_of_one_issuer_are_used_in_turn_by_one
     passport = [k("II450668", "2022-11-08"), k("II450668", "2023-06-21"), k("II450668", "2025-01-10")]
     card = [k("43253908", "2022-10-02"), k("43253908", "2024-07-14"), k("43253908", "2025-10-11")]
     assert document_history_conflict(passport, card) is None
+
+
+def test_a_number_mistyped_the_same_way_twice_is_not_a_second_passport() -> None:
+    own = [_k("N10190995", "2022-10-06"), _k("N10190995", "2023-03-30"), _k("N10190995", "2024-02-07")]
+    mistyped = [_k("N10190959", "2022-11-28"), _k("N10190959", "2023-11-06")]
+    assert document_history_conflict(own, mistyped) is None

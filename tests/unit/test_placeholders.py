@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from stayledger.domain.events import Event
-from stayledger.identity.clustering import IdentityKeys, contradicts
+from stayledger.identity.clustering import IdentityKeys, contradicts, namesakes
 from stayledger.identity.deterministic import cluster_by_keys
 from stayledger.identity.placeholders import (
     discounted_document_reason,
@@ -56,11 +56,14 @@ def test_crew_sharing_a_number_no_list_knows_stay_apart_with_exact_keys() -> Non
 
 
 def test_a_placeholder_birth_date_keeps_its_year() -> None:
-    a = IdentityKeys("A1234567", "1973-01-01", "KHAN")
-    assert contradicts(a, IdentityKeys("B7654321", "1979-01-01", "KHAN"))
-    assert contradicts(a, IdentityKeys("B7654321", "1979", "KHAN"))
-    # An estimated year may be off by one between registrations: not a contradiction.
-    assert not contradicts(a, IdentityKeys("B7654321", "1974-01-01", "KHAN"))
-    assert not contradicts(a, IdentityKeys("B7654321", "1973-06-15", "KHAN"))
-    # On one document the guard never refuses (a mistyped year on the same passport).
-    assert not contradicts(a, IdentityKeys("A1234567", "1979-01-01", "KHAN"))
+    def side(number: str, *dates: str) -> list[IdentityKeys]:
+        return [IdentityKeys(number, d, "KHAN") for d in dates]
+
+    one = side("A1234567", "1973-01-01", "1973-01-01")
+    assert namesakes(one, side("B7654321", "1979-01-01", "1979-01-01"))
+    assert namesakes(one, side("B7654321", "1979", "1979-01-01"))
+    # An estimated year may be off by one between registrations: not two people.
+    assert not namesakes(one, side("B7654321", "1974-01-01", "1974-01-01"))
+    # One record's mistyped year is a typo, not a second person's year.
+    assert not namesakes(one, side("B7654321", "1977-01-01", "1973-01-01"))
+    assert not contradicts(one[0], IdentityKeys("B7654321", "1977-01-01", "KHAN"))

@@ -73,29 +73,23 @@ class ClusterResult:
     questioned: list[tuple[str, str, float, str]] = field(default_factory=list)
 
 
-# Years of birth at least this far apart conflict when a side states only the year (1 January
-# or a partial date). An estimated year (age assessed, day and month unknown) drifts by one
-# between registrations, so one apart is not a conflict; a mistyped year digit on a placeholder
-# date cannot be told from another person's year, and the guard only acts with different documents.
+# Years of birth more than this far apart are two people when each side's records corroborate a
+# date known only by its year (1 January, a partial date). An estimated year (age assessed, day and
+# month unknown) drifts by one between registrations; a single record's mistyped year is a typo,
+# hence corroboration (two records), as for the namesakes check.
 ESTIMATED_YEAR_TOLERANCE: Final = 1
 
 
-def _year(text: str) -> int | None:
-    return int(text[:4]) if len(text) >= 4 and text[:4].isdigit() else None
-
-
 def _dob_conflict(a: str | None, b: str | None) -> bool:
-    """Two birth dates that no typo explains (not equal, not day/month swapped, >1 edit).
+    """Two full birth dates that no typo explains (not equal, not day/month swapped, >1 edit).
 
-    When a side states only the year (a partial date, or 1 January: a common placeholder for
-    "only the year is known"), the years conflict if they are more than
-    ``ESTIMATED_YEAR_TOLERANCE`` apart.
+    Partial dates and 1 January (a common placeholder for "only the year is known") never conflict
+    pair by pair: see ``namesakes`` for their years.
     """
-    if a is None or b is None or a == b:
+    if a is None or b is None or len(a) != 10 or len(b) != 10 or a == b:
         return False
-    if len(a) != 10 or len(b) != 10 or a.endswith("-01-01") or b.endswith("-01-01"):
-        ya, yb = _year(a), _year(b)
-        return ya is not None and yb is not None and abs(ya - yb) > ESTIMATED_YEAR_TOLERANCE
+    if a.endswith("-01-01") or b.endswith("-01-01"):
+        return False
     if a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]:
         return False  # day and month swapped
     differing = [i for i in range(10) if a[i] != b[i]]
@@ -145,18 +139,19 @@ def _alternation(uses: list[tuple[str, str]]) -> tuple[int, int] | None:
     """Whether one issuer's documents, in date order, alternate: (X, Y, X). Returns how often the
     least used of the alternating numbers was seen and how many runs there were, or None.
 
-    A number seen once within one keying error of another is that number mistyped. On a day with
+    A number within one keying error of a more used one is that number mistyped. On a day with
     several numbers the order that alternates least is taken (the day's order is unknown).
     """
     counts: dict[str, int] = {}
     for _, number in uses:
         counts[number] = counts.get(number, 0) + 1
     canonical = {}
+    by_use = sorted(counts, key=lambda n: (-counts[n], n))
     for number in counts:
-        if counts[number] == 1:
-            canonical[number] = next((o for o in counts if o != number and counts[o] > 1 and _one_edit(o, number)), number)
-        else:
-            canonical[number] = number
+        # A number within one keying error of a more used one is that number mistyped (a carrier can
+        # repeat its error); relatives' consecutive numbers are the chaining guard's other check.
+        ahead = by_use[: by_use.index(number)]
+        canonical[number] = next((o for o in ahead if _one_edit(o, number)), number)
     first_seen: dict[str, str] = {}
     for on, number in sorted(uses):
         first_seen.setdefault(canonical[number], on)
@@ -256,8 +251,26 @@ def namesakes(left: Iterable[IdentityKeys], right: Iterable[IdentityKeys]) -> bo
     Alike names and a birth date one digit apart score as a typo pair by pair; but when each side's
     own records agree on their date, the difference is real: two namesakes, not one traveller.
     """
+    left, right = list(left), list(right)
     mine, theirs = corroborated_birth_dates(left), corroborated_birth_dates(right)
-    return bool(mine) and bool(theirs) and not any(_same_day(a, b) for a in mine for b in theirs)
+    if mine and theirs and not any(_same_day(a, b) for a in mine for b in theirs):
+        return True
+    # Dates known only by their year keep it: 1973-01-01 and 1979-01-01, each stated twice, are two people.
+    my_years, their_years = corroborated_years(left), corroborated_years(right)
+    return bool(my_years) and bool(their_years) and not any(
+        abs(a - b) <= ESTIMATED_YEAR_TOLERANCE for a in my_years for b in their_years
+    )
+
+
+def corroborated_years(keys: Iterable[IdentityKeys]) -> set[int]:
+    """Years of birth of dates known only by their year (1 January or partial) that two or more
+    of a component's records state."""
+    counts: dict[int, int] = {}
+    for k in keys:
+        d = k.date_of_birth
+        if d is not None and len(d) >= 4 and d[:4].isdigit() and (len(d) != 10 or d.endswith("-01-01")):
+            counts[int(d[:4])] = counts.get(int(d[:4]), 0) + 1
+    return {y for y, n in counts.items() if n >= 2}
 
 
 def contradicts(a: IdentityKeys, b: IdentityKeys) -> bool:
