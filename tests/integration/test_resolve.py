@@ -118,3 +118,24 @@ def test_when_the_ledger_grows_enough_to_train_the_new_model_relinks_everything(
     grown = resolve_identities(store, ADMIN)
     assert grown.method == "splink" and any("trained linkage model" in n for n in grown.notes)
     store.close()
+
+
+def test_eight_crew_on_a_placeholder_number_stay_eight_persons_when_linked_incrementally(population, tmp_path):
+    # The crew arrive after the model is trained: linked one at a time, where the same document and
+    # nationality is a fast path. A placeholder number must not take it.
+    store = DuckDBStore(tmp_path / "crew.duckdb")
+    ingest_records(store, ADMIN, "events.jsonl", records(population / "events.jsonl", lambda r: True))
+    assert resolve_identities(store, ADMIN).method == "splink"
+    names = [("SANTOS", "JOSE"), ("REYES", "MARIA"), ("CRUZ", "JUAN"), ("BAUTISTA", "ANA"),
+             ("OCAMPO", "PEDRO"), ("GARCIA", "LUZ"), ("MENDOZA", "RAMON"), ("TORRES", "ELENA")]
+    crew = []
+    for i, (surname, given) in enumerate(names):
+        row = {"event_id": f"CREW-{i}", "kind": "arrival", "occurred_on": "2025-11-02", "source": "apis", "surname": surname,
+               "given_names": given, "date_of_birth": f"19{70 + i}-0{i + 1}-1{i}", "sex": "M", "nationality": "PHL",
+               "document_number": "123456789", "mode": "sea", "admission_class": "D1", "admitted_until": "2025-11-30"}
+        crew.append(RawRecord(f"line {i + 1}", json.dumps(row), row))
+    ingest_records(store, ADMIN, "crew", crew)
+    assert resolve_identities(store, ADMIN).method == "splink-incremental"
+    persons = {a.person_id for e, a in store.identity_assignments().items() if e.startswith("CREW-")}
+    assert len(persons) == 8
+    store.close()

@@ -86,3 +86,27 @@ def test_deciding_on_an_unknown_event_is_refused(tmp_path):
     runner.invoke(app, ["ingest", str(src), "--db", str(db)])
     result = invoke("review", "accept", "BRD-1", "NOPE", db=db)
     assert result.exit_code == 1 and "NOPE" in result.output
+
+
+def test_explain_and_person_show_a_document_history(tmp_path):
+    # Two namesakes, each on his own passport of one issuer, used in turn: the explanation says the
+    # two persons' numbers alternate; one person's renewal reads as numbers that succeed each other.
+    def event(eid, on, number, kind="arrival"):
+        return {"event_id": eid, "kind": kind, "occurred_on": on, "source": "border", "surname": "KHAN",
+                "given_names": "MUHAMMAD", "date_of_birth": "1980-05-05", "sex": "M", "nationality": "PAK",
+                "document_number": number, "document_issuer": "PAK", "admission_class": "B2",
+                "admitted_until": "2025-12-31", "mode": "air"}
+    rows = [event("A-1", "2020-01-10", "AB1111111"), event("B-1", "2021-03-01", "CD2222222"),
+            event("A-2", "2022-02-10", "AB1111111"), event("B-2", "2023-04-01", "CD2222222")]
+    db = tmp_path / "h.duckdb"
+    src = tmp_path / "e.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    runner.invoke(app, ["ingest", str(src), "--db", str(db)])
+    runner.invoke(app, ["resolve", "--db", str(db)])
+    result = runner.invoke(app, ["explain", "A-1", "B-1", "--purpose", "case check", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "documents of PAK" in result.output and "alternately" in result.output
+    person = person_of(db)["A-1"]
+    shown = runner.invoke(app, ["person", person, "--purpose", "case check", "--db", str(db)])
+    assert shown.exit_code == 0, shown.output
+    assert "documents of PAK" not in shown.output or "succeed each other" in shown.output

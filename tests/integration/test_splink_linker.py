@@ -547,3 +547,63 @@ def test_a_stream_of_new_events_finds_earlier_new_events_by_their_blocking_keys(
     renewed, probability = linker.link(event("new-3", "Oriana", "LX987654"))  # the first, on a renewed passport
     assert renewed == first and probability is not None and probability >= 0.9
     assert linker.cluster_of["new-2"] != first
+
+
+def _manifest(prefix: str, count: int, number: str, seed: int) -> list[dict[str, Any]]:
+    """``count`` people of one flight, all given document ``number``, each a name and birth date of their own."""
+    rng = random.Random(seed)
+    on = date(2025, 3, 1)
+    return [
+        _event(f"{prefix}{i:03d}", 0, "arrival", on, _word(rng, 3), _word(rng, 2),
+               (date(1950, 1, 1) + timedelta(days=rng.randrange(365 * 50))).isoformat(), rng.choice("MF"), "PHL", number)
+        for i in range(count)
+    ]
+
+
+def test_eight_crew_on_a_placeholder_number_stay_eight_persons(model: LinkageModel) -> None:
+    rows = _manifest("crew", 8, "123456789", seed=8)
+    result = link_events(_table(rows), model)
+    assert len(set(result.cluster_of.values())) == 8
+
+
+def test_passengers_sharing_a_number_no_list_knows_stay_apart(model: LinkageModel) -> None:
+    # 260 passengers on 12345678 (a known placeholder) and 6 crew on a number only its use reveals.
+    rows = _manifest("pax", 260, "12345678", seed=260) + _manifest("crw", 6, "P4815162342", seed=6)
+    result = link_events(_table(rows), model)
+    assert len(set(result.cluster_of.values())) == 266
+
+
+def test_explanation_says_a_placeholder_number_was_discounted(model: LinkageModel) -> None:
+    a = {"surname": "Santos", "given_names": "Jose", "date_of_birth": "1971-02-11", "nationality": "PHL", "document_number": "123456789"}
+    b = dict(a, surname="Reyes", given_names="Maria", date_of_birth="1984-07-30")
+    explanation = explain_pair(a, b, model)
+    document = {c.name: c for c in explanation.comparisons}["document_number"]
+    assert "discounted" in document.level and "123456789" in document.level
+    assert document.match_weight == 0
+    assert explanation.final_probability < 0.01
+    assert "discounted" in render_waterfall_text(explanation)
+
+
+def test_placeholder_birth_dates_in_different_years_are_evidence_against(model: LinkageModel) -> None:
+    a = {"surname": "Khan", "given_names": "Muhammad", "date_of_birth": "1973-01-01", "nationality": "PAK", "document_number": "AB1234561"}
+    levels = {c.name: c for c in explain_pair(a, dict(a, date_of_birth="1979-01-01", document_number="CD9876543"), model).comparisons}
+    assert levels["date_of_birth"].level == "different" and levels["date_of_birth"].match_weight < -3
+    near = {c.name: c for c in explain_pair(a, dict(a, date_of_birth="1974-01-01", document_number="CD9876543"), model).comparisons}
+    assert near["date_of_birth"].match_weight == 0  # an estimated year, one off: no evidence either way
+
+
+def test_a_names_frequency_counts_all_its_spellings_but_not_other_names_sharing_a_key() -> None:
+    from stayledger.identity.splink_linker import refresh_term_frequencies
+
+    spellings = ["MUHAMMAD"] * 5 + ["MOHAMMED"] * 3 + ["MOHAMED"] * 2 + ["HASSAN"] * 2 + ["HUSSEIN"] * 2 + ["ALI"] * 6
+    rows = [_event(f"m{i}", 0, "arrival", date(2025, 1, 1), "KHAN", g, "1980-01-02", "M", "PAK", f"AB{i:07d}")
+            for i, g in enumerate(spellings)]
+    empty = LinkageModel(settings={}, term_frequencies={}, rare_value_frequency={}, metadata={})
+    given = refresh_term_frequencies(empty, build_features(_table(rows))).term_frequencies["given"]
+    assert given["MOHAMED"] == given["MOHAMMED"] == given["MUHAMMAD"] == 10 / len(spellings)
+    # HASSAN and HUSSEIN share a transliteration key but are two names.
+    assert given["HASSAN"] == given["HUSSEIN"] == 2 / len(spellings)
+    rows = [_event(f"v{i}", 0, "arrival", date(2025, 1, 1), "LOPEZ", g, "1980-01-02", "F", "MEX", f"AB{i:07d}")
+            for i, g in enumerate(["MARIA"] * 8 + ["MARIO"] * 2)]
+    given = refresh_term_frequencies(empty, build_features(_table(rows))).term_frequencies["given"]
+    assert given["MARIO"] == 2 / 10  # a changed final vowel is another name

@@ -81,6 +81,8 @@ def print_pair(view: object) -> None:
                       + (f": {escape(decision.note)}" if decision.note else ""))
     if len(view.history) > 1:
         console.print(f"  the latest of {len(view.history)} decisions applies")
+    for line in view.evidence:
+        console.print(escape(line))
     if isinstance(view.explanation, PairExplanation):
         typer.echo(render_waterfall_text(view.explanation))
     else:
@@ -124,6 +126,8 @@ def print_person(view: object, day: object) -> None:
             event.document_number or "", detail, "key" if probability is None else f"{probability:.3f}",
         )
     console.print(table)
+    for line in view.document_history:
+        console.print(escape(line))
     for stay in view.stays:
         console.print(
             f"\n[bold]stay {stay.arrival_event_id}[/]: [bold]{stay.status.value}[/]"

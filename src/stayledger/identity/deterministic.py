@@ -2,7 +2,8 @@
 
 Pure core. Events with the same OCR-normalised document number and nationality are one person; a status
 change or report without a document joins the arrival it references (admission_ref), else the exact
-(surname, date of birth, nationality) key; a correction joins the event it corrects. Nothing probabilistic: every link has probability None.
+(surname, date of birth, nationality) key, as for
+a placeholder or shared document number (``placeholders``); a correction joins the event it corrects. Nothing probabilistic: every link has probability None.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Iterable
 
 from stayledger.domain.events import Event
 from stayledger.identity.normalise import ocr_canonical
+from stayledger.identity.placeholders import discounted_document_reason, shared_document_numbers
 
 def document_key(number: str) -> str:
     """Upper case, only letters and digits, OCR-confusable letters folded to digits."""
@@ -49,11 +51,14 @@ def key_pairs(events: Iterable[Event]) -> tuple[list[str], list[tuple[str, str]]
     references: list[tuple[str, str]] = []
     pairs: list[tuple[str, str]] = []
     ids: list[str] = []
+    events = list(events)
+    # A number given with several unrelated identities, or a known placeholder, is no key.
+    shared = shared_document_numbers((e.document_number, _plain_name(e.surname), e.date_of_birth) for e in events)
     for event in events:
         ids.append(event.event_id)
         if event.corrects:
             references.append((event.event_id, event.corrects))  # a correction is the same person as its original
-        if event.document_number:
+        if event.document_number and discounted_document_reason(event.document_number, shared) is None:
             key = f"doc:{document_key(event.document_number)}:{event.nationality}"
         elif event.admission_ref:
             references.append((event.event_id, event.admission_ref))

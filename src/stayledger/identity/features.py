@@ -21,6 +21,7 @@ from stayledger.identity.normalise import (
     strip_particles,
     translit_key,
 )
+from stayledger.identity.placeholders import is_known_placeholder_document, shared_document_numbers
 
 FEATURE_SCHEMA: Final = pa.schema(
     [
@@ -130,7 +131,39 @@ def _dob_values(raw: str) -> tuple[object, ...]:
 
 
 def _doc_values(raw: str) -> tuple[object, ...]:
+    if is_known_placeholder_document(raw):  # not a document: weighs nothing, blocks nothing
+        return (None, None)
     return (_or_none(normalise_document_number(raw)), _or_none(ocr_canonical(raw)))
+
+
+_DOCUMENT_COLUMNS: Final = ("doc", "doc_ocr", "doc_head", "doc_tail")
+
+
+def shared_documents_of(features: pa.Table) -> frozenset[str]:
+    """OCR-canonical numbers the feature table gives with several unrelated identities (see
+    ``placeholders.shared_document_numbers``)."""
+    docs = features.column("doc_ocr")
+    if docs.null_count == len(docs):
+        return frozenset()
+    mask = pc.is_valid(docs)
+    subset = features.filter(mask).select(["doc_ocr", "surname_tk", "dob"])
+    return shared_document_numbers(zip(*(subset.column(c).to_pylist() for c in ("doc_ocr", "surname_tk", "dob"))))
+
+
+def discount_documents(features: pa.Table, numbers: frozenset[str] | set[str]) -> pa.Table:
+    """The features with the document columns emptied where the number is one of ``numbers``
+    (OCR-canonical): a shared number weighs nothing and blocks nothing, as if not given."""
+    if not numbers or "doc_ocr" not in features.column_names:
+        return features
+    hit = pc.fill_null(pc.is_in(features.column("doc_ocr"), value_set=pa.array(sorted(numbers), pa.string())), False)
+    if not pc.any(hit).as_py():
+        return features
+    for name in _DOCUMENT_COLUMNS:
+        if name in features.column_names:
+            i = features.column_names.index(name)
+            column = features.column(name)
+            features = features.set_column(i, name, pc.if_else(hit, pa.nulls(len(column), column.type), column))
+    return features
 
 
 def _per_distinct(

@@ -32,8 +32,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from stayledger.errors import StayledgerError
-from stayledger.identity.clustering import FAMILY_NUMBER_MAX_GAP, ClusterResult, IdentityKeys, cluster_links
-from stayledger.identity.features import FEATURE_SCHEMA, build_features
+from stayledger.identity.clustering import FAMILY_NUMBER_MAX_GAP, ClusterResult, IdentityKeys, cluster_links, document_format
+from stayledger.identity.features import FEATURE_SCHEMA, build_features, discount_documents, shared_documents_of
+from stayledger.identity.placeholders import discounted_document_reason
 
 MODEL_FORMAT: Final = "stayledger-linkage-model"
 MODEL_FORMAT_VERSION: Final = 1
@@ -184,6 +185,11 @@ def _jw(column: str, threshold: float, *, min_length: int = 0) -> str:
 MIN_SURNAME_LENGTH_FOR_SIMILARITY: Final = 4
 
 
+# One side states only a year: a 1 January placeholder or a partial date (YYYY, YYYY-MM).
+_YEAR_ONLY: Final = "(dob_jan1_l OR dob_jan1_r OR NOT dob_full_l OR NOT dob_full_r)"
+ESTIMATED_YEAR_MU: Final = 0.001
+
+
 def comparisons(*, for_training: bool = False) -> list[dict[str, Any]]:
     """The comparisons of the linkage model as Splink settings dicts (levels strongest first).
 
@@ -278,12 +284,29 @@ def comparisons(*, for_training: bool = False) -> list[dict[str, Any]]:
                 f"{full} AND dob_year_l = dob_year_r AND dob_month_l = dob_day_r AND dob_day_l = dob_month_r",
                 "day and month swapped",
             ),
-            _level(f"{full} AND damerau_levenshtein(dob_l, dob_r) <= 1", "one digit off or two digits transposed"),
+            # Not when both are 1 January: a placeholder's day and month say nothing, so its year
+            # is all the date there is, and another year is another date (1973 / 1979).
+            _level(
+                f"{full} AND NOT (dob_jan1_l AND dob_jan1_r) AND damerau_levenshtein(dob_l, dob_r) <= 1",
+                "one digit off or two digits transposed",
+            ),
             _level("dob_year_l = dob_year_r AND (dob_jan1_l OR dob_jan1_r)", "same year, one side 1 January (placeholder)"),
             _level(
                 "dob_year_l = dob_year_r AND (NOT dob_full_l OR NOT dob_full_r) "
                 "AND coalesce(dob_month_l = dob_month_r, TRUE)",
                 "agrees as far as known (partial date)",
+            ),
+            # Only the year known on a side (1 January or a partial date), and the years one
+            # apart: an estimated year (age assessed at registration) drifts by one between
+            # registrations, so this is no evidence either way. Years further apart fall to
+            # "different", evidence against.
+            _level(
+                f"{_YEAR_ONLY} AND abs(dob_year_l - dob_year_r) = 1",
+                "only the year known, years one apart (an estimated year; no evidence either way)",
+                m_probability=ESTIMATED_YEAR_MU,
+                u_probability=ESTIMATED_YEAR_MU,
+                fix_m_probability=True,
+                fix_u_probability=True,
             ),
             _level(_ELSE, "different"),
         ],
@@ -432,6 +455,12 @@ class LinkageModel:
     _scorer: "_PairScorer | None" = field(default=None, init=False, repr=False)
 
     @property
+    def shared_documents(self) -> frozenset[str]:
+        """Document numbers (OCR-canonical) that training found given with several unrelated
+        identities: they weigh nothing (see ``placeholders``)."""
+        return frozenset(self.metadata.get("shared_document_numbers") or ())
+
+    @property
     def prior(self) -> float:
         """Probability that two random events are the same person (Splink's lambda)."""
         return float(self.settings["probability_two_random_records_match"])
@@ -520,16 +549,68 @@ def _connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
+# The frequency of a name is that of all its spellings (MUHAMMAD / MOHAMMED / MOHAMED): counting one
+# spelling understates how common the name is and so overstates what agreeing on it proves. Spellings
+# are one name when they share a transliteration key and are alike (Jaro-Winkler, chained: MUHAMMAD ~
+# MOHAMMED ~ MOHAMED). The key alone is too coarse: it collapses vowels, so distinct names share it
+# (HASSAN / HUSSEIN, LI / LEE / LIU); short keys are left out altogether. Spellings of one name keep
+# their first and last letters; a changed final vowel is another name (MARIA / MARIO, JULIA / JULIO).
+TF_KEY_COLUMNS: Final = {"surname": "surname_tk", "given": "given_tk"}
+MIN_KEY_LENGTH_FOR_TF: Final = 4
+SPELLING_SIMILARITY_FOR_TF: Final = 0.8
+
+
+def _spelling_groups(names: dict[str, int], keys: dict[str, str]) -> dict[str, int]:
+    """Per name, the count of all spellings of it (see ``TF_KEY_COLUMNS``)."""
+    rows = [(n, k) for n, k in keys.items() if k and len(k) >= MIN_KEY_LENGTH_FOR_TF and n in names]
+    if not rows:
+        return dict(names)
+    con = _connect()
+    try:
+        con.register("spellings", pa.table({"name": [n for n, _ in rows], "key": [k for _, k in rows]}))
+        edges = con.execute(
+            "SELECT a.name, b.name FROM spellings a JOIN spellings b ON a.key = b.key AND a.name < b.name "
+            "AND left(a.name, 1) = left(b.name, 1) AND right(a.name, 1) = right(b.name, 1) "
+            f"WHERE jaro_winkler_similarity(a.name, b.name) >= {SPELLING_SIMILARITY_FOR_TF}"
+        ).fetchall()
+    finally:
+        con.close()
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.get(x, x) != x:
+            parent[x] = parent.get(parent[x], parent[x])
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    totals: dict[str, int] = {}
+    for name, n in names.items():
+        root = find(name)
+        totals[root] = totals.get(root, 0) + n
+    return {name: totals[find(name)] for name in names}
+
+
 def _frequencies(features: pa.Table, column: str) -> tuple[dict[str, float], float]:
-    """Relative frequency of each value seen at least twice, and the frequency of a value seen once."""
-    values = features.column(column).drop_null()
+    """Relative frequency of each name seen at least twice (counting all its spellings, see
+    ``TF_KEY_COLUMNS``), and the frequency of a name seen once."""
+    key_column = TF_KEY_COLUMNS.get(column)
+    present = pc.is_valid(features.column(column))
+    values = features.column(column).filter(present)
     total = len(values)
     if total == 0:
         return {}, 1.0
     counts = pc.value_counts(values)
-    names = counts.field("values").to_pylist()
-    numbers = counts.field("counts").to_pylist()
-    lookup = {name: n / total for name, n in zip(names, numbers) if n >= 2}
+    by_name = dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()))
+    if key_column is not None and key_column in features.column_names:
+        pairs = features.select([column, key_column]).filter(present)
+        distinct = pc.unique(pc.binary_join_element_wise(pairs.column(0), pc.fill_null(pairs.column(1), ""), "\x1f"))
+        keys = dict(v.split("\x1f", 1) for v in distinct.to_pylist())
+        by_name = _spelling_groups(by_name, keys)
+    lookup = {name: n / total for name, n in by_name.items() if n >= 2}
     return dict(sorted(lookup.items())), 1.0 / total
 
 
@@ -543,12 +624,15 @@ def refresh_term_frequencies(model: LinkageModel, features: pa.Table) -> Linkage
     rare: dict[str, float] = {}
     for column in TF_COLUMNS:
         tf_lookups[column], rare[column] = _frequencies(features, column)
-    metadata = {**model.metadata, "term_frequencies_from": features.num_rows}
+    metadata = {**model.metadata, "term_frequencies_from": features.num_rows,
+                "shared_document_numbers": sorted(shared_documents_of(features))}
     return LinkageModel(settings=model.settings, term_frequencies=tf_lookups, rare_value_frequency=rare, metadata=metadata)
 
 
 def _with_term_frequencies(features: pa.Table, model: LinkageModel) -> pa.Table:
-    """Add ``tf_surname`` and ``tf_given`` from the model's lookups (unseen values count as rare)."""
+    """Add ``tf_surname`` and ``tf_given`` from the model's lookups (unseen values count as rare),
+    with the model's shared document numbers discounted."""
+    features = discount_documents(features, model.shared_documents)
     for column in TF_COLUMNS:
         lookup = model.term_frequencies.get(column, {})
         rare = model.rare_value_frequency.get(column, 0.0)
@@ -590,6 +674,8 @@ def train_model(
             f"{features.num_rows} records is too few to train (need at least {TOO_SMALL_TO_TRAIN}); "
             "use deterministic keys (document number and date of birth) instead"
         )
+    shared = shared_documents_of(features)
+    features = discount_documents(features, shared)
     tf_lookups: dict[str, dict[str, float]] = {}
     rare: dict[str, float] = {}
     for column in TF_COLUMNS:
@@ -624,6 +710,7 @@ def train_model(
         "stayledger_version": _stayledger_version(),
         "splink_version": _splink_version(),
         "levels_without_evidence": untrained,
+        "shared_document_numbers": sorted(shared),
     }
     return LinkageModel(settings=settings, term_frequencies=tf_lookups, rare_value_frequency=rare, metadata=metadata)
 
@@ -798,6 +885,9 @@ class LinkageResult:
     grey_pairs: pa.Table
     links: pa.Table
     refused: list[tuple[str, str, float, str]]
+    # Links kept although the two sides' documents of one issuer alternate once (thin evidence of two
+    # people): for review, in the schema of ``grey_pairs``.
+    questioned_pairs: pa.Table | None = None
 
 
 def identity_keys_of(features: pa.Table) -> dict[str, IdentityKeys]:
@@ -806,7 +896,10 @@ def identity_keys_of(features: pa.Table) -> dict[str, IdentityKeys]:
     docs = features.column("doc_ocr").to_pylist()
     dobs = features.column("dob").to_pylist()
     surnames = features.column("surname").to_pylist()
-    return {e: IdentityKeys(d, b, n) for e, d, b, n in zip(ids, docs, dobs, surnames)}
+    issuers = pc.coalesce(features.column("document_issuer"), features.column("nationality")).to_pylist()
+    dates = pc.cast(features.column("occurred_on"), pa.string()).to_pylist()
+    formats = [document_format(d) for d in features.column("doc").to_pylist()]
+    return {e: IdentityKeys(d, b, n, i, o, f) for e, d, b, n, i, o, f in zip(ids, docs, dobs, surnames, issuers, dates, formats)}
 
 
 def link_events(
@@ -833,6 +926,8 @@ def link_events(
     must = [tuple(p) for p in must_link]
     cannot = [tuple(p) for p in cannot_link]
     features = build_features(events)
+    # Numbers this batch gives with several unrelated identities weigh nothing, like the model's.
+    features = discount_documents(features, shared_documents_of(features) | model.shared_documents)
     links = predict_links(features, model, threshold=min(low, match_threshold))
     event_ids = features.column("unique_id").to_pylist()
     keys = identity_keys_of(features)
@@ -847,6 +942,20 @@ def link_events(
         grey_pairs=grey_pairs,
         links=links,
         refused=clusters.refused,
+        questioned_pairs=_questioned_pairs(grey_pairs, clusters),
+    )
+
+
+def _questioned_pairs(grey_pairs: pa.Table, clusters: ClusterResult) -> pa.Table:
+    """The links kept on thin document-history evidence against them (a reviewer confirms or splits),
+    in the schema of ``grey_pairs`` and not already among them."""
+    seen = set(zip(grey_pairs.column("event_id_l").to_pylist(), grey_pairs.column("event_id_r").to_pylist()))
+    rows = [(a, b, p) for a, b, p, _ in clusters.questioned if (a, b) not in seen]
+    return pa.table(
+        {"event_id_l": [a for a, _, _ in rows], "event_id_r": [b for _, b, _ in rows], "match_probability": [p for _, _, p in rows],
+         "cluster_l": [clusters.cluster_of[a] for a, _, _ in rows], "cluster_r": [clusters.cluster_of[b] for _, b, _ in rows],
+         "same_cluster": [clusters.cluster_of[a] == clusters.cluster_of[b] for a, b, _ in rows]},
+        schema=grey_pairs.schema,
     )
 
 
@@ -1003,7 +1112,7 @@ class CandidateIndex:
     def __init__(self, features: pa.Table, model: LinkageModel) -> None:
         rules = [r["blocking_rule"] if isinstance(r, dict) else r for r in model.settings["blocking_rules_to_generate_predictions"]]
         self._rules = [_rule_columns(rule) for rule in rules]
-        self._features = features.select(list(_PAIR_COLUMNS)).combine_chunks()
+        self._features = discount_documents(features.select(list(_PAIR_COLUMNS)), model.shared_documents).combine_chunks()
         self._lock = threading.Lock()
         self._con = _connect()
         keys = ", ".join(f"{_key_sql([r for _, r in rule])} AS k{i}" for i, rule in enumerate(self._rules))
@@ -1128,12 +1237,19 @@ def explain_pair(record_a: Mapping[str, Any], record_b: Mapping[str, Any], model
     total = prior_weight
     parts = []
     values_a, values_b = left.to_pylist()[0], right.to_pylist()[0]
+    numbers = [r.get("document_number") for r in (record_a, record_b)]
+    discounted = [(n, discounted_document_reason(n, model.shared_documents)) for n in numbers if n]
     for (name, levels), g in zip(model.compiled(), gammas):
         level = levels[g]
         base, adjustment = _level_weight(level, tf)
         total += base + adjustment
         shown = _SHOWN_VALUE.get(name, name)
-        parts.append(ComparisonExplanation(name, level.label, base + adjustment, adjustment, values_a.get(shown), values_b.get(shown)))
+        label, value_a, value_b = level.label, values_a.get(shown), values_b.get(shown)
+        if name == "document_number" and any(reason for _, reason in discounted):
+            # Say that a number was there and why it weighed nothing, not just "missing".
+            label = "; ".join(dict.fromkeys(f"discounted, {reason}: {n}" for n, reason in discounted if reason))
+            value_a, value_b = (str(n) if n else None for n in numbers)
+        parts.append(ComparisonExplanation(name, label, base + adjustment, adjustment, value_a, value_b))
     return PairExplanation(model.prior, prior_weight, tuple(parts), total, _probability(total))
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Iterable
 
 from stayledger.domain.access import AccessContext, Action
 from stayledger.domain.corrections import superseded_ids
@@ -23,6 +24,8 @@ class PersonView:
     superseded: frozenset[str]  # events replaced by a correction (shown, not used)
     stays: list[StayDetermination]
     near_misses: dict[str, list["NearMiss"]]  # arrival event id -> unlinked exits closest to it (overstays only)
+    # Per issuer with two or more numbers: the numbers in order of use, renewals or alternating.
+    document_history: list[str] = field(default_factory=list)
 
 
 def look_up_person(store: EventStore, ctx: AccessContext, person_id: str, as_of: date, *, pack: str = "us") -> PersonView:
@@ -101,7 +104,22 @@ def _stays_of(
 def _person_view(store: EventStore, person_id: str, as_of: date, pack: str) -> PersonView:
     events, stays = _person_stays(store, person_id, as_of, pack)
     near = {s.arrival_event_id: nearest_unlinked_exits(store, person_id, s) for s in stays if s.status in NEAR_MISS_STATUSES}
-    return PersonView(person_id, events, superseded_ids([e for e, _ in events]), stays, near)
+    return PersonView(person_id, events, superseded_ids([e for e, _ in events]), stays, near,
+                      document_history_of([e for e, _ in events]))
+
+
+def document_history_of(events: Iterable[Event]) -> list[str]:
+    """How a person's documents of each issuer follow each other (see ``clustering.describe_document_history``)."""
+    from stayledger.identity.clustering import IdentityKeys, describe_document_history, document_format
+    from stayledger.identity.placeholders import discounted_document_reason
+    from stayledger.identity.normalise import normalise_document_number, ocr_canonical
+
+    return describe_document_history(
+        IdentityKeys(ocr_canonical(e.document_number), e.date_of_birth, e.surname, e.document_issuer or e.nationality,
+                     e.occurred_on.isoformat(), document_format(normalise_document_number(e.document_number)))
+        for e in events
+        if e.document_number and discounted_document_reason(e.document_number) is None
+    )
 
 
 @dataclass(frozen=True)

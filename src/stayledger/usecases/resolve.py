@@ -23,6 +23,7 @@ from stayledger.failpoints import failpoint
 from stayledger.domain.events import Event
 from stayledger.identity.deterministic import document_key, key_pairs
 from stayledger.identity.person_ids import assign_person_ids
+from stayledger.identity.placeholders import discounted_document_reason
 from stayledger.storage.arrow_events import table_to_events
 from stayledger.storage.base import EventStore, IdentityAssignment, ResolutionRun, ReviewItem
 from stayledger.usecases.accountability import operation
@@ -158,6 +159,8 @@ def relink(store: EventStore, *, full: bool = False, train: bool = False) -> Res
         cluster_of = result.cluster_of
         probabilities = result.joining_probability
         grey = _review_items(result.grey_pairs)
+        if result.questioned_pairs is not None:
+            grey += _review_items(result.questioned_pairs)
 
     order = {event_id: i for i, event_id in enumerate(events.column("event_id").to_pylist())}
     reason = f"{method} run" + (f" (model v{model_version})" if model_version else "")
@@ -269,7 +272,12 @@ class RealtimeLinker:
         self.cluster_of: dict[str, str] = {e: a.person_id for e, a in assignments.items()}
         self.probabilities: dict[str, float | None] = {e: a.link_probability for e, a in assignments.items()}
         self.grey: list[ReviewItem] = []
-        self._index = CandidateIndex(build_features(resolved), model)
+        from stayledger.identity.features import discount_documents, shared_documents_of
+
+        features = build_features(resolved)
+        # Numbers given with several unrelated identities (or known placeholders) join nobody.
+        self._shared = shared_documents_of(features) | model.shared_documents
+        self._index = CandidateIndex(discount_documents(features, self._shared), model)
         self._recent = RecentEvents(self._index)  # events linked since the index was built
         self._forced: dict[str, list[str]] = defaultdict(list)
         for a, b in must:
@@ -279,12 +287,12 @@ class RealtimeLinker:
         self._by_doc: dict[str, str] = {}
         with_docs = resolved.filter(pc.is_valid(resolved.column("document_number"))).select(["event_id", "document_number", "nationality"])
         for event_id, number, nationality in zip(*(c.to_pylist() for c in with_docs.columns)):
-            if event_id in self.cluster_of:
+            if event_id in self.cluster_of and discounted_document_reason(number, self._shared) is None:
                 self._by_doc.setdefault(f"{document_key(number)}:{nationality}", self.cluster_of[event_id])
 
     def link(self, event: Event) -> tuple[str, float | None]:
         """The person (or new cluster key) the event joins, and the probability of the joining link."""
-        from stayledger.identity.features import build_features
+        from stayledger.identity.features import build_features, discount_documents
         from stayledger.identity.splink_linker import score_candidates
         from stayledger.storage.arrow_events import events_to_table
 
@@ -292,10 +300,11 @@ class RealtimeLinker:
         event_id = event.event_id
         person = next((self.cluster_of[o] for o in self._forced.get(event_id, ()) if o in self.cluster_of), None)
         probability: float | None = 1.0 if person else None
-        doc = f"{document_key(event.document_number)}:{event.nationality}" if event.document_number else None
+        counts = bool(event.document_number) and discounted_document_reason(event.document_number, self._shared) is None
+        doc = f"{document_key(event.document_number)}:{event.nationality}" if counts else None
         if person is None and doc is not None:
             person = self._by_doc.get(doc)  # deterministic fast path
-        probe = build_features(events_to_table([event]))
+        probe = discount_documents(build_features(events_to_table([event])), self._shared)
         if person is None:
             keys = self._index.probe_keys(probe)
             candidates = self._index.candidates_for(probe, keys)

@@ -7,7 +7,7 @@ Deciding re-links at once, in the same unit of work as the decision, so that sta
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from stayledger.domain.access import AccessContext, Action
@@ -29,6 +29,8 @@ class PairView:
     explanation: PairExplanation | None  # None when no model exists yet
     same_person: bool
     history: list[ReviewDecision]  # every decision on the pair, oldest first
+    # Evidence beyond the pair: how the two persons' documents follow each other in time.
+    evidence: list[str] = field(default_factory=list)
 
 
 def _latest_model(store: EventStore) -> LinkageModel | None:
@@ -82,7 +84,30 @@ def _pair_view(store: EventStore, a: str, b: str) -> PairView:
     assignments = store.identity_assignments()
     same = a in assignments and b in assignments and assignments[a].person_id == assignments[b].person_id
     left, right = _pair_key(a, b)
-    return PairView(found[a], found[b], find_item(store, a, b), explanation, same, store.review_history(left, right))
+    return PairView(found[a], found[b], find_item(store, a, b), explanation, same, store.review_history(left, right),
+                    _document_history_evidence(store, assignments, found[a], found[b]))
+
+
+def _document_history_evidence(store: EventStore, assignments: dict, a: Event, b: Event) -> list[str]:
+    """Whether the documents of the persons holding ``a`` and ``b`` (or of the two events alone, when not
+    yet resolved) alternate in time: one issuer's passports succeed each other, two people's alternate."""
+    from stayledger.usecases.lookup import document_history_of
+
+    def person_events(event: Event) -> list[Event]:
+        assigned = assignments.get(event.event_id)
+        if assigned is None:
+            return [event]
+        ids = store.person_event_ids(assigned.person_id)
+        return store.events_by_id(ids) if ids else [event]
+
+    left, right = person_events(a), person_events(b)
+    lines = document_history_of(left + [e for e in right if e.event_id not in {x.event_id for x in left}])
+    return [f"the two persons together: {line}" if not _same(assignments, a, b) else line for line in lines]
+
+
+def _same(assignments: dict, a: Event, b: Event) -> bool:
+    return a.event_id in assignments and b.event_id in assignments and \
+        assignments[a.event_id].person_id == assignments[b.event_id].person_id
 
 
 def decide(store: EventStore, ctx: AccessContext, a: str, b: str, *, accept: bool, note: str | None) -> ReviewItem:

@@ -1,0 +1,79 @@
+"""Document histories as evidence: one issuer's passports succeed each other, they do not alternate."""
+
+from __future__ import annotations
+
+from stayledger.identity.clustering import THIN_HISTORY, IdentityKeys, cluster_links, document_history_conflict
+
+import pyarrow as pa
+
+
+def _k(number: str, on: str, issuer: str = "PAK") -> IdentityKeys:
+    return IdentityKeys(number, "1980-05-05", "KHAN", issuer, on)
+
+
+def test_a_renewal_is_one_traveller() -> None:
+    old = [_k("AB1111111", "2020-01-10"), _k("AB1111111", "2020-02-10")]
+    new = [_k("CD2222222", "2023-03-01"), _k("CD2222222", "2023-04-01")]
+    assert document_history_conflict(old, new) is None
+
+
+def test_two_numbers_of_one_issuer_used_alternately_are_two_people() -> None:
+    one = [_k("AB1111111", "2020-01-10"), _k("AB1111111", "2022-02-10")]
+    two = [_k("CD2222222", "2021-03-01"), _k("CD2222222", "2023-04-01")]
+    reason = document_history_conflict(one, two)
+    assert reason is not None and reason != THIN_HISTORY and "alternately" in reason
+
+
+def test_a_dual_national_alternating_issuers_is_one_traveller() -> None:
+    one = [_k("AB1111111", "2020-01-10", "PAK"), _k("AB1111111", "2022-02-10", "PAK")]
+    two = [_k("513377001", "2021-03-01", "GBR"), _k("513377001", "2023-04-01", "GBR")]
+    assert document_history_conflict(one, two) is None
+
+
+def test_a_number_seen_once_between_uses_of_another_is_thin_evidence() -> None:
+    one = [_k("AB1111111", "2020-01-10"), _k("AB1111111", "2022-02-10")]
+    assert document_history_conflict(one, [_k("CD2222222", "2021-03-01")]) == THIN_HISTORY
+
+
+def test_a_mistyped_number_between_uses_of_the_right_one_is_not_alternation() -> None:
+    one = [_k("AB1111111", "2020-01-10"), _k("AB1111111", "2022-02-10")]
+    assert document_history_conflict(one, [_k("AB1111171", "2021-03-01")]) is None
+
+
+def test_the_clustering_refuses_the_alternating_merge_and_keeps_the_renewal() -> None:
+    keys = {
+        "a1": _k("AB1111111", "2020-01-10"), "a2": _k("AB1111111", "2022-02-10"),
+        "b1": _k("CD2222222", "2021-03-01"), "b2": _k("CD2222222", "2023-04-01"),
+        "r1": _k("EF3333333", "2024-01-01", "IND"), "r2": _k("GH4444444", "2025-01-01", "IND"),
+    }
+    links = pa.table({"event_id_l": ["a1", "b1", "a1", "r1"], "event_id_r": ["a2", "b2", "b1", "r2"],
+                      "match_probability": [0.999, 0.999, 0.95, 0.95]})
+    result = cluster_links(list(keys), links, match_threshold=0.9, identity_keys=keys)
+    assert result.cluster_of["a1"] != result.cluster_of["b1"]
+    assert result.cluster_of["r1"] == result.cluster_of["r2"]
+    assert any("alternately" in reason for *_, reason in result.refused)
+
+
+def test_a_thin_alternation_is_kept_and_questioned_for_review() -> None:
+    keys = {"a1": _k("AB1111111", "2020-01-10"), "a2": _k("AB1111111", "2022-02-10"), "b1": _k("CD2222222", "2021-03-01")}
+    links = pa.table({"event_id_l": ["a1", "a1"], "event_id_r": ["a2", "b1"], "match_probability": [0.999, 0.95]})
+    result = cluster_links(list(keys), links, match_threshold=0.9, identity_keys=keys)
+    assert result.cluster_of["a1"] == result.cluster_of["b1"]
+    assert [(a, b) for a, b, _, reason in result.questioned if reason == THIN_HISTORY] == [("a1", "b1")]
+
+
+def test_a_passport_and_a_land_border_card_of_one_issuer_are_used_in_turn_by_one_traveller() -> None:
+    from stayledger.identity.clustering import document_format
+
+    def k(number: str, on: str) -> IdentityKeys:
+        return IdentityKeys(number, "1934-01-06", "THOMAS", "CAN", on, document_format(number))
+
+    passport = [k("II450668", "2022-11-08"), k("II450668", "2023-06-21"), k("II450668", "2025-01-10")]
+    card = [k("43253908", "2022-10-02"), k("43253908", "2024-07-14"), k("43253908", "2025-10-11")]
+    assert document_history_conflict(passport, card) is None
+
+
+def test_a_number_mistyped_the_same_way_twice_is_not_a_second_passport() -> None:
+    own = [_k("N10190995", "2022-10-06"), _k("N10190995", "2023-03-30"), _k("N10190995", "2024-02-07")]
+    mistyped = [_k("N10190959", "2022-11-28"), _k("N10190959", "2023-11-06")]
+    assert document_history_conflict(own, mistyped) is None
