@@ -43,7 +43,7 @@ def service(tmp_path_factory: pytest.TempPathFactory):
     store = DuckDBStore(tmp_path_factory.mktemp("portal") / "portal.duckdb")
     ingest_records(store, ADMIN, "seed", [RawRecord("line 1", json.dumps(ARRIVAL), ARRIVAL)])
     resolve_identities(store, ADMIN)
-    tokens = {role: add_user(store, ADMIN, f"{role.value}-1", role.value) for role in (Role.OFFICER, Role.REVIEWER, Role.INGEST, Role.AUDITOR)}
+    tokens = {role: add_user(store, ADMIN, f"{role.value}-1", role.value) for role in (Role.OFFICER, Role.REVIEWER, Role.INGEST, Role.AUDITOR, Role.ANALYST)}
     app = create_app(store, Signer(Ed25519PrivateKey.generate()), traveller_floor=0.0)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

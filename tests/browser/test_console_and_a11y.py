@@ -44,6 +44,20 @@ def test_an_auditor_sees_the_verification_verdict(service, browser):
     context.close()
 
 
+def test_an_analyst_sees_the_styled_overstay_report_that_refreshes_itself(service, browser):
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+    sign_in(page, service, Role.ANALYST)
+    page.click("text=Overstay report")
+    assert page.locator("h1").inner_text().startswith("Overstay report, fiscal year")
+    assert page.locator('meta[http-equiv="refresh"]').count() == 1
+    assert blocked == []  # the briefing's inline stylesheet is allowed by its hash
+    shot(page, "console-report")
+    context.close()
+
+
 def violations(page) -> list[str]:
     page.add_script_tag(content=AXE)
     found = page.evaluate("async () => (await axe.run(document)).violations"

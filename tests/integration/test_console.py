@@ -22,6 +22,7 @@ PAGES: dict[tuple[str, str], tuple[list[Action], dict]] = {
     ("GET", "/console/review"): ([Action.LIST_REVIEW], {}),
     ("GET", "/console/review/{item}"): ([Action.SHOW_REVIEW], {"params": WHY}),
     ("POST", "/console/review/{item}/decision"): ([Action.DECIDE_REVIEW], {"data": {"decision": "reject", "note": "different"}}),
+    ("GET", "/console/report"): ([Action.REPORT_OVERSTAYS], {"params": {"fiscal_year": 2024}}),
     ("GET", "/console/audit"): ([Action.VERIFY_AUDIT, Action.LIST_AUDIT], {}),
 }
 

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from stayledger.api.pages.portal import SECURITY_HEADERS, environment
+from stayledger.api.pages.portal import CSP, SECURITY_HEADERS, environment
 from stayledger.domain.access import AccessContext, Role
 from stayledger.errors import StayledgerError
 
@@ -26,6 +26,18 @@ SESSION_SECONDS = 8 * 3600
 COOKIE = "stayledger_console"
 # Console routes and the use cases behind them (the matrix test walks this list).
 CONSOLE_ROUTES: list[tuple[str, str]] = []
+REPORT_REFRESH_SECONDS = 300
+
+
+def report_policy() -> str:
+    """The briefing's own inline stylesheet is allowed by its hash; nothing else is."""
+    import base64
+    import hashlib
+
+    from stayledger.reports.render import _CSS
+
+    digest = base64.b64encode(hashlib.sha256(_CSS.encode()).digest()).decode()
+    return CSP.replace("style-src 'self'", f"style-src 'self' 'sha256-{digest}'")
 
 
 @dataclass(frozen=True)
@@ -205,6 +217,24 @@ def console_router(app: FastAPI, today: Callable[[], Any], pack: str) -> APIRout
                           message=f"{decided.event_id_l} / {decided.event_id_r}: {decided.status}")
 
         return staff_page(request, work, form)
+
+    @route("GET", "/report")
+    def report(request: Request, fiscal_year: int = 0) -> Response:
+        from stayledger.reports.render import overstay_html
+        from stayledger.usecases.report import report_overstays
+
+        def work(session: Session) -> HTMLResponse:
+            as_of = today()
+            year = fiscal_year if 2 <= fiscal_year <= 9999 else as_of.year - (as_of.month < 10)  # the last one ended
+            ctx = context(request, session)
+            found = ledger.run(lambda store: report_overstays(store, ctx, year, as_of, pack=pack))
+            html = overstay_html(found).replace(
+                "<head>", f'<head><meta http-equiv="refresh" content="{REPORT_REFRESH_SECONDS}">', 1).replace(
+                "<body>", '<body><p><a href="/console">Back to the console</a> · refreshes by itself every '
+                          f"{REPORT_REFRESH_SECONDS // 60} minutes</p>", 1)
+            return HTMLResponse(html, headers={**SECURITY_HEADERS, "Content-Security-Policy": report_policy()})
+
+        return staff_page(request, work)
 
     @route("GET", "/audit")
     def audit(request: Request) -> Response:
