@@ -137,8 +137,8 @@ def console_router(app: FastAPI, today: Callable[[], Any], pack: str) -> APIRout
                 return render("console_person.html", session=session, query=None, views=[])
             ctx = context(request, session, purpose, case_ref)
             number = document_number[:64]
-            ids = ledger.run(lambda store: find_persons_by_document(store, ctx, number, None))
-            views = [ledger.run(lambda store, p=p: look_up_person(store, ctx, p, today(), pack=pack)) for p in ids]
+            ids = ledger.read(lambda store: find_persons_by_document(store, ctx, number, None))
+            views = [ledger.read(lambda store, p=p: look_up_person(store, ctx, p, today(), pack=pack)) for p in ids]
             return render("console_person.html", session=session, query=number, purpose=purpose, views=views)
 
         return staff_page(request, work)
@@ -149,7 +149,7 @@ def console_router(app: FastAPI, today: Callable[[], Any], pack: str) -> APIRout
 
         def work(session: Session) -> HTMLResponse:
             ctx = context(request, session, purpose, case_ref)
-            found = ledger.run(lambda store: list_cases(store, ctx, "open")) if purpose else None
+            found = ledger.read(lambda store: list_cases(store, ctx, "open")) if purpose else None
             return render("console_cases.html", session=session, cases=found, purpose=purpose)
 
         return staff_page(request, work)
@@ -174,7 +174,7 @@ def console_router(app: FastAPI, today: Callable[[], Any], pack: str) -> APIRout
         from stayledger.usecases.review import list_review
 
         def work(session: Session) -> HTMLResponse:
-            items = ledger.run(lambda store: list_review(store, context(request, session), "open"))
+            items = ledger.read(lambda store: list_review(store, context(request, session), "open"))
             return render("console_review.html", session=session, items=[(item_id(i.event_id_l, i.event_id_r), i)
                                                                          for i in items])
 
@@ -191,7 +191,7 @@ def console_router(app: FastAPI, today: Callable[[], Any], pack: str) -> APIRout
             except Problem:
                 return render("console_error.html", 404, session=session, message=f"No review item {item!r}.")
             ctx = context(request, session, purpose)
-            view = ledger.run(lambda store: show_review(store, ctx, left, right)) if purpose else None
+            view = ledger.read(lambda store: show_review(store, ctx, left, right)) if purpose else None
             return render("console_pair.html", session=session, item=item, view=view, purpose=purpose,
                           fields=("surname", "given_names", "date_of_birth", "sex", "nationality", "document_number",
                                   "document_issuer", "kind", "occurred_on", "source"))
@@ -242,8 +242,8 @@ def console_router(app: FastAPI, today: Callable[[], Any], pack: str) -> APIRout
 
         def work(session: Session) -> HTMLResponse:
             ctx = context(request, session)
-            verified = ledger.run(lambda store: verify_audit(store, ctx)).as_dict()
-            entries = ledger.run(lambda store: list_audit(store, ctx, since=None, actor=None, limit=50))
+            verified = ledger.read(lambda store: verify_audit(store, ctx)).as_dict()
+            entries = ledger.read(lambda store: list_audit(store, ctx, since=None, actor=None, limit=50))
             return render("console_audit.html", session=session, verified=verified, entries=entries)
 
         return staff_page(request, work)

@@ -100,7 +100,7 @@ def portal_router(app: FastAPI, guards: TravellerGuards) -> APIRouter:
             body = TravellerIn.model_validate({k: fields.get(k, "") for k in IDENTITY})
             started = time.monotonic()
             guards.limit_document(body.document_number)
-            found, stays, window = ledger.run(lambda store: check_stay(store, ctx, body.identity(), guards.today(),
+            found, stays, window = ledger.read(lambda store: check_stay(store, ctx, body.identity(), guards.today(),
                                                                        guards.pack))
             guards.answer_no_sooner(started)
             return {"found": found, "stays": [vars(s) for s in stays], "window": vars(window) if window else None}
@@ -132,7 +132,7 @@ def portal_router(app: FastAPI, guards: TravellerGuards) -> APIRouter:
         from stayledger.usecases.traveller import receipt_status
 
         return guarded(request, {}, "receipt.html", lambda ctx: {
-            "receipt": ledger.run(lambda store: receipt_status(store, ctx, receipt_id[:64])), "new": False})
+            "receipt": ledger.read(lambda store: receipt_status(store, ctx, receipt_id[:64])), "new": False})
 
     @router.post("/correction", response_class=HTMLResponse)
     async def correction(request: Request) -> HTMLResponse:
@@ -157,7 +157,7 @@ def portal_router(app: FastAPI, guards: TravellerGuards) -> APIRouter:
         if not case_id or not code:
             return page(request, "error.html", 422, problem="invalid", fields=["case_id", "code"])
         return guarded(request, {}, "case.html", lambda ctx: {
-            "case": ledger.run(lambda store: case_state(store, ctx, case_id[:40], code[:40]))})
+            "case": ledger.read(lambda store: case_state(store, ctx, case_id[:40], code[:40]))})
 
     @router.post("/access-log", response_class=HTMLResponse)
     async def access_log(request: Request) -> HTMLResponse:
@@ -169,7 +169,7 @@ def portal_router(app: FastAPI, guards: TravellerGuards) -> APIRouter:
             body = TravellerIn.model_validate({k: fields.get(k, "") for k in IDENTITY})
             started = time.monotonic()
             guards.limit_document(body.document_number)
-            entries = ledger.run(lambda store: who_looked(store, ctx, body.identity()))
+            entries = ledger.read(lambda store: who_looked(store, ctx, body.identity()))
             guards.answer_no_sooner(started)
             return {"entries": entries}
 
