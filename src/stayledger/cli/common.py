@@ -8,6 +8,7 @@ Exit codes: 0 success, 1 failure (the message says what and where), 2 usage erro
 from __future__ import annotations
 
 import getpass
+import re
 import sys
 import uuid
 from contextlib import contextmanager
@@ -86,8 +87,14 @@ def reported_errors() -> Iterator[None]:
         raise fail(str(exc), exit_code(exc)) from None
 
 
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def parse_day(text: str, option: str) -> date:
+    # Strictly YYYY-MM-DD, as events require: fromisoformat alone also takes 20251231 and week dates.
     try:
+        if not _DAY.fullmatch(text):
+            raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
         raise fail(f"{option}: {text!r} is not a date (use YYYY-MM-DD)", EXIT_USAGE) from None

@@ -183,7 +183,7 @@ def schema() -> None:
 
 @quarantine_app.command("list")
 def quarantine_list(
-    limit: Annotated[int, typer.Option(help="Show at most this many entries (0: all).")] = 50,
+    limit: Annotated[int, typer.Option(min=0, help="Show at most this many entries (0: all).")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line (origin, location, event_id, reasons, raw).")] = False,
     purpose: PurposeOption = None,
     case_ref: CaseRefOption = None,
@@ -342,6 +342,7 @@ def demo(
     people: Annotated[int, typer.Option("--people", min=100, help="Synthetic travellers to generate.")] = 20_000,
     seed: Annotated[int, typer.Option("--seed")] = 1,
     workdir: Annotated[Path, typer.Option("--dir", help="Where the demo's data and database go.")] = Path("demo-data"),
+    force: Annotated[bool, typer.Option("--force", help="Replace an earlier demo ledger even if it holds review decisions or corrections.")] = False,
     actor: ActorOption = None,
 ) -> None:
     """Synthesise a population, ingest, resolve, determine stays, and show the overstay summary and accuracy."""
@@ -349,7 +350,7 @@ def demo(
 
     ctx = access_context(actor, "demonstration on synthetic data")
     with reported_errors():
-        run_demo(console, ctx, people=people, seed=seed, workdir=workdir)
+        run_demo(console, ctx, people=people, seed=seed, workdir=workdir, force=force)
 
 
 class ReportFormat(str, Enum):
@@ -506,16 +507,21 @@ def explain(
         console.print(f"wrote the waterfall chart to {chart}")
 
 
+REVIEW_STATUSES = ("open", "accepted", "rejected", "all")
+
+
 @review_app.command("list")
 def review_list(
     status: Annotated[str, typer.Option("--status", help="open, accepted, rejected or all.")] = "open",
-    limit: Annotated[int, typer.Option(help="Show at most this many (0: all).")] = 50,
+    limit: Annotated[int, typer.Option(min=0, help="Show at most this many (0: all).")] = 50,
     actor: ActorOption = None,
     db: DbOption = None,
 ) -> None:
     """Links awaiting a decision (strongest first), or decided ones."""
     from stayledger.usecases.review import list_review
 
+    if status not in REVIEW_STATUSES:
+        raise fail(f"--status {status!r}: use one of {', '.join(REVIEW_STATUSES)}", EXIT_USAGE)
     ctx = access_context(actor)
     with ledger(db) as store:
         items = list_review(store, ctx, None if status == "all" else status)
@@ -616,8 +622,8 @@ def retention(
 
 @calc_app.command("schengen")
 def calc_schengen(
-    stays: Annotated[list[str], typer.Option("--stay", help="A stay as START/END (YYYY-MM-DD/YYYY-MM-DD), entry and exit days included. Repeat for each stay.")],
     on: Annotated[str, typer.Option("--on", help="The day to check (YYYY-MM-DD): e.g. a planned entry or today.")],
+    stays: Annotated[Optional[list[str]], typer.Option("--stay", help="A stay as START/END (YYYY-MM-DD/YYYY-MM-DD), entry and exit days included. Repeat for each stay; none for a first trip.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print days_used, overstay_days, latest_exit, max_stay_days as JSON.")] = False,
 ) -> None:
     """Schengen short stay: 90 days in any 180-day period.
@@ -629,7 +635,7 @@ def calc_schengen(
     from stayledger.rules.schengen import render_text, schengen_calc, to_json_dict
 
     parsed: list[tuple[date, date]] = []
-    for text in stays:
+    for text in stays or []:
         start_text, sep, end_text = text.partition("/")
         if not sep:
             raise fail(f"--stay {text!r}: expected START/END, e.g. 2024-01-10/2024-02-03", EXIT_USAGE)
@@ -637,7 +643,11 @@ def calc_schengen(
         if end < start:
             raise fail(f"--stay {text!r}: the end {end} is before the start {start}", EXIT_USAGE)
         parsed.append((start, end))
-    result = schengen_calc(parsed, parse_day(on, "--on"))
+    try:
+        result = schengen_calc(parsed, parse_day(on, "--on"))
+    except OverflowError:  # a 180-day window or a 90-day horizon beyond year 1..9999
+        raise fail(f"--on {on}: too close to the ends of the calendar (years 1 and 9999) to count a 180-day period",
+                   EXIT_USAGE) from None
     if as_json:
         typer.echo(json.dumps(to_json_dict(result)))
     else:

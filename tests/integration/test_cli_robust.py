@@ -1,0 +1,91 @@
+"""Issue 14: nothing lost silently, one-line errors instead of tracebacks, options validated."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from stayledger.cli.main import app
+from tests.integration.test_cli_ledger import GOOD, write_jsonl
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+# --- item 1: --db naming a file that is not a DuckDB ledger ---------------------------------------------
+def test_db_naming_a_csv_file_is_refused_and_the_file_untouched(tmp_path):
+    not_a_ledger = tmp_path / "events.csv"
+    not_a_ledger.write_text("event_id,kind\nX,arrival\n", encoding="utf-8")
+    before = not_a_ledger.read_bytes()
+    result = run("ingest", str(write_jsonl(tmp_path / "e.jsonl", GOOD)), "--db", str(not_a_ledger))
+    assert result.exit_code == 1
+    assert "is not a DuckDB database" in result.output and "added" not in result.output
+    assert not_a_ledger.read_bytes() == before
+
+
+def test_db_naming_a_jsonl_file_is_refused(tmp_path):
+    path = write_jsonl(tmp_path / "e.jsonl", GOOD)
+    result = run("review", "list", "--db", str(path))
+    assert result.exit_code == 1 and "is not a DuckDB database" in result.output
+
+
+# --- item 11: --db a directory or under an unwritable place ---------------------------------------------
+def test_db_naming_a_directory_is_one_line_error(tmp_path):
+    result = run("review", "list", "--db", str(tmp_path))
+    assert result.exit_code == 1 and "is a directory" in result.output
+    assert "Traceback" not in result.output
+
+
+# --- item 8: the demo does not wipe a person's work -------------------------------------------------------
+def test_demo_refuses_to_wipe_corrections_without_force(tmp_path):
+    db = tmp_path / "stayledger.duckdb"
+    correction = {**GOOD[0], "event_id": "BRD-1-FIX", "admitted_until": "2024-06-29", "corrects": "BRD-1"}
+    result = run("ingest", str(write_jsonl(tmp_path / "e.jsonl", [*GOOD, correction])), "--db", str(db))
+    assert result.exit_code == 0, result.output
+    result = run("demo", "--dir", str(tmp_path), "--people", "100", "--actor", "t")
+    assert result.exit_code == 1
+    assert "1 corrections" in result.output and "--force" in result.output
+    assert not (tmp_path / "population").exists()  # refused before anything was written
+    listed = run("export", "events", "--db", str(db), "--out", str(tmp_path / "x.jsonl"), "--purpose", "check")
+    assert listed.exit_code == 0, listed.output
+    assert len((tmp_path / "x.jsonl").read_text(encoding="utf-8").splitlines()) == 4
+
+
+# --- item 12: options validated ---------------------------------------------------------------------
+def test_negative_limits_are_usage_errors(tmp_path):
+    db = str(tmp_path / "l.duckdb")
+    assert run("quarantine", "list", "--limit", "-5", "--db", db, "--purpose", "check").exit_code == 2
+    assert run("review", "list", "--limit", "-1", "--db", db).exit_code == 2
+
+
+def test_unknown_review_status_is_a_usage_error(tmp_path):
+    result = run("review", "list", "--status", "bogus", "--db", str(tmp_path / "l.duckdb"))
+    assert result.exit_code == 2 and "open, accepted, rejected, all" in result.output
+
+
+# --- item 17: a first trip has no earlier stay ------------------------------------------------------
+def test_schengen_without_stays_is_a_first_trip():
+    result = run("calc", "schengen", "--on", "2025-01-10", "--json")
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.output)
+    assert answer["days_used"] == 0 and answer["latest_exit"] == "2025-04-09"
+
+
+# --- item 9 (calculator part): dates near the ends of the calendar --------------------------------------
+def test_schengen_near_the_calendar_ends_is_one_line_error():
+    for on, stay in (("9999-12-30", "9999-12-01/9999-12-30"), ("0001-01-02", "0001-01-01/0001-01-02")):
+        result = run("calc", "schengen", "--on", on, "--stay", stay)
+        assert result.exit_code == 2, result.output
+        assert "too close to the ends of the calendar" in result.output
+
+
+# --- item 20 (dates): CLI dates are YYYY-MM-DD like events ---------------------------------------------
+def test_cli_dates_must_be_yyyy_mm_dd():
+    for text in ("20250110", "2025-W02-5", "2025W025"):
+        result = run("calc", "schengen", "--on", text)
+        assert result.exit_code == 2 and "use YYYY-MM-DD" in result.output, (text, result.output)
