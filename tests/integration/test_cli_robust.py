@@ -89,3 +89,62 @@ def test_cli_dates_must_be_yyyy_mm_dd():
     for text in ("20250110", "2025-W02-5", "2025W025"):
         result = run("calc", "schengen", "--on", text)
         assert result.exit_code == 2 and "use YYYY-MM-DD" in result.output, (text, result.output)
+
+
+def quarantined(db: Path) -> list[dict]:
+    result = run("quarantine", "list", "--json", "--limit", "0", "--db", str(db), "--purpose", "check")
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+
+
+# --- item 2: duplicate keys and columns ------------------------------------------------------------------
+def test_a_json_record_with_a_duplicate_key_is_quarantined(tmp_path):
+    db = tmp_path / "l.duckdb"
+    line = json.dumps(GOOD[0])[:-1] + ', "surname": "Anna"}'
+    result = run("ingest", str(write_jsonl(tmp_path / "e.jsonl", GOOD[1:], [line])), "--db", str(db))
+    assert result.exit_code == 3, result.output
+    [entry] = quarantined(db)
+    assert "duplicate key 'surname'" in entry["reasons"]
+
+
+def test_a_csv_with_a_duplicate_column_is_refused(tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_text("event_id,kind,occurred_on,source,surname,surname,date_of_birth,nationality,document_number\n"
+                    "B1,arrival,2024-03-01,border,Doe,John,1980-01-01,GBR,123456789\n", encoding="utf-8")
+    result = run("ingest", str(path), "--db", str(tmp_path / "l.duckdb"))
+    assert result.exit_code == 1 and "'surname' appear more than once" in result.output
+
+
+def test_a_parquet_file_with_a_duplicate_column_is_refused(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "e.parquet"
+    pq.write_table(pa.table([["B1"], ["Doe"], ["John"]], names=["event_id", "surname", "surname"]), path)
+    result = run("ingest", str(path), "--db", str(tmp_path / "l.duckdb"))
+    assert result.exit_code == 1 and "'surname' appear more than once" in result.output
+
+
+# --- item 3: byte-order marks and UTF-16 -----------------------------------------------------------------
+def test_a_utf8_bom_does_not_quarantine_the_first_record(tmp_path):
+    path = write_jsonl(tmp_path / "e.jsonl", GOOD)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    result = run("ingest", str(path), "--db", str(tmp_path / "l.duckdb"))
+    assert result.exit_code == 0 and "3 added" in result.output, result.output
+
+
+def test_utf16_input_is_named_as_such(tmp_path):
+    path = tmp_path / "e.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in GOOD) + "\n", encoding="utf-16")
+    result = run("ingest", str(path), "--db", str(tmp_path / "l.duckdb"))
+    assert result.exit_code == 1 and "UTF-16" in result.output, result.output
+
+
+# --- item 10: deep nesting ---------------------------------------------------------------------------
+def test_deeply_nested_json_is_quarantined_by_line_and_the_rest_kept(tmp_path):
+    db = tmp_path / "l.duckdb"
+    deep = '{"event_id": "DEEP", "x": ' + "[" * 5000 + "]" * 5000 + "}"
+    result = run("ingest", str(write_jsonl(tmp_path / "e.jsonl", GOOD, [deep])), "--db", str(db))
+    assert result.exit_code == 3 and "3 added" in result.output, result.output
+    [entry] = quarantined(db)
+    assert "nested deeper" in entry["reasons"] and entry["location"] == "line 4"

@@ -21,7 +21,7 @@ import pyarrow as pa
 from stayledger.domain.access import AccessContext, Action
 from stayledger.domain.events import Event, parse_event
 from stayledger.errors import InvalidRecord
-from stayledger.formats.canonical import RawRecord, detect_format, jsonl_records, read_records
+from stayledger.formats.canonical import RawRecord, detect_format, jsonl_records, read_records, refuse_utf16
 from stayledger.storage.base import EventStore, QuarantineEntry, make_batch
 from stayledger.usecases.accountability import Operation, operation
 
@@ -210,6 +210,8 @@ def ingest_file(
     chosen = detect_format(path) if fmt == "auto" else fmt
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
     with operation(store, ctx, Action.INGEST_EVENTS, atomic=False, origin=path.name) as op:
+        if chosen in ("jsonl", "csv"):
+            refuse_utf16(path)  # before the parallel path, which does not go through read_records
         if chosen == "jsonl" and workers > 1 and path.stat().st_size >= PARALLEL_MIN_BYTES and not _is_json_array(path):
             return _ingest_jsonl_parallel(op, path, workers=workers, progress=progress)
         return _ingest_chunks(op, path.name, read_records(path, chosen, progress), chunk_size)
