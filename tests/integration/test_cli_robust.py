@@ -148,3 +148,62 @@ def test_deeply_nested_json_is_quarantined_by_line_and_the_rest_kept(tmp_path):
     assert result.exit_code == 3 and "3 added" in result.output, result.output
     [entry] = quarantined(db)
     assert "nested deeper" in entry["reasons"] and entry["location"] == "line 4"
+
+
+# --- item 11: output paths ---------------------------------------------------------------------------
+def ledger_with_events(tmp_path: Path) -> Path:
+    db = tmp_path / "l.duckdb"
+    assert run("ingest", str(write_jsonl(tmp_path / "e.jsonl", GOOD)), "--db", str(db)).exit_code == 0
+    return db
+
+
+def test_out_a_directory_or_a_missing_directory_is_a_usage_error_and_nothing_is_created(tmp_path):
+    db = ledger_with_events(tmp_path)
+    for command in (["export", "events"], ["export", "stays", "--as-of", "2024-06-01"], ["export", "identities"]):
+        result = run(*command, "--db", str(db), "--out", str(tmp_path), "--purpose", "check")
+        assert result.exit_code == 2 and "is a directory" in result.output, (command, result.output)
+        missing = tmp_path / "no" / "such" / "x.csv"
+        result = run(*command, "--db", str(db), "--out", str(missing), "--purpose", "check")
+        assert result.exit_code == 2 and "does not exist" in result.output, (command, result.output)
+        assert not (tmp_path / "no").exists()
+    result = run("report", "overstays", "--fiscal-year", "2024", "--format", "csv", "--db", str(db), "--out", str(tmp_path))
+    assert result.exit_code == 2 and "is a directory" in result.output
+    result = run("explain", "BRD-1", "APIS-1", "--chart", str(tmp_path / "no" / "c.svg"), "--db", str(db), "--purpose", "check")
+    assert result.exit_code == 2 and "--chart" in result.output and "does not exist" in result.output
+
+
+def test_an_os_error_while_writing_is_one_line(tmp_path, monkeypatch):
+    db = ledger_with_events(tmp_path)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "x.jsonl"))
+
+    monkeypatch.setattr("stayledger.usecases.export._open", refuse)
+    result = run("export", "events", "--db", str(db), "--out", str(tmp_path / "x.jsonl"), "--purpose", "check")
+    assert result.exit_code == 1 and "Permission denied" in result.output and "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+# --- item 16: a corrupt model is one line in every command that reads it --------------------------------
+def test_a_corrupt_linkage_model_is_a_one_line_error_in_resolve(tmp_path):
+    import duckdb
+
+    db = ledger_with_events(tmp_path)
+    con = duckdb.connect(str(db))
+    con.execute("INSERT INTO linkage_models VALUES (999, 'broken', '{not json', now())")
+    con.close()
+    result = run("resolve", "--db", str(db))
+    assert result.exit_code == 1, result.output
+    assert "not JSON" in result.output and "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit)
+
+
+# --- item 20: a defaulted day is said --------------------------------------------------------------------
+def test_report_and_retention_say_the_day_they_defaulted_to(tmp_path):
+    from datetime import date
+
+    db = ledger_with_events(tmp_path)
+    for command in (["report", "overstays", "--fiscal-year", "2024"], ["retention"]):
+        result = run(*command, "--db", str(db))
+        assert result.exit_code == 0, result.output
+        assert f"as of today, {date.today()}" in result.output

@@ -29,6 +29,7 @@ from stayledger.cli.common import (
     DbOption,
     PurposeOption,
     access_context,
+    check_output,
     console,
     err_console,
     fail,
@@ -260,6 +261,7 @@ def export_events_cmd(
     """
     from stayledger.usecases.export import export_events
 
+    check_output(out)
     ctx = access_context(actor, purpose, case_ref)
     with ledger(db) as store:
         count = export_events(store, ctx, out)
@@ -277,6 +279,7 @@ def export_identities_cmd(
     """One row per ingested event: event_id,person_id (resolves unresolved events first; purpose required)."""
     from stayledger.usecases.export import export_identities
 
+    check_output(out)
     ctx = access_context(actor, purpose, case_ref)
     with ledger(db) as store:
         count = export_identities(store, ctx, out)
@@ -296,6 +299,7 @@ def export_stays_cmd(
     from stayledger.usecases.export import export_stays
 
     day = parse_day(as_of, "--as-of") if as_of else date.today()
+    check_output(out)
     ctx = access_context(actor, purpose, case_ref)
     with ledger(db) as store:
         count = export_stays(store, ctx, day, out)
@@ -377,6 +381,9 @@ def report_overstays_cmd(
     from stayledger.usecases.report import report_overstays
 
     day = parse_day(as_of, "--as-of") if as_of else date.today()
+    check_output(out)
+    if as_of is None:
+        err_console.print(f"statuses as of today, {day} (--as-of to choose)")
     ctx = access_context(actor)
     with ledger(db) as store:
         report = report_overstays(store, ctx, fiscal_year, day)
@@ -384,7 +391,7 @@ def report_overstays_cmd(
         if out is None:
             console.print(terminal_report(report))
             return
-        with out.open("w", encoding="utf-8") as handle:
+        with reported_errors(), out.open("w", encoding="utf-8") as handle:
             Console(file=handle, width=200, no_color=True).print(terminal_report(report))
     else:
         try:
@@ -394,8 +401,8 @@ def report_overstays_cmd(
         if out is None:
             sys.stdout.write(text)
             return
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8", newline="")
+        with reported_errors():
+            out.write_text(text, encoding="utf-8", newline="")
     err_console.print(f"wrote the FY{fiscal_year} overstay report (statuses as of {day}) to {out}")
 
 
@@ -494,6 +501,7 @@ def explain(
     """
     from stayledger.usecases.review import explain_pair
 
+    check_output(chart, "--chart")
     ctx = access_context(actor, purpose, case_ref)
     with ledger(db) as store:
         view = explain_pair(store, ctx, event_a, event_b)
@@ -503,7 +511,8 @@ def explain(
             raise fail("no linkage model yet: no chart to draw")
         from stayledger.identity.splink_linker import waterfall_chart_spec
 
-        write_chart(waterfall_chart_spec(view.explanation), chart)
+        with reported_errors():
+            write_chart(waterfall_chart_spec(view.explanation), chart)
         console.print(f"wrote the waterfall chart to {chart}")
 
 
@@ -609,6 +618,8 @@ def retention(
     from stayledger.usecases.retention import enforce_retention
 
     day = parse_day(as_of, "--as-of") if as_of else date.today()
+    if as_of is None:
+        err_console.print(f"retention judged as of today, {day} (--as-of to choose)")
     ctx = access_context(actor)
     with ledger(db) as store, err_console.status("erasing and rewriting the ledger…" if apply else "checking retention…"):
         report = enforce_retention(store, ctx, day, apply=apply)
