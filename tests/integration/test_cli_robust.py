@@ -207,3 +207,18 @@ def test_report_and_retention_say_the_day_they_defaulted_to(tmp_path):
         result = run(*command, "--db", str(db))
         assert result.exit_code == 0, result.output
         assert f"as of today, {date.today()}" in result.output
+
+
+def test_auto_detection_names_a_paxlst_manifest(tmp_path):
+    path = tmp_path / "manifest.txt"
+    path.write_text("UNA:+.? 'UNB+UNOA:4+AIR+USCBP+240101:1200+1'UNH+1+PAXLST:D:05B:UN:IATA'", encoding="ascii")
+    result = run("ingest", str(path), "--db", str(tmp_path / "l.duckdb"))
+    assert result.exit_code != 0 and "--format paxlst --country" in result.output, result.output
+
+
+def test_help_names_paxlst_and_the_resolve_step():
+    def words(text: str) -> str:  # help is wrapped and boxed to the terminal width
+        return " ".join(text.replace("│", " ").split())
+
+    assert "or PAXLST manifests" in words(run("ingest", "--help").output)
+    assert "stayledger resolve after it" in words(run("correct", "--help").output)

@@ -82,14 +82,15 @@ PROGRESS_THRESHOLD_BYTES = 1_000_000  # roughly a few thousand records
 
 @app.command()
 def ingest(
-    files: Annotated[list[Path], typer.Argument(help="Files of canonical events (JSON Lines, CSV or Parquet).")],
+    files: Annotated[list[Path], typer.Argument(help="Files of canonical events (JSON Lines, CSV or Parquet), or PAXLST manifests with --format paxlst.")],
     fmt: Annotated[InputFormat, typer.Option("--format", help="Input format; auto chooses by file name and content. paxlst: UN/EDIFACT API manifests (needs --country).")] = InputFormat.auto,
     country: Annotated[Optional[str], typer.Option("--country", help="With --format paxlst: the receiving country (alpha-3); travellers on flights leaving it become departures.")] = None,
     mapping: Annotated[Optional[Path], typer.Option("--mapping", help="TOML mapping of an agency's own CSV/Parquet layout onto canonical fields (see examples/mappings/README.md).")] = None,
     actor: ActorOption = None,
     db: DbOption = None,
 ) -> None:
-    """Append events to the ledger. Invalid records are quarantined with the reason, never lost.
+    """Append events (JSON Lines, CSV, Parquet or PAXLST manifests) to the ledger. Invalid records are quarantined
+    with the reason, never lost.
 
     PAXLST: `stayledger ingest manifest.edi --format paxlst --country USA` turns every traveller (crew included)
     on a flight leaving the country into a departure event; an inbound manifest creates nothing (it carries no
@@ -465,7 +466,8 @@ def correct(
     actor: ActorOption = None,
     db: DbOption = None,
 ) -> None:
-    """Record a correction: a new event that replaces EVENT_ID; statuses are re-determined from it.
+    """Record a correction: a new event that replaces EVENT_ID; run `stayledger resolve` after it to re-link and
+    re-determine statuses.
 
     Example: `stayledger correct BRD-17 --set date_of_birth=1980-02-11 --source traveller --purpose "rebuttal"`.
     The audit log records the events and the fields changed, never the values.

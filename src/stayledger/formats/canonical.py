@@ -38,13 +38,16 @@ def detect_format(path: Path) -> str:
     if suffix in (".parquet", ".pq"):
         return "parquet"
     with path.open("rb") as handle:
-        head = handle.read(4)
+        head = handle.read(64)
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:3] in (b"UNA", b"UNB", b"UNH"):
+        raise ParseError(f"{path.name} looks like a UN/EDIFACT PAXLST manifest; pass --format paxlst --country ALPHA3")
+    head = head[:4]
     if head == b"PAR1":
         return "parquet"
     if head.lstrip()[:1] in (b"{", b"["):
         return "jsonl"
     raise ParseError(
-        f"cannot tell the format of {path.name} from its name or content; pass --format jsonl|csv|parquet"
+        f"cannot tell the format of {path.name} from its name or content; pass --format jsonl|csv|parquet|paxlst"
     )
 
 
