@@ -222,3 +222,17 @@ def test_help_names_paxlst_and_the_resolve_step():
 
     assert "or PAXLST manifests" in words(run("ingest", "--help").output)
     assert "stayledger resolve after it" in words(run("correct", "--help").output)
+
+
+# --- item 4: a refused PAXLST manifest is kept in the quarantine ------------------------------------------
+def test_a_refused_paxlst_manifest_is_quarantined_whole(tmp_path):
+    db = tmp_path / "l.duckdb"
+    path = tmp_path / "broken.edi"
+    path.write_text("UNA:+.? 'UNB+UNOA:4+AIR+USCBP+240101:1200+1'UNH+1+PAXLST:D:05B:UN:IATA'BGM+745'TDT+20+",
+                    encoding="ascii")
+    result = run("ingest", str(path), "--format", "paxlst", "--country", "USA", "--db", str(db))
+    assert result.exit_code == 1, result.output
+    assert "kept in the quarantine" in result.output
+    [entry] = quarantined(db)
+    assert entry["location"] == "whole file" and "manifest refused" in entry["reasons"]
+    assert entry["raw"] == path.read_text(encoding="ascii")

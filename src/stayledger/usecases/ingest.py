@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from stayledger.domain.access import AccessContext, Action
 from stayledger.domain.events import Event, parse_event
-from stayledger.errors import InvalidRecord
+from stayledger.errors import InvalidRecord, ParseError
 from stayledger.formats.canonical import RawRecord, detect_format, jsonl_records, read_records, refuse_utf16
 from stayledger.storage.base import EventStore, QuarantineEntry, make_batch
 from stayledger.usecases.accountability import Operation, operation
@@ -267,7 +267,12 @@ def ingest_paxlst(store: EventStore, ctx: AccessContext, path: Path, country: st
 
 def _ingest_manifest(op: Operation, path: Path, country: str) -> IngestReport:
     text, encoding_note = read_text_file(path)
-    records, notes, manifests = _manifest_records(text, country)
+    try:
+        records, notes, manifests = _manifest_records(text, country)
+    except ParseError as exc:
+        # A refused manifest is kept like any refused record: raw text and reason, in the quarantine.
+        _ingest_chunks(op, path.name, [RawRecord("whole file", text, None, f"manifest refused: {exc}")], DEFAULT_CHUNK)
+        raise ParseError(f"{exc.reason} (the manifest is kept in the quarantine)", exc.line, exc.column) from None
     report = _ingest_chunks(op, path.name, records, DEFAULT_CHUNK)
     if report.records == 0 and manifests:
         report.notes.clear()  # not empty: the warnings below say why nothing became a departure
