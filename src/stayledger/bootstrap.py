@@ -71,5 +71,8 @@ def open_store(settings: Settings, *, read_only: bool = False) -> EventStore:
     if read_only and not path.exists():
         raise ConfigurationError(f"no database at {path}: ingest something first, or pass --db PATH")
     if path.parent and not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigurationError(f"--db {path}: cannot create its directory ({exc.strerror or exc})") from None
     return DuckDBStore(path, read_only=read_only)

@@ -19,6 +19,7 @@ from stayledger.cli.common import (
     DbOption,
     KeyOption,
     access_context,
+    check_output,
     console,
     err_console,
     fail,
@@ -138,6 +139,7 @@ def audit_checkpoint(
     with reported_errors():
         signer = load_signer(Settings.load(db, key))
     ctx = access_context(actor)
+    check_output(out)
     with ledger(db) as store:
         note = checkpoint_audit(store, ctx, signer)
     typer.echo(note, nl=False)
@@ -166,6 +168,7 @@ def audit_prove(
     with reported_errors():
         signer = load_signer(Settings.load(db, key))
     ctx = access_context(actor)
+    check_output(out)
     with ledger(db) as store:
         proof = prove_entry(store, ctx, seq, signer)
     text = json.dumps(proof, indent=1, ensure_ascii=False) + "\n"

@@ -8,10 +8,13 @@ Exit codes: 0 success, 1 failure (the message says what and where), 2 usage erro
 from __future__ import annotations
 
 import getpass
+import os
+import re
 import sys
 import uuid
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Iterator, Optional
 
 import typer
@@ -84,10 +87,33 @@ def reported_errors() -> Iterator[None]:
         yield
     except StayledgerError as exc:
         raise fail(str(exc), exit_code(exc)) from None
+    except OSError as exc:  # a file the command reads or writes: one line naming it, not a traceback
+        where = f" {exc.filename}" if exc.filename else ""
+        raise fail(f"cannot use{where}: {exc.strerror or exc}") from None
+
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def check_output(path: Path | None, option: str = "--out") -> None:
+    """Refuse an output path that cannot be written, before any work is done (and never create directories
+    the user did not ask for: a typo in a directory name must not scatter files)."""
+    if path is None:
+        return
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise fail(f"{option} {path} is a directory; name a file in it", EXIT_USAGE)
+    if not parent.is_dir():
+        raise fail(f"{option} {path}: the directory {parent} does not exist", EXIT_USAGE)
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise fail(f"{option} {path}: not writable (permission denied)", EXIT_FAILURE)
 
 
 def parse_day(text: str, option: str) -> date:
+    # Strictly YYYY-MM-DD, as events require: fromisoformat alone also takes 20251231 and week dates.
     try:
+        if not _DAY.fullmatch(text):
+            raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
         raise fail(f"{option}: {text!r} is not a date (use YYYY-MM-DD)", EXIT_USAGE) from None

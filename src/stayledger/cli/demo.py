@@ -13,18 +13,62 @@ from stayledger.bootstrap import Settings, open_store
 from stayledger.cli.render import print_evaluation
 from stayledger.domain.access import AccessContext
 from stayledger.domain.stays import Status
+from stayledger.errors import StayledgerError
 from stayledger.reports.groups import class_group
 from stayledger.usecases.evaluate import evaluate_ledger, truth_as_of
 from stayledger.usecases.ingest import ingest_file
 from stayledger.usecases.resolve import resolve_identities
 
 
-def run_demo(console: Console, ctx: AccessContext, *, people: int, seed: int, workdir: Path) -> None:
+class DemoWouldWipe(StayledgerError):
+    """Re-running the demo would erase review decisions or corrections made in its ledger."""
+
+
+# What a person did in a demo ledger that re-running the demo would wipe: (table, condition, what it is).
+_HUMAN_WORK = (
+    ("review_decisions", "true", "review decisions"),
+    ("events", "corrects IS NOT NULL", "corrections"),
+    ("correction_cases", "true", "correction cases"),
+)
+
+
+def human_work(db_path: Path) -> list[str]:
+    """Counts of decisions and corrections held in an existing demo ledger, e.g. ["3 review decisions"]."""
+    import duckdb
+
+    if not db_path.exists():
+        return []
+    found: list[str] = []
+    try:
+        con = duckdb.connect(str(db_path), read_only=True)
+    except duckdb.Error:
+        return []  # not a ledger we can read: nothing of a person's work to keep
+    try:
+        for table, condition, what in _HUMAN_WORK:
+            try:
+                row = con.execute(f"SELECT count(*) FROM {table} WHERE {condition}").fetchone()
+            except duckdb.Error:  # an older schema without this table
+                continue
+            if row and row[0]:
+                found.append(f"{row[0]:,} {what}")
+    finally:
+        con.close()
+    return found
+
+
+def run_demo(console: Console, ctx: AccessContext, *, people: int, seed: int, workdir: Path,
+             force: bool = False) -> None:
     from stayledger.synth.generator import generate_population
 
     started = time.perf_counter()
     population = workdir / "population"
     db_path = workdir / "stayledger.duckdb"
+    kept = [] if force else human_work(db_path)
+    if kept:
+        raise DemoWouldWipe(
+            f"{db_path} holds {', '.join(kept)}; the demo would replace that ledger. "
+            f"Use --dir NEW_DIR for a fresh demo, or --force to start over"
+        )
     for stale in (db_path, db_path.with_name(db_path.name + ".wal")):
         stale.unlink(missing_ok=True)
 

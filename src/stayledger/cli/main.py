@@ -29,6 +29,7 @@ from stayledger.cli.common import (
     DbOption,
     PurposeOption,
     access_context,
+    check_output,
     console,
     err_console,
     fail,
@@ -83,14 +84,15 @@ PROGRESS_THRESHOLD_BYTES = 1_000_000  # roughly a few thousand records
 
 @app.command()
 def ingest(
-    files: Annotated[list[Path], typer.Argument(help="Files of canonical events (JSON Lines, CSV or Parquet).")],
+    files: Annotated[list[Path], typer.Argument(help="Files of canonical events (JSON Lines, CSV or Parquet), or PAXLST manifests with --format paxlst.")],
     fmt: Annotated[InputFormat, typer.Option("--format", help="Input format; auto chooses by file name and content. paxlst: UN/EDIFACT API manifests (needs --country).")] = InputFormat.auto,
     country: Annotated[Optional[str], typer.Option("--country", help="With --format paxlst: the receiving country (alpha-3); travellers on flights leaving it become departures.")] = None,
     mapping: Annotated[Optional[Path], typer.Option("--mapping", help="TOML mapping of an agency's own CSV/Parquet layout onto canonical fields (see examples/mappings/README.md).")] = None,
     actor: ActorOption = None,
     db: DbOption = None,
 ) -> None:
-    """Append events to the ledger. Invalid records are quarantined with the reason, never lost.
+    """Append events (JSON Lines, CSV, Parquet or PAXLST manifests) to the ledger. Invalid records are quarantined
+    with the reason, never lost.
 
     PAXLST: `stayledger ingest manifest.edi --format paxlst --country USA` turns every traveller (crew included)
     on a flight leaving the country into a departure event; an inbound manifest creates nothing (it carries no
@@ -185,7 +187,7 @@ def schema() -> None:
 
 @quarantine_app.command("list")
 def quarantine_list(
-    limit: Annotated[int, typer.Option(help="Show at most this many entries (0: all).")] = 50,
+    limit: Annotated[int, typer.Option(min=0, help="Show at most this many entries (0: all).")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line (origin, location, event_id, reasons, raw).")] = False,
     purpose: PurposeOption = None,
     case_ref: CaseRefOption = None,
@@ -262,6 +264,7 @@ def export_events_cmd(
     """
     from stayledger.usecases.export import export_events
 
+    check_output(out)
     ctx = access_context(actor, purpose, case_ref)
     with ledger(db) as store:
         count = export_events(store, ctx, out)
@@ -279,6 +282,7 @@ def export_identities_cmd(
     """One row per ingested event: event_id,person_id (resolves unresolved events first; purpose required)."""
     from stayledger.usecases.export import export_identities
 
+    check_output(out)
     ctx = access_context(actor, purpose, case_ref)
     with ledger(db) as store:
         count = export_identities(store, ctx, out)
@@ -298,6 +302,7 @@ def export_stays_cmd(
     from stayledger.usecases.export import export_stays
 
     day = parse_day(as_of, "--as-of") if as_of else date.today()
+    check_output(out)
     ctx = access_context(actor, purpose, case_ref)
     with ledger(db) as store:
         count = export_stays(store, ctx, day, out)
@@ -344,6 +349,7 @@ def demo(
     people: Annotated[int, typer.Option("--people", min=100, help="Synthetic travellers to generate.")] = 20_000,
     seed: Annotated[int, typer.Option("--seed")] = 1,
     workdir: Annotated[Path, typer.Option("--dir", help="Where the demo's data and database go.")] = Path("demo-data"),
+    force: Annotated[bool, typer.Option("--force", help="Replace an earlier demo ledger even if it holds review decisions or corrections.")] = False,
     actor: ActorOption = None,
 ) -> None:
     """Synthesise a population, ingest, resolve, determine stays, and show the overstay summary and accuracy."""
@@ -351,7 +357,7 @@ def demo(
 
     ctx = access_context(actor, "demonstration on synthetic data")
     with reported_errors():
-        run_demo(console, ctx, people=people, seed=seed, workdir=workdir)
+        run_demo(console, ctx, people=people, seed=seed, workdir=workdir, force=force)
 
 
 class ReportFormat(str, Enum):
@@ -378,6 +384,9 @@ def report_overstays_cmd(
     from stayledger.usecases.report import report_overstays
 
     day = parse_day(as_of, "--as-of") if as_of else date.today()
+    check_output(out)
+    if as_of is None:
+        err_console.print(f"statuses as of today, {day} (--as-of to choose)")
     ctx = access_context(actor)
     with ledger(db) as store:
         report = report_overstays(store, ctx, fiscal_year, day)
@@ -385,7 +394,7 @@ def report_overstays_cmd(
         if out is None:
             console.print(terminal_report(report))
             return
-        with out.open("w", encoding="utf-8") as handle:
+        with reported_errors(), out.open("w", encoding="utf-8") as handle:
             Console(file=handle, width=200, no_color=True).print(terminal_report(report))
     else:
         try:
@@ -395,8 +404,8 @@ def report_overstays_cmd(
         if out is None:
             sys.stdout.write(text)
             return
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8", newline="")
+        with reported_errors():
+            out.write_text(text, encoding="utf-8", newline="")
     err_console.print(f"wrote the FY{fiscal_year} overstay report (statuses as of {day}) to {out}")
 
 
@@ -459,7 +468,8 @@ def correct(
     actor: ActorOption = None,
     db: DbOption = None,
 ) -> None:
-    """Record a correction: a new event that replaces EVENT_ID; statuses are re-determined from it.
+    """Record a correction: a new event that replaces EVENT_ID; run `stayledger resolve` after it to re-link and
+    re-determine statuses.
 
     Example: `stayledger correct BRD-17 --set date_of_birth=1980-02-11 --source traveller --purpose "rebuttal"`.
     The audit log records the events and the fields changed, never the values.
@@ -495,6 +505,7 @@ def explain(
     """
     from stayledger.usecases.review import explain_pair
 
+    check_output(chart, "--chart")
     ctx = access_context(actor, purpose, case_ref)
     with ledger(db) as store:
         view = explain_pair(store, ctx, event_a, event_b)
@@ -504,20 +515,26 @@ def explain(
             raise fail("no linkage model yet: no chart to draw")
         from stayledger.identity.splink_linker import waterfall_chart_spec
 
-        write_chart(waterfall_chart_spec(view.explanation), chart)
+        with reported_errors():
+            write_chart(waterfall_chart_spec(view.explanation), chart)
         console.print(f"wrote the waterfall chart to {chart}")
+
+
+REVIEW_STATUSES = ("open", "accepted", "rejected", "all")
 
 
 @review_app.command("list")
 def review_list(
     status: Annotated[str, typer.Option("--status", help="open, accepted, rejected or all.")] = "open",
-    limit: Annotated[int, typer.Option(help="Show at most this many (0: all).")] = 50,
+    limit: Annotated[int, typer.Option(min=0, help="Show at most this many (0: all).")] = 50,
     actor: ActorOption = None,
     db: DbOption = None,
 ) -> None:
     """Links awaiting a decision (strongest first), or decided ones."""
     from stayledger.usecases.review import list_review
 
+    if status not in REVIEW_STATUSES:
+        raise fail(f"--status {status!r}: use one of {', '.join(REVIEW_STATUSES)}", EXIT_USAGE)
     ctx = access_context(actor)
     with ledger(db) as store:
         items = list_review(store, ctx, None if status == "all" else status)
@@ -605,6 +622,8 @@ def retention(
     from stayledger.usecases.retention import enforce_retention
 
     day = parse_day(as_of, "--as-of") if as_of else date.today()
+    if as_of is None:
+        err_console.print(f"retention judged as of today, {day} (--as-of to choose)")
     ctx = access_context(actor)
     with ledger(db) as store, err_console.status("erasing and rewriting the ledger…" if apply else "checking retention…"):
         report = enforce_retention(store, ctx, day, apply=apply)
@@ -618,8 +637,8 @@ def retention(
 
 @calc_app.command("schengen")
 def calc_schengen(
-    stays: Annotated[list[str], typer.Option("--stay", help="A stay as START/END (YYYY-MM-DD/YYYY-MM-DD), entry and exit days included. Repeat for each stay.")],
     on: Annotated[str, typer.Option("--on", help="The day to check (YYYY-MM-DD): e.g. a planned entry or today.")],
+    stays: Annotated[Optional[list[str]], typer.Option("--stay", help="A stay as START/END (YYYY-MM-DD/YYYY-MM-DD), entry and exit days included. Repeat for each stay; none for a first trip.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print days_used, overstay_days, latest_exit, max_stay_days as JSON.")] = False,
 ) -> None:
     """Schengen short stay: 90 days in any 180-day period.
@@ -631,7 +650,7 @@ def calc_schengen(
     from stayledger.rules.schengen import render_text, schengen_calc, to_json_dict
 
     parsed: list[tuple[date, date]] = []
-    for text in stays:
+    for text in stays or []:
         start_text, sep, end_text = text.partition("/")
         if not sep:
             raise fail(f"--stay {text!r}: expected START/END, e.g. 2024-01-10/2024-02-03", EXIT_USAGE)
@@ -639,7 +658,11 @@ def calc_schengen(
         if end < start:
             raise fail(f"--stay {text!r}: the end {end} is before the start {start}", EXIT_USAGE)
         parsed.append((start, end))
-    result = schengen_calc(parsed, parse_day(on, "--on"))
+    try:
+        result = schengen_calc(parsed, parse_day(on, "--on"))
+    except OverflowError:  # a 180-day window or a 90-day horizon beyond year 1..9999
+        raise fail(f"--on {on}: too close to the ends of the calendar (years 1 and 9999) to count a 180-day period",
+                   EXIT_USAGE) from None
     if as_json:
         typer.echo(json.dumps(to_json_dict(result)))
     else:

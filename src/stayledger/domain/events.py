@@ -105,6 +105,12 @@ class Event(NamedTuple):
 
 
 
+# Event dates (not birth dates) are accepted in this range: wide enough for any real record, far enough from
+# years 1 and 9999 that stay, Schengen and retention arithmetic never leave the calendar.
+EARLIEST_DAY: Final = date(1900, 1, 1)
+LATEST_DAY: Final = date(2199, 12, 31)
+
+
 def parse_strict_date(text: str) -> date:
     """Parse ``YYYY-MM-DD`` exactly (``date.fromisoformat`` alone also takes ``YYYYMMDD`` and week dates)."""
     if len(text) != 10 or text[4] != "-" or text[7] != "-":
@@ -200,10 +206,17 @@ def parse_event(raw: Mapping[str, Any], where: str | None = None) -> Event:
         text = values.get(name)
         if text is not None:
             try:
-                values[name] = parse_strict_date(text)
+                day = parse_strict_date(text)
             except ValueError as exc:
                 errors.append(FieldError(name, str(exc)))
                 values[name] = None
+                continue
+            if not EARLIEST_DAY <= day <= LATEST_DAY:
+                # A placeholder such as 9999-12-31 would overflow retention and stay arithmetic later.
+                errors.append(FieldError(name, f"{day} is outside the accepted range {EARLIEST_DAY} to {LATEST_DAY}"))
+                values[name] = None
+                continue
+            values[name] = day
 
     for name in ("occurred_on", "source", "surname"):
         if name not in values:

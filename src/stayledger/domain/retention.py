@@ -19,6 +19,8 @@ CLOSED_BY_EXIT = frozenset({Status.DEPARTED, Status.DEPARTED_LATE, Status.DEPART
 
 
 def _add_years(day: date, years: int) -> date:
+    if day.year + years > date.max.year:  # a ledger from before the ingest date range: keep, never crash
+        return date.max
     try:
         return day.replace(year=day.year + years)
     except ValueError:  # 29 February

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator, NamedTuple
@@ -37,18 +38,39 @@ def detect_format(path: Path) -> str:
     if suffix in (".parquet", ".pq"):
         return "parquet"
     with path.open("rb") as handle:
-        head = handle.read(4)
+        head = handle.read(64)
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:3] in (b"UNA", b"UNB", b"UNH"):
+        raise ParseError(f"{path.name} looks like a UN/EDIFACT PAXLST manifest; pass --format paxlst --country ALPHA3")
+    head = head[:4]
     if head == b"PAR1":
         return "parquet"
     if head.lstrip()[:1] in (b"{", b"["):
         return "jsonl"
     raise ParseError(
-        f"cannot tell the format of {path.name} from its name or content; pass --format jsonl|csv|parquet"
+        f"cannot tell the format of {path.name} from its name or content; pass --format jsonl|csv|parquet|paxlst"
     )
+
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+# A JSON or CSV file nesting deeper than this is hostile or broken; the standard library would recurse.
+MAX_JSON_DEPTH = 64
+
+
+def refuse_utf16(path: Path) -> None:
+    """UTF-16 text would otherwise give one quarantine entry per line with no hint of the cause."""
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(head) >= 2 and b"\x00" in head[:2]):
+        raise ParseError(
+            f"{path.name} is UTF-16 encoded text; events are read as UTF-8: convert it first "
+            f"(e.g. iconv -f UTF-16 -t UTF-8 {path.name} > {path.stem}-utf8{path.suffix})"
+        )
 
 
 def read_records(path: Path, fmt: str, progress: Any = None) -> Iterator[RawRecord]:
     """Records of one file in the given format; ``progress(bytes_done)`` is called as it goes."""
+    if fmt in ("jsonl", "csv"):
+        refuse_utf16(path)
     if fmt == "jsonl":
         return _read_jsonl(path, progress)
     if fmt == "csv":
@@ -68,6 +90,44 @@ def _decode(raw_bytes: bytes) -> tuple[str, str | None]:
 
 def _json_problem(exc: json.JSONDecodeError) -> str:
     return f"not valid JSON ({exc.msg} at column {exc.colno})"
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _DuplicateKey(key)
+        seen[key] = value
+    return seen
+
+
+def _strict_loads(text: str) -> tuple[Any, str | None]:
+    """The standard library's parse, refusing duplicate keys (the last would silently win) and deep nesting."""
+    if _depth_over(text, MAX_JSON_DEPTH):
+        return None, f"not valid JSON (nested deeper than {MAX_JSON_DEPTH} levels)"
+    try:
+        return json.loads(text, object_pairs_hook=_unique_pairs), None
+    except _DuplicateKey as exc:
+        return None, f"duplicate key {exc.args[0]!r} (which value is meant is unknown)"
+
+
+def _depth_over(text: str, limit: int) -> bool:
+    """Whether brackets nest deeper than ``limit`` (brackets inside strings count too: a safe over-estimate)."""
+    if text.count("{") + text.count("[") <= limit:
+        return False
+    depth = 0
+    for char in text:
+        if char in "{[":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "}]":
+            depth -= 1
+    return False
 
 
 def _read_jsonl(path: Path, progress: Any) -> Iterator[RawRecord]:
@@ -94,9 +154,10 @@ def jsonl_records(lines: Iterable[bytes], first_line: int = 1) -> Iterator[RawRe
     refuses goes through ``json`` again, whose messages (and tolerance) we report.
     """
     fast_loads = orjson.loads
-    loads = json.loads
     for number, raw_line in enumerate(lines, start=first_line):
         stripped = raw_line.strip()
+        if number == 1 and stripped.startswith(_UTF8_BOM):
+            stripped = stripped[len(_UTF8_BOM):].strip()
         if not stripped:
             continue
         location = f"line {number}"
@@ -105,7 +166,8 @@ def jsonl_records(lines: Iterable[bytes], first_line: int = 1) -> Iterator[RawRe
         except orjson.JSONDecodeError:
             pass
         else:
-            if type(value) is dict:
+            # n distinct keys need n colons: only a line with more colons than keys can hide a duplicate.
+            if type(value) is dict and stripped.count(b":") <= len(value):
                 yield RawRecord(location, stripped.decode("utf-8"), value)
                 continue
         text, problem = _decode(stripped)
@@ -113,7 +175,10 @@ def jsonl_records(lines: Iterable[bytes], first_line: int = 1) -> Iterator[RawRe
             yield RawRecord(location, text, None, problem)
             continue
         try:
-            value = loads(text)
+            value, problem = _strict_loads(text)
+            if problem:
+                yield RawRecord(location, text, None, problem)
+                continue
         except json.JSONDecodeError as exc:
             truncated = not raw_line.endswith(b"\n")
             yield RawRecord(location, text, None, _json_problem(exc) + (" — the file may be truncated" if truncated else ""))
@@ -129,9 +194,11 @@ def _read_json_array(path: Path) -> Iterator[RawRecord]:
     if problem:
         raise ParseError(f"{path.name}: {problem}")
     try:
-        items = json.loads(text)
+        items, problem = _strict_loads(text.lstrip("\ufeff"))
     except json.JSONDecodeError as exc:
         raise ParseError(f"{path.name}: {_json_problem(exc)}", line=exc.lineno, column=exc.colno) from None
+    if problem:
+        raise ParseError(f"{path.name}: {problem}")
     for index, item in enumerate(items, start=1):
         raw = json.dumps(item, ensure_ascii=False)
         if isinstance(item, dict):
@@ -172,6 +239,7 @@ def _read_csv(path: Path, progress: Any) -> Iterator[RawRecord]:
     if first is None:
         return
     header = [h.strip().lstrip("\ufeff") for h in first[1]]
+    refuse_duplicate_columns(path, header)
     width = len(header)
     for number, row in rows:
         raw_text = delimiter.join(row)
@@ -184,6 +252,14 @@ def _read_csv(path: Path, progress: Any) -> Iterator[RawRecord]:
             yield RawRecord(location, raw_text, None, f"row has {len(row)} fields but the header has {width}")
             continue
         yield RawRecord(location, raw_text, dict(zip(header, row)))
+
+
+def refuse_duplicate_columns(path: Path, names: Iterable[str]) -> None:
+    """Two columns of one name: the last would silently win (a given name taken for the surname)."""
+    doubled = sorted(name for name, n in Counter(names).items() if n > 1)
+    if doubled:
+        raise ParseError(f"{path.name}: column(s) {', '.join(map(repr, doubled))} appear more than once; "
+                         "nothing from this file was ingested")
 
 
 def _has_surrogates(text: str) -> bool:
@@ -209,6 +285,7 @@ def _read_parquet(path: Path, progress: Any) -> Iterator[RawRecord]:
         parquet = pq.ParquetFile(path)
     except Exception as exc:  # pyarrow raises several types for a broken file
         raise ParseError(f"{path.name}: not a readable Parquet file ({exc})") from None
+    refuse_duplicate_columns(path, parquet.schema_arrow.names)
     row_number = 0
     for batch in parquet.iter_batches(batch_size=65536):
         for row in batch.to_pylist():

@@ -75,6 +75,30 @@ def _fsync(path: Path) -> None:
         os.close(descriptor)
 
 
+# DuckDB's file header carries this magic at bytes 8..12.
+_DUCKDB_MAGIC = b"DUCK"
+
+
+def _refuse_non_duckdb_file(path: str) -> None:
+    """DuckDB opens a .csv/.parquet/.json path as an in-memory database with a view over the file, so an
+    ingest would report success and keep nothing: only a DuckDB file (or a new path) is a ledger."""
+    if path == ":memory:":
+        return
+    target = Path(path)
+    try:
+        if target.is_dir():
+            raise StorageError(f"--db {path} is a directory; name a DuckDB file (e.g. {target / 'stayledger.duckdb'})")
+        if not target.exists() or target.stat().st_size == 0:
+            return
+        with target.open("rb") as file:
+            header = file.read(12)
+    except OSError as exc:
+        raise StorageError(f"cannot open the database {path}: {exc.strerror or exc}") from None
+    if header[8:12] != _DUCKDB_MAGIC:
+        raise StorageError(f"--db {path} is not a DuckDB database (an existing file of another kind); "
+                           "name a DuckDB ledger file or a new path")
+
+
 class DuckDBStore(EventStore):
     def __init__(
         self,
@@ -99,6 +123,7 @@ class DuckDBStore(EventStore):
                 self.compact()  # an erasure whose rewrite was interrupted: finish it before anything else
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
+        _refuse_non_duckdb_file(self.path)
         try:
             return duckdb.connect(self.path, read_only=self.read_only, config=self._config)
         except duckdb.Error as exc:

@@ -20,8 +20,8 @@ import pyarrow as pa
 
 from stayledger.domain.access import AccessContext, AccessDenied, Action
 from stayledger.domain.events import Event, parse_event
-from stayledger.errors import InvalidRecord
-from stayledger.formats.canonical import RawRecord, detect_format, jsonl_records, read_records
+from stayledger.errors import InvalidRecord, ParseError
+from stayledger.formats.canonical import RawRecord, detect_format, jsonl_records, read_records, refuse_utf16
 from stayledger.storage.base import AppendOutcome, EventStore, QuarantineEntry, make_batch
 from stayledger.usecases.accountability import Operation, operation
 from stayledger.usecases.policy import authorize
@@ -211,6 +211,8 @@ def ingest_file(
     chosen = detect_format(path) if fmt == "auto" else fmt
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
     with operation(store, ctx, Action.INGEST_EVENTS, atomic=False, origin=path.name) as op:
+        if chosen in ("jsonl", "csv"):
+            refuse_utf16(path)  # before the parallel path, which does not go through read_records
         if chosen == "jsonl" and workers > 1 and path.stat().st_size >= PARALLEL_MIN_BYTES and not _is_json_array(path):
             return _ingest_jsonl_parallel(op, path, workers=workers, progress=progress)
         return _ingest_chunks(op, path.name, read_records(path, chosen, progress), chunk_size)
@@ -266,7 +268,12 @@ def ingest_paxlst(store: EventStore, ctx: AccessContext, path: Path, country: st
 
 def _ingest_manifest(op: Operation, path: Path, country: str) -> IngestReport:
     text, encoding_note = read_text_file(path)
-    records, notes, manifests = _manifest_records(text, country)
+    try:
+        records, notes, manifests = _manifest_records(text, country)
+    except ParseError as exc:
+        # A refused manifest is kept like any refused record: raw text and reason, in the quarantine.
+        _ingest_chunks(op, path.name, [RawRecord("whole file", text, None, f"manifest refused: {exc}")], DEFAULT_CHUNK)
+        raise ParseError(f"{exc.reason} (the manifest is kept in the quarantine)", exc.line, exc.column) from None
     report = _ingest_chunks(op, path.name, records, DEFAULT_CHUNK)
     if report.records == 0 and manifests:
         report.notes.clear()  # not empty: the warnings below say why nothing became a departure
