@@ -32,18 +32,23 @@ def stayledger(*args: str, db: Path, failpoint: str | None = None) -> subprocess
                           text=True, timeout=300)
 
 
+def ledger_state(store) -> dict:
+    """What a crash must leave either wholly before or wholly after an operation (any backend)."""
+    entries = list(store.audit_rows())
+    return {
+        "identities": {e: a.person_id for e, a in store.identity_assignments().items()},
+        "reviews": sorted((i.event_id_l, i.event_id_r, i.status) for i in store.review_items()),
+        "history": store.review_history("APIS-1", "BRD-1"),
+        "actions": [parse_entry(text)["action"] for _, text, _ in entries],
+        "intact": verify_entries(entries, store.audit_heads()).ok,
+        "events": store.event_count(),
+    }
+
+
 def snapshot(db: Path) -> dict:
     store = DuckDBStore(db)
     try:
-        entries = list(store.audit_rows())
-        return {
-            "identities": {e: a.person_id for e, a in store.identity_assignments().items()},
-            "reviews": sorted((i.event_id_l, i.event_id_r, i.status) for i in store.review_items()),
-            "history": store.review_history("APIS-1", "BRD-1"),
-            "actions": [parse_entry(text)["action"] for _, text, _ in entries],
-            "intact": verify_entries(entries, store.audit_heads()).ok,
-            "events": store.event_count(),
-        }
+        return ledger_state(store)
     finally:
         store.close()
 

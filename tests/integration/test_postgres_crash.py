@@ -12,7 +12,6 @@ import signal
 import pytest
 
 import tests.integration.test_crash_atomicity as crash
-from stayledger.audit.log import parse_entry, verify_entries
 from stayledger.storage.postgres import PostgresStore
 from tests.integration.test_review import ARRIVAL, DEPARTURE
 
@@ -20,15 +19,7 @@ from tests.integration.test_review import ARRIVAL, DEPARTURE
 def snapshot(url: str) -> dict:
     store = PostgresStore(url)
     try:
-        entries = list(store.audit_rows())
-        return {
-            "identities": {e: a.person_id for e, a in store.identity_assignments().items()},
-            "reviews": sorted((i.event_id_l, i.event_id_r, i.status) for i in store.review_items()),
-            "history": store.review_history("APIS-1", "BRD-1"),
-            "actions": [parse_entry(text)["action"] for _, text, _ in entries],
-            "intact": verify_entries(entries, store.audit_heads()).ok,
-            "events": store.event_count(),
-        }
+        return crash.ledger_state(store)
     finally:
         store.close()
 
