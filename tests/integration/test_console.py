@@ -23,6 +23,7 @@ PAGES: dict[tuple[str, str], tuple[list[Action], dict]] = {
     ("GET", "/console/review/{item}"): ([Action.SHOW_REVIEW], {"params": WHY}),
     ("POST", "/console/review/{item}/decision"): ([Action.DECIDE_REVIEW], {"data": {"decision": "reject", "note": "different"}}),
     ("GET", "/console/report"): ([Action.REPORT_OVERSTAYS], {"params": {"fiscal_year": 2024}}),
+    ("GET", "/console/figures"): ([Action.LIVE_FIGURES], {}),
     ("GET", "/console/audit"): ([Action.VERIFY_AUDIT, Action.LIST_AUDIT], {}),
 }
 
@@ -92,4 +93,48 @@ def test_an_officer_decides_a_case_from_the_console_and_the_audit_names_the_purp
     entries = [parse_entry(t) for _, t, _ in store.audit_rows()]
     assert any(e["action"] == Action.DECIDE_CASE.value and e["actor"] == "officer-1" for e in entries)
     assert any(e["action"] == Action.LIST_CASES.value and e["purpose"] == "weekly cases" and e["actor"] == "officer-1"
+               for e in entries)
+
+
+def test_an_analyst_sees_todays_counts_and_confirmed_departures_but_no_names(service):  # noqa: F811
+    client, store, tokens = service
+    import json
+    from datetime import datetime, timezone
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from stayledger.audit.log import parse_entry
+    from stayledger.formats.canonical import RawRecord
+    from stayledger.usecases.audit import Signer
+    from stayledger.usecases.ingest import ingest_records
+    from stayledger.usecases.resolve import resolve_identities
+    from stayledger.usecases.traveller import TravellerIdentity, report_departure, request_correction
+    from tests.access import ADMIN, as_role
+    from tests.integration.test_api import IDENTITY
+    from tests.integration.test_review import DEPARTURE
+
+    today = datetime.now(timezone.utc).date()
+    exit_today = {**DEPARTURE, "event_id": "APIS-T", "occurred_on": today.isoformat(), "nationality": "IND",
+                  "document_number": "H8151480"}
+    records = [exit_today, {"event_id": "BAD-1", "kind": "arrival"}]  # the second is quarantined
+    ingest_records(store, ADMIN, "feed", [RawRecord(f"line {i}", json.dumps(r), r) for i, r in enumerate(records)])
+    resolve_identities(store, ADMIN)
+    traveller, signer = as_role(Role.TRAVELLER, "own record"), Signer(Ed25519PrivateKey.generate())
+    report_departure(store, traveller, TravellerIdentity(**IDENTITY), today, signer)  # the carrier's exit confirms it
+    report_departure(store, traveller, TravellerIdentity("ZZ0000001", "FRA", "1990-01-01", "Nobody"), today, signer)
+    request_correction(store, traveller, TravellerIdentity(**IDENTITY), "given_names", "GAURAV K", "my full name")
+
+    sign_in(client, tokens[Role.ANALYST])
+    page = client.get("/console/figures")
+    assert page.status_code == 200
+    figure = lambda key: int(re.search(rf'<dd id="{key}">(\d+)</dd>', page.text).group(1))  # noqa: E731
+    assert figure("events-today") == 3  # one carrier exit and two travellers' reports
+    assert "<td>departure_report</td><td>2</td>" in page.text and "<td>carrier</td><td>1</td>" in page.text
+    assert (figure("reported"), figure("confirmed"), figure("unconfirmed")) == (2, 1, 1)
+    assert figure("cases") == 1 and figure("quarantined") == 1
+    assert '<meta http-equiv="refresh" content="30">' in page.text and "<script" not in page.text
+    for personal in ("H8151480", "Mishra", "MISHRA", "ZZ0000001", "Nobody", "2004-12-07"):
+        assert personal not in page.text
+    entries = [parse_entry(t) for _, t, _ in store.audit_rows()]
+    assert any(e["action"] == Action.LIVE_FIGURES.value and e["actor"] == "analyst-1" and e["outcome"] == "ok"
                for e in entries)

@@ -27,6 +27,7 @@ COOKIE = "stayledger_console"
 # Console routes and the use cases behind them (the matrix test walks this list).
 CONSOLE_ROUTES: list[tuple[str, str]] = []
 REPORT_REFRESH_SECONDS = 300
+FIGURES_REFRESH_SECONDS = 30
 
 
 def report_policy() -> str:
@@ -233,6 +234,17 @@ def console_router(app: FastAPI, today: Callable[[], Any], pack: str) -> APIRout
                 "<body>", '<body><p><a href="/console">Back to the console</a> · refreshes by itself every '
                           f"{REPORT_REFRESH_SECONDS // 60} minutes</p>", 1)
             return HTMLResponse(html, headers={**SECURITY_HEADERS, "Content-Security-Policy": report_policy()})
+
+        return staff_page(request, work)
+
+    @route("GET", "/figures")
+    def figures(request: Request) -> Response:
+        from stayledger.usecases.figures import live_figures
+
+        def work(session: Session) -> HTMLResponse:
+            ctx = context(request, session)
+            found = ledger.read(lambda store: live_figures(store, ctx, today()))
+            return render("console_figures.html", session=session, figures=found, refresh=FIGURES_REFRESH_SECONDS)
 
         return staff_page(request, work)
 
