@@ -138,3 +138,19 @@ def test_an_analyst_sees_todays_counts_and_confirmed_departures_but_no_names(ser
     entries = [parse_entry(t) for _, t, _ in store.audit_rows()]
     assert any(e["action"] == Action.LIVE_FIGURES.value and e["actor"] == "analyst-1" and e["outcome"] == "ok"
                for e in entries)
+
+
+def test_an_officer_finds_a_person_by_person_id_with_a_purpose(service):  # noqa: F811
+    client, store, tokens = service
+    from stayledger.audit.log import parse_entry
+
+    person = store.identity_assignments()["BRD-1"].person_id
+    sign_in(client, tokens[Role.OFFICER])
+    found = client.get("/console/person", params={"person_id": person, "purpose": "secondary inspection"})
+    assert found.status_code == 200 and f"Person {person}" in found.text and "BRD-1" in found.text
+    refused = client.get("/console/person", params={"person_id": person})  # no purpose, no lookup
+    assert refused.status_code == 422 and "needs a purpose" in refused.text and "BRD-1" not in refused.text
+    assert client.get("/console/person", params={"person_id": "P-NOBODY", "purpose": "secondary inspection"}).status_code == 404
+    entries = [parse_entry(t) for _, t, _ in store.audit_rows()]
+    assert any(e["action"] == Action.VIEW_PERSON.value and e["purpose"] == "secondary inspection" and e["outcome"] == "ok"
+               for e in entries)

@@ -130,17 +130,21 @@ def console_router(app: FastAPI, today: Callable[[], Any], pack: str) -> APIRout
         return staff_page(request, lambda s: render("console_home.html", session=s))
 
     @route("GET", "/person")
-    def person(request: Request, document_number: str = "", purpose: str = "", case_ref: str = "") -> Response:
+    def person(request: Request, document_number: str = "", person_id: str = "", purpose: str = "",
+               case_ref: str = "") -> Response:
         from stayledger.usecases.lookup import find_persons_by_document, look_up_person
 
         def work(session: Session) -> HTMLResponse:
-            if not document_number:
-                return render("console_person.html", session=session, query=None, views=[])
+            if not document_number and not person_id:
+                return render("console_person.html", session=session, query=None, by=None, views=[])
             ctx = context(request, session, purpose, case_ref)
-            number = document_number[:64]
-            ids = ledger.read(lambda store: find_persons_by_document(store, ctx, number, None))
+            if person_id:  # the id another page or a colleague gave; an unknown id is a 404 page
+                by, query, ids = "person", person_id[:100], [person_id[:100]]
+            else:
+                by, query = "document", document_number[:64]
+                ids = ledger.read(lambda store: find_persons_by_document(store, ctx, query, None))
             views = [ledger.read(lambda store, p=p: look_up_person(store, ctx, p, today(), pack=pack)) for p in ids]
-            return render("console_person.html", session=session, query=number, purpose=purpose, views=views)
+            return render("console_person.html", session=session, query=query, by=by, purpose=purpose, views=views)
 
         return staff_page(request, work)
 
