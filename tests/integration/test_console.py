@@ -24,7 +24,8 @@ PAGES: dict[tuple[str, str], tuple[list[Action], dict]] = {
     ("POST", "/console/review/{item}/decision"): ([Action.DECIDE_REVIEW], {"data": {"decision": "reject", "note": "different"}}),
     ("GET", "/console/report"): ([Action.REPORT_OVERSTAYS], {"params": {"fiscal_year": 2024}}),
     ("GET", "/console/figures"): ([Action.LIVE_FIGURES], {}),
-    ("GET", "/console/audit"): ([Action.VERIFY_AUDIT, Action.LIST_AUDIT], {}),
+    ("GET", "/console/audit"): ([Action.VERIFY_AUDIT, Action.LIST_AUDIT, Action.CHECKPOINT_AUDIT],
+                               {"params": {"actor": "officer-1", "since": "2024-01-01"}}),
 }
 
 
@@ -154,3 +155,23 @@ def test_an_officer_finds_a_person_by_person_id_with_a_purpose(service):  # noqa
     entries = [parse_entry(t) for _, t, _ in store.audit_rows()]
     assert any(e["action"] == Action.VIEW_PERSON.value and e["purpose"] == "secondary inspection" and e["outcome"] == "ok"
                for e in entries)
+
+
+def test_an_auditor_filters_entries_by_actor_and_date_and_sees_a_signed_checkpoint(service):  # noqa: F811
+    client, store, tokens = service
+    from stayledger.usecases.audit import log_origin
+
+    sign_in(client, tokens[Role.OFFICER])
+    client.get("/console/person", params={"document_number": "H8151480", "purpose": "secondary inspection"})
+    client.cookies.clear()
+    sign_in(client, tokens[Role.AUDITOR])
+    rows = lambda page: re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td>", page.text)  # noqa: E731  (at, actor)
+    by_officer = client.get("/console/audit", params={"actor": "officer-1", "since": "2024-01-01"})
+    assert by_officer.status_code == 200 and rows(by_officer) and {a for _, a in rows(by_officer)} == {"officer-1"}
+    everyone = client.get("/console/audit")
+    assert {"officer-1", "auditor-1"} <= {a for _, a in rows(everyone)}
+    assert rows(client.get("/console/audit", params={"since": "2999-01-01"})) == []
+    assert client.get("/console/audit", params={"since": "yesterday"}).status_code == 422
+    checkpoint = re.search(r'<pre id="checkpoint">([^<]+)</pre>', everyone.text).group(1)
+    lines = checkpoint.splitlines()
+    assert lines[0] == log_origin(store) and int(lines[1]) > 0 and any(line.startswith("— ") for line in lines)

@@ -253,14 +253,25 @@ def console_router(app: FastAPI, today: Callable[[], Any], pack: str) -> APIRout
         return staff_page(request, work)
 
     @route("GET", "/audit")
-    def audit(request: Request) -> Response:
-        from stayledger.usecases.audit import list_audit, verify_audit
+    def audit(request: Request, actor: str = "", since: str = "") -> Response:
+        from datetime import date, datetime, time as day_start, timezone
+
+        from stayledger.usecases.audit import checkpoint_audit, list_audit, verify_audit
 
         def work(session: Session) -> HTMLResponse:
+            try:
+                moment = datetime.combine(date.fromisoformat(since), day_start(), timezone.utc) if since else None
+            except ValueError:
+                return render("console_error.html", 422, session=session,
+                              message=f"since: {since[:40]!r} is not a date (YYYY-MM-DD).")
+            who = actor[:100] or None
             ctx = context(request, session)
             verified = ledger.read(lambda store: verify_audit(store, ctx)).as_dict()
-            entries = ledger.read(lambda store: list_audit(store, ctx, since=None, actor=None, limit=50))
-            return render("console_audit.html", session=session, verified=verified, entries=entries)
+            entries = ledger.read(lambda store: list_audit(store, ctx, since=moment, actor=who, limit=50))
+            signer = ledger.signer  # no key, no checkpoint: the page says so
+            checkpoint = ledger.read(lambda store: checkpoint_audit(store, ctx, signer)) if signer is not None else None
+            return render("console_audit.html", session=session, verified=verified, entries=entries, actor=who or "",
+                          since=since if moment else "", checkpoint=checkpoint)
 
         return staff_page(request, work)
 
