@@ -134,6 +134,7 @@ def test_an_analyst_sees_todays_counts_and_confirmed_departures_but_no_names(ser
     assert (figure("reported"), figure("confirmed"), figure("unconfirmed")) == (2, 1, 1)
     assert figure("cases") == 1 and figure("quarantined") == 1
     assert '<meta http-equiv="refresh" content="30">' in page.text and "<script" not in page.text
+    assert "http-equiv" not in client.get("/console/figures", params={"refresh": "off"}).text  # the reader's switch
     for personal in ("H8151480", "Mishra", "MISHRA", "ZZ0000001", "Nobody", "2004-12-07"):
         assert personal not in page.text
     entries = [parse_entry(t) for _, t, _ in store.audit_rows()]

@@ -242,13 +242,15 @@ def console_router(app: FastAPI, today: Callable[[], Any], pack: str) -> APIRout
         return staff_page(request, work)
 
     @route("GET", "/figures")
-    def figures(request: Request) -> Response:
+    def figures(request: Request, refresh: str = "") -> Response:
         from stayledger.usecases.figures import live_figures
 
         def work(session: Session) -> HTMLResponse:
             ctx = context(request, session)
             found = ledger.read(lambda store: live_figures(store, ctx, today()))
-            return render("console_figures.html", session=session, figures=found, refresh=FIGURES_REFRESH_SECONDS)
+            # WCAG 2.2.1: whoever cannot read it in 30 s (a screen reader restarts on each reload) can turn it off.
+            seconds = 0 if refresh == "off" else FIGURES_REFRESH_SECONDS
+            return render("console_figures.html", session=session, figures=found, refresh=seconds)
 
         return staff_page(request, work)
 
