@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import httpx
 import pytest
 
 from stayledger.domain.access import Role
@@ -58,6 +60,46 @@ def test_an_analyst_sees_the_styled_overstay_report_that_refreshes_itself(servic
     context.close()
 
 
+def test_an_analyst_sees_live_figures_that_refresh_themselves_without_script(service, browser):
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+    today = datetime.now(timezone.utc).date()
+    arrival = {"event_id": "BRD-FIG-1", "kind": "arrival", "occurred_on": today.isoformat(),
+               "admitted_until": (today + timedelta(days=180)).isoformat(),
+               "source": "border", "surname": "ODUYA", "given_names": "AMARA", "date_of_birth": "1991-06-02", "sex": "F",
+               "nationality": "NGA", "document_number": "A09912345", "admission_class": "B2", "mode": "air"}
+    posted = httpx.post(f"{service.url}/v1/events", json=[arrival],
+                        headers={"Authorization": f"Bearer {service.tokens[Role.INGEST]}"})
+    assert posted.status_code == 200 and posted.json().get("quarantined") in (0, None, []), posted.text
+    sign_in(page, service, Role.ANALYST)
+    page.click("text=Live figures")
+    assert int(page.locator("#events-today").inner_text()) >= 1 and "ODUYA" not in page.content()
+    assert page.locator("h1").inner_text().startswith("Live figures for")
+    assert page.locator('meta[http-equiv="refresh"]').get_attribute("content") == "30"
+    assert int(page.locator("#reported").inner_text()) >= 0 and page.locator("script").count() == 0
+    assert blocked == []
+    shot(page, "console-figures")
+    page.click("#refresh-switch")  # WCAG 2.2.1: the reader can turn the time limit off
+    assert page.locator('meta[http-equiv="refresh"]').count() == 0 and page.url.endswith("refresh=off")
+    context.close()
+
+
+def test_an_auditor_filters_by_actor_and_sees_the_signed_checkpoint(service, browser):
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    sign_in(page, service, Role.AUDITOR)
+    page.click("text=Audit log")
+    assert page.locator("#checkpoint").inner_text().count("\n") >= 3  # origin, size, root hash, signature
+    page.fill("#actor", "auditor-1")
+    page.click("main form button[type=submit]")
+    actors = page.locator("tbody tr td:nth-child(2)").all_inner_texts()
+    assert actors and set(actors) == {"auditor-1"}
+    shot(page, "console-audit-filtered")
+    context.close()
+
+
 def violations(page) -> list[str]:
     page.add_script_tag(content=AXE)
     found = page.evaluate("async () => (await axe.run(document)).violations"
@@ -103,20 +145,33 @@ def test_console_pages_have_no_serious_accessibility_violation(service, browser)
     page.goto(service.url + "/console/login")
     assert violations(page) == []
     sign_in(page, service, Role.OFFICER)
-    for path in ("/console", "/console/person?document_number=H8151480&purpose=a11y+check", "/console/cases?purpose=a11y+check"):
+    for path in ("/console", "/console/person", "/console/person?document_number=H8151480&purpose=a11y+check",
+                 "/console/cases?purpose=a11y+check"):
         page.goto(service.url + path)
         assert violations(page) == [], path
     context.close()
 
 
-def test_the_reviewers_queue_and_the_auditors_page_have_no_serious_accessibility_violation(service, browser):
-    for role, path in ((Role.REVIEWER, "/console/review"), (Role.AUDITOR, "/console/audit")):
+def test_the_reviewer_auditor_and_analyst_pages_have_no_serious_accessibility_violation(service, browser):
+    for role, path in ((Role.REVIEWER, "/console/review"), (Role.AUDITOR, "/console/audit?actor=auditor-1"),
+                       (Role.ANALYST, "/console/figures?refresh=off")):
         context = browser.new_context(bypass_csp=True, viewport={"width": 1100, "height": 900})
         page = context.new_page()
         sign_in(page, service, role)
         page.goto(service.url + path)
         assert violations(page) == [], path
         context.close()
+
+
+def test_the_self_refreshing_figures_page_fails_axe_only_on_its_refresh_which_it_lets_the_reader_turn_off(service, browser):
+    """axe flags any timed meta refresh (it cannot see the switch); everything else on the page must pass."""
+    context = browser.new_context(bypass_csp=True, viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    sign_in(page, service, Role.ANALYST)
+    page.goto(service.url + "/console/figures")
+    assert violations(page) == ["meta-refresh (critical, 1 nodes)"]
+    assert page.locator("#refresh-switch").get_attribute("href") == "/console/figures?refresh=off"
+    context.close()
 
 
 def test_focus_is_visible_when_tabbing(service, browser):

@@ -23,7 +23,9 @@ PAGES: dict[tuple[str, str], tuple[list[Action], dict]] = {
     ("GET", "/console/review/{item}"): ([Action.SHOW_REVIEW], {"params": WHY}),
     ("POST", "/console/review/{item}/decision"): ([Action.DECIDE_REVIEW], {"data": {"decision": "reject", "note": "different"}}),
     ("GET", "/console/report"): ([Action.REPORT_OVERSTAYS], {"params": {"fiscal_year": 2024}}),
-    ("GET", "/console/audit"): ([Action.VERIFY_AUDIT, Action.LIST_AUDIT], {}),
+    ("GET", "/console/figures"): ([Action.LIVE_FIGURES], {}),
+    ("GET", "/console/audit"): ([Action.VERIFY_AUDIT, Action.LIST_AUDIT, Action.CHECKPOINT_AUDIT],
+                               {"params": {"actor": "officer-1", "since": "2024-01-01"}}),
 }
 
 
@@ -93,3 +95,84 @@ def test_an_officer_decides_a_case_from_the_console_and_the_audit_names_the_purp
     assert any(e["action"] == Action.DECIDE_CASE.value and e["actor"] == "officer-1" for e in entries)
     assert any(e["action"] == Action.LIST_CASES.value and e["purpose"] == "weekly cases" and e["actor"] == "officer-1"
                for e in entries)
+
+
+def test_an_analyst_sees_todays_counts_and_confirmed_departures_but_no_names(service):  # noqa: F811
+    client, store, tokens = service
+    import json
+    from datetime import datetime, timezone
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from stayledger.audit.log import parse_entry
+    from stayledger.formats.canonical import RawRecord
+    from stayledger.usecases.audit import Signer
+    from stayledger.usecases.ingest import ingest_records
+    from stayledger.usecases.resolve import resolve_identities
+    from stayledger.usecases.traveller import TravellerIdentity, report_departure, request_correction
+    from tests.access import ADMIN, as_role
+    from tests.integration.test_api import IDENTITY
+    from tests.integration.test_review import DEPARTURE
+
+    today = datetime.now(timezone.utc).date()
+    exit_today = {**DEPARTURE, "event_id": "APIS-T", "occurred_on": today.isoformat(), "nationality": "IND",
+                  "document_number": "H8151480"}
+    records = [exit_today, {"event_id": "BAD-1", "kind": "arrival"}]  # the second is quarantined
+    ingest_records(store, ADMIN, "feed", [RawRecord(f"line {i}", json.dumps(r), r) for i, r in enumerate(records)])
+    resolve_identities(store, ADMIN)
+    traveller, signer = as_role(Role.TRAVELLER, "own record"), Signer(Ed25519PrivateKey.generate())
+    report_departure(store, traveller, TravellerIdentity(**IDENTITY), today, signer)  # the carrier's exit confirms it
+    report_departure(store, traveller, TravellerIdentity("ZZ0000001", "FRA", "1990-01-01", "Nobody"), today, signer)
+    request_correction(store, traveller, TravellerIdentity(**IDENTITY), "given_names", "GAURAV K", "my full name")
+
+    sign_in(client, tokens[Role.ANALYST])
+    page = client.get("/console/figures")
+    assert page.status_code == 200
+    figure = lambda key: int(re.search(rf'<dd id="{key}">(\d+)</dd>', page.text).group(1))  # noqa: E731
+    assert figure("events-today") == 3  # one carrier exit and two travellers' reports
+    assert "<td>departure_report</td><td>2</td>" in page.text and "<td>carrier</td><td>1</td>" in page.text
+    assert (figure("reported"), figure("confirmed"), figure("unconfirmed")) == (2, 1, 1)
+    assert figure("cases") == 1 and figure("quarantined") == 1
+    assert '<meta http-equiv="refresh" content="30">' in page.text and "<script" not in page.text
+    assert "http-equiv" not in client.get("/console/figures", params={"refresh": "off"}).text  # the reader's switch
+    for personal in ("H8151480", "Mishra", "MISHRA", "ZZ0000001", "Nobody", "2004-12-07"):
+        assert personal not in page.text
+    entries = [parse_entry(t) for _, t, _ in store.audit_rows()]
+    assert any(e["action"] == Action.LIVE_FIGURES.value and e["actor"] == "analyst-1" and e["outcome"] == "ok"
+               for e in entries)
+
+
+def test_an_officer_finds_a_person_by_person_id_with_a_purpose(service):  # noqa: F811
+    client, store, tokens = service
+    from stayledger.audit.log import parse_entry
+
+    person = store.identity_assignments()["BRD-1"].person_id
+    sign_in(client, tokens[Role.OFFICER])
+    found = client.get("/console/person", params={"person_id": person, "purpose": "secondary inspection"})
+    assert found.status_code == 200 and f"Person {person}" in found.text and "BRD-1" in found.text
+    refused = client.get("/console/person", params={"person_id": person})  # no purpose, no lookup
+    assert refused.status_code == 422 and "needs a purpose" in refused.text and "BRD-1" not in refused.text
+    assert client.get("/console/person", params={"person_id": "P-NOBODY", "purpose": "secondary inspection"}).status_code == 404
+    entries = [parse_entry(t) for _, t, _ in store.audit_rows()]
+    assert any(e["action"] == Action.VIEW_PERSON.value and e["purpose"] == "secondary inspection" and e["outcome"] == "ok"
+               for e in entries)
+
+
+def test_an_auditor_filters_entries_by_actor_and_date_and_sees_a_signed_checkpoint(service):  # noqa: F811
+    client, store, tokens = service
+    from stayledger.usecases.audit import log_origin
+
+    sign_in(client, tokens[Role.OFFICER])
+    client.get("/console/person", params={"document_number": "H8151480", "purpose": "secondary inspection"})
+    client.cookies.clear()
+    sign_in(client, tokens[Role.AUDITOR])
+    rows = lambda page: re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td>", page.text)  # noqa: E731  (at, actor)
+    by_officer = client.get("/console/audit", params={"actor": "officer-1", "since": "2024-01-01"})
+    assert by_officer.status_code == 200 and rows(by_officer) and {a for _, a in rows(by_officer)} == {"officer-1"}
+    everyone = client.get("/console/audit")
+    assert {"officer-1", "auditor-1"} <= {a for _, a in rows(everyone)}
+    assert rows(client.get("/console/audit", params={"since": "2999-01-01"})) == []
+    assert client.get("/console/audit", params={"since": "yesterday"}).status_code == 422
+    checkpoint = re.search(r'<pre id="checkpoint">([^<]+)</pre>', everyone.text).group(1)
+    lines = checkpoint.splitlines()
+    assert lines[0] == log_origin(store) and int(lines[1]) > 0 and any(line.startswith("— ") for line in lines)

@@ -44,6 +44,7 @@ class Action(str, Enum):
     EXPORT_STAYS = "export.stays"
     REPORT_OVERSTAYS = "report.overstays"
     EVALUATE = "accuracy.evaluate"
+    LIVE_FIGURES = "figures.live"
     CHECK_RETENTION = "retention.check"
     APPLY_RETENTION = "retention.apply"
     MIGRATE_LEDGER = "ledger.migrate"

@@ -38,6 +38,7 @@ POLICY: dict[Action, Rule] = {
     A.EXPORT_STAYS: _rule(R.ADMIN, purpose=True),
     A.REPORT_OVERSTAYS: _rule(R.ANALYST, R.ADMIN),  # aggregates with small cells withheld
     A.EVALUATE: _rule(R.ANALYST, R.ADMIN),  # accuracy figures only
+    A.LIVE_FIGURES: _rule(R.ANALYST, R.ADMIN),  # counts of the day and of waiting work, no records
     A.CHECK_RETENTION: _rule(R.ADMIN),
     A.APPLY_RETENTION: _rule(R.ADMIN),
     A.MIGRATE_LEDGER: _rule(R.ADMIN),  # a copy of every record: as much as a bulk export

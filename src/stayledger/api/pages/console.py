@@ -27,6 +27,7 @@ COOKIE = "stayledger_console"
 # Console routes and the use cases behind them (the matrix test walks this list).
 CONSOLE_ROUTES: list[tuple[str, str]] = []
 REPORT_REFRESH_SECONDS = 300
+FIGURES_REFRESH_SECONDS = 30
 
 
 def report_policy() -> str:
@@ -129,17 +130,21 @@ def console_router(app: FastAPI, today: Callable[[], Any], pack: str) -> APIRout
         return staff_page(request, lambda s: render("console_home.html", session=s))
 
     @route("GET", "/person")
-    def person(request: Request, document_number: str = "", purpose: str = "", case_ref: str = "") -> Response:
+    def person(request: Request, document_number: str = "", person_id: str = "", purpose: str = "",
+               case_ref: str = "") -> Response:
         from stayledger.usecases.lookup import find_persons_by_document, look_up_person
 
         def work(session: Session) -> HTMLResponse:
-            if not document_number:
-                return render("console_person.html", session=session, query=None, views=[])
+            if not document_number and not person_id:
+                return render("console_person.html", session=session, query=None, by=None, views=[])
             ctx = context(request, session, purpose, case_ref)
-            number = document_number[:64]
-            ids = ledger.read(lambda store: find_persons_by_document(store, ctx, number, None))
+            if person_id:  # the id another page or a colleague gave; an unknown id is a 404 page
+                by, query, ids = "person", person_id[:100], [person_id[:100]]
+            else:
+                by, query = "document", document_number[:64]
+                ids = ledger.read(lambda store: find_persons_by_document(store, ctx, query, None))
             views = [ledger.read(lambda store, p=p: look_up_person(store, ctx, p, today(), pack=pack)) for p in ids]
-            return render("console_person.html", session=session, query=number, purpose=purpose, views=views)
+            return render("console_person.html", session=session, query=query, by=by, purpose=purpose, views=views)
 
         return staff_page(request, work)
 
@@ -236,15 +241,39 @@ def console_router(app: FastAPI, today: Callable[[], Any], pack: str) -> APIRout
 
         return staff_page(request, work)
 
-    @route("GET", "/audit")
-    def audit(request: Request) -> Response:
-        from stayledger.usecases.audit import list_audit, verify_audit
+    @route("GET", "/figures")
+    def figures(request: Request, refresh: str = "") -> Response:
+        from stayledger.usecases.figures import live_figures
 
         def work(session: Session) -> HTMLResponse:
             ctx = context(request, session)
+            found = ledger.read(lambda store: live_figures(store, ctx, today()))
+            # WCAG 2.2.1: whoever cannot read it in 30 s (a screen reader restarts on each reload) can turn it off.
+            seconds = 0 if refresh == "off" else FIGURES_REFRESH_SECONDS
+            return render("console_figures.html", session=session, figures=found, refresh=seconds)
+
+        return staff_page(request, work)
+
+    @route("GET", "/audit")
+    def audit(request: Request, actor: str = "", since: str = "") -> Response:
+        from datetime import date, datetime, time as day_start, timezone
+
+        from stayledger.usecases.audit import checkpoint_audit, list_audit, verify_audit
+
+        def work(session: Session) -> HTMLResponse:
+            try:
+                moment = datetime.combine(date.fromisoformat(since), day_start(), timezone.utc) if since else None
+            except ValueError:
+                return render("console_error.html", 422, session=session,
+                              message=f"since: {since[:40]!r} is not a date (YYYY-MM-DD).")
+            who = actor[:100] or None
+            ctx = context(request, session)
             verified = ledger.read(lambda store: verify_audit(store, ctx)).as_dict()
-            entries = ledger.read(lambda store: list_audit(store, ctx, since=None, actor=None, limit=50))
-            return render("console_audit.html", session=session, verified=verified, entries=entries)
+            entries = ledger.read(lambda store: list_audit(store, ctx, since=moment, actor=who, limit=50))
+            signer = ledger.signer  # no key, no checkpoint: the page says so
+            checkpoint = ledger.read(lambda store: checkpoint_audit(store, ctx, signer)) if signer is not None else None
+            return render("console_audit.html", session=session, verified=verified, entries=entries, actor=who or "",
+                          since=since if moment else "", checkpoint=checkpoint)
 
         return staff_page(request, work)
 
