@@ -8,7 +8,9 @@ import shutil
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 import uvicorn
@@ -44,6 +46,14 @@ def service(tmp_path_factory: pytest.TempPathFactory):
     ingest_records(store, ADMIN, "seed", [RawRecord("line 1", json.dumps(ARRIVAL), ARRIVAL)])
     resolve_identities(store, ADMIN)
     tokens = {role: add_user(store, ADMIN, f"{role.value}-1", role.value) for role in (Role.OFFICER, Role.REVIEWER, Role.INGEST, Role.AUDITOR, Role.ANALYST)}
+    with serving(store) as url:
+        yield Service(url, tokens)
+    store.close()
+
+
+@contextmanager
+def serving(store) -> Iterator[str]:
+    """The service over ``store`` on a free local port, in a thread; yields its base URL."""
     app = create_app(store, Signer(Ed25519PrivateKey.generate()), traveller_floor=0.0)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -55,10 +65,11 @@ def service(tmp_path_factory: pytest.TempPathFactory):
         if server.started:
             break
         time.sleep(0.05)
-    yield Service(f"http://127.0.0.1:{port}", tokens)
-    server.should_exit = True
-    thread.join(10)
-    store.close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 @pytest.fixture(scope="module")

@@ -4,26 +4,20 @@ with the match weights, the decision with a note — and the ledger and the audi
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 
 import httpx
 import pytest
-import uvicorn
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from stayledger.api.app import create_app, item_id
+from stayledger.api.app import item_id
 from stayledger.domain.access import Role
 from stayledger.formats.canonical import RawRecord
 from stayledger.storage.base import ReviewItem
 from stayledger.storage.duckdb_store import DuckDBStore
-from stayledger.usecases.audit import Signer
 from stayledger.usecases.ingest import ingest_records
 from stayledger.usecases.resolve import resolve_identities
 from stayledger.usecases.users import add_user
 from tests.access import ADMIN
-from tests.browser.conftest import ARRIVAL, shot
+from tests.browser.conftest import ARRIVAL, serving, shot
 from tests.browser.test_console_and_a11y import sign_in
 
 # The traveller's departure on a renewed passport, the given name shortened: a grey-zone question for a reviewer.
@@ -47,20 +41,8 @@ def queued(tmp_path_factory: pytest.TempPathFactory):
     if not any((i.event_id_l, i.event_id_r) == (left, right) for i in store.review_items("open")):
         store.add_review_items([ReviewItem(left, right, 0.62)])
     tokens = {role: add_user(store, ADMIN, f"{role.value}-1", role.value) for role in (Role.REVIEWER, Role.AUDITOR)}
-    app = create_app(store, Signer(Ed25519PrivateKey.generate()), traveller_floor=0.0)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield Queued(f"http://127.0.0.1:{port}", tokens, item_id(left, right))
-    server.should_exit = True
-    thread.join(10)
+    with serving(store) as url:
+        yield Queued(url, tokens, item_id(left, right))
     store.close()
 
 
