@@ -51,6 +51,8 @@ def test_a_reviewer_decides_a_queued_link_and_the_ledger_and_the_log_hold_it(que
     page = context.new_page()
     sign_in(page, queued, Role.REVIEWER)
     page.click("text=Review queue")
+    assert page.locator("thead").inner_text().split("\t")[:2] == ["Records", "Stays held"]
+    shot(page, "console-review-queue")
     page.click(f"a[href='/console/review/{queued.item}']")
     page.fill("#purpose", "weekly review of grey links")
     page.click("main button[type=submit]")

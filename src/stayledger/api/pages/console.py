@@ -26,7 +26,6 @@ SESSION_SECONDS = 8 * 3600
 COOKIE = "stayledger_console"
 # Console routes and the use cases behind them (the matrix test walks this list).
 CONSOLE_ROUTES: list[tuple[str, str]] = []
-REPORT_REFRESH_SECONDS = 300
 FIGURES_REFRESH_SECONDS = 30
 
 
@@ -176,12 +175,12 @@ def console_router(app: FastAPI, today: Callable[[], Any], pack: str) -> APIRout
     @route("GET", "/review")
     def review(request: Request) -> Response:
         from stayledger.api.app import item_id
-        from stayledger.usecases.review import list_review
+        from stayledger.usecases.review import review_queue
 
         def work(session: Session) -> HTMLResponse:
-            items = ledger.read(lambda store: list_review(store, context(request, session), "open"))
-            return render("console_review.html", session=session, items=[(item_id(i.event_id_l, i.event_id_r), i)
-                                                                         for i in items])
+            queue = ledger.read(lambda store: review_queue(store, context(request, session), today(), pack=pack))
+            return render("console_review.html", session=session,
+                          items=[(item_id(q.item.event_id_l, q.item.event_id_r), q.item, q.held_stays) for q in queue])
 
         return staff_page(request, work)
 
@@ -233,24 +232,28 @@ def console_router(app: FastAPI, today: Callable[[], Any], pack: str) -> APIRout
             year = fiscal_year if 2 <= fiscal_year <= 9999 else as_of.year - (as_of.month < 10)  # the last one ended
             ctx = context(request, session)
             found = ledger.run(lambda store: report_overstays(store, ctx, year, as_of, pack=pack))
+            # A fiscal year's report changes only as late records arrive: reloaded on demand, not on a timer.
             html = overstay_html(found).replace(
-                "<head>", f'<head><meta http-equiv="refresh" content="{REPORT_REFRESH_SECONDS}">', 1).replace(
-                "<body>", '<body><p><a href="/console">Back to the console</a> · refreshes by itself every '
-                          f"{REPORT_REFRESH_SECONDS // 60} minutes</p>", 1)
+                "<body>", f'<body><p><a href="/console">Back to the console</a> · as of {as_of.isoformat()}: '
+                          f'<a href="/console/report?fiscal_year={year}">reload for the latest records</a></p>', 1)
             return HTMLResponse(html, headers={**SECURITY_HEADERS, "Content-Security-Policy": report_policy()})
 
         return staff_page(request, work)
 
     @route("GET", "/figures")
-    def figures(request: Request, refresh: str = "") -> Response:
+    def figures(request: Request) -> Response:
+        from datetime import datetime, timezone
+
         from stayledger.usecases.figures import live_figures
 
         def work(session: Session) -> HTMLResponse:
             ctx = context(request, session)
             found = ledger.read(lambda store: live_figures(store, ctx, today()))
-            # WCAG 2.2.1: whoever cannot read it in 30 s (a screen reader restarts on each reload) can turn it off.
-            seconds = 0 if refresh == "off" else FIGURES_REFRESH_SECONDS
-            return render("console_figures.html", session=session, figures=found, refresh=seconds)
+            page = render("console_figures.html", session=session, figures=found, refresh=FIGURES_REFRESH_SECONDS,
+                          computed_at=datetime.now(timezone.utc).strftime("%H:%M:%S"))
+            # The one page with a script (ours, same origin): it re-reads this page; the reader can pause it.
+            page.headers["Content-Security-Policy"] = CSP + "; script-src 'self'; connect-src 'self'"
+            return page
 
         return staff_page(request, work)
 
