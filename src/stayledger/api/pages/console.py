@@ -27,6 +27,9 @@ COOKIE = "stayledger_console"
 # Console routes and the use cases behind them (the matrix test walks this list).
 CONSOLE_ROUTES: list[tuple[str, str]] = []
 FIGURES_REFRESH_SECONDS = 30
+# Fields an officer may correct from the person page (the record's identity and its admission; ids never).
+CORRECTABLE = ("surname", "given_names", "date_of_birth", "sex", "nationality", "document_number", "document_issuer",
+               "occurred_on", "admission_class", "admitted_until")
 
 
 def report_policy() -> str:
@@ -143,9 +146,29 @@ def console_router(app: FastAPI, today: Callable[[], Any], pack: str) -> APIRout
                 by, query = "document", document_number[:64]
                 ids = ledger.read(lambda store: find_persons_by_document(store, ctx, query, None))
             views = [ledger.read(lambda store, p=p: look_up_person(store, ctx, p, today(), pack=pack)) for p in ids]
-            return render("console_person.html", session=session, query=query, by=by, purpose=purpose, views=views)
+            return render("console_person.html", session=session, query=query, by=by, purpose=purpose, views=views,
+                          case_ref=case_ref, correctable=CORRECTABLE)
 
         return staff_page(request, work)
+
+    @route("POST", "/corrections")
+    async def correct(request: Request) -> Response:
+        from stayledger.usecases.correct import record_correction
+
+        form = await posted(request)
+
+        def work(session: Session) -> HTMLResponse:
+            field, original = form.get("field", ""), form.get("event_id", "")[:128]
+            if field not in CORRECTABLE:
+                return render("console_error.html", 422, session=session,
+                              message=f"field: {field[:40]!r} cannot be corrected here (one of: {', '.join(CORRECTABLE)}).")
+            ctx = context(request, session, form.get("purpose"), form.get("case_ref"))
+            fixed = ledger.run(lambda store: record_correction(store, ctx, original, {field: form.get("value", "")[:200]},
+                                                               source="officer"))
+            return render("console_corrected.html", session=session, original=original, fixed=fixed, field=field,
+                          person_id=form.get("person_id", "")[:100], purpose=form.get("purpose", ""))
+
+        return staff_page(request, work, form)
 
     @route("GET", "/cases")
     def cases(request: Request, purpose: str = "", case_ref: str = "") -> Response:
