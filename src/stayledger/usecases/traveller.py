@@ -77,8 +77,8 @@ def _own_events(store: EventStore, identity: TravellerIdentity) -> tuple[str | N
     if len(persons) != 1:
         return None, own  # not resolved yet, or split: answer from the document's own records only
     person = persons.pop()
-    confirmed = {frozenset((i.event_id_l, i.event_id_r)) for i in store.review_items("accepted")}
     own_ids = {e.event_id for e in own}
+    confirmed = {frozenset((i.event_id_l, i.event_id_r)) for i in store.review_items_touching(own_ids, "accepted")}
     shown = list(own)
     others = [e for e in store.person_event_ids(person) if e not in own_ids]
     assignments = store.assignments_for(others)
