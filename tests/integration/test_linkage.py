@@ -1,4 +1,4 @@
-"""Identity linkage with real DuckDB and Splink on a small labelled population made here."""
+"""Identity linkage (training, prediction, clustering, scoring, explanation) with real DuckDB and Splink on a small labelled population made here."""
 
 from __future__ import annotations
 
@@ -11,22 +11,14 @@ import pyarrow as pa
 import pytest
 
 from stayledger.identity.features import build_features
-from stayledger.identity.splink_linker import (
-    TOO_SMALL_TO_TRAIN,
-    CandidateIndex,
-    LinkageModel,
-    ModelFormatError,
-    ModelTrainingError,
-    cluster_links,
-    explain_pair,
-    link_events,
-    predict_links,
-    render_waterfall_text,
-    score_candidates,
-    train_model,
-    waterfall_chart_spec,
-)
-from stayledger.identity.clustering import ReviewDecisionConflict
+from stayledger.identity.clustering import ReviewDecisionConflict, cluster_links
+from stayledger.identity.engines.duckdb_splink import DuckDBCandidateIndex
+from stayledger.identity.linking import link_events, predict_links
+from stayledger.identity.model import LinkageModel, ModelFormatError, ModelTrainingError
+from stayledger.identity.model_spec import TOO_SMALL_TO_TRAIN
+from stayledger.identity.pair_scores import explain_pair, score_candidates
+from stayledger.identity.training import train_model
+from stayledger.reports.waterfall import render_waterfall_text, waterfall_chart_spec
 from stayledger.storage.arrow_events import EVENT_SCHEMA
 
 SYLLABLES = ["ka", "lo", "mi", "ren", "sa", "to", "vi", "dan", "el", "mar", "no", "bi", "ste", "ro", "lin", "fa", "gor", "u", "ha", "pe"]
@@ -297,7 +289,7 @@ def test_score_candidates_equals_splink_predict(data: tuple[pa.Table, dict[str, 
 def test_candidate_index_finds_what_batch_blocking_pairs(data: tuple[pa.Table, dict[str, str]], model: LinkageModel) -> None:
     events, _ = data
     features = build_features(events)
-    index = CandidateIndex(features, model)
+    index = DuckDBCandidateIndex(features, model)
     new = features.filter(pa.compute.equal(features.column("unique_id"), "mueller-3"))
     found = set(index.candidates_for(new).column("unique_id").to_pylist())
     assert {"mueller-0", "mueller-1", "mueller-2"} <= found
@@ -593,7 +585,7 @@ def test_placeholder_birth_dates_in_different_years_are_evidence_against(model: 
 
 
 def test_a_names_frequency_counts_all_its_spellings_but_not_other_names_sharing_a_key() -> None:
-    from stayledger.identity.splink_linker import refresh_term_frequencies
+    from stayledger.identity.term_frequencies import refresh_term_frequencies
 
     spellings = ["MUHAMMAD"] * 5 + ["MOHAMMED"] * 3 + ["MOHAMED"] * 2 + ["HASSAN"] * 2 + ["HUSSEIN"] * 2 + ["ALI"] * 6
     rows = [_event(f"m{i}", 0, "arrival", date(2025, 1, 1), "KHAN", g, "1980-01-02", "M", "PAK", f"AB{i:07d}")
