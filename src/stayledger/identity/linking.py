@@ -9,13 +9,20 @@ document-history evidence against them, become questions for a reviewer.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from stayledger.identity.clustering import ClusterResult, IdentityKeys, cluster_links, document_format
+from stayledger.identity.clustering import (
+    ClusterResult,
+    IdentityKeys,
+    cluster_links,
+    document_format,
+    document_history_conflict,
+)
 from stayledger.identity.engine import LINK_SCHEMA, LinkageEngine
 from stayledger.identity.features import build_features, discount_documents, shared_documents_of
 from stayledger.identity.model import LinkageError, LinkageModel
@@ -142,3 +149,52 @@ def _grey_pairs(
          ("cluster_l", pa.string()), ("cluster_r", pa.string()), ("same_cluster", pa.bool_())]
     )
     return pa.table(rows, schema=schema)
+
+
+class DocumentHistories:
+    """Each person's document uses (number, issuer, shape, date), for the document-history check when events
+    are linked one at a time (``clustering.document_history_conflict``, as the batch clustering's guard uses).
+
+    Resolved events are kept as Arrow columns sorted by person (a million events cost tens of megabytes, not
+    a Python object each); events linked since are kept as keys."""
+
+    def __init__(self, features: pa.Table, person_of: Mapping[str, str]) -> None:
+        ids = features.column("unique_id").to_pylist()
+        table = pa.table({
+            "person": pa.array([person_of.get(e) for e in ids], pa.string()),
+            "event_id": features.column("unique_id"),
+            "document": features.column("doc_ocr"),
+            "written": features.column("doc"),
+            "issuer": pc.coalesce(features.column("document_issuer"), features.column("nationality")),
+            "occurred_on": pc.cast(features.column("occurred_on"), pa.string()),
+        })
+        usable = pc.and_(pc.and_(pc.is_valid(table.column("person")), pc.is_valid(table.column("document"))),
+                         pc.and_(pc.is_valid(table.column("issuer")), pc.is_valid(table.column("occurred_on"))))
+        self._table = table.filter(usable).sort_by("person").combine_chunks()
+        self._rows: dict[str, tuple[int, int]] = {}
+        if self._table.num_rows:
+            runs = pc.run_end_encode(self._table.column("person").chunk(0))
+            start = 0
+            for person, end in zip(runs.values.to_pylist(), runs.run_ends.to_pylist()):
+                self._rows[person] = (start, end - start)
+                start = end
+        self._recent: dict[str, list[IdentityKeys]] = defaultdict(list)
+
+    def of(self, person: str) -> list[IdentityKeys]:
+        """The person's document uses: resolved events, then those linked since."""
+        start, length = self._rows.get(person, (0, 0))
+        rows = self._table.slice(start, length).to_pylist() if length else []
+        keys = [IdentityKeys(r["document"], None, None, r["issuer"], r["occurred_on"], document_format(r["written"])) for r in rows]
+        return keys + self._recent.get(person, [])
+
+    def add(self, person: str, keys: IdentityKeys) -> None:
+        """Record a newly linked event's document use under its person."""
+        if keys.document and keys.issuer and keys.occurred_on:
+            self._recent[person].append(keys)
+
+    def conflict(self, person: str, keys: IdentityKeys) -> str | None:
+        """Why the event with ``keys`` joining ``person`` would contradict their document history, or None
+        (``THIN_HISTORY`` when the evidence is thin: join, and ask a reviewer)."""
+        if not (keys.document and keys.issuer and keys.occurred_on):
+            return None
+        return document_history_conflict([keys], self.of(person))

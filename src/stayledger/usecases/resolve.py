@@ -255,6 +255,9 @@ class RealtimeLinker:
     nationality); otherwise the model scores the candidates that the batch blocking rules would pair with
     the event. A score at or above MATCH_THRESHOLD joins the best candidate's person; grey-zone scores are
     queued for review. A new event that joins nobody starts a new person.
+    Document histories weigh as in the batch guard: a join (fast path or scored) that would make one issuer's
+    numbers alternate in the person's history is refused (the next candidate's person may take the event);
+    on thin evidence (one of the numbers seen once) it is kept and queued for review.
     """
 
     def __init__(
@@ -272,6 +275,7 @@ class RealtimeLinker:
         self._new_person = new_person or (lambda event_id: f"new:{event_id}")
         from stayledger.identity.engine import RecentEvents
         from stayledger.identity.engines import default_engine
+        from stayledger.identity.linking import DocumentHistories
 
         self.model = model
         self._engine = engine or default_engine()
@@ -283,7 +287,10 @@ class RealtimeLinker:
         features = build_features(resolved)
         # Numbers given with several unrelated identities (or known placeholders) join nobody.
         self._shared = shared_documents_of(features) | model.shared_documents
-        self._index = self._engine.candidate_index(discount_documents(features, self._shared), model)
+        features = discount_documents(features, self._shared)
+        self._index = self._engine.candidate_index(features, model)
+        # The batch guard's document-history evidence, for each join one event at a time.
+        self._histories = DocumentHistories(features, self.cluster_of)
         self._recent = RecentEvents(self._index)  # events linked since the index was built
         self._forced: dict[str, list[str]] = defaultdict(list)
         for a, b in must:
@@ -298,7 +305,9 @@ class RealtimeLinker:
 
     def link(self, event: Event) -> tuple[str, float | None]:
         """The person (or new cluster key) the event joins, and the probability of the joining link."""
+        from stayledger.identity.clustering import THIN_HISTORY
         from stayledger.identity.features import build_features, discount_documents
+        from stayledger.identity.linking import identity_keys_of
         from stayledger.identity.pair_scores import score_candidates
         from stayledger.storage.arrow_events import events_to_table
 
@@ -308,10 +317,14 @@ class RealtimeLinker:
         probability: float | None = 1.0 if person else None
         counts = bool(event.document_number) and discounted_document_reason(event.document_number, self._shared) is None
         doc = f"{document_key(event.document_number)}:{event.nationality}" if counts else None
-        if person is None and doc is not None:
-            person = self._by_doc.get(doc)  # deterministic fast path
         probe = discount_documents(build_features(events_to_table([event])), self._shared)
+        uses = identity_keys_of(probe)[event_id]
+        if person is None and doc is not None:
+            fast = self._by_doc.get(doc)  # deterministic fast path, unless the person's document history objects
+            if fast is not None and self._histories.conflict(fast, uses) is None:
+                person = fast
         if person is None:
+            refused: set[str] = set()  # persons the document history keeps this event out of
             keys = self._index.probe_keys(probe)
             candidates = self._index.candidates_for(probe, keys)
             recent = self._recent.candidates_for(keys)
@@ -321,7 +334,14 @@ class RealtimeLinker:
                 if frozenset((event_id, other)) in self._forbidden or p < low:
                     continue
                 if p >= MATCH_THRESHOLD and person is None:
-                    person, probability = self.cluster_of[other], p
+                    candidate = self.cluster_of[other]
+                    conflict = None if candidate in refused else self._histories.conflict(candidate, uses)
+                    if candidate in refused or (conflict is not None and conflict != THIN_HISTORY):
+                        refused.add(candidate)  # two people, each on their own passport: as the batch guard refuses
+                        continue
+                    person, probability = candidate, p
+                    if conflict == THIN_HISTORY:  # kept, and a reviewer confirms or splits (as in batch)
+                        self.grey.append(ReviewItem(*sorted((event_id, other)), p))
                 elif p < high:
                     left, right = sorted((event_id, other))
                     self.grey.append(ReviewItem(left, right, p))
@@ -329,6 +349,7 @@ class RealtimeLinker:
         self.cluster_of[event_id] = chosen
         self.probabilities[event_id] = probability
         self._recent.add(probe)
+        self._histories.add(chosen, uses)
         if doc is not None:
             self._by_doc.setdefault(doc, chosen)
         return chosen, probability
