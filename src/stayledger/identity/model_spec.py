@@ -13,7 +13,7 @@ a match. Two rules matter most for travellers:
   its fields swapped shares only the surname and stays apart.
 
 The conditions use DuckDB's SQL (``jaro_winkler_similarity``, ``damerau_levenshtein``, list functions); an
-engine on another SQL dialect translates them in one place (see ``identity/engine.py``).
+engine on another SQL dialect has to translate them, in one place, as Splink's own dialects do.
 """
 
 from __future__ import annotations

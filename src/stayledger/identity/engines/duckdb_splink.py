@@ -95,7 +95,7 @@ class DuckDBSplinkEngine:
                 comparer = self._comparers[model] = _PairComparer(model)
         return comparer.score(left, right)
 
-    def candidate_index(self, features: pa.Table, model: LinkageModel) -> "DuckDBCandidateIndex":
+    def candidate_index(self, features: pa.Table, model: LinkageModel) -> DuckDBCandidateIndex:
         return DuckDBCandidateIndex(features, model)
 
 
