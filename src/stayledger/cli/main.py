@@ -514,7 +514,7 @@ def explain(
     if chart is not None:
         if view.explanation is None:
             raise fail("no linkage model yet: no chart to draw")
-        from stayledger.identity.splink_linker import waterfall_chart_spec
+        from stayledger.reports.waterfall import waterfall_chart_spec
 
         with reported_errors():
             write_chart(waterfall_chart_spec(view.explanation), chart)

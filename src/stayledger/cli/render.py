@@ -63,7 +63,8 @@ def print_evaluation(evaluation: object) -> None:
 
 
 def print_pair(view: object) -> None:
-    from stayledger.identity.splink_linker import PairExplanation, render_waterfall_text
+    from stayledger.identity.scoring import PairExplanation
+    from stayledger.reports.waterfall import render_waterfall_text
     from stayledger.usecases.review import PairView
 
     assert isinstance(view, PairView)

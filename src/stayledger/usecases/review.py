@@ -19,7 +19,8 @@ from stayledger.storage.base import EventStore, ReviewDecision, ReviewItem
 from stayledger.usecases.accountability import operation
 
 if TYPE_CHECKING:
-    from stayledger.identity.splink_linker import LinkageModel, PairExplanation
+    from stayledger.identity.model import LinkageModel
+    from stayledger.identity.scoring import PairExplanation
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class PairView:
 
 
 def _latest_model(store: EventStore) -> LinkageModel | None:
-    from stayledger.identity.splink_linker import LinkageModel
+    from stayledger.identity.model import LinkageModel
 
     latest = store.latest_model()
     return None if latest is None else LinkageModel.from_json(latest[1])
@@ -116,7 +117,7 @@ def _pair_view(store: EventStore, a: str, b: str) -> PairView:
     model = _latest_model(store)
     explanation = None
     if model is not None:
-        from stayledger.identity.splink_linker import explain_pair as explain_with_model
+        from stayledger.identity.pair_scores import explain_pair as explain_with_model
 
         explanation = explain_with_model(found[a].to_record(), found[b].to_record(), model)
     assignments = store.identity_assignments()
