@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Any, Final, Mapping, Sequence
 
 from stayledger.domain.events import Event
-from stayledger.domain.stays import EvidenceEvent, Status, StayDetermination, event_order_key
+from stayledger.domain.stays import ClosedBy, EvidenceEvent, Status, StayDetermination, event_order_key
 from stayledger.errors import FieldError, InvalidRecord
 
 RULE_PACK: Final = "schengen"
@@ -238,7 +238,8 @@ def determine_person_stays(
                 authorized_until=until,
                 overstay_days=days,
                 admission_class=cls,
-                departure_event_id=closer.event_id if closer is not None else None,
+                closing_event_id=closer.event_id if closer is not None else None,
+                closed_by=ClosedBy.of(closer),
                 pending=False,
                 rule_pack=RULE_PACK,
                 rule_version=RULE_VERSION,

@@ -36,7 +36,7 @@ from datetime import date, timedelta
 from typing import Final, Mapping, Sequence
 
 from stayledger.domain.events import Event
-from stayledger.domain.stays import EvidenceEvent, Status, StayDetermination, event_order_key
+from stayledger.domain.stays import ClosedBy, EvidenceEvent, Status, StayDetermination, event_order_key
 
 RULE_PACK: Final = "us"
 RULE_VERSION: Final = "2026.1"
@@ -317,7 +317,8 @@ def _determine_stay(
         authorized_until=None if stay.open_ended else stay.until,
         overstay_days=overstay_days,
         admission_class=stay.admission_class,
-        departure_event_id=closer.event_id if closer is not None else None,
+        closing_event_id=closer.event_id if closer is not None else None,
+        closed_by=ClosedBy.of(closer),
         pending=bool(stay.pending_by),
         rule_pack=RULE_PACK,
         rule_version=RULE_VERSION,

@@ -1,0 +1,34 @@
+"""Issue 14, remaining items: honest exports, read-only ledgers, manifests we cannot read, what is kept."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from stayledger.cli.main import app
+from tests.integration.test_cli_ledger import GOOD, write_jsonl
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+# --- item 7: a stay closed by a later arrival names no departure ----------------------------------------
+def test_stays_export_names_only_real_departures_and_says_how_each_stay_closed(tmp_path):
+    db = str(tmp_path / "l.duckdb")
+    again = {**GOOD[0], "event_id": "BRD-3", "occurred_on": "2024-09-01", "admitted_until": "2024-11-29"}
+    later = {**GOOD[2], "event_id": "BRD-4", "occurred_on": "2024-10-01", "admitted_until": "2024-12-29"}
+    assert run("ingest", str(write_jsonl(tmp_path / "e.jsonl", [*GOOD, again, later])), "--db", db).exit_code == 0
+    out = tmp_path / "stays.csv"
+    result = run("export", "stays", "--purpose", "check", "--as-of", "2024-12-31", "--out", str(out), "--db", db)
+    assert result.exit_code == 0, result.output
+    rows = {r["arrival_event_id"]: r for r in csv.DictReader(out.open(encoding="utf-8"))}
+    assert (rows["BRD-1"]["departure_event_id"], rows["BRD-1"]["closed_by"]) == ("APIS-1", "departure")
+    # BRD-2's traveller came back after the admitted stay without a recorded exit: the exit is unknown.
+    assert rows["BRD-2"]["status"] == "needs_review"
+    assert (rows["BRD-2"]["departure_event_id"], rows["BRD-2"]["closed_by"]) == ("", "next_arrival")
+    assert (rows["BRD-3"]["departure_event_id"], rows["BRD-3"]["closed_by"]) == ("", "")
