@@ -32,3 +32,25 @@ def test_stays_export_names_only_real_departures_and_says_how_each_stay_closed(t
     assert rows["BRD-2"]["status"] == "needs_review"
     assert (rows["BRD-2"]["departure_event_id"], rows["BRD-2"]["closed_by"]) == ("", "next_arrival")
     assert (rows["BRD-3"]["departure_event_id"], rows["BRD-3"]["closed_by"]) == ("", "")
+
+
+# --- item 22: a read-only ledger cannot record the audit entry of a read ----------------------------------
+def test_reads_of_a_read_only_ledger_are_refused_in_one_line_and_the_file_untouched(tmp_path):
+    db = tmp_path / "l.duckdb"
+    assert run("ingest", str(write_jsonl(tmp_path / "e.jsonl", GOOD)), "--db", str(db)).exit_code == 0
+    assert run("resolve", "--db", str(db)).exit_code == 0
+    db.chmod(0o444)  # a read-only copy (no write bit for anyone: refused even when running as root)
+    before = db.read_bytes()
+    commands = [
+        ("export", "stays", "--as-of", "2024-12-31", "--out", str(tmp_path / "s.csv")),
+        ("export", "identities", "--out", str(tmp_path / "i.csv")),
+        ("person", "BRD-1"),
+    ]
+    for command in commands:
+        result = run(*command, "--purpose", "check", "--db", str(db))
+        assert result.exit_code == 1, (command, result.output)
+        message = " ".join(result.output.split())
+        assert "is read-only: the audit entry of this command" in message and "copy the ledger" in message
+        assert "Traceback" not in result.output
+    assert not (tmp_path / "s.csv").exists() and not (tmp_path / "i.csv").exists()  # nothing read unaudited
+    assert db.read_bytes() == before
