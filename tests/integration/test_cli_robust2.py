@@ -9,6 +9,8 @@ from typer.testing import CliRunner
 
 from stayledger.cli.main import app
 from tests.integration.test_cli_ledger import GOOD, write_jsonl
+from tests.integration.test_cli_robust import quarantined
+from tests.unit.test_paxlst import message
 
 runner = CliRunner()
 
@@ -54,3 +56,16 @@ def test_reads_of_a_read_only_ledger_are_refused_in_one_line_and_the_file_untouc
         assert "Traceback" not in result.output
     assert not (tmp_path / "s.csv").exists() and not (tmp_path / "i.csv").exists()  # nothing read unaudited
     assert db.read_bytes() == before
+
+
+# --- item 5: the legacy US PAXLST version is refused, not "0 records — ok" ----------------------------------
+def test_a_legacy_us_paxlst_manifest_is_refused_and_quarantined_with_the_reason(tmp_path):
+    db = tmp_path / "l.duckdb"
+    path = tmp_path / "legacy.edi"
+    path.write_text(message("PDT+P:GB1000001:GBR+THROUGH:TRAVELLER+700101:M:GBR'", unh="UNH+M1+PAXLST:001:000+R"),
+                    encoding="ascii")
+    result = run("ingest", str(path), "--format", "paxlst", "--country", "USA", "--db", str(db))
+    assert result.exit_code == 1, result.output
+    assert "version 001:000, which is not supported" in " ".join(result.output.split())
+    [entry] = quarantined(db)
+    assert "version 001:000, which is not supported" in entry["reasons"] and "PDT+" in entry["raw"]
