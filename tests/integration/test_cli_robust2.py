@@ -69,3 +69,31 @@ def test_a_legacy_us_paxlst_manifest_is_refused_and_quarantined_with_the_reason(
     assert "version 001:000, which is not supported" in " ".join(result.output.split())
     [entry] = quarantined(db)
     assert "version 001:000, which is not supported" in entry["reasons"] and "PDT+" in entry["raw"]
+
+
+# --- item 18: airports the bundled table lacks --------------------------------------------------------------
+def test_ingest_airports_adds_a_missing_airport_and_the_error_names_the_code(tmp_path):
+    db = str(tmp_path / "l.duckdb")
+    route = ("TDT+20+XX1'", "LOC+125+JFK'", "DTM+189:2503101400:201'", "LOC+87+YEU'")
+    manifest = tmp_path / "yeu.edi"
+    manifest.write_text(message("NAD+FL+++SMITH:JOHN'", "DTM+329:800115'", "NAT+2+GBR'", flight=route), encoding="ascii")
+    refused = run("ingest", str(manifest), "--format", "paxlst", "--country", "USA", "--db", db)
+    assert refused.exit_code == 1
+    assert "unknown airport code 'YEU'" in refused.output and "--airports" in refused.output
+    airports = tmp_path / "airports.csv"
+    airports.write_text("iata,country\nYEU,CAN\n", encoding="utf-8")
+    result = run("ingest", str(manifest), "--format", "paxlst", "--country", "USA", "--airports", str(airports), "--db", db)
+    assert result.exit_code == 0, result.output
+    assert "1 added" in result.output
+
+
+def test_a_bad_airports_file_is_a_usage_error_naming_the_line(tmp_path):
+    airports = tmp_path / "airports.csv"
+    airports.write_text("iata,country\nYEU,Canada\n", encoding="utf-8")
+    manifest = tmp_path / "m.edi"
+    manifest.write_text(message(), encoding="ascii")
+    result = run("ingest", str(manifest), "--format", "paxlst", "--country", "USA", "--airports", str(airports),
+                 "--db", str(tmp_path / "l.duckdb"))
+    assert result.exit_code == 2 and "line 2" in result.output and "'CANADA' is not an ISO 3166-1 alpha-3" in result.output
+    jsonl = write_jsonl(tmp_path / "e.jsonl", GOOD)
+    assert run("ingest", str(jsonl), "--airports", str(airports), "--db", str(tmp_path / "l.duckdb")).exit_code == 2

@@ -42,3 +42,12 @@ def test_a_byte_invalid_in_the_character_set_is_kept_and_named() -> None:
     assert [r["surname"] for r in result.records] == ["SMI\x87TH"]  # nothing dropped
     [warning] = [w for w in result.warnings if "U+0087" in w]
     assert "'SMI\\x87TH'" in warning and "byte 0x87" in warning and "surname" in warning
+
+
+def test_an_airport_file_may_give_just_iata_and_country() -> None:
+    from stayledger.formats.airports import AirportTable
+
+    table = AirportTable.from_csv_text("iata,country\nyeu,can\n# a comment\nQQQ,USA\n")
+    assert (table.country_of("YEU"), table.country_of("QQQ")) == ("CAN", "USA")
+    with pytest.raises(ParseError, match="expected 2 columns"):
+        AirportTable.from_csv_text("iata,country\nYEU,CAN,Eureka\n")

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import date
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Annotated, Callable, Iterator, Optional
 
 import typer
 from rich.console import Console
@@ -42,6 +42,9 @@ from stayledger.cli.migrate_command import migrate
 from stayledger.cli.service_commands import serve, users_app
 from stayledger.cli.render import print_evaluation, print_ingest_report, print_pair, print_person, write_chart
 from stayledger.errors import StayledgerError
+
+if TYPE_CHECKING:
+    from stayledger.formats.airports import AirportTable
 
 app = typer.Typer(
     help=(
@@ -88,6 +91,7 @@ def ingest(
     fmt: Annotated[InputFormat, typer.Option("--format", help="Input format; auto chooses by file name and content. paxlst: UN/EDIFACT API manifests (needs --country).")] = InputFormat.auto,
     country: Annotated[Optional[str], typer.Option("--country", help="With --format paxlst: the receiving country (alpha-3); travellers on flights leaving it become departures.")] = None,
     mapping: Annotated[Optional[Path], typer.Option("--mapping", help="TOML mapping of an agency's own CSV/Parquet layout onto canonical fields (see examples/mappings/README.md).")] = None,
+    airports: Annotated[Optional[Path], typer.Option("--airports", help="With --format paxlst: a CSV of airports the bundled table lacks (columns iata,country; country alpha-3); it wins over the bundled table.")] = None,
     actor: ActorOption = None,
     db: DbOption = None,
 ) -> None:
@@ -115,6 +119,7 @@ def ingest(
         raise fail("--format paxlst needs --country (the receiving country, e.g. USA)", EXIT_USAGE)
     if country and fmt is not InputFormat.paxlst:
         raise fail("--country only applies to --format paxlst", EXIT_USAGE)
+    airport_table = _airport_table(airports, fmt) if airports is not None else None
     mapped = None
     if mapping is not None:
         from stayledger.formats.mapping import load_mapping
@@ -133,7 +138,7 @@ def ingest(
             for path in files:
                 try:
                     if fmt is InputFormat.paxlst:
-                        report = ingest_paxlst(store, ctx, path, country or "")
+                        report = ingest_paxlst(store, ctx, path, country or "", airport_table)
                     elif mapped is not None:
                         from stayledger.formats.mapping import source_format
 
@@ -156,6 +161,21 @@ def ingest(
         raise typer.Exit(EXIT_FAILURE)
     if any_quarantined:
         raise typer.Exit(EXIT_QUARANTINED)
+
+
+def _airport_table(path: Path, fmt: InputFormat) -> "AirportTable":
+    """The bundled airport table with the user's airports added (theirs win); a bad file is a usage error."""
+    from stayledger.formats.airports import AirportTable, bundled_airports
+
+    if fmt is not InputFormat.paxlst:
+        raise fail("--airports only applies to --format paxlst", EXIT_USAGE)
+    try:
+        extra = AirportTable.from_csv_text(path.read_text(encoding="utf-8-sig"), source=str(path))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(f"--airports {path}: cannot read it ({getattr(exc, 'strerror', None) or exc})", EXIT_USAGE) from None
+    except StayledgerError as exc:
+        raise fail(f"--airports: {exc}", EXIT_USAGE) from None
+    return bundled_airports().merged(extra)
 
 
 @contextmanager

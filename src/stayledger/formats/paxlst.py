@@ -934,11 +934,21 @@ def manifest_departure_records(
     return ManifestConversion("neither", [], [], warnings)
 
 
+class UnknownAirport(ParseError):
+    """An airport on the flight's route that the airport table does not know (``code``): the whole manifest's
+    direction depends on it."""
+
+    def __init__(self, code: str, reason: str, line: int | None, column: int | None) -> None:
+        self.code = code
+        super().__init__(reason, line, column)
+
+
 def _country(table: AirportTable, flight: Flight, airport: str) -> str:
     found = table.country_of(airport)
     if found is None:
         stop = flight.stop_at(airport)
-        raise ParseError(
+        raise UnknownAirport(
+            airport,
             f"unknown airport code {airport!r}: not in the airport table, so the flight's direction cannot be decided",
             stop.line if stop else None,
             stop.column if stop else None,

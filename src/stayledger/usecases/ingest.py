@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from stayledger.usecases.resolve import LiveLinker
 
+    from stayledger.formats.airports import AirportTable
     from stayledger.formats.mapping import TabularMapping
 
 DEFAULT_CHUNK = 50_000
@@ -256,24 +257,30 @@ def decode_interchange(data: bytes) -> tuple[str, str | None]:
         return data.decode("latin-1"), "the file is not UTF-8; read as ISO 8859-1 (EDIFACT syntax level UNOC)"
 
 
-def ingest_paxlst(store: EventStore, ctx: AccessContext, path: Path, country: str) -> IngestReport:
+def ingest_paxlst(
+    store: EventStore, ctx: AccessContext, path: Path, country: str, airports: "AirportTable | None" = None
+) -> IngestReport:
     """Turn each traveller on a flight leaving ``country`` into a departure event (an exit record).
 
     An inbound manifest carries no admission (class, admitted-until), so it becomes no arrival: it is
     reported and nothing is ingested from it. Travellers who cannot become a record are quarantined.
+    ``airports``: the airport table to use (default the bundled one).
     """
     with operation(store, ctx, Action.INGEST_EVENTS, atomic=False, origin=path.name) as op:
-        return _ingest_manifest(op, path, country)
+        return _ingest_manifest(op, path, country, airports)
 
 
-def _ingest_manifest(op: Operation, path: Path, country: str) -> IngestReport:
+def _ingest_manifest(op: Operation, path: Path, country: str, airports: "AirportTable | None") -> IngestReport:
+    from stayledger.formats.paxlst import UnknownAirport
+
     text, encoding_note = read_text_file(path)
     try:
-        records, notes, manifests = _manifest_records(text, country)
+        records, notes, manifests = _manifest_records(text, country, airports)
     except ParseError as exc:
         # A refused manifest is kept like any refused record: raw text and reason, in the quarantine.
         _ingest_chunks(op, path.name, [RawRecord("whole file", text, None, f"manifest refused: {exc}")], DEFAULT_CHUNK)
-        raise ParseError(f"{exc.reason} (the manifest is kept in the quarantine)", exc.line, exc.column) from None
+        hint = " (add it with --airports FILE.csv, columns iata,country)" if isinstance(exc, UnknownAirport) else ""
+        raise ParseError(f"{exc.reason}{hint} (the manifest is kept in the quarantine)", exc.line, exc.column) from None
     report = _ingest_chunks(op, path.name, records, DEFAULT_CHUNK)
     if report.records == 0 and manifests:
         report.notes.clear()  # not empty: the warnings below say why nothing became a departure
@@ -283,7 +290,9 @@ def _ingest_manifest(op: Operation, path: Path, country: str) -> IngestReport:
     return report
 
 
-def _manifest_records(text: str, country: str) -> tuple[list[RawRecord], list[str], int]:
+def _manifest_records(
+    text: str, country: str, airports: "AirportTable | None" = None
+) -> tuple[list[RawRecord], list[str], int]:
     """Travellers of a PAXLST interchange as records (refused ones with their reasons), the warnings, the manifests."""
     from stayledger.domain.countries import normalise_country
     from stayledger.errors import ConfigurationError
@@ -293,7 +302,7 @@ def _manifest_records(text: str, country: str) -> tuple[list[RawRecord], list[st
     if receiving is None:
         raise ConfigurationError(f"--country {country!r} is not an ISO 3166-1 alpha-3 code (e.g. USA)")
     try:
-        converted = paxlst_to_records(text, receiving)
+        converted = paxlst_to_records(text, receiving, airports)
     except ValueError as exc:  # an unknown receiving country
         raise ConfigurationError(str(exc)) from None
     records: list[RawRecord] = []
