@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import csv
+import os
+import signal
 from pathlib import Path
+
+import stayledger.usecases.ingest as ingest
+from stayledger.storage.duckdb_store import DuckDBStore
 
 from typer.testing import CliRunner
 
@@ -97,3 +102,76 @@ def test_a_bad_airports_file_is_a_usage_error_naming_the_line(tmp_path):
     assert result.exit_code == 2 and "line 2" in result.output and "'CANADA' is not an ISO 3166-1 alpha-3" in result.output
     jsonl = write_jsonl(tmp_path / "e.jsonl", GOOD)
     assert run("ingest", str(jsonl), "--airports", str(airports), "--db", str(tmp_path / "l.duckdb")).exit_code == 2
+
+
+# --- item 14: a CSV field over the reader's limit quarantines its row, not the file ----------------------------
+CSV_HEADER = "event_id,kind,occurred_on,source,surname,date_of_birth,nationality,document_number"
+
+
+def csv_row(i: int, surname: str = "DOE") -> str:
+    return f"E{i},departure,2024-05-20,carrier,{surname},1980-01-01,GBR,{100000 + i}"
+
+
+def events_in(db: Path) -> int:
+    store = DuckDBStore(db)
+    try:
+        return store.events_table().num_rows
+    finally:
+        store.close()
+
+
+def test_a_csv_field_over_the_size_limit_quarantines_that_row_and_keeps_the_rest(tmp_path):
+    db = tmp_path / "l.duckdb"
+    path = tmp_path / "e.csv"
+    huge = "X" * 140_000
+    path.write_text("\n".join([CSV_HEADER, csv_row(1), csv_row(2, huge), csv_row(3)]) + "\n", encoding="utf-8")
+    result = run("ingest", str(path), "--db", str(db))
+    assert result.exit_code == 3, result.output
+    assert "3 records, 2 added" in result.output and "field larger than field limit" in result.output
+    [entry] = quarantined(db)
+    assert entry["location"] == "line 3" and entry["raw"] == csv_row(2, huge)
+    assert events_in(db) == 2
+
+
+# --- item 13: Ctrl-C says what was committed, never a traceback -----------------------------------------------
+def write_csv(path: Path, n: int) -> Path:
+    path.write_text("\n".join([CSV_HEADER, *(csv_row(i) for i in range(n))]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_ctrl_c_between_chunks_reports_the_records_committed(tmp_path, monkeypatch):
+    monkeypatch.setattr(ingest, "DEFAULT_CHUNK", 2)
+    real, chunks = ingest.validate_records, []
+
+    def validate_then_ctrl_c(origin, records):
+        chunks.append(origin)
+        if len(chunks) == 3:
+            os.kill(os.getpid(), signal.SIGINT)  # as a terminal's Ctrl-C: KeyboardInterrupt in the main thread
+        return real(origin, records)
+
+    monkeypatch.setattr(ingest, "validate_records", validate_then_ctrl_c)
+    db = tmp_path / "l.duckdb"
+    result = run("ingest", str(write_csv(tmp_path / "e.csv", 7)), "--db", str(db))
+    assert result.exit_code == 130, result.output
+    message = " ".join(result.output.split())
+    assert "interrupted while ingesting" in message
+    assert "the first 4 records of this file were committed (4 added" in message
+    assert events_in(db) == 4
+
+
+def test_ctrl_c_while_a_chunk_is_written_commits_it_first_and_says_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(ingest, "DEFAULT_CHUNK", 2)
+    real, appends = DuckDBStore.append_events, []
+
+    def ctrl_c_during_append(self, batch, quarantine):
+        appends.append(1)
+        if len(appends) == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # arrives while DuckDB writes: it used to abort the query
+        return real(self, batch, quarantine)
+
+    monkeypatch.setattr(DuckDBStore, "append_events", ctrl_c_during_append)
+    db = tmp_path / "l.duckdb"
+    result = run("ingest", str(write_csv(tmp_path / "e.csv", 7)), "--db", str(db))
+    assert result.exit_code == 130, (result.output, result.exception)
+    assert "the first 4 records of this file were committed" in " ".join(result.output.split())
+    assert events_in(db) == 4

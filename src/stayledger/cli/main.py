@@ -110,7 +110,7 @@ def ingest(
     Exit code 0 when everything was accepted, 3 when some records were quarantined.
     """
     from stayledger.formats.canonical import detect_format
-    from stayledger.usecases.ingest import ingest_file, ingest_mapped, ingest_paxlst
+    from stayledger.usecases.ingest import IngestReport, ingest_file, ingest_mapped, ingest_paxlst
 
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
@@ -134,8 +134,12 @@ def ingest(
     any_quarantined = False
     any_failed = False
     with ledger(db) as store:
+        done: list[Path] = []
+        path = files[0]
+        report = IngestReport(path.name)
         try:
             for path in files:
+                report = IngestReport(path.name)  # filled as chunks commit: after an error it says what was kept
                 try:
                     if fmt is InputFormat.paxlst:
                         report = ingest_paxlst(store, ctx, path, country or "", airport_table)
@@ -143,19 +147,23 @@ def ingest(
                         from stayledger.formats.mapping import source_format
 
                         with _progress_bar(path, source_format(path, mapped)) as advance:
-                            report = ingest_mapped(store, ctx, path, mapped, today=date.today(), progress=advance)
+                            report = ingest_mapped(store, ctx, path, mapped, today=date.today(), progress=advance,
+                                                   report=report)
                     else:
                         chosen = detect_format(path) if fmt is InputFormat.auto else fmt.value
                         with _progress_bar(path, chosen) as advance:
-                            report = ingest_file(store, ctx, path, chosen, progress=advance)
+                            report = ingest_file(store, ctx, path, chosen, progress=advance, report=report)
                 except StayledgerError as exc:
                     any_failed = True
-                    err_console.print(f"[bold red]error:[/] {escape(f'{path}: {exc}')} — nothing from this file was ingested")
+                    err_console.print(f"[bold red]error:[/] {escape(f'{path}: {exc}')} — {report.kept()}", soft_wrap=True)
                     continue
+                done.append(path)
                 print_ingest_report(path, report)
                 any_quarantined |= not report.clean
         except KeyboardInterrupt:
-            err_console.print("[yellow]interrupted[/]: completed chunks are kept; run the same command again to finish")
+            before = f"; {', '.join(map(str, done))} ingested whole before it" if done else ""
+            err_console.print(f"[yellow]interrupted[/] while ingesting {escape(str(path))}: {report.kept()}"
+                              f"{escape(before)}", soft_wrap=True)
             raise typer.Exit(130) from None
     if any_failed:
         raise typer.Exit(EXIT_FAILURE)

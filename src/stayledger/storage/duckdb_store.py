@@ -99,6 +99,11 @@ def _refuse_non_duckdb_file(path: str) -> None:
                            "name a DuckDB ledger file or a new path")
 
 
+def _interrupted(exc: BaseException) -> bool:
+    """DuckDB's Python client turns Ctrl-C during a query into ``RuntimeError("Query interrupted")``."""
+    return isinstance(exc, RuntimeError) and not isinstance(exc, duckdb.Error) and str(exc) == "Query interrupted"
+
+
 def _refuse_read_only_file(path: str) -> None:
     """Every command writes to the ledger, reads of personal data too (their audit entry), so a read-only copy
     cannot serve one: say so up front instead of failing inside a write (or, worse, answering unaudited).
@@ -212,6 +217,8 @@ class DuckDBStore(EventStore):
                 pass  # the transaction is already gone (e.g. the write failed): nothing to undo
             if isinstance(exc, duckdb.Error):
                 raise StorageError(f"{self.path}: {exc}") from exc
+            if _interrupted(exc):
+                raise KeyboardInterrupt from None
             raise
         self._depth = 0
         try:
@@ -219,6 +226,11 @@ class DuckDBStore(EventStore):
         except duckdb.Error as exc:
             self._tail = None
             raise StorageError(f"{self.path}: could not commit: {exc}") from exc
+        except RuntimeError as exc:
+            if _interrupted(exc):
+                self._tail = None
+                raise KeyboardInterrupt from None
+            raise
 
     def close(self) -> None:
         self._con.close()
