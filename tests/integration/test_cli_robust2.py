@@ -175,3 +175,57 @@ def test_ctrl_c_while_a_chunk_is_written_commits_it_first_and_says_so(tmp_path, 
     assert result.exit_code == 130, (result.output, result.exception)
     assert "the first 4 records of this file were committed" in " ".join(result.output.split())
     assert events_in(db) == 4
+
+
+# --- item 20: ids and level names are never cut -----------------------------------------------------------------
+LONG_ID = "paxlst:05edddcaa655684fb43254cfc801dc3f"
+
+
+def test_person_shows_long_ids_whole_even_on_a_narrow_console(tmp_path, monkeypatch):
+    from stayledger.cli.common import console
+
+    db = str(tmp_path / "l.duckdb")
+    arrival = {**GOOD[0], "document_number": "C01X00T47ABCDEFGH"}
+    departure = {**GOOD[1], "event_id": LONG_ID, "document_number": "C01X00T47ABCDEFGH"}
+    assert run("ingest", str(write_jsonl(tmp_path / "e.jsonl", [arrival, departure])), "--db", db).exit_code == 0
+    assert run("resolve", "--db", db).exit_code == 0
+    person = next(row["person_id"] for row in _identities(tmp_path, db) if row["event_id"] == "BRD-1")
+    monkeypatch.setattr(console, "width", 60)
+    result = run("person", person, "--purpose", "check", "--as-of", "2024-12-31", "--db", db)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert any(LONG_ID in line for line in lines), result.output
+    assert any(LONG_ID in line for line in lines) and any("C01X00T47ABCDEFGH" in line for line in lines)
+    assert "…" not in result.output
+
+
+def _identities(tmp_path: Path, db: str) -> list[dict[str, str]]:
+    out = tmp_path / "identities.csv"
+    assert run("export", "identities", "--purpose", "check", "--out", str(out), "--db", db).exit_code == 0
+    return list(csv.DictReader(out.open(encoding="utf-8")))
+
+
+def test_the_explain_waterfall_keeps_long_level_names_and_values_whole():
+    from types import SimpleNamespace
+
+    from stayledger.cli.render import waterfall_text
+
+    level = "differs only in the last two characters (a relative's passport, consecutive numbers)"
+    part = SimpleNamespace(name="document_number", level=level, match_weight=-11.5, tf_adjustment=0.0,
+                           value_a="C01X00T47ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGHIJKLM", value_b="C01X00T48")
+    explanation = SimpleNamespace(prior_probability=0.0001, prior_weight=-13.3, comparisons=(part,),
+                                  final_weight=-24.8, final_probability=0.00000003)
+    text = waterfall_text(explanation)
+    assert level in text and part.value_a in text
+    header, prior, document, values, result = text.splitlines()
+    assert document.index("-11.50") == prior.index("-13.30")  # the weights still line up in one column
+
+
+def test_audit_since_takes_dates_as_every_other_command_does(tmp_path):
+    db = str(tmp_path / "l.duckdb")
+    assert run("ingest", str(write_jsonl(tmp_path / "e.jsonl", GOOD)), "--db", db).exit_code == 0
+    for text in ("20250110", "2025-W02-5", "2025-01-10T1000"):
+        result = run("audit", "list", "--since", text, "--db", db)
+        assert result.exit_code == 2 and "use YYYY-MM-DD" in result.output, (text, result.output)
+    for text in ("2025-01-10", "2025-01-10T10:00:00Z", "2025-01-10T10:00+01:00"):
+        assert run("audit", "list", "--since", text, "--db", db).exit_code == 0, text

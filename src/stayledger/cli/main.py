@@ -40,7 +40,15 @@ from stayledger.cli.common import (
 from stayledger.cli.audit_commands import audit_app
 from stayledger.cli.migrate_command import migrate
 from stayledger.cli.service_commands import serve, users_app
-from stayledger.cli.render import print_evaluation, print_ingest_report, print_pair, print_person, write_chart
+from stayledger.cli.render import (
+    print_evaluation,
+    print_ingest_report,
+    print_pair,
+    print_person,
+    print_uncut,
+    uncut_table,
+    write_chart,
+)
 from stayledger.errors import StayledgerError
 
 if TYPE_CHECKING:
@@ -570,11 +578,12 @@ def review_list(
         console.print(f"no {status} review items")
         return
     shown = items if limit == 0 else items[:limit]
-    table = Table("event A", "event B", "probability", "status", "decided by", "note")
+    table = uncut_table("event A", "event B", "probability", "status", "decided by", "note",
+                        whole=("event A", "event B", "probability", "status"))
     for item in shown:
         p = "-" if item.match_probability != item.match_probability else f"{item.match_probability:.3f}"
         table.add_row(item.event_id_l, item.event_id_r, p, item.status, item.decided_by or "", item.note or "")
-    console.print(table)
+    print_uncut(table)
     if len(shown) < len(items):
         err_console.print(f"{len(shown)} of {len(items)} shown; --limit 0 shows all")
     console.print("look closer: `stayledger review show EVENT_A EVENT_B --purpose \"clerical review\"`")
