@@ -229,3 +229,35 @@ def test_audit_since_takes_dates_as_every_other_command_does(tmp_path):
         assert result.exit_code == 2 and "use YYYY-MM-DD" in result.output, (text, result.output)
     for text in ("2025-01-10", "2025-01-10T10:00:00Z", "2025-01-10T10:00+01:00"):
         assert run("audit", "list", "--since", text, "--db", db).exit_code == 0, text
+
+
+# --- item 21: why the needs_review stays that are not in the review queue are held ----------------------------
+def test_review_held_counts_needs_review_stays_by_reason_and_says_what_settles_each(tmp_path):
+    db = str(tmp_path / "l.duckdb")
+    back_later = {**GOOD[2], "event_id": "BRD-4", "occurred_on": "2024-10-01", "admitted_until": "2024-12-29"}
+    assert run("ingest", str(write_jsonl(tmp_path / "e.jsonl", [*GOOD, back_later])), "--db", db).exit_code == 0
+    assert run("resolve", "--db", db).exit_code == 0
+    listed = run("review", "list", "--db", db)
+    assert listed.exit_code == 0 and "stayledger review held" in " ".join(listed.output.split())
+    result = run("review", "held", "--as-of", "2024-12-31", "--db", db)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "1 stays are needs_review" in text
+    assert "1 departure date unknown: a later arrival shows the traveller left, but not when" in text
+    assert "→ an exit record for the stay" in text and "(0 open)" in text
+    out = tmp_path / "stays.csv"
+    assert run("export", "stays", "--purpose", "check", "--as-of", "2024-12-31", "--out", str(out), "--db", db).exit_code == 0
+    held = {r["arrival_event_id"]: r["held_because"] for r in csv.DictReader(out.open(encoding="utf-8"))}
+    assert held == {"BRD-1": "", "BRD-2": "departure_unknown", "BRD-4": ""}
+
+
+def test_the_demo_says_why_its_needs_review_stays_are_held(tmp_path):
+    result = run("demo", "--dir", str(tmp_path), "--people", "100", "--actor", "t")
+    assert result.exit_code == 0, result.output
+    needs_review = next(int(line.split("│")[2].replace(",", "")) for line in result.output.splitlines()
+                        if "│ needs_review" in line)
+    text = " ".join(result.output.split())
+    if needs_review:
+        assert f"{needs_review:,} stays are needs_review. Why, and what settles each:" in text
+        assert "Only identity questions are in `stayledger review list`" in text
+    assert "stayledger review held" in text

@@ -42,6 +42,7 @@ from stayledger.cli.migrate_command import migrate
 from stayledger.cli.service_commands import serve, users_app
 from stayledger.cli.render import (
     print_evaluation,
+    print_held,
     print_ingest_report,
     print_pair,
     print_person,
@@ -576,6 +577,7 @@ def review_list(
         items = list_review(store, ctx, None if status == "all" else status)
     if not items:
         console.print(f"no {status} review items")
+        console.print(HELD_HINT)
         return
     shown = items if limit == 0 else items[:limit]
     table = uncut_table("event A", "event B", "probability", "status", "decided by", "note",
@@ -587,6 +589,35 @@ def review_list(
     if len(shown) < len(items):
         err_console.print(f"{len(shown)} of {len(items)} shown; --limit 0 shows all")
     console.print("look closer: `stayledger review show EVENT_A EVENT_B --purpose \"clerical review\"`")
+    console.print(HELD_HINT)
+
+
+HELD_HINT = ("These questions are about identities. Stays are also needs_review for reasons no question here "
+             "answers (a departure date unknown, no authorised stay on the arrival, a disputed record): "
+             "`stayledger review held` counts them and says what settles each.")
+
+
+@review_app.command("held")
+def review_held(
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Day to determine stays on (YYYY-MM-DD). Default today.")] = None,
+    actor: ActorOption = None,
+    db: DbOption = None,
+) -> None:
+    """Why stays are needs_review: counts by reason, and the work that settles each (counts only, audited).
+
+    Only identity questions are in `review list`; a stay whose departure date is unknown (a later arrival
+    shows the traveller left, but not when) waits for an exit record, and one without an admitted-until date
+    for a correction.
+    """
+    from stayledger.usecases.review import count_held_stays
+
+    day = parse_day(as_of, "--as-of") if as_of else date.today()
+    if not as_of:
+        console.print(f"as of {day} (today; pass --as-of to choose)")
+    ctx = access_context(actor)
+    with ledger(db) as store:
+        held = count_held_stays(store, ctx, day)
+    print_held({reason.value: n for reason, n in held.by_reason.items()}, held.open_questions)
 
 
 @review_app.command("show")

@@ -56,6 +56,37 @@ def print_ingest_report(path: Path, report: object) -> None:
         console.print(f"  … and {report.quarantined - len(report.first_problems)} more: `stayledger quarantine list`")
 
 
+# Why a stay is held as needs_review, in words, and the work that settles it.
+HELD_EXPLAINED: dict[str, tuple[str, str]] = {
+    "identity_link": ("an identity link awaits a decision",
+                      "answer the questions in `stayledger review list` (review accept / reject)"),
+    "departure_unknown": ("departure date unknown: a later arrival shows the traveller left, but not when",
+                          "an exit record for the stay (a carrier's or border exit, or the traveller's departure "
+                          "report): ingest it, then `stayledger resolve`"),
+    "no_authorised_stay": ("the arrival gives neither an admitted-until date nor duration of status",
+                           "`stayledger correct ARRIVAL_ID --set admitted_until=YYYY-MM-DD`"),
+    "disputed": ("the traveller disputes one of its records (correction case open)",
+                 "an officer decides the case (console, or POST /v1/cases/{id}/decision)"),
+    "national_rules": ("a long stay past its end: national rules decide",
+                       "a person decides it under national rules"),
+}
+
+
+def print_held(by_reason: dict[str, int], open_questions: int, indent: str = "") -> None:
+    """needs_review stays by why they are held and what settles each (``by_reason``: reason value → stays)."""
+    total = sum(by_reason.values())
+    if not total:
+        console.print(f"{indent}no stay is held as needs_review")
+        return
+    console.print(f"{indent}{total:,} stays are needs_review. Why, and what settles each:")
+    for reason in sorted(by_reason, key=lambda r: (r != "identity_link", -by_reason[r])):
+        why, settles = HELD_EXPLAINED.get(reason, (reason, "a person looks at it"))
+        console.print(f"{indent}  {by_reason[reason]:>7,}  {escape(why)}")
+        console.print(f"{indent}           → {escape(settles)}")
+    console.print(f"{indent}Only identity questions are in `stayledger review list` ({open_questions:,} open). Which stays: "
+                  "`stayledger export stays --purpose WHY --out stays.csv` (column held_because).")
+
+
 def print_evaluation(evaluation: object) -> None:
     from stayledger.usecases.evaluate import Evaluation
 

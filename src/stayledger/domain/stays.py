@@ -44,6 +44,16 @@ class ClosedBy(StrEnum):
         return {"departure": cls.DEPARTURE, "departure_report": cls.DEPARTURE_REPORT}.get(closer.kind, cls.NEXT_ARRIVAL)
 
 
+class HeldBecause(StrEnum):
+    """Why a stay is ``needs_review``: each reason is settled by different work. Values are part of the export."""
+
+    IDENTITY_LINK = "identity_link"  # it rests on an identity link a person must decide (`review list`)
+    DEPARTURE_UNKNOWN = "departure_unknown"  # a later arrival shows the traveller left, but not when
+    NO_AUTHORISED_STAY = "no_authorised_stay"  # the arrival gives neither admitted-until nor duration of status
+    DISPUTED = "disputed"  # the traveller disputes a record of it (correction case open)
+    NATIONAL_RULES = "national_rules"  # a long stay past its end (Schengen pack): national rules decide
+
+
 # The statuses for which overstay_days may be non-zero.
 STATUSES_WITH_OVERSTAY_DAYS: frozenset[Status] = frozenset(
     {Status.DEPARTED_LATE, Status.OVERSTAY, Status.DEPARTURE_REPORTED}
@@ -90,6 +100,7 @@ class StayDetermination:
     steps: tuple[str, ...]
     evidence: tuple[EvidenceEvent, ...]
     uncertain_links: tuple[str, ...]  # event ids joined only by an unreviewed grey-zone link
+    held_because: HeldBecause | None = None  # set when the status is needs_review
 
     @property
     def departure_event_id(self) -> str | None:
