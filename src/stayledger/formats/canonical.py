@@ -301,8 +301,8 @@ def refuse_duplicate_columns(path: Path, names: Iterable[str]) -> None:
     """Two columns of one name: the last would silently win (a given name taken for the surname)."""
     doubled = sorted(name for name, n in Counter(names).items() if n > 1)
     if doubled:
-        raise ParseError(f"{path.name}: column(s) {', '.join(map(repr, doubled))} appear more than once; "
-                         "nothing from this file was ingested")
+        raise ParseError(f"{path.name}: column(s) {', '.join(map(repr, doubled))} appear more than once "
+                         "(which is meant is unknown)")
 
 
 def _has_surrogates(text: str) -> bool:
