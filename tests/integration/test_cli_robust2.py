@@ -261,3 +261,21 @@ def test_the_demo_says_why_its_needs_review_stays_are_held(tmp_path):
         assert f"{needs_review:,} stays are needs_review. Why, and what settles each:" in text
         assert "Only identity questions are in `stayledger review list`" in text
     assert "stayledger review held" in text
+
+
+# --- item 6: a byte not valid in the character set is kept and named, never dropped -----------------------------
+def test_an_invalid_byte_in_a_manifest_is_named_and_the_other_names_stay_intact(tmp_path):
+    db = tmp_path / "l.duckdb"
+    body = message("NAD+FL+++MÜLLER:JÖRG'", "DTM+329:800115'", "NAT+2+DEU'",
+                   "NAD+FL+++NOVAK:ANA'", "DTM+329:810216'", "NAT+2+CZE'")
+    path = tmp_path / "m.edi"
+    path.write_bytes(body.encode("utf-8").replace(b"NOVAK", b"NOV\x87K"))
+    result = run("ingest", str(path), "--format", "paxlst", "--country", "USA", "--db", str(db))
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "traveller 'NOV\ufffdK' born 1981-02-16" in text and "U+FFFD (a byte that is not UTF-8" in text
+    out = tmp_path / "events.jsonl"
+    assert run("export", "events", "--purpose", "check", "--out", str(out), "--db", str(db)).exit_code == 0
+    import json
+    surnames = sorted(json.loads(line)["surname"] for line in out.read_text(encoding="utf-8").splitlines())
+    assert surnames == ["MÜLLER", "NOV\ufffdK"]  # not Latin-1 mojibake ('MÃ\x9cLLER'), nothing dropped

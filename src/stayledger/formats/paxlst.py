@@ -1181,12 +1181,13 @@ def _control_character_warnings(records: list[dict[str, str]]) -> list[str]:
             if match is None:
                 continue
             char = match.group()
-            what = f"U+{ord(char):04X}" + (f" (byte 0x{ord(char):02X} in ISO 8859-1)" if ord(char) < 0x100 else "")
+            if char == "\ufffd":
+                what = "U+FFFD (a byte that is not UTF-8 in a UTF-8 file)"
+            else:
+                byte = f" (byte 0x{ord(char):02X} in ISO 8859-1)" if ord(char) < 0x100 else ""
+                what = f"U+{ord(char):04X}{byte}, a control code that no EDIFACT character set has"
             who = f"{record.get('surname', '')!r} born {record.get('date_of_birth', 'unknown')}"
             shown = "" if name == "surname" else f" {value!r}"
-            found.append(
-                f"traveller {who} ({record['event_id']}): {name}{shown} holds {what}, a control code that no "
-                "EDIFACT character set has; kept as sent, check the record"
-            )
+            found.append(f"traveller {who} ({record['event_id']}): {name}{shown} holds {what}; kept as read, check the record")
             break
     return found

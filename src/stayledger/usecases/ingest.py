@@ -292,11 +292,20 @@ def read_text_file(path: Path) -> tuple[str, str | None]:
 
 
 def decode_interchange(data: bytes) -> tuple[str, str | None]:
-    """UTF-8, else ISO 8859-1 (EDIFACT syntax level UNOC) with a note saying so."""
+    """UTF-8, else ISO 8859-1 (EDIFACT syntax level UNOC) with a note saying so.
+
+    A UTF-8 file with a few invalid bytes is not Latin-1: read so, each of its UTF-8 names would turn into
+    mojibake without a word. It is read as UTF-8 with each invalid byte as U+FFFD, which the manifest's warnings
+    name per traveller."""
     try:
         return data.decode("utf-8"), None
     except UnicodeDecodeError:
-        return data.decode("latin-1"), "the file is not UTF-8; read as ISO 8859-1 (EDIFACT syntax level UNOC)"
+        pass
+    text = data.decode("utf-8", "replace")
+    if any(char > "\x7f" and char != "\ufffd" for char in text):  # real UTF-8 sequences beside the bad bytes
+        bad = text.count("\ufffd")
+        return text, f"the file is UTF-8 with {bad} invalid byte(s), each read as U+FFFD (named in the warnings)"
+    return data.decode("latin-1"), "the file is not UTF-8; read as ISO 8859-1 (EDIFACT syntax level UNOC)"
 
 
 def ingest_paxlst(
