@@ -7,12 +7,14 @@ Deciding re-links at once, in the same unit of work as the decision, so that sta
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
 from stayledger.domain.access import AccessContext, Action
 from stayledger.domain.events import Event
+from stayledger.domain.stays import HeldBecause, Status
 from stayledger.errors import NotFound, StayledgerError
 from stayledger.failpoints import failpoint
 from stayledger.storage.base import EventStore, ReviewDecision, ReviewItem
@@ -107,6 +109,32 @@ def review_queue(store: EventStore, ctx: AccessContext, as_of: date, *, pack: st
         queue.sort(key=lambda q: (-q.held_stays, -strength(q.item), q.item.event_id_l, q.item.event_id_r))
         op.note(count=len(queue), holding=sum(1 for q in queue if q.held_stays))
         return queue
+
+
+@dataclass(frozen=True)
+class HeldStays:
+    """How many stays are ``needs_review``, by why (each reason is settled by different work)."""
+
+    as_of: date
+    by_reason: dict[HeldBecause, int]
+    open_questions: int  # the review queue's open items: answering them settles the identity_link ones
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_reason.values())
+
+
+def count_held_stays(store: EventStore, ctx: AccessContext, as_of: date, *, pack: str = "us") -> HeldStays:
+    """Counts of ``needs_review`` stays by reason as of a day, beside the open questions (counts only, no records)."""
+    from stayledger.usecases.stays import determine_stays
+
+    with operation(store, ctx, Action.COUNT_HELD_STAYS, as_of=as_of.isoformat(), pack=pack) as op:
+        counts = Counter(s.held_because for s in determine_stays(store, as_of, pack=pack)
+                         if s.status is Status.NEEDS_REVIEW and s.held_because is not None)  # always set there
+        by_reason = {reason: counts[reason] for reason in HeldBecause if counts[reason]}
+        held = HeldStays(as_of, by_reason, len(store.review_items("open")))
+        op.note(held=held.total, open_questions=held.open_questions)
+        return held
 
 
 def _pair_view(store: EventStore, a: str, b: str) -> PairView:
