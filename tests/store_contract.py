@@ -85,6 +85,16 @@ class StoreContract:
         assert store.person_event_ids("P1") == ["a"]
         assert store.identity_changes() == [change]
 
+    def test_near_real_time_assignments_add_only_what_no_run_assigned(self, store):
+        store.append_events(batch(arrival("a"), arrival("b"), arrival("c")), [])
+        store.replace_identities([IdentityAssignment("a", "P1", None)], [], ResolutionRun("deterministic-keys", None, 1, 1, 0, 0))
+        store.add_identities([IdentityAssignment("a", "P9", 0.99), IdentityAssignment("b", "P1", 0.97),
+                              IdentityAssignment("c", "P2", None), IdentityAssignment("c", "P3", 0.5)])
+        found = store.assignments_for(["a", "b", "c"])
+        assert {e: (x.person_id, x.link_probability) for e, x in found.items()} == {
+            "a": ("P1", None), "b": ("P1", 0.97), "c": ("P2", None)}  # the run's own stays; an id given twice: its first
+        store.add_identities([])
+
     def test_several_persons_events_are_read_together(self, store):
         store.append_events(batch(arrival("a"), arrival("b"), arrival("c")), [])
         run = ResolutionRun("deterministic-keys", None, 3, 2, 0, 0)

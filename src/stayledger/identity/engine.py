@@ -47,6 +47,14 @@ class CandidateIndex(Protocol):
         """A (one-row) event's blocking keys on the side of the resolved events (see ``RecentEvents``)."""
         ...
 
+    def probe_keys_of_each(self, new_features: pa.Table) -> list[tuple[Any, ...]]:
+        """``probe_keys`` of every row at once (a group of new events: one lookup, not one per event)."""
+        ...
+
+    def resolved_keys_of_each(self, features: pa.Table) -> list[tuple[Any, ...]]:
+        """``resolved_keys`` of every row at once."""
+        ...
+
     def candidates_for(self, new_features: pa.Table, keys: tuple[Any, ...] | None = None) -> pa.Table:
         """Resolved events' features sharing a blocking key with the (one-row) new event."""
         ...
@@ -89,9 +97,10 @@ class RecentEvents:
         self._index = index
         self._by_key: dict[tuple[int, Any], list[tuple[str, pa.Table]]] = defaultdict(list)
 
-    def add(self, features: pa.Table) -> None:
+    def add(self, features: pa.Table, keys: tuple[Any, ...] | None = None) -> None:
+        """Remember a (one-row) linked event; ``keys``: its ``resolved_keys`` when the caller has them already."""
         event_id = features.column("unique_id")[0].as_py()
-        for i, key in enumerate(self._index.resolved_keys(features)):
+        for i, key in enumerate(keys if keys is not None else self._index.resolved_keys(features)):
             if key is not None:
                 self._by_key[(i, key)].append((event_id, features))
 

@@ -431,11 +431,16 @@ class DuckDBStore(EventStore):
     def add_identities(self, assignments: Sequence[IdentityAssignment]) -> None:
         if not assignments:
             return
-        with self.unit_of_work():
-            self._con.executemany(
-                """INSERT INTO identities SELECT ?, ?, ?, coalesce((SELECT max(run_id) FROM resolution_runs), 0)
-                   WHERE NOT EXISTS (SELECT 1 FROM identities WHERE event_id = ?)""",
-                [[a.event_id, a.person_id, a.link_probability, a.event_id] for a in assignments],
+        first = list({a.event_id: a for a in reversed(assignments)}.values())  # an id given twice: its first
+        with self.unit_of_work():  # one statement for the group (a statement per row cost ~2 ms each)
+            self._con.execute(
+                """INSERT INTO identities
+                   SELECT n.event_id, n.person_id, n.link_probability,
+                          coalesce((SELECT max(run_id) FROM resolution_runs), 0)
+                   FROM (SELECT unnest($1::VARCHAR[]) AS event_id, unnest($2::VARCHAR[]) AS person_id,
+                                unnest($3::DOUBLE[]) AS link_probability) n
+                   WHERE NOT EXISTS (SELECT 1 FROM identities i WHERE i.event_id = n.event_id)""",
+                [[a.event_id for a in first], [a.person_id for a in first], [a.link_probability for a in first]],
             )
 
     def latest_run(self) -> int:

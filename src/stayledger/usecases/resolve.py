@@ -305,11 +305,26 @@ class RealtimeLinker:
 
     def link(self, event: Event) -> tuple[str, float | None]:
         """The person (or new cluster key) the event joins, and the probability of the joining link."""
-        from stayledger.identity.clustering import THIN_HISTORY
+        return self.link_all([event])[0]
+
+    def link_all(self, events: list[Event]) -> list[tuple[str, float | None]]:
+        """``link`` for each event in turn (a later one may join an earlier one), with what does not depend on
+        the others (features, blocking keys) computed for all of them at once: one query, not two per event."""
         from stayledger.identity.features import build_features, discount_documents
+        from stayledger.storage.arrow_events import events_to_table
+
+        if not events:
+            return []
+        probes = discount_documents(build_features(events_to_table(events)), self._shared)
+        probe_keys = self._index.probe_keys_of_each(probes)
+        resolved_keys = self._index.resolved_keys_of_each(probes)
+        return [self._link_one(event, probes.slice(i, 1), probe_keys[i], resolved_keys[i])
+                for i, event in enumerate(events)]
+
+    def _link_one(self, event: Event, probe: pa.Table, keys: tuple, resolved_keys: tuple) -> tuple[str, float | None]:
+        from stayledger.identity.clustering import THIN_HISTORY
         from stayledger.identity.linking import identity_keys_of
         from stayledger.identity.pair_scores import score_candidates
-        from stayledger.storage.arrow_events import events_to_table
 
         low, high = GREY_ZONE
         event_id = event.event_id
@@ -317,7 +332,6 @@ class RealtimeLinker:
         probability: float | None = 1.0 if person else None
         counts = bool(event.document_number) and discounted_document_reason(event.document_number, self._shared) is None
         doc = f"{document_key(event.document_number)}:{event.nationality}" if counts else None
-        probe = discount_documents(build_features(events_to_table([event])), self._shared)
         uses = identity_keys_of(probe)[event_id]
         if person is None and doc is not None:
             fast = self._by_doc.get(doc)  # deterministic fast path, unless the person's document history objects
@@ -325,7 +339,6 @@ class RealtimeLinker:
                 person = fast
         if person is None:
             refused: set[str] = set()  # persons the document history keeps this event out of
-            keys = self._index.probe_keys(probe)
             candidates = self._index.candidates_for(probe, keys)
             recent = self._recent.candidates_for(keys)
             if recent:
@@ -348,7 +361,7 @@ class RealtimeLinker:
         chosen = person or self._new_person(event_id)
         self.cluster_of[event_id] = chosen
         self.probabilities[event_id] = probability
-        self._recent.add(probe)
+        self._recent.add(probe, resolved_keys)
         self._histories.add(chosen, uses)
         if doc is not None:
             self._by_doc.setdefault(doc, chosen)
@@ -407,10 +420,8 @@ class LiveLinker:
         grey_before = len(self._linker.grey)
         known = store.assignments_for(e.event_id for e in events)
         assignments = []
-        for event in events:
-            if event.event_id in known:
-                continue  # a duplicate of an event linked before
-            person, probability = self._linker.link(event)
+        fresh = [event for event in events if event.event_id not in known]  # the rest were linked before
+        for event, (person, probability) in zip(fresh, self._linker.link_all(fresh)):
             assignments.append(IdentityAssignment(event.event_id, person, probability))
         store.add_identities(assignments)
         grey = self._linker.grey[grey_before:]
