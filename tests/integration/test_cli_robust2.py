@@ -208,7 +208,7 @@ def _identities(tmp_path: Path, db: str) -> list[dict[str, str]]:
 def test_the_explain_waterfall_keeps_long_level_names_and_values_whole():
     from types import SimpleNamespace
 
-    from stayledger.cli.render import waterfall_text
+    from stayledger.reports.waterfall import render_waterfall_text as waterfall_text
 
     level = "differs only in the last two characters (a relative's passport, consecutive numbers)"
     part = SimpleNamespace(name="document_number", level=level, match_weight=-11.5, tf_adjustment=0.0,

@@ -123,6 +123,7 @@ def print_evaluation(evaluation: object) -> None:
 
 def print_pair(view: object) -> None:
     from stayledger.identity.scoring import PairExplanation
+    from stayledger.reports.waterfall import render_waterfall_text
     from stayledger.usecases.review import PairView
 
     assert isinstance(view, PairView)
@@ -144,32 +145,9 @@ def print_pair(view: object) -> None:
     for line in view.evidence:
         console.print(escape(line))
     if isinstance(view.explanation, PairExplanation):
-        typer.echo(waterfall_text(view.explanation))
+        typer.echo(render_waterfall_text(view.explanation))
     else:
         console.print("no linkage model yet (run `stayledger resolve`): no probabilistic explanation")
-
-
-def waterfall_text(explanation: Any) -> str:
-    """A text waterfall of a pair explanation: the prior, each comparison's level and weight with the running
-    total, the result. Columns are as wide as their longest entry: no level name or value is cut."""
-    rows: list[tuple[str, str, str, str, str | None]] = [("prior", f"two random events match: {explanation.prior_probability:.3g}",
-             f"{explanation.prior_weight:+.2f}", f"{explanation.prior_weight:+.2f}", None)]
-    running = explanation.prior_weight
-    for part in explanation.comparisons:
-        running += part.match_weight
-        level = part.level if not part.tf_adjustment else f"{part.level} (name frequency {part.tf_adjustment:+.2f})"
-        values = f"{part.value_a or '∅'} / {part.value_b or '∅'}"
-        rows.append((part.name, level, f"{part.match_weight:+.2f}", f"{running:+.2f}", values))
-    rows.append(("result", f"match probability {explanation.final_probability:.6f}", "",
-                 f"{explanation.final_weight:+.2f}", None))
-    step = max(16, *(len(r[0]) for r in rows))
-    level_width = max(len(r[1]) for r in rows)
-    lines = [f"{'step':<{step}} {'level':<{level_width}} {'weight':>8} {'total':>8}"]
-    for name, level, weight, total, compared in rows:
-        lines.append(f"{name:<{step}} {level:<{level_width}} {weight:>8} {total:>8}")
-        if compared is not None:
-            lines.append(f"{'':<{step}}   {compared}")
-    return "\n".join(lines)
 
 
 def write_chart(spec: dict, out: Path) -> None:

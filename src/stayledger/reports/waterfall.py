@@ -11,17 +11,25 @@ from stayledger.identity.scoring import PairExplanation
 
 
 def render_waterfall_text(explanation: PairExplanation) -> str:
-    """A text waterfall: the prior, each comparison's weight and the running total, the result."""
-    lines = [f"{'step':<16} {'level':<58} {'weight':>8} {'total':>8}"]
+    """A text waterfall of a pair explanation: the prior, each comparison's level and weight with the running
+    total, the result. Columns are as wide as their longest entry: no level name or value is cut."""
+    rows: list[tuple[str, str, str, str, str | None]] = [("prior", f"two random events match: {explanation.prior_probability:.3g}",
+             f"{explanation.prior_weight:+.2f}", f"{explanation.prior_weight:+.2f}", None)]
     running = explanation.prior_weight
-    lines.append(f"{'prior':<16} {f'two random events match: {explanation.prior_probability:.3g}':<58} {explanation.prior_weight:>+8.2f} {running:>+8.2f}")
     for part in explanation.comparisons:
         running += part.match_weight
         level = part.level if not part.tf_adjustment else f"{part.level} (name frequency {part.tf_adjustment:+.2f})"
         values = f"{part.value_a or '∅'} / {part.value_b or '∅'}"
-        lines.append(f"{part.name:<16} {level[:58]:<58} {part.match_weight:>+8.2f} {running:>+8.2f}")
-        lines.append(f"{'':<16}   {values[:56]}")
-    lines.append(f"{'result':<16} {f'match probability {explanation.final_probability:.6f}':<58} {'':>8} {explanation.final_weight:>+8.2f}")
+        rows.append((part.name, level, f"{part.match_weight:+.2f}", f"{running:+.2f}", values))
+    rows.append(("result", f"match probability {explanation.final_probability:.6f}", "",
+                 f"{explanation.final_weight:+.2f}", None))
+    step = max(16, *(len(r[0]) for r in rows))
+    level_width = max(len(r[1]) for r in rows)
+    lines = [f"{'step':<{step}} {'level':<{level_width}} {'weight':>8} {'total':>8}"]
+    for name, level, weight, total, compared in rows:
+        lines.append(f"{name:<{step}} {level:<{level_width}} {weight:>8} {total:>8}")
+        if compared is not None:
+            lines.append(f"{'':<{step}}   {compared}")
     return "\n".join(lines)
 
 
