@@ -121,6 +121,8 @@ def test_a_posted_departure_is_linked_and_the_stay_determined_before_the_respons
     assert person == store.identity_assignments()["BRD-1"].person_id
     (stay,) = body["stays"][person]
     assert stay["arrival_event_id"] == "BRD-1" and stay["status"] == "departed"
+    assert (stay["departure_event_id"], stay["closed_by"], stay["held_because"]) == ("APIS-9", "departure", None)
+    assert [e["event_id"] for e in stay["evidence"]] == ["BRD-1", "APIS-9"]  # what the status rests on
     officer = {"Authorization": f"Bearer {tokens[Role.OFFICER]}"}
     viewed = client.get(f"/v1/persons/{person}", params=WHY, headers=officer).json()
     assert "APIS-9" in {e["event_id"] for e in viewed["events"]}

@@ -501,7 +501,11 @@ def _stay(stay: Any) -> dict[str, Any]:
         "authorized_until": stay.authorized_until.isoformat() if stay.authorized_until else None,
         "overstay_days": stay.overstay_days, "admission_class": stay.admission_class,
         "departure_event_id": stay.departure_event_id, "pending": stay.pending,
+        "closed_by": stay.closed_by.value, "closing_event_id": stay.closing_event_id,
+        "held_because": stay.held_because.value if stay.held_because else None,
         "rule_pack": stay.rule_pack, "rule_version": stay.rule_version, "steps": list(stay.steps),
+        "evidence": [{"event_id": e.event_id, "kind": e.kind, "source": e.source, "occurred_on": e.occurred_on.isoformat(),
+                      "link_probability": e.link_probability} for e in stay.evidence],
         "uncertain_links": list(stay.uncertain_links),
     }
 
