@@ -156,3 +156,20 @@ def test_a_booking_keyed_with_the_lead_passengers_number_gives_it_to_the_others(
         assert r["document_number"] not in own_numbers[person]
         lead = owner_of.get(r["document_number"])
         assert lead is not None and lead != person
+
+
+def test_the_synth_command_sets_the_register_and_can_leave_placeholders_out(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from stayledger.cli.main import app
+
+    result = CliRunner().invoke(app, ["synth", "--people", "300", "--seed", "4", "--out", str(tmp_path / "plain"),
+                                      "--register", "0", "--no-placeholder-documents"])
+    assert result.exit_code == 0, result.output
+    hard = _load(tmp_path / "plain")[3]["hard_cases"]
+    assert (hard["register_travellers"], hard["placeholder_documents"], hard["namesake_pairs"]) == (0, False, 0)
+    result = CliRunner().invoke(app, ["synth", "--people", "300", "--seed", "4", "--out", str(tmp_path / "crowded"),
+                                      "--register", str(LARGE_REGISTER)])
+    assert result.exit_code == 0, result.output
+    hard = _load(tmp_path / "crowded")[3]["hard_cases"]
+    assert hard["register_travellers"] == LARGE_REGISTER and hard["placeholder_documents"] is True
