@@ -221,7 +221,8 @@ def test_help_names_paxlst_and_the_resolve_step():
         return " ".join(text.replace("│", " ").split())
 
     assert "or PAXLST manifests" in words(run("ingest", "--help").output)
-    assert "stayledger resolve after it" in words(run("correct", "--help").output)
+    # A correction joins its original's person at once; only an original not resolved yet waits for `resolve`.
+    assert "is linked by the next resolve" in words(run("correct", "--help").output)
 
 
 # --- item 4: a refused PAXLST manifest is kept in the quarantine ------------------------------------------
