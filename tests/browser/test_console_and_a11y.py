@@ -173,9 +173,15 @@ def test_console_pages_have_no_serious_accessibility_violation(service, browser)
     assert violations(page) == []
     sign_in(page, service, Role.OFFICER)
     for path in ("/console", "/console/person", "/console/person?document_number=H8151480&purpose=a11y+check",
-                 "/console/cases?purpose=a11y+check"):
+                 "/console/cases?purpose=a11y+check", "/console/person?person_id=NOBODY&purpose=a11y+check"):
         page.goto(service.url + path)
         assert violations(page) == [], path
+    page.goto(service.url + "/console/person?document_number=H8151480&purpose=a11y+check")
+    page.select_option("#fix-field-1", "given_names")
+    page.fill("#fix-value-1", "GAURAV")
+    page.click("form.correction button[type=submit]")
+    assert page.locator("h1").inner_text() == "Correction recorded"
+    assert violations(page) == [], "the correction's answer"
     context.close()
 
 

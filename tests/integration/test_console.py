@@ -116,6 +116,7 @@ def test_an_officer_corrects_a_record_from_the_person_page_and_the_stays_use_it_
     assert store.assignments_for([correction])[correction].person_id == person
     again = client.get("/console/person", params={"person_id": person, "purpose": "rebuttal at the port"})
     assert "BRD-1 (corrected)" in again.text and f"<dt>Arrival</dt><dd>{correction}</dd>" in again.text
+    assert re.search(rf"<dt>Rests on</dt><dd>{re.escape(correction)} \(arrival, officer, ", again.text)  # the evidence
     refused = client.post("/console/corrections", data={"csrf": csrf, "event_id": "BRD-1", "field": "event_id",
                                                         "value": "X", "purpose": "rebuttal at the port"})
     assert refused.status_code == 422 and "cannot be corrected here" in refused.text
