@@ -21,7 +21,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from stayledger.identity.features import build_features
-from stayledger.identity.splink_linker import cluster_links, identity_keys_of, predict_links, train_model
+from stayledger.identity.clustering import cluster_links
+from stayledger.identity.linking import identity_keys_of, predict_links
+from stayledger.identity.training import train_model
 from stayledger.storage.arrow_events import EVENT_SCHEMA
 
 PUBLISHED_SPLINK_F1 = 0.9992

@@ -32,13 +32,10 @@ from bench_febrl4 import _dob, _text, clustered_pairs, scores  # noqa: E402  (th
 from febrl4_ceiling import our_mechanism  # noqa: E402
 
 from stayledger.identity.features import build_features  # noqa: E402
-from stayledger.identity.splink_linker import (  # noqa: E402
-    LinkageError,
-    cluster_links,
-    identity_keys_of,
-    predict_links,
-    train_model,
-)
+from stayledger.identity.clustering import cluster_links  # noqa: E402
+from stayledger.identity.linking import identity_keys_of, predict_links  # noqa: E402
+from stayledger.identity.model import LinkageError  # noqa: E402
+from stayledger.identity.training import train_model  # noqa: E402
 from stayledger.storage.arrow_events import EVENT_SCHEMA  # noqa: E402
 
 

@@ -30,15 +30,11 @@ from typing import Any
 import pyarrow as pa
 
 from stayledger.identity.features import build_features
-from stayledger.identity.splink_linker import (
-    CandidateIndex,
-    blocking_rule_counts,
-    cluster_links,
-    identity_keys_of,
-    predict_links,
-    score_candidates,
-    train_model,
-)
+from stayledger.identity.clustering import cluster_links
+from stayledger.identity.engines.duckdb_splink import DuckDBCandidateIndex, blocking_rule_counts
+from stayledger.identity.linking import identity_keys_of, predict_links
+from stayledger.identity.pair_scores import score_candidates
+from stayledger.identity.training import train_model
 from stayledger.storage.arrow_events import EVENT_SCHEMA
 
 # Name pools by nationality: each name is a list of spellings sources use for it.
@@ -303,9 +299,10 @@ def pair_scores(cluster_of: dict[str, str], truth: dict[str, str], nationality: 
 
 def blocking_pair_completeness(features: pa.Table, truth: dict[str, str]) -> float:
     """Share of true pairs that at least one prediction blocking rule generates."""
-    from stayledger.identity.splink_linker import BLOCKING_RULES, _connect
+    from stayledger.identity.engines.duckdb_splink import connect
+    from stayledger.identity.model_spec import BLOCKING_RULES
 
-    con = _connect()
+    con = connect()
     con.register("f", features.drop_columns(["surname_words"]))
     con.register("t", pa.table({"unique_id": list(truth), "person": list(truth.values())}))
     con.execute("CREATE TABLE ft AS SELECT f.*, t.person FROM f JOIN t USING (unique_id)")
@@ -384,7 +381,7 @@ def main() -> None:
 
     if args.realtime:
         t = time.perf_counter()
-        index = CandidateIndex(features, model)
+        index = DuckDBCandidateIndex(features, model)
         print(f"candidate index over {features.num_rows:,} events built in {time.perf_counter() - t:.1f} s")
         rng = random.Random(args.seed + 1)
         probes, _ = generate(args.realtime * 3, args.seed + 99)

@@ -75,7 +75,7 @@ def main() -> None:
 
         # Near real time: a linker held in memory (as a service would) links each held-out event on its own.
         from stayledger.domain.events import parse_event
-        from stayledger.identity.splink_linker import LinkageModel
+        from stayledger.identity.model import LinkageModel
         from stayledger.usecases.resolve import RealtimeLinker
 
         started = time.perf_counter()

@@ -345,7 +345,8 @@ def run_ours() -> tuple[set[frozenset[str]], dict[frozenset[str], float]]:
     import logging
 
     from stayledger.identity.features import build_features
-    from stayledger.identity.splink_linker import predict_links, train_model
+    from stayledger.identity.linking import predict_links
+    from stayledger.identity.training import train_model
 
     logging.getLogger("splink").setLevel(logging.ERROR)
     events, _ = febrl4_events()

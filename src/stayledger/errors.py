@@ -49,6 +49,10 @@ class StorageError(StayledgerError):
     """The store refused an operation (wraps driver errors so they never leak to users)."""
 
 
+class ReadOnlyLedger(StorageError):
+    """The ledger cannot be written, so no command can record its audit entry in it."""
+
+
 class ConfigurationError(StayledgerError):
     """A setting is missing or wrong; the message names the key and how to set it."""
 

@@ -47,6 +47,7 @@ def commands(tmp: Path, person: str) -> dict[str, tuple[list[str], str]]:
         "correct": (["BRD-1", "--set", "sex=F", *why], "event.correct"),
         "explain": (["BRD-1", "APIS-1", *why], "pair.explain"),
         "review list": ([], "review.list"),
+        "review held": (["--as-of", "2025-01-01"], "review.held"),
         "review show": (["BRD-1", "APIS-1", *why], "review.show"),
         "review accept": (["BRD-1", "APIS-1"], "review.decide"),
         "review reject": (["BRD-1", "APIS-1"], "review.decide"),

@@ -123,3 +123,20 @@ def test_the_command_line_ingests_an_export_through_its_mapping(tmp_path):
     result = CliRunner().invoke(app, ["ingest", str(EXAMPLES / "border_agency.csv"), "--mapping", str(broken),
                                       "--db", db])
     assert result.exit_code == 2 and "fields.surname.colum: unknown option" in result.output
+
+
+def test_a_field_over_the_csv_size_limit_quarantines_its_row_and_the_rest_lands(store, tmp_path):
+    # issue 14 item 14, through a mapping: the row is kept in the quarantine with its text, not the file refused
+    lines = (EXAMPLES / "carrier_exits.csv").read_text(encoding="utf-8").splitlines()
+    huge = lines[2].replace("31A", "3" * 140_000)
+    data = tmp_path / "carrier_exits.csv"
+    data.write_text("\n".join([lines[0], lines[1], huge, *lines[3:]]) + "\n", encoding="utf-8")
+    whole = ingest_example(store, "carrier_exits")
+    other = DuckDBStore(tmp_path / "y.duckdb")
+    try:
+        report = ingest_example(other, "carrier_exits", data)
+        assert report.records == whole.records and report.added == whole.added - 1
+        entry = next(s.entry for s in other.quarantine_entries() if s.entry.location == "line 3")
+        assert "field larger than field limit" in entry.reasons and entry.raw == huge
+    finally:
+        other.close()

@@ -70,7 +70,7 @@ def test_after_retention_no_erased_surname_or_document_number_is_in_the_file(tmp
     erased_values = ({events[i]["surname"] for i in erased_ids} | {events[i].get("document_number") or "" for i in erased_ids}) - kept_values
     # Short strings occur by chance in any binary file; a value inside a kept record (GARCIA in GARCIA ROMERO,
     # a surname that is someone's given name) or in the model's own level labels ("JAMES ROBERT") rightly stays.
-    from stayledger.identity.splink_linker import LinkageModel
+    from stayledger.identity.model import LinkageModel
 
     labels = json.dumps(LinkageModel.from_json(store.latest_model()[1]).settings)
     kept_text = labels + "\n".join(str(v) for i, e in stored.items() if i not in erased_ids for v in e.to_record().values())

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stayledger.domain.events import CHANGES, Event
-from stayledger.domain.stays import STATUSES_WITH_OVERSTAY_DAYS, Status, StayDetermination
+from stayledger.domain.stays import STATUSES_WITH_OVERSTAY_DAYS, HeldBecause, Status, StayDetermination
 from stayledger.rules.us import determine_person_stays
 
 START = date(2024, 1, 1)
@@ -167,3 +167,14 @@ def test_an_unreviewed_link_can_only_send_a_stay_to_review(
             assert result.overstay_days == plain[arrival_id].overstay_days
         else:
             assert result.uncertain_links or plain[arrival_id].status is Status.NEEDS_REVIEW
+
+
+@FAST
+@given(histories, as_of_dates, st.sets(st.sampled_from([f"E{i}" for i in range(8)])))
+def test_every_stay_held_for_review_says_why_and_no_other_does(
+    events: list[Event], as_of: date, uncertain: set[str]
+) -> None:
+    for result in determine(events, as_of, frozenset(uncertain)):
+        assert (result.held_because is not None) == (result.status is Status.NEEDS_REVIEW)
+        if result.uncertain_links:
+            assert result.held_because is HeldBecause.IDENTITY_LINK

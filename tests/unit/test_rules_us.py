@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from stayledger.domain.events import Event
-from stayledger.domain.stays import Status, StayDetermination
+from stayledger.domain.stays import ClosedBy, Status, StayDetermination
 from stayledger.errors import ConfigurationError
 from stayledger.rules import determine_all, get_pack, known_packs
 from stayledger.rules.us import RULE_PACK, RULE_VERSION, determine_person_stays, grace_days
@@ -113,13 +113,15 @@ def test_recorded_departure_outranks_a_departure_report() -> None:
 def test_later_arrival_before_admit_until_is_evidence_of_departure() -> None:
     first, second = stays(arrival("A1", "2024-01-05", "2024-07-04"), arrival("A2", "2024-06-01", "2024-09-01"),
                           as_of="2024-07-01")
-    assert (first.status, first.departure_event_id) == (Status.DEPARTED, "A2")
+    assert (first.status, first.closing_event_id, first.closed_by) == (Status.DEPARTED, "A2", ClosedBy.NEXT_ARRIVAL)
+    assert first.departure_event_id is None  # the departure itself is unknown: never named as an arrival's id
     assert second.status is Status.IN_STATUS
 
 
 def test_later_arrival_after_admit_until_needs_review_because_the_departure_date_is_unknown() -> None:
     first, _ = stays(arrival("A1", "2024-01-05", "2024-07-04"), arrival("A2", "2024-10-01", "2025-01-01"))
-    assert (first.status, first.overstay_days, first.departure_event_id) == (Status.NEEDS_REVIEW, 0, "A2")
+    assert (first.status, first.overstay_days, first.closing_event_id) == (Status.NEEDS_REVIEW, 0, "A2")
+    assert (first.closed_by, first.departure_event_id) == (ClosedBy.NEXT_ARRIVAL, None)
 
 
 def test_each_arrival_starts_a_stay_whose_window_runs_to_the_next_arrival() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Optional
@@ -37,8 +38,14 @@ audit_app = typer.Typer(
 )
 
 
+# As the other commands' dates: YYYY-MM-DD, here with an optional time (fromisoformat alone takes 20251231 too).
+_SINCE = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?")
+
+
 def _parse_since(text: str) -> datetime:
     try:
+        if not _SINCE.fullmatch(text):
+            raise ValueError(text)
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise fail(f"--since: {text!r} is not a date or time (use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)", EXIT_USAGE) from None

@@ -68,7 +68,7 @@ KeyOption = Annotated[
 
 
 def fail(message: str, code: int = EXIT_FAILURE) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {escape(message)}")
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)  # one line, also in logs
     return typer.Exit(code)
 
 

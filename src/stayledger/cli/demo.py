@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from stayledger.bootstrap import Settings, open_store
-from stayledger.cli.render import print_evaluation
+from stayledger.cli.render import print_evaluation, print_held
 from stayledger.domain.access import AccessContext
 from stayledger.domain.stays import Status
 from stayledger.errors import StayledgerError
@@ -18,6 +18,7 @@ from stayledger.reports.groups import class_group
 from stayledger.usecases.evaluate import evaluate_ledger, truth_as_of
 from stayledger.usecases.ingest import ingest_file
 from stayledger.usecases.resolve import resolve_identities
+from stayledger.usecases.review import list_review
 
 
 class DemoWouldWipe(StayledgerError):
@@ -96,6 +97,8 @@ def run_demo(console: Console, ctx: AccessContext, *, people: int, seed: int, wo
         assert stays is not None
         console.print(f"[bold]4. determined[/] {len(stays):,} stays as of {as_of}")
         _print_summary(console, stays)
+        held = Counter(s.held_because.value for s in stays if s.held_because is not None)
+        print_held(dict(held), len(list_review(store, ctx)), indent="   ")
     finally:
         store.close()
 
@@ -106,6 +109,7 @@ def run_demo(console: Console, ctx: AccessContext, *, people: int, seed: int, wo
     for hint in (
         f"stayledger report overstays --db {db_path} --fiscal-year {as_of.year - (as_of.month < 10)} --as-of {as_of} --format html --out overstays.html",
         f"stayledger review list --db {db_path}",
+        f"stayledger review held --db {db_path} --as-of {as_of}   # why the other needs_review stays are held",
         f"stayledger audit list --db {db_path}",
         f"stayledger audit verify --db {db_path}",
         f"stayledger export stays --db {db_path} --as-of {as_of} --out stays.csv --purpose 'demo walkthrough'",

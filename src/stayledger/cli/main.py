@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import date
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Annotated, Callable, Iterator, Optional
 
 import typer
 from rich.console import Console
@@ -40,8 +40,20 @@ from stayledger.cli.common import (
 from stayledger.cli.audit_commands import audit_app
 from stayledger.cli.migrate_command import migrate
 from stayledger.cli.service_commands import serve, users_app
-from stayledger.cli.render import print_evaluation, print_ingest_report, print_pair, print_person, write_chart
+from stayledger.cli.render import (
+    print_evaluation,
+    print_held,
+    print_ingest_report,
+    print_pair,
+    print_person,
+    print_uncut,
+    uncut_table,
+    write_chart,
+)
 from stayledger.errors import StayledgerError
+
+if TYPE_CHECKING:
+    from stayledger.formats.airports import AirportTable
 
 app = typer.Typer(
     help=(
@@ -88,6 +100,7 @@ def ingest(
     fmt: Annotated[InputFormat, typer.Option("--format", help="Input format; auto chooses by file name and content. paxlst: UN/EDIFACT API manifests (needs --country).")] = InputFormat.auto,
     country: Annotated[Optional[str], typer.Option("--country", help="With --format paxlst: the receiving country (alpha-3); travellers on flights leaving it become departures.")] = None,
     mapping: Annotated[Optional[Path], typer.Option("--mapping", help="TOML mapping of an agency's own CSV/Parquet layout onto canonical fields (see examples/mappings/README.md).")] = None,
+    airports: Annotated[Optional[Path], typer.Option("--airports", help="With --format paxlst: a CSV of airports the bundled table lacks (columns iata,country; country alpha-3); it wins over the bundled table.")] = None,
     actor: ActorOption = None,
     db: DbOption = None,
 ) -> None:
@@ -106,7 +119,7 @@ def ingest(
     Exit code 0 when everything was accepted, 3 when some records were quarantined.
     """
     from stayledger.formats.canonical import detect_format
-    from stayledger.usecases.ingest import ingest_file, ingest_mapped, ingest_paxlst
+    from stayledger.usecases.ingest import IngestReport, ingest_file, ingest_mapped, ingest_paxlst
 
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
@@ -115,6 +128,7 @@ def ingest(
         raise fail("--format paxlst needs --country (the receiving country, e.g. USA)", EXIT_USAGE)
     if country and fmt is not InputFormat.paxlst:
         raise fail("--country only applies to --format paxlst", EXIT_USAGE)
+    airport_table = _airport_table(airports, fmt) if airports is not None else None
     mapped = None
     if mapping is not None:
         from stayledger.formats.mapping import load_mapping
@@ -129,33 +143,56 @@ def ingest(
     any_quarantined = False
     any_failed = False
     with ledger(db) as store:
+        done: list[Path] = []
+        path = files[0]
+        report = IngestReport(path.name)
         try:
             for path in files:
+                report = IngestReport(path.name)  # filled as chunks commit: after an error it says what was kept
                 try:
                     if fmt is InputFormat.paxlst:
-                        report = ingest_paxlst(store, ctx, path, country or "")
+                        report = ingest_paxlst(store, ctx, path, country or "", airport_table)
                     elif mapped is not None:
                         from stayledger.formats.mapping import source_format
 
                         with _progress_bar(path, source_format(path, mapped)) as advance:
-                            report = ingest_mapped(store, ctx, path, mapped, today=date.today(), progress=advance)
+                            report = ingest_mapped(store, ctx, path, mapped, today=date.today(), progress=advance,
+                                                   report=report)
                     else:
                         chosen = detect_format(path) if fmt is InputFormat.auto else fmt.value
                         with _progress_bar(path, chosen) as advance:
-                            report = ingest_file(store, ctx, path, chosen, progress=advance)
+                            report = ingest_file(store, ctx, path, chosen, progress=advance, report=report)
                 except StayledgerError as exc:
                     any_failed = True
-                    err_console.print(f"[bold red]error:[/] {escape(f'{path}: {exc}')} — nothing from this file was ingested")
+                    err_console.print(f"[bold red]error:[/] {escape(f'{path}: {exc}')} — {report.kept()}", soft_wrap=True)
                     continue
+                done.append(path)
                 print_ingest_report(path, report)
                 any_quarantined |= not report.clean
         except KeyboardInterrupt:
-            err_console.print("[yellow]interrupted[/]: completed chunks are kept; run the same command again to finish")
+            before = f"; {', '.join(map(str, done))} ingested whole before it" if done else ""
+            err_console.print(f"[yellow]interrupted[/] while ingesting {escape(str(path))}: {report.kept()}"
+                              f"{escape(before)}", soft_wrap=True)
             raise typer.Exit(130) from None
     if any_failed:
         raise typer.Exit(EXIT_FAILURE)
     if any_quarantined:
         raise typer.Exit(EXIT_QUARANTINED)
+
+
+def _airport_table(path: Path, fmt: InputFormat) -> "AirportTable":
+    """The bundled airport table with the user's airports added (theirs win); a bad file is a usage error."""
+    from stayledger.formats.airports import AirportTable, bundled_airports
+
+    if fmt is not InputFormat.paxlst:
+        raise fail("--airports only applies to --format paxlst", EXIT_USAGE)
+    try:
+        extra = AirportTable.from_csv_text(path.read_text(encoding="utf-8-sig"), source=str(path))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(f"--airports {path}: cannot read it ({getattr(exc, 'strerror', None) or exc})", EXIT_USAGE) from None
+    except StayledgerError as exc:
+        raise fail(f"--airports: {exc}", EXIT_USAGE) from None
+    return bundled_airports().merged(extra)
 
 
 @contextmanager
@@ -524,7 +561,7 @@ def explain(
     if chart is not None:
         if view.explanation is None:
             raise fail("no linkage model yet: no chart to draw")
-        from stayledger.identity.splink_linker import waterfall_chart_spec
+        from stayledger.reports.waterfall import waterfall_chart_spec
 
         with reported_errors():
             write_chart(waterfall_chart_spec(view.explanation), chart)
@@ -551,16 +588,47 @@ def review_list(
         items = list_review(store, ctx, None if status == "all" else status)
     if not items:
         console.print(f"no {status} review items")
+        console.print(HELD_HINT)
         return
     shown = items if limit == 0 else items[:limit]
-    table = Table("event A", "event B", "probability", "status", "decided by", "note")
+    table = uncut_table("event A", "event B", "probability", "status", "decided by", "note",
+                        whole=("event A", "event B", "probability", "status"))
     for item in shown:
         p = "-" if item.match_probability != item.match_probability else f"{item.match_probability:.3f}"
         table.add_row(item.event_id_l, item.event_id_r, p, item.status, item.decided_by or "", item.note or "")
-    console.print(table)
+    print_uncut(table)
     if len(shown) < len(items):
         err_console.print(f"{len(shown)} of {len(items)} shown; --limit 0 shows all")
     console.print("look closer: `stayledger review show EVENT_A EVENT_B --purpose \"clerical review\"`")
+    console.print(HELD_HINT)
+
+
+HELD_HINT = ("These questions are about identities. Stays are also needs_review for reasons no question here "
+             "answers (a departure date unknown, no authorised stay on the arrival, a disputed record): "
+             "`stayledger review held` counts them and says what settles each.")
+
+
+@review_app.command("held")
+def review_held(
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Day to determine stays on (YYYY-MM-DD). Default today.")] = None,
+    actor: ActorOption = None,
+    db: DbOption = None,
+) -> None:
+    """Why stays are needs_review: counts by reason, and the work that settles each (counts only, audited).
+
+    Only identity questions are in `review list`; a stay whose departure date is unknown (a later arrival
+    shows the traveller left, but not when) waits for an exit record, and one without an admitted-until date
+    for a correction.
+    """
+    from stayledger.usecases.review import count_held_stays
+
+    day = parse_day(as_of, "--as-of") if as_of else date.today()
+    if not as_of:
+        console.print(f"as of {day} (today; pass --as-of to choose)")
+    ctx = access_context(actor)
+    with ledger(db) as store:
+        held = count_held_stays(store, ctx, day)
+    print_held({reason.value: n for reason, n in held.by_reason.items()}, held.open_questions)
 
 
 @review_app.command("show")

@@ -4,11 +4,39 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typing import Any, Iterable
+
 import typer
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
 
 from stayledger.cli.common import console
+
+
+def uncut_table(*headers: str, whole: Iterable[str] = ()) -> Table:
+    """A table that never cuts a value: the ``whole`` columns (ids, codes, dates: copied into the next command)
+    never wrap; the others wrap at spaces and fold a word too long for them. Print it with ``print_uncut``."""
+    keep = set(whole)
+    table = Table()
+    for header in headers:
+        table.add_column(header, no_wrap=header in keep, overflow="fold")
+    return table
+
+
+def print_uncut(table: Table) -> None:
+    """Print a table, wider than the console when its whole values need it (the terminal wraps the lines, but
+    every id stays whole and copyable; Rich would otherwise cut it to "paxlst:05edd…")."""
+    measured = Measurement.get(console, console.options.update_width(100_000), table)
+    if measured.minimum <= console.width:
+        console.print(table)
+        return
+    width = console.width
+    console.width = measured.maximum  # at its natural width: nothing wrapped or folded
+    try:
+        console.print(table)
+    finally:
+        console.width = width
 
 
 def print_ingest_report(path: Path, report: object) -> None:
@@ -26,6 +54,37 @@ def print_ingest_report(path: Path, report: object) -> None:
         console.print(f"  [yellow]quarantined[/] {escape(problem)}")
     if report.quarantined > len(report.first_problems):
         console.print(f"  … and {report.quarantined - len(report.first_problems)} more: `stayledger quarantine list`")
+
+
+# Why a stay is held as needs_review, in words, and the work that settles it.
+HELD_EXPLAINED: dict[str, tuple[str, str]] = {
+    "identity_link": ("an identity link awaits a decision",
+                      "answer the questions in `stayledger review list` (review accept / reject)"),
+    "departure_unknown": ("departure date unknown: a later arrival shows the traveller left, but not when",
+                          "an exit record for the stay (a carrier's or border exit, or the traveller's departure "
+                          "report): ingest it, then `stayledger resolve`"),
+    "no_authorised_stay": ("the arrival gives neither an admitted-until date nor duration of status",
+                           "`stayledger correct ARRIVAL_ID --set admitted_until=YYYY-MM-DD`"),
+    "disputed": ("the traveller disputes one of its records (correction case open)",
+                 "an officer decides the case (console, or POST /v1/cases/{id}/decision)"),
+    "national_rules": ("a long stay past its end: national rules decide",
+                       "a person decides it under national rules"),
+}
+
+
+def print_held(by_reason: dict[str, int], open_questions: int, indent: str = "") -> None:
+    """needs_review stays by why they are held and what settles each (``by_reason``: reason value → stays)."""
+    total = sum(by_reason.values())
+    if not total:
+        console.print(f"{indent}no stay is held as needs_review")
+        return
+    console.print(f"{indent}{total:,} stays are needs_review. Why, and what settles each:")
+    for reason in sorted(by_reason, key=lambda r: (r != "identity_link", -by_reason[r])):
+        why, settles = HELD_EXPLAINED.get(reason, (reason, "a person looks at it"))
+        console.print(f"{indent}  {by_reason[reason]:>7,}  {escape(why)}")
+        console.print(f"{indent}           → {escape(settles)}")
+    console.print(f"{indent}Only identity questions are in `stayledger review list` ({open_questions:,} open). Which stays: "
+                  "`stayledger export stays --purpose WHY --out stays.csv` (column held_because).")
 
 
 def print_evaluation(evaluation: object) -> None:
@@ -63,17 +122,18 @@ def print_evaluation(evaluation: object) -> None:
 
 
 def print_pair(view: object) -> None:
-    from stayledger.identity.splink_linker import PairExplanation, render_waterfall_text
+    from stayledger.identity.scoring import PairExplanation
     from stayledger.usecases.review import PairView
 
     assert isinstance(view, PairView)
-    table = Table("field", view.left.event_id, view.right.event_id)
+    table = uncut_table("field", view.left.event_id, view.right.event_id,
+                        whole=("field", view.left.event_id, view.right.event_id))
     for name in ("kind", "occurred_on", "source", "surname", "given_names", "date_of_birth", "sex", "nationality",
                  "document_type", "document_number", "document_issuer"):
         a, b = getattr(view.left, name), getattr(view.right, name)
         mark = "" if a == b else "[yellow]"
         table.add_row(name, f"{mark}{escape(str(a or ''))}", f"{mark}{escape(str(b or ''))}")
-    console.print(table)
+    print_uncut(table)
     console.print(f"currently {'the same person' if view.same_person else 'different persons'}"
                   + (f"; review: {view.item.status}" + (f" by {view.item.decided_by}" if view.item.decided_by else "") if view.item else ""))
     for decision in view.history:
@@ -84,9 +144,32 @@ def print_pair(view: object) -> None:
     for line in view.evidence:
         console.print(escape(line))
     if isinstance(view.explanation, PairExplanation):
-        typer.echo(render_waterfall_text(view.explanation))
+        typer.echo(waterfall_text(view.explanation))
     else:
         console.print("no linkage model yet (run `stayledger resolve`): no probabilistic explanation")
+
+
+def waterfall_text(explanation: Any) -> str:
+    """A text waterfall of a pair explanation: the prior, each comparison's level and weight with the running
+    total, the result. Columns are as wide as their longest entry: no level name or value is cut."""
+    rows: list[tuple[str, str, str, str, str | None]] = [("prior", f"two random events match: {explanation.prior_probability:.3g}",
+             f"{explanation.prior_weight:+.2f}", f"{explanation.prior_weight:+.2f}", None)]
+    running = explanation.prior_weight
+    for part in explanation.comparisons:
+        running += part.match_weight
+        level = part.level if not part.tf_adjustment else f"{part.level} (name frequency {part.tf_adjustment:+.2f})"
+        values = f"{part.value_a or '∅'} / {part.value_b or '∅'}"
+        rows.append((part.name, level, f"{part.match_weight:+.2f}", f"{running:+.2f}", values))
+    rows.append(("result", f"match probability {explanation.final_probability:.6f}", "",
+                 f"{explanation.final_weight:+.2f}", None))
+    step = max(16, *(len(r[0]) for r in rows))
+    level_width = max(len(r[1]) for r in rows)
+    lines = [f"{'step':<{step}} {'level':<{level_width}} {'weight':>8} {'total':>8}"]
+    for name, level, weight, total, compared in rows:
+        lines.append(f"{name:<{step}} {level:<{level_width}} {weight:>8} {total:>8}")
+        if compared is not None:
+            lines.append(f"{'':<{step}}   {compared}")
+    return "\n".join(lines)
 
 
 def write_chart(spec: dict, out: Path) -> None:
@@ -108,7 +191,8 @@ def print_person(view: object, day: object) -> None:
 
     assert isinstance(view, PersonView)
     console.print(f"[bold]person {view.person_id}[/] — {len(view.events)} events, as of {day} (lookup logged)")
-    table = Table("date", "kind", "event", "source", "name", "born", "nat.", "document", "class / until", "link p")
+    table = uncut_table("date", "kind", "event", "source", "name", "born", "nat.", "document", "class / until", "link p",
+                        whole=("date", "kind", "event", "source", "born", "nat.", "document", "link p"))
     for event, probability in view.events:
         detail = event.admission_class or event.change or ""
         if event.event_id in view.superseded:
@@ -125,7 +209,7 @@ def print_person(view: object, day: object) -> None:
             f"{event.surname}, {event.given_names or ''}".strip(", "), event.date_of_birth, event.nationality,
             event.document_number or "", detail, "key" if probability is None else f"{probability:.3f}",
         )
-    console.print(table)
+    print_uncut(table)
     for line in view.document_history:
         console.print(escape(line))
     for stay in view.stays:

@@ -36,6 +36,7 @@ class Action(str, Enum):
     VIEW_PERSON = "person.view"
     EXPLAIN_PAIR = "pair.explain"
     LIST_REVIEW = "review.list"
+    COUNT_HELD_STAYS = "review.held"
     SHOW_REVIEW = "review.show"
     DECIDE_REVIEW = "review.decide"
     CORRECT_EVENT = "event.correct"

@@ -31,7 +31,7 @@ def retention_ends(latest: StayDetermination, events_by_id: Mapping[str, Event])
     """The day after which the person's records may be erased; None while the stay is open-ended."""
     arrival = events_by_id[latest.arrival_event_id]
     if latest.status in CLOSED_BY_EXIT:
-        closing = events_by_id.get(latest.departure_event_id or "")
+        closing = events_by_id.get(latest.closing_event_id or "")
         if closing is None:  # adjusted: the adjustment event is in the evidence
             closing_day = max((e.occurred_on for e in (events_by_id.get(x.event_id) for x in latest.evidence) if e), default=arrival.occurred_on)
         else:

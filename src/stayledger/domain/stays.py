@@ -28,6 +28,32 @@ class Status(StrEnum):
     NEEDS_REVIEW = "needs_review"  # the records cannot decide it; a person must look
 
 
+class ClosedBy(StrEnum):
+    """How a stay was closed. The string values are part of the export format."""
+
+    DEPARTURE = "departure"  # a recorded exit
+    DEPARTURE_REPORT = "departure_report"  # the traveller reported leaving
+    NEXT_ARRIVAL = "next_arrival"  # no exit recorded; a later arrival shows the person left before it
+    OPEN = ""  # not closed (in status, overstay, pending, adjusted)
+
+    @classmethod
+    def of(cls, closer: Event | None) -> ClosedBy:
+        """How the event that closed a stay closed it (None: the stay is not closed by an event)."""
+        if closer is None:
+            return cls.OPEN
+        return {"departure": cls.DEPARTURE, "departure_report": cls.DEPARTURE_REPORT}.get(closer.kind, cls.NEXT_ARRIVAL)
+
+
+class HeldBecause(StrEnum):
+    """Why a stay is ``needs_review``: each reason is settled by different work. Values are part of the export."""
+
+    IDENTITY_LINK = "identity_link"  # it rests on an identity link a person must decide (`review list`)
+    DEPARTURE_UNKNOWN = "departure_unknown"  # a later arrival shows the traveller left, but not when
+    NO_AUTHORISED_STAY = "no_authorised_stay"  # the arrival gives neither admitted-until nor duration of status
+    DISPUTED = "disputed"  # the traveller disputes a record of it (correction case open)
+    NATIONAL_RULES = "national_rules"  # a long stay past its end (Schengen pack): national rules decide
+
+
 # The statuses for which overstay_days may be non-zero.
 STATUSES_WITH_OVERSTAY_DAYS: frozenset[Status] = frozenset(
     {Status.DEPARTED_LATE, Status.OVERSTAY, Status.DEPARTURE_REPORTED}
@@ -66,13 +92,23 @@ class StayDetermination:
     authorized_until: date | None  # None when the stay is open-ended (duration of status)
     overstay_days: int
     admission_class: str  # the class at the end, after any change of status
-    departure_event_id: str | None  # the departure, report or later arrival that closed the stay
+    closing_event_id: str | None  # the departure, report or later arrival that closed the stay
+    closed_by: ClosedBy  # which of those it was
     pending: bool
     rule_pack: str
     rule_version: str
     steps: tuple[str, ...]
     evidence: tuple[EvidenceEvent, ...]
     uncertain_links: tuple[str, ...]  # event ids joined only by an unreviewed grey-zone link
+    held_because: HeldBecause | None = None  # set when the status is needs_review
+
+    @property
+    def departure_event_id(self) -> str | None:
+        """The recorded departure or departure report that closed the stay; None when a later arrival closed it
+        (the departure itself is unknown) or nothing did."""
+        if self.closed_by in (ClosedBy.DEPARTURE, ClosedBy.DEPARTURE_REPORT):
+            return self.closing_event_id
+        return None
 
     def evidence_summary(self) -> str:
         """A compact single line (no line breaks) naming the outcome and the events used, for CSV export."""

@@ -4,7 +4,7 @@ Pure core: standard library only. PAXLST manifests name airports, not countries;
 or enters the receiving country follows from where its airports are. The bundled ``airports.csv``
 (``iata,country_alpha3,name``; see its header for source and scope) is read lazily on first use, never at
 import time. A deployment with airports we do not list can pass its own table (``from_csv_text``, or
-``merged`` with the bundled one).
+``merged`` with the bundled one; ``stayledger ingest --airports FILE.csv`` with columns ``iata,country``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from stayledger.errors import ParseError
 
 BUNDLED_RESOURCE: Final = "airports.csv"
 HEADER: Final = ("iata", "country_alpha3", "name")
+_HEADERS: Final = frozenset({HEADER, HEADER[:2], ("iata", "country"), ("iata", "country", "name")})
 
 # ISO 3166 lists some territories apart from the country whose border control covers them. US
 # immigration applies in Puerto Rico, the US Virgin Islands, Guam and the Northern Mariana Islands
@@ -54,18 +55,19 @@ class AirportTable:
 
     @classmethod
     def from_csv_text(cls, text: str, source: str = "airports") -> "AirportTable":
-        """Read ``iata,country_alpha3,name`` rows; ``#`` lines are comments. Bad rows raise ``ParseError``."""
+        """Read ``iata,country_alpha3,name`` rows (or ``iata,country``, the name being optional); ``#`` lines are
+        comments. Bad rows raise ``ParseError`` naming the line."""
         airports: list[Airport] = []
-        seen_header = False
+        header: tuple[str, ...] | None = None
         for line_number, row in _rows(text):
-            if not seen_header:
-                if tuple(cell.strip().lower() for cell in row) != HEADER:
-                    raise ParseError(f"{source}: expected the header {','.join(HEADER)}", line_number, 1)
-                seen_header = True
+            if header is None:
+                header = tuple(cell.strip().lower() for cell in row)
+                if header not in _HEADERS:
+                    raise ParseError(f"{source}: expected the header iata,country (or {','.join(HEADER)})", line_number, 1)
                 continue
-            if len(row) != 3:
-                raise ParseError(f"{source}: expected 3 columns (iata,country_alpha3,name), got {len(row)}", line_number, 1)
-            iata, country, name = (cell.strip() for cell in row)
+            if len(row) != len(header):
+                raise ParseError(f"{source}: expected {len(header)} columns ({','.join(header)}), got {len(row)}", line_number, 1)
+            iata, country, name = (*(cell.strip() for cell in row), "")[:3]
             iata, country = iata.upper(), country.upper()
             if len(iata) != 3 or not iata.isascii() or not iata.isalnum():
                 raise ParseError(f"{source}: {iata!r} is not a three-character IATA airport code", line_number, 1)

@@ -207,29 +207,69 @@ def _read_json_array(path: Path) -> Iterator[RawRecord]:
             yield RawRecord(f"item {index}", raw, None, f"expected a JSON object, got {type(item).__name__}")
 
 
+class CsvFault(NamedTuple):
+    """A row the CSV reader could not read (a field over its size limit, say): its text and why, for quarantine."""
+
+    raw: str
+    reason: str
+
+
 def csv_rows(
     path: Path, *, delimiter: str, encoding: str = "utf-8", progress: Any = None
-) -> Iterator[tuple[int, list[str]]]:
+) -> Iterator[tuple[int, list[str] | CsvFault]]:
     """(line number, cells) of a CSV file, the header first; blank rows skipped.
 
-    Bytes that do not decode are kept as surrogates (the caller decides per row); CSV syntax errors become a
-    ``ParseError`` naming the line. ``progress(bytes_done)`` is called as it goes.
+    Bytes that do not decode are kept as surrogates (the caller decides per row). A row the reader cannot read
+    comes as a ``CsvFault`` and reading goes on with the next line (a faulty header is a ``ParseError``).
+    ``progress(bytes_done)`` is called as it goes.
     """
     with path.open("rb") as binary:
         text_stream = io.TextIOWrapper(binary, encoding=encoding, errors="surrogateescape", newline="")
-        reader = csv.reader(text_stream, delimiter=delimiter)
-        try:
-            for cells in reader:
-                number = reader.line_num
-                if progress is not None and number % 4096 == 0:
-                    progress(binary.tell())
-                if number > 1 and not any(cell.strip() for cell in cells):
-                    continue
-                yield number, cells
-        except csv.Error as exc:
-            raise ParseError(f"{path.name}: not valid CSV ({exc})", line=reader.line_num) from None
+        lines = _LineTap(text_stream)
+        reader = csv.reader(lines, delimiter=delimiter)
+        while True:
+            lines.taken.clear()
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                if reader.line_num <= 1:
+                    raise ParseError(f"{path.name}: not valid CSV ({exc})", line=reader.line_num) from None
+                raw = "".join(lines.taken).rstrip("\r\n")
+                yield reader.line_num, CsvFault(_displayable(raw), f"not valid CSV ({exc})")
+                continue
+            number = reader.line_num
+            if progress is not None and number % 4096 == 0:
+                progress(binary.tell())
+            if number > 1 and not any(cell.strip() for cell in cells):
+                continue
+            yield number, cells
         if progress is not None:
             progress(binary.tell())
+
+
+class _LineTap:
+    """The lines the CSV reader has taken for the row it is reading: the raw text of a row it cannot read."""
+
+    __slots__ = ("_lines", "taken")
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
+        self.taken: list[str] = []
+
+    def __iter__(self) -> "_LineTap":
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.taken.append(line)
+        return line
+
+
+def _displayable(text: str) -> str:
+    """Text with undecodable bytes (kept as surrogates) written as \\xNN."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _read_csv(path: Path, progress: Any) -> Iterator[RawRecord]:
@@ -238,15 +278,18 @@ def _read_csv(path: Path, progress: Any) -> Iterator[RawRecord]:
     first = next(rows, None)
     if first is None:
         return
+    assert not isinstance(first[1], CsvFault)  # a faulty header raises
     header = [h.strip().lstrip("\ufeff") for h in first[1]]
     refuse_duplicate_columns(path, header)
     width = len(header)
     for number, row in rows:
-        raw_text = delimiter.join(row)
         location = f"line {number}"
+        if isinstance(row, CsvFault):
+            yield RawRecord(location, row.raw, None, row.reason)
+            continue
+        raw_text = delimiter.join(row)
         if any(_has_surrogates(cell) for cell in row):
-            raw = raw_text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-            yield RawRecord(location, raw, None, "not valid UTF-8")
+            yield RawRecord(location, _displayable(raw_text), None, "not valid UTF-8")
             continue
         if len(row) != width:
             yield RawRecord(location, raw_text, None, f"row has {len(row)} fields but the header has {width}")
@@ -258,8 +301,8 @@ def refuse_duplicate_columns(path: Path, names: Iterable[str]) -> None:
     """Two columns of one name: the last would silently win (a given name taken for the surname)."""
     doubled = sorted(name for name, n in Counter(names).items() if n > 1)
     if doubled:
-        raise ParseError(f"{path.name}: column(s) {', '.join(map(repr, doubled))} appear more than once; "
-                         "nothing from this file was ingested")
+        raise ParseError(f"{path.name}: column(s) {', '.join(map(repr, doubled))} appear more than once "
+                         "(which is meant is unknown)")
 
 
 def _has_surrogates(text: str) -> bool:

@@ -17,6 +17,8 @@ What it does:
 - After ``UNZ`` the text ends the interchange: a following ``UNA``/``UNB`` starts another one, anything
   else is ignored with a warning.
 - An empty segment (two terminators in a row) is skipped with a warning.
+- Spaces between a segment tag and its separator (``UNG +PAXLST``, as GTAS-style feeds write) are dropped with
+  one warning per tag.
 
 How it stays fast (a large manifest has millions of segments): ``find_segments`` keeps each segment as a
 bare string plus an offset and works out a line and column only when asked (``TextPositions``). When the
@@ -45,6 +47,7 @@ from typing import Callable, Final, Iterable, Iterator, NamedTuple
 from stayledger.errors import ParseError
 
 _WHITESPACE: Final = " \t\r\n\f\v\ufeff"
+_TAG_GAP: Final = " \t"  # what may stand between a segment tag and its separator
 _TAG_LENGTH: Final = 3
 
 
@@ -440,6 +443,7 @@ def _scan_block(
     careful = release is not None and text.find(release, offset) >= 0
     find = text.find
     known_tags: set[str] = set()
+    spaced_tags: set[str] = set()  # tags already warned about for a space before their separator
     position = offset
     while True:
         end = find(terminator, position)
@@ -464,6 +468,8 @@ def _scan_block(
         if "\n" in body or "\r" in body:
             body = body.replace("\r", "").replace("\n", "")
         tag = body[:3]
+        if len(body) > 3 and body[3] in _TAG_GAP:
+            body = _close_tag_gap(body, delimiters, spaced_tags, warnings, *positions.at(start))
         if tag not in known_tags or (len(body) > 3 and body[3] != element):
             checked, data = _checked_tag(body, delimiters, *positions.at(start))
             known_tags.add(checked)
@@ -478,6 +484,19 @@ def _scan_block(
                 position = following  # the next interchange uses the same delimiters: keep going
                 continue
             return following
+
+
+def _close_tag_gap(body: str, delimiters: Delimiters, warned: set[str], warnings: list[str], line: int, column: int) -> str:
+    """``UNG +PAXLST``: GTAS-style feeds put spaces between a tag and its separator; the US CBP GTAS lexer
+    accepts them, so we do too, with one warning per tag (a space is never data there)."""
+    data = body[3:].lstrip(_TAG_GAP)
+    if data and data[0] not in (delimiters.element, delimiters.component):
+        return body  # not a gap before a separator: the tag check names the fault
+    tag = body[:3]
+    if tag not in warned:
+        warned.add(tag)
+        warnings.append(f"line {line}, position {column}: whitespace between the segment tag {tag} and its separator ignored")
+    return tag + data
 
 
 def _checked_tag(body: str, delimiters: Delimiters, line: int, column: int) -> tuple[str, str]:
@@ -530,7 +549,10 @@ def _starts_interchange(text: str, offset: int, positions: TextPositions) -> boo
             return False
         return True
     if text.startswith("UNB", offset) and offset + 3 < len(text):
-        follower = text[offset + 3]
+        gap = offset + 3
+        while gap + 1 < len(text) and text[gap] in _TAG_GAP:
+            gap += 1
+        follower = text[gap]
         return not follower.isalnum() and follower not in _WHITESPACE
     return False
 

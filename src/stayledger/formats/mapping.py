@@ -44,7 +44,7 @@ from typing import Any, Callable, Final, Iterator, Mapping
 
 from stayledger.domain.events import DATE_FIELDS, FIELDS, parse_strict_date
 from stayledger.errors import ConfigurationError, ParseError
-from stayledger.formats.canonical import RawRecord, csv_rows
+from stayledger.formats.canonical import CsvFault, RawRecord, csv_rows
 from stayledger.formats.mrz import identity_fields, parse_mrz
 
 __all__ = [
@@ -706,6 +706,9 @@ def _csv_records(
     width = len(next(rows)[1])
     for number, cells in rows:
         location = f"line {number}"
+        if isinstance(cells, CsvFault):
+            yield RawRecord(location, cells.raw, None, cells.reason)
+            continue
         row = {column: cells[i] if i < len(cells) else "" for column, i in wanted}
         if len(cells) != width:
             problem = f"row has {len(cells)} fields but the header has {width}"

@@ -26,7 +26,9 @@ Decisions worth knowing:
 - Inbound manifests carry no admission (class, admitted-until), so they yield no arrival records.
 - In-transit travellers (NAD qualifiers other than FL passenger / FM crew) are skipped with a warning.
 
-Not supported: PAXLST responses (CUSRES), the repetition separator, NAD addresses as structured data.
+Not supported: PAXLST responses (CUSRES), the repetition separator, NAD addresses as structured data, and
+message versions other than the UN/EDIFACT directories (``PAXLST:D:…``): the legacy US ``PAXLST:001:000`` (PDT
+segments) raises ``ParseError`` rather than reading as a manifest without travellers.
 
 Fuzzing: ``tests/unit/test_paxlst_properties.py`` runs a modest hypothesis run by default; set
 ``STAYLEDGER_FUZZ=1`` for a long run (thousands of examples per property).
@@ -396,9 +398,25 @@ def _parse(text: str) -> PaxlstParse:
             continue
         if not message_type:
             warnings.append(f"line {part.line}: message {part.reference!r} names no message type; read as PAXLST")
+        _refuse_unsupported_version(part)
         paxlst_parts.append(part)
     manifests = [_manifest(group) for group in _group_parts(paxlst_parts)]
     return PaxlstParse(interchanges, manifests, warnings)
+
+
+def _refuse_unsupported_version(part: _Part) -> None:
+    """Only UN/EDIFACT directory messages (``PAXLST:D:02B``, ``D:05B``…) are read. Others, such as the legacy US
+    ``PAXLST:001:000`` with its PDT traveller segments, would read as a manifest without travellers: refuse them."""
+    version = part.header.value(2, 2).strip().upper()
+    if version in ("", "D"):
+        return
+    release = part.header.value(2, 3).strip()
+    raise ParseError(
+        f"message {part.reference!r} is PAXLST version {version}:{release}, which is not supported "
+        "(only UN/EDIFACT directory versions, PAXLST:D:…, are read)",
+        part.line,
+        part.column,
+    )
 
 
 def _segment(block: SegmentBlock, index: int, positions: TextPositions) -> Segment:
@@ -916,11 +934,21 @@ def manifest_departure_records(
     return ManifestConversion("neither", [], [], warnings)
 
 
+class UnknownAirport(ParseError):
+    """An airport on the flight's route that the airport table does not know (``code``): the whole manifest's
+    direction depends on it."""
+
+    def __init__(self, code: str, reason: str, line: int | None, column: int | None) -> None:
+        self.code = code
+        super().__init__(reason, line, column)
+
+
 def _country(table: AirportTable, flight: Flight, airport: str) -> str:
     found = table.country_of(airport)
     if found is None:
         stop = flight.stop_at(airport)
-        raise ParseError(
+        raise UnknownAirport(
+            airport,
             f"unknown airport code {airport!r}: not in the airport table, so the flight's direction cannot be decided",
             stop.line if stop else None,
             stop.column if stop else None,
@@ -1133,4 +1161,33 @@ def _to_records(text: str, country: str, airports: AirportTable | None) -> Paxls
         records.extend(conversion.records)
         rejected.extend(conversion.rejected)
         warnings.extend(conversion.warnings)
+    if _CONTROL_CHARACTER.search(text):  # rare: look at each record only then
+        warnings.extend(_control_character_warnings(records))
     return PaxlstRecords(records, rejected, warnings, conversions, parsed.manifests)
+
+
+# C0/C1 control codes (tab and line breaks are read past by the tokenizer) and the replacement character: no
+# EDIFACT character set has them as data. A byte invalid in the declared set (``Nov\x87k`` in UNOC) arrives as one.
+_CONTROL_CHARACTER: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
+
+
+def _control_character_warnings(records: list[dict[str, str]]) -> list[str]:
+    """One warning per record holding a control character: the record is kept as sent (nothing dropped) and the
+    warning names the traveller, the field and the character, so that a person can check it."""
+    found = []
+    for record in records:
+        for name, value in record.items():
+            match = _CONTROL_CHARACTER.search(value)
+            if match is None:
+                continue
+            char = match.group()
+            if char == "\ufffd":
+                what = "U+FFFD (a byte that is not UTF-8 in a UTF-8 file)"
+            else:
+                byte = f" (byte 0x{ord(char):02X} in ISO 8859-1)" if ord(char) < 0x100 else ""
+                what = f"U+{ord(char):04X}{byte}, a control code that no EDIFACT character set has"
+            who = f"{record.get('surname', '')!r} born {record.get('date_of_birth', 'unknown')}"
+            shown = "" if name == "surname" else f" {value!r}"
+            found.append(f"traveller {who} ({record['event_id']}): {name}{shown} holds {what}; kept as read, check the record")
+            break
+    return found

@@ -78,6 +78,8 @@ FEATURE_SCHEMA: Final = pa.schema(
         pa.field("document_issuer", pa.string()),
     ]
 )
+# The features a pair of records is compared on (all but the event's kind and date).
+PAIR_COLUMNS: Final = tuple(f.name for f in FEATURE_SCHEMA if f.name not in ("kind", "occurred_on"))
 
 
 def _or_none(text: str) -> str | None:

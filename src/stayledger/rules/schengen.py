@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Any, Final, Mapping, Sequence
 
 from stayledger.domain.events import Event
-from stayledger.domain.stays import EvidenceEvent, Status, StayDetermination, event_order_key
+from stayledger.domain.stays import ClosedBy, EvidenceEvent, HeldBecause, Status, StayDetermination, event_order_key
 from stayledger.errors import FieldError, InvalidRecord
 
 RULE_PACK: Final = "schengen"
@@ -228,6 +228,12 @@ def determine_person_stays(
             )
         if culprits:
             status, days = Status.NEEDS_REVIEW, 0
+        held: HeldBecause | None = None
+        if culprits:
+            held = HeldBecause.IDENTITY_LINK
+        elif status is Status.NEEDS_REVIEW:
+            short = counts_under_short_stay_rule(cls)
+            held = HeldBecause.DEPARTURE_UNKNOWN if short else HeldBecause.NATIONAL_RULES
         used = [arrival] + ([closer] if closer is not None else [])
         probabilities = link_probabilities or {}
         results.append(
@@ -238,7 +244,8 @@ def determine_person_stays(
                 authorized_until=until,
                 overstay_days=days,
                 admission_class=cls,
-                departure_event_id=closer.event_id if closer is not None else None,
+                closing_event_id=closer.event_id if closer is not None else None,
+                closed_by=ClosedBy.of(closer),
                 pending=False,
                 rule_pack=RULE_PACK,
                 rule_version=RULE_VERSION,
@@ -248,6 +255,7 @@ def determine_person_stays(
                     for e in used
                 ),
                 uncertain_links=tuple(e.event_id for e in culprits),
+                held_because=held,
             )
         )
     return results

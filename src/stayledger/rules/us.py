@@ -36,7 +36,7 @@ from datetime import date, timedelta
 from typing import Final, Mapping, Sequence
 
 from stayledger.domain.events import Event
-from stayledger.domain.stays import EvidenceEvent, Status, StayDetermination, event_order_key
+from stayledger.domain.stays import ClosedBy, EvidenceEvent, HeldBecause, Status, StayDetermination, event_order_key
 
 RULE_PACK: Final = "us"
 RULE_VERSION: Final = "2026.1"
@@ -310,6 +310,14 @@ def _determine_stay(
     used = [arrival, *stay.used]
     if closer is not None:
         used.append(closer)
+    held: HeldBecause | None = None
+    if status is Status.NEEDS_REVIEW:
+        if uncertain_links:
+            held = HeldBecause.IDENTITY_LINK
+        elif not stay.known_until:
+            held = HeldBecause.NO_AUTHORISED_STAY
+        else:
+            held = HeldBecause.DEPARTURE_UNKNOWN  # the one other way _decide says needs_review
     return StayDetermination(
         arrival_event_id=arrival.event_id,
         person_id=person_id,
@@ -317,13 +325,15 @@ def _determine_stay(
         authorized_until=None if stay.open_ended else stay.until,
         overstay_days=overstay_days,
         admission_class=stay.admission_class,
-        departure_event_id=closer.event_id if closer is not None else None,
+        closing_event_id=closer.event_id if closer is not None else None,
+        closed_by=ClosedBy.of(closer),
         pending=bool(stay.pending_by),
         rule_pack=RULE_PACK,
         rule_version=RULE_VERSION,
         steps=tuple(stay.steps),
         evidence=_evidence(used, probabilities),
         uncertain_links=uncertain_links,
+        held_because=held,
     )
 
 

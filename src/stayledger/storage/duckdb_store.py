@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from stayledger.audit.log import GENESIS, AuditRecord, SealedEntry, TreeHead, seal, utc_now
 from stayledger.audit.merkle import Frontier
 from stayledger.domain.events import FIELDS, Event
-from stayledger.errors import StorageError
+from stayledger.errors import ReadOnlyLedger, StorageError
 from stayledger.failpoints import failpoint
 from stayledger.storage.arrow_events import EVENT_SCHEMA
 from stayledger.storage.base import (
@@ -99,6 +99,33 @@ def _refuse_non_duckdb_file(path: str) -> None:
                            "name a DuckDB ledger file or a new path")
 
 
+def _interrupted(exc: BaseException) -> bool:
+    """DuckDB's Python client turns Ctrl-C during a query into ``RuntimeError("Query interrupted")``."""
+    return isinstance(exc, RuntimeError) and not isinstance(exc, duckdb.Error) and str(exc) == "Query interrupted"
+
+
+def _refuse_read_only_file(path: str) -> None:
+    """Every command writes to the ledger, reads of personal data too (their audit entry), so a read-only copy
+    cannot serve one: say so up front instead of failing inside a write (or, worse, answering unaudited).
+
+    A file with no write permission at all counts as read-only even for root, who could write it: someone made it
+    read-only on purpose. DuckDB also writes a ``.wal`` file beside the ledger, so the directory must be writable.
+    """
+    if path == ":memory:":
+        return
+    target = Path(path)
+    if not target.exists():
+        return
+    folder = target.parent if str(target.parent) else Path(".")
+    no_write_bits = not target.stat().st_mode & 0o222
+    if no_write_bits or not os.access(target, os.W_OK) or not os.access(folder, os.W_OK):
+        where = f"--db {path}" if no_write_bits or not os.access(target, os.W_OK) else f"the directory of --db {path}"
+        raise ReadOnlyLedger(
+            f"{where} is read-only: the audit entry of this command (reads are audited too) cannot be recorded "
+            "in it; copy the ledger to a writable place or use a writable one"
+        )
+
+
 class DuckDBStore(EventStore):
     def __init__(
         self,
@@ -124,6 +151,8 @@ class DuckDBStore(EventStore):
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         _refuse_non_duckdb_file(self.path)
+        if not self.read_only:
+            _refuse_read_only_file(self.path)
         try:
             return duckdb.connect(self.path, read_only=self.read_only, config=self._config)
         except duckdb.Error as exc:
@@ -188,6 +217,8 @@ class DuckDBStore(EventStore):
                 pass  # the transaction is already gone (e.g. the write failed): nothing to undo
             if isinstance(exc, duckdb.Error):
                 raise StorageError(f"{self.path}: {exc}") from exc
+            if _interrupted(exc):
+                raise KeyboardInterrupt from None
             raise
         self._depth = 0
         try:
@@ -195,6 +226,11 @@ class DuckDBStore(EventStore):
         except duckdb.Error as exc:
             self._tail = None
             raise StorageError(f"{self.path}: could not commit: {exc}") from exc
+        except RuntimeError as exc:
+            if _interrupted(exc):
+                self._tail = None
+                raise KeyboardInterrupt from None
+            raise
 
     def close(self) -> None:
         self._con.close()

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor
+import signal
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
@@ -25,12 +26,14 @@ from stayledger.formats.canonical import RawRecord, detect_format, jsonl_records
 from stayledger.storage.base import AppendOutcome, EventStore, QuarantineEntry, make_batch
 from stayledger.usecases.accountability import Operation, operation
 from stayledger.usecases.policy import authorize
+from stayledger.worker_processes import worker_pool
 
 if TYPE_CHECKING:
     from datetime import date
 
     from stayledger.usecases.resolve import LiveLinker
 
+    from stayledger.formats.airports import AirportTable
     from stayledger.formats.mapping import TabularMapping
 
 DEFAULT_CHUNK = 50_000
@@ -50,10 +53,19 @@ class IngestReport:
     quarantined: int = 0  # records refused in this run (invalid or conflicting), whether new to quarantine or not
     notes: list[str] = field(default_factory=list)
     first_problems: list[str] = field(default_factory=list)  # a few examples, for the user
+    chunks: int = 0  # chunks committed: the counts above are theirs, so after an error they say what was kept
 
     @property
     def clean(self) -> bool:
         return self.quarantined == 0
+
+    def kept(self) -> str:
+        """What an interrupted or failed ingest of this input left in the ledger, in words."""
+        if self.chunks == 0:
+            return "nothing from this file was ingested"
+        return (f"the first {self.records:,} records of this file were committed ({self.added:,} added, "
+                f"{self.duplicates:,} already present, {self.quarantined:,} quarantined); "
+                "run the same command again to complete it (what was committed comes back as already present)")
 
     def note_problem(self, text: str) -> None:
         if len(self.first_problems) < EXAMPLE_LIMIT:
@@ -116,19 +128,40 @@ def _chunks(records: Iterable[RawRecord], size: int) -> Iterator[list[RawRecord]
 
 
 def _append(op: Operation, report: IngestReport, chunk: ValidatedChunk) -> None:
-    """Append one chunk and its audit entry in one transaction."""
-    with op.store.unit_of_work():
-        outcome = op.store.append_events(chunk.batch, chunk.refused)
-        op.log_part(origin=report.origin, chunk=op.parts_logged + 1, records=chunk.records, added=outcome.added,
-                    duplicates=outcome.duplicates, quarantined=len(chunk.refused) + len(outcome.conflicts))
-    report.records += chunk.records
-    report.added += outcome.added
-    report.duplicates += outcome.duplicates
-    report.quarantined += len(chunk.refused) + len(outcome.conflicts)
+    """Append one chunk and its audit entry in one transaction, and count it in the report."""
+    with _interrupt_after():
+        with op.store.unit_of_work():
+            outcome = op.store.append_events(chunk.batch, chunk.refused)
+            op.log_part(origin=report.origin, chunk=op.parts_logged + 1, records=chunk.records, added=outcome.added,
+                        duplicates=outcome.duplicates, quarantined=len(chunk.refused) + len(outcome.conflicts))
+        report.chunks += 1
+        report.records += chunk.records
+        report.added += outcome.added
+        report.duplicates += outcome.duplicates
+        report.quarantined += len(chunk.refused) + len(outcome.conflicts)
     for problem in chunk.problems:
         report.note_problem(problem)
     for conflict in outcome.conflicts:
         report.note_problem(f"{conflict.location}: {conflict.reasons}")
+
+
+@contextmanager
+def _interrupt_after() -> Iterator[None]:
+    """Ctrl-C while a chunk is written takes effect once it is committed and counted, so the report says exactly
+    what was kept (an interrupted COMMIT could not tell). Only the main thread gets signals: elsewhere a no-op."""
+    if threading.current_thread() is not threading.main_thread() or (
+        signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+    pressed: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
+        raise KeyboardInterrupt
 
 
 def _finish(report: IngestReport) -> IngestReport:
@@ -145,8 +178,10 @@ def ingest_records(
         return _ingest_chunks(op, origin, records, chunk_size)
 
 
-def _ingest_chunks(op: Operation, origin: str, records: Iterable[RawRecord], chunk_size: int) -> IngestReport:
-    report = IngestReport(origin)
+def _ingest_chunks(
+    op: Operation, origin: str, records: Iterable[RawRecord], chunk_size: int, report: IngestReport | None = None
+) -> IngestReport:
+    report = report if report is not None else IngestReport(origin)
     for chunk in _chunks(records, chunk_size):
         _append(op, report, validate_records(origin, chunk))
     return _finish(report)
@@ -173,12 +208,11 @@ def _validate_jsonl_range(origin: str, path: str, start: int, end: int, first_li
 
 
 def _ingest_jsonl_parallel(
-    op: Operation, path: Path, *, workers: int, progress: Callable[[int], None] | None = None
+    op: Operation, path: Path, report: IngestReport, *, workers: int, progress: Callable[[int], None] | None = None
 ) -> IngestReport:
     """Validate byte ranges of a JSON Lines file in worker processes; append in file order here."""
-    report = IngestReport(path.name)
     ranges = list(_byte_ranges(path, PARALLEL_CHUNK_BYTES))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool, path.open("rb") as handle:
+    with worker_pool(workers) as pool, path.open("rb") as handle:
         futures = []
         line = 1
         for start, end in ranges:  # submit as soon as each range's first line number is known
@@ -203,19 +237,25 @@ def ingest_file(
     path: Path,
     fmt: str = "auto",
     *,
-    chunk_size: int = DEFAULT_CHUNK,
+    chunk_size: int | None = None,
     progress: Callable[[int], None] | None = None,
     workers: int | None = None,
+    report: IngestReport | None = None,
 ) -> IngestReport:
-    """Ingest one canonical file (JSON Lines, CSV or Parquet)."""
+    """Ingest one canonical file (JSON Lines, CSV or Parquet).
+
+    ``report``: filled in as chunks commit (and returned), so that after an error or Ctrl-C the caller can say
+    what was kept.
+    """
     chosen = detect_format(path) if fmt == "auto" else fmt
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
+    report = report if report is not None else IngestReport(path.name)
     with operation(store, ctx, Action.INGEST_EVENTS, atomic=False, origin=path.name) as op:
         if chosen in ("jsonl", "csv"):
             refuse_utf16(path)  # before the parallel path, which does not go through read_records
         if chosen == "jsonl" and workers > 1 and path.stat().st_size >= PARALLEL_MIN_BYTES and not _is_json_array(path):
-            return _ingest_jsonl_parallel(op, path, workers=workers, progress=progress)
-        return _ingest_chunks(op, path.name, read_records(path, chosen, progress), chunk_size)
+            return _ingest_jsonl_parallel(op, path, report, workers=workers, progress=progress)
+        return _ingest_chunks(op, path.name, read_records(path, chosen, progress), chunk_size or DEFAULT_CHUNK, report)
 
 
 def ingest_mapped(
@@ -226,13 +266,16 @@ def ingest_mapped(
     *,
     today: "date",
     progress: Callable[[int], None] | None = None,
+    report: IngestReport | None = None,
 ) -> IngestReport:
-    """An agency export read through its mapping; columns the mapping does not name are ignored and listed."""
+    """An agency export read through its mapping; columns the mapping does not name are ignored and listed.
+    ``report`` as for ``ingest_file``."""
     from stayledger.formats.mapping import mapped_records, unmapped_columns
 
     with operation(store, ctx, Action.INGEST_EVENTS, atomic=False, origin=path.name) as op:
         ignored = unmapped_columns(path, mapping)
-        report = _ingest_chunks(op, path.name, mapped_records(path, mapping, today=today, progress=progress), DEFAULT_CHUNK)
+        records = mapped_records(path, mapping, today=today, progress=progress)
+        report = _ingest_chunks(op, path.name, records, DEFAULT_CHUNK, report)
         if ignored:
             report.notes.append(f"columns not in {mapping.name}, ignored: {', '.join(ignored)}")
         return report
@@ -249,31 +292,46 @@ def read_text_file(path: Path) -> tuple[str, str | None]:
 
 
 def decode_interchange(data: bytes) -> tuple[str, str | None]:
-    """UTF-8, else ISO 8859-1 (EDIFACT syntax level UNOC) with a note saying so."""
+    """UTF-8, else ISO 8859-1 (EDIFACT syntax level UNOC) with a note saying so.
+
+    A UTF-8 file with a few invalid bytes is not Latin-1: read so, each of its UTF-8 names would turn into
+    mojibake without a word. It is read as UTF-8 with each invalid byte as U+FFFD, which the manifest's warnings
+    name per traveller."""
     try:
         return data.decode("utf-8"), None
     except UnicodeDecodeError:
-        return data.decode("latin-1"), "the file is not UTF-8; read as ISO 8859-1 (EDIFACT syntax level UNOC)"
+        pass
+    text = data.decode("utf-8", "replace")
+    if any(char > "\x7f" and char != "\ufffd" for char in text):  # real UTF-8 sequences beside the bad bytes
+        bad = text.count("\ufffd")
+        return text, f"the file is UTF-8 with {bad} invalid byte(s), each read as U+FFFD (named in the warnings)"
+    return data.decode("latin-1"), "the file is not UTF-8; read as ISO 8859-1 (EDIFACT syntax level UNOC)"
 
 
-def ingest_paxlst(store: EventStore, ctx: AccessContext, path: Path, country: str) -> IngestReport:
+def ingest_paxlst(
+    store: EventStore, ctx: AccessContext, path: Path, country: str, airports: "AirportTable | None" = None
+) -> IngestReport:
     """Turn each traveller on a flight leaving ``country`` into a departure event (an exit record).
 
     An inbound manifest carries no admission (class, admitted-until), so it becomes no arrival: it is
     reported and nothing is ingested from it. Travellers who cannot become a record are quarantined.
+    ``airports``: the airport table to use (default the bundled one).
     """
     with operation(store, ctx, Action.INGEST_EVENTS, atomic=False, origin=path.name) as op:
-        return _ingest_manifest(op, path, country)
+        return _ingest_manifest(op, path, country, airports)
 
 
-def _ingest_manifest(op: Operation, path: Path, country: str) -> IngestReport:
+def _ingest_manifest(op: Operation, path: Path, country: str, airports: "AirportTable | None") -> IngestReport:
+    from stayledger.formats.paxlst import UnknownAirport
+
     text, encoding_note = read_text_file(path)
     try:
-        records, notes, manifests = _manifest_records(text, country)
+        records, notes, manifests = _manifest_records(text, country, airports)
     except ParseError as exc:
         # A refused manifest is kept like any refused record: raw text and reason, in the quarantine.
         _ingest_chunks(op, path.name, [RawRecord("whole file", text, None, f"manifest refused: {exc}")], DEFAULT_CHUNK)
-        raise ParseError(f"{exc.reason} (the manifest is kept in the quarantine)", exc.line, exc.column) from None
+        hint = " (add it with --airports FILE.csv, columns iata,country)" if isinstance(exc, UnknownAirport) else ""
+        raise ParseError(f"{exc.reason}{hint} (the manifest is kept in the quarantine)", exc.line, exc.column) from None
     report = _ingest_chunks(op, path.name, records, DEFAULT_CHUNK)
     if report.records == 0 and manifests:
         report.notes.clear()  # not empty: the warnings below say why nothing became a departure
@@ -283,7 +341,9 @@ def _ingest_manifest(op: Operation, path: Path, country: str) -> IngestReport:
     return report
 
 
-def _manifest_records(text: str, country: str) -> tuple[list[RawRecord], list[str], int]:
+def _manifest_records(
+    text: str, country: str, airports: "AirportTable | None" = None
+) -> tuple[list[RawRecord], list[str], int]:
     """Travellers of a PAXLST interchange as records (refused ones with their reasons), the warnings, the manifests."""
     from stayledger.domain.countries import normalise_country
     from stayledger.errors import ConfigurationError
@@ -293,7 +353,7 @@ def _manifest_records(text: str, country: str) -> tuple[list[RawRecord], list[st
     if receiving is None:
         raise ConfigurationError(f"--country {country!r} is not an ISO 3166-1 alpha-3 code (e.g. USA)")
     try:
-        converted = paxlst_to_records(text, receiving)
+        converted = paxlst_to_records(text, receiving, airports)
     except ValueError as exc:  # an unknown receiving country
         raise ConfigurationError(str(exc)) from None
     records: list[RawRecord] = []

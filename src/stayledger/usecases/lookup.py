@@ -150,7 +150,8 @@ def nearest_unlinked_exits(
     import pyarrow.compute as pc
 
     from stayledger.identity.deterministic import document_key
-    from stayledger.identity.splink_linker import LinkageModel, explain_pair, score_candidates
+    from stayledger.identity.model import LinkageModel
+    from stayledger.identity.pair_scores import explain_pair, score_candidates
     from stayledger.storage.arrow_events import events_to_table
 
     latest = store.latest_model()

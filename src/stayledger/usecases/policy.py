@@ -30,6 +30,7 @@ POLICY: dict[Action, Rule] = {
     A.VIEW_PERSON: _rule(R.OFFICER, R.REVIEWER, R.ADMIN, purpose=True),
     A.EXPLAIN_PAIR: _rule(R.OFFICER, R.REVIEWER, R.ADMIN, purpose=True),
     A.LIST_REVIEW: _rule(R.REVIEWER, R.ADMIN),  # event ids and probabilities, no names
+    A.COUNT_HELD_STAYS: _rule(R.REVIEWER, R.ANALYST, R.ADMIN),  # counts of needs_review stays by reason, no records
     A.SHOW_REVIEW: _rule(R.REVIEWER, R.ADMIN, purpose=True),
     A.DECIDE_REVIEW: _rule(R.REVIEWER, R.ADMIN),
     A.CORRECT_EVENT: _rule(R.OFFICER, R.ADMIN, purpose=True),

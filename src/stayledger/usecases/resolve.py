@@ -29,7 +29,8 @@ from stayledger.storage.base import EventStore, IdentityAssignment, ResolutionRu
 from stayledger.usecases.accountability import operation
 
 if TYPE_CHECKING:  # the linkage engine (Splink) is imported only when linking runs
-    from stayledger.identity.splink_linker import LinkageModel
+    from stayledger.identity.engine import LinkageEngine
+    from stayledger.identity.model import LinkageModel
 
 MATCH_THRESHOLD = 0.9  # a link at or above this joins two events
 GREY_ZONE = (0.5, 0.9)  # links in [low, high) that confident evidence does not settle go to clerical review
@@ -79,7 +80,9 @@ def review_constraints(store: EventStore, events: pa.Table) -> tuple[list[tuple[
 def _load_or_train_model(
     store: EventStore, events: pa.Table, train: bool, notes: list[str]
 ) -> tuple[int | None, LinkageModel | None]:
-    from stayledger.identity.splink_linker import TOO_SMALL_TO_TRAIN, LinkageModel, ModelTrainingError, train_model
+    from stayledger.identity.model import LinkageModel, ModelTrainingError
+    from stayledger.identity.model_spec import TOO_SMALL_TO_TRAIN
+    from stayledger.identity.training import train_model
     from stayledger.identity.features import build_features
 
     latest = store.latest_model()
@@ -152,7 +155,7 @@ def relink(store: EventStore, *, full: bool = False, train: bool = False) -> Res
         cluster_of, probabilities, grey = _link_incrementally(events, new_ids, previous_assignments, model, must, cannot)
         notes.append(f"linked {len(new_ids):,} new events to existing persons (use --full to re-link everything)")
     else:
-        from stayledger.identity.splink_linker import link_events
+        from stayledger.identity.linking import link_events
 
         method = "splink"
         result = link_events(events, model, match_threshold=MATCH_THRESHOLD, grey_zone=GREY_ZONE, must_link=must, cannot_link=cannot)
@@ -252,6 +255,9 @@ class RealtimeLinker:
     nationality); otherwise the model scores the candidates that the batch blocking rules would pair with
     the event. A score at or above MATCH_THRESHOLD joins the best candidate's person; grey-zone scores are
     queued for review. A new event that joins nobody starts a new person.
+    Document histories weigh as in the batch guard: a join (fast path or scored) that would make one issuer's
+    numbers alternate in the person's history is refused (the next candidate's person may take the event);
+    on thin evidence (one of the numbers seen once) it is kept and queued for review.
     """
 
     def __init__(
@@ -262,13 +268,17 @@ class RealtimeLinker:
         must: Iterable[tuple[str, str]] = (),
         cannot: Iterable[tuple[str, str]] = (),
         new_person: Callable[[str], str] | None = None,
+        engine: LinkageEngine | None = None,
     ) -> None:
         from stayledger.identity.features import build_features
 
         self._new_person = new_person or (lambda event_id: f"new:{event_id}")
-        from stayledger.identity.splink_linker import CandidateIndex, RecentEvents
+        from stayledger.identity.engine import RecentEvents
+        from stayledger.identity.engines import default_engine
+        from stayledger.identity.linking import DocumentHistories
 
         self.model = model
+        self._engine = engine or default_engine()
         self.cluster_of: dict[str, str] = {e: a.person_id for e, a in assignments.items()}
         self.probabilities: dict[str, float | None] = {e: a.link_probability for e, a in assignments.items()}
         self.grey: list[ReviewItem] = []
@@ -277,7 +287,10 @@ class RealtimeLinker:
         features = build_features(resolved)
         # Numbers given with several unrelated identities (or known placeholders) join nobody.
         self._shared = shared_documents_of(features) | model.shared_documents
-        self._index = CandidateIndex(discount_documents(features, self._shared), model)
+        features = discount_documents(features, self._shared)
+        self._index = self._engine.candidate_index(features, model)
+        # The batch guard's document-history evidence, for each join one event at a time.
+        self._histories = DocumentHistories(features, self.cluster_of)
         self._recent = RecentEvents(self._index)  # events linked since the index was built
         self._forced: dict[str, list[str]] = defaultdict(list)
         for a, b in must:
@@ -292,8 +305,10 @@ class RealtimeLinker:
 
     def link(self, event: Event) -> tuple[str, float | None]:
         """The person (or new cluster key) the event joins, and the probability of the joining link."""
+        from stayledger.identity.clustering import THIN_HISTORY
         from stayledger.identity.features import build_features, discount_documents
-        from stayledger.identity.splink_linker import score_candidates
+        from stayledger.identity.linking import identity_keys_of
+        from stayledger.identity.pair_scores import score_candidates
         from stayledger.storage.arrow_events import events_to_table
 
         low, high = GREY_ZONE
@@ -302,20 +317,31 @@ class RealtimeLinker:
         probability: float | None = 1.0 if person else None
         counts = bool(event.document_number) and discounted_document_reason(event.document_number, self._shared) is None
         doc = f"{document_key(event.document_number)}:{event.nationality}" if counts else None
-        if person is None and doc is not None:
-            person = self._by_doc.get(doc)  # deterministic fast path
         probe = discount_documents(build_features(events_to_table([event])), self._shared)
+        uses = identity_keys_of(probe)[event_id]
+        if person is None and doc is not None:
+            fast = self._by_doc.get(doc)  # deterministic fast path, unless the person's document history objects
+            if fast is not None and self._histories.conflict(fast, uses) is None:
+                person = fast
         if person is None:
+            refused: set[str] = set()  # persons the document history keeps this event out of
             keys = self._index.probe_keys(probe)
             candidates = self._index.candidates_for(probe, keys)
             recent = self._recent.candidates_for(keys)
             if recent:
                 candidates = pa.concat_tables([candidates, *(r.select(candidates.column_names) for r in recent)])
-            for other, p in score_candidates(probe, candidates, self.model):
+            for other, p in score_candidates(probe, candidates, self.model, engine=self._engine):
                 if frozenset((event_id, other)) in self._forbidden or p < low:
                     continue
                 if p >= MATCH_THRESHOLD and person is None:
-                    person, probability = self.cluster_of[other], p
+                    candidate = self.cluster_of[other]
+                    conflict = None if candidate in refused else self._histories.conflict(candidate, uses)
+                    if candidate in refused or (conflict is not None and conflict != THIN_HISTORY):
+                        refused.add(candidate)  # two people, each on their own passport: as the batch guard refuses
+                        continue
+                    person, probability = candidate, p
+                    if conflict == THIN_HISTORY:  # kept, and a reviewer confirms or splits (as in batch)
+                        self.grey.append(ReviewItem(*sorted((event_id, other)), p))
                 elif p < high:
                     left, right = sorted((event_id, other))
                     self.grey.append(ReviewItem(left, right, p))
@@ -323,6 +349,7 @@ class RealtimeLinker:
         self.cluster_of[event_id] = chosen
         self.probabilities[event_id] = probability
         self._recent.add(probe)
+        self._histories.add(chosen, uses)
         if doc is not None:
             self._by_doc.setdefault(doc, chosen)
         return chosen, probability
@@ -352,7 +379,7 @@ class LiveLinker:
     def rebuild(self, store: EventStore) -> bool:
         """Build from the (resolved) ledger; False when there is no trained model to link with."""
         from stayledger.identity.person_ids import mint_person_id
-        from stayledger.identity.splink_linker import LinkageModel
+        from stayledger.identity.model import LinkageModel
 
         latest = store.latest_model()
         if latest is None:

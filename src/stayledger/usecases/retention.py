@@ -100,7 +100,8 @@ def _rebuild_model_without_erased(store: EventStore) -> bool:
     if latest is None:
         return False
     from stayledger.identity.features import build_features
-    from stayledger.identity.splink_linker import LinkageModel, refresh_term_frequencies
+    from stayledger.identity.model import LinkageModel
+    from stayledger.identity.term_frequencies import refresh_term_frequencies
 
     model = refresh_term_frequencies(LinkageModel.from_json(latest[1]), build_features(store.events_table()))
     store.replace_models(model.to_json(), f"version {latest[0]} with name frequencies rebuilt after an erasure")

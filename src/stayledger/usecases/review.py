@@ -7,19 +7,22 @@ Deciding re-links at once, in the same unit of work as the decision, so that sta
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
 from stayledger.domain.access import AccessContext, Action
 from stayledger.domain.events import Event
+from stayledger.domain.stays import HeldBecause, Status
 from stayledger.errors import NotFound, StayledgerError
 from stayledger.failpoints import failpoint
 from stayledger.storage.base import EventStore, ReviewDecision, ReviewItem
 from stayledger.usecases.accountability import operation
 
 if TYPE_CHECKING:
-    from stayledger.identity.splink_linker import LinkageModel, PairExplanation
+    from stayledger.identity.model import LinkageModel
+    from stayledger.identity.scoring import PairExplanation
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,7 @@ class PairView:
 
 
 def _latest_model(store: EventStore) -> LinkageModel | None:
-    from stayledger.identity.splink_linker import LinkageModel
+    from stayledger.identity.model import LinkageModel
 
     latest = store.latest_model()
     return None if latest is None else LinkageModel.from_json(latest[1])
@@ -108,6 +111,32 @@ def review_queue(store: EventStore, ctx: AccessContext, as_of: date, *, pack: st
         return queue
 
 
+@dataclass(frozen=True)
+class HeldStays:
+    """How many stays are ``needs_review``, by why (each reason is settled by different work)."""
+
+    as_of: date
+    by_reason: dict[HeldBecause, int]
+    open_questions: int  # the review queue's open items: answering them settles the identity_link ones
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_reason.values())
+
+
+def count_held_stays(store: EventStore, ctx: AccessContext, as_of: date, *, pack: str = "us") -> HeldStays:
+    """Counts of ``needs_review`` stays by reason as of a day, beside the open questions (counts only, no records)."""
+    from stayledger.usecases.stays import determine_stays
+
+    with operation(store, ctx, Action.COUNT_HELD_STAYS, as_of=as_of.isoformat(), pack=pack) as op:
+        counts = Counter(s.held_because for s in determine_stays(store, as_of, pack=pack)
+                         if s.status is Status.NEEDS_REVIEW and s.held_because is not None)  # always set there
+        by_reason = {reason: counts[reason] for reason in HeldBecause if counts[reason]}
+        held = HeldStays(as_of, by_reason, len(store.review_items("open")))
+        op.note(held=held.total, open_questions=held.open_questions)
+        return held
+
+
 def _pair_view(store: EventStore, a: str, b: str) -> PairView:
     found = {e.event_id: e for e in store.events_by_id([a, b])}
     missing = [x for x in (a, b) if x not in found]
@@ -116,7 +145,7 @@ def _pair_view(store: EventStore, a: str, b: str) -> PairView:
     model = _latest_model(store)
     explanation = None
     if model is not None:
-        from stayledger.identity.splink_linker import explain_pair as explain_with_model
+        from stayledger.identity.pair_scores import explain_pair as explain_with_model
 
         explanation = explain_with_model(found[a].to_record(), found[b].to_record(), model)
     assignments = store.identity_assignments()

@@ -14,7 +14,7 @@ from typing import Collection, Iterator, Mapping
 
 from stayledger.domain.corrections import effective_events
 from stayledger.domain.events import Event
-from stayledger.domain.stays import EvidenceEvent, Status, StayDetermination
+from stayledger.domain.stays import EvidenceEvent, HeldBecause, Status, StayDetermination
 from stayledger.rules import RulePack, get_pack
 from stayledger.storage.arrow_events import table_to_events
 from stayledger.storage.base import EventStore
@@ -101,7 +101,8 @@ def hold_for_dispute(stay: StayDetermination, disputed: frozenset[str]) -> StayD
     if stay.status is not Status.OVERSTAY or not involved:
         return stay
     step = f"the traveller disputes {', '.join(sorted(involved))} (correction case open) → needs_review instead of overstay"
-    return dataclasses.replace(stay, status=Status.NEEDS_REVIEW, overstay_days=0, steps=stay.steps + (step,))
+    return dataclasses.replace(stay, status=Status.NEEDS_REVIEW, overstay_days=0, steps=stay.steps + (step,),
+                               held_because=HeldBecause.DISPUTED)
 
 
 def hold_for_review(
@@ -129,6 +130,7 @@ def hold_for_review(
         steps=steps,
         evidence=evidence,
         uncertain_links=stay.uncertain_links + tuple(eid for eid, _ in later),
+        held_because=HeldBecause.IDENTITY_LINK,
     )
 
 

@@ -144,7 +144,7 @@ def _schengen_window(stays: list[StayDetermination], events: dict[str, Event], t
         if not counts_under_short_stay_rule(stay.admission_class):
             continue
         start = events[stay.arrival_event_id].occurred_on
-        departure = events.get(stay.departure_event_id) if stay.departure_event_id else None
+        departure = events.get(stay.closing_event_id) if stay.closing_event_id else None
         periods.append((start, min(departure.occurred_on, today) if departure else today))
     result = schengen_calc(periods, today)
     return SchengenWindow(result.days_used, result.max_stay_days,

@@ -1,4 +1,4 @@
-"""Identity linkage with real DuckDB and Splink on a small labelled population made here."""
+"""Identity linkage (training, prediction, clustering, scoring, explanation) with real DuckDB and Splink on a small labelled population made here."""
 
 from __future__ import annotations
 
@@ -11,22 +11,14 @@ import pyarrow as pa
 import pytest
 
 from stayledger.identity.features import build_features
-from stayledger.identity.splink_linker import (
-    TOO_SMALL_TO_TRAIN,
-    CandidateIndex,
-    LinkageModel,
-    ModelFormatError,
-    ModelTrainingError,
-    cluster_links,
-    explain_pair,
-    link_events,
-    predict_links,
-    render_waterfall_text,
-    score_candidates,
-    train_model,
-    waterfall_chart_spec,
-)
-from stayledger.identity.clustering import ReviewDecisionConflict
+from stayledger.identity.clustering import ReviewDecisionConflict, cluster_links
+from stayledger.identity.engines.duckdb_splink import DuckDBCandidateIndex
+from stayledger.identity.linking import link_events, predict_links
+from stayledger.identity.model import LinkageModel, ModelFormatError, ModelTrainingError
+from stayledger.identity.model_spec import TOO_SMALL_TO_TRAIN
+from stayledger.identity.pair_scores import explain_pair, score_candidates
+from stayledger.identity.training import train_model
+from stayledger.reports.waterfall import render_waterfall_text, waterfall_chart_spec
 from stayledger.storage.arrow_events import EVENT_SCHEMA
 
 SYLLABLES = ["ka", "lo", "mi", "ren", "sa", "to", "vi", "dan", "el", "mar", "no", "bi", "ste", "ro", "lin", "fa", "gor", "u", "ha", "pe"]
@@ -297,7 +289,7 @@ def test_score_candidates_equals_splink_predict(data: tuple[pa.Table, dict[str, 
 def test_candidate_index_finds_what_batch_blocking_pairs(data: tuple[pa.Table, dict[str, str]], model: LinkageModel) -> None:
     events, _ = data
     features = build_features(events)
-    index = CandidateIndex(features, model)
+    index = DuckDBCandidateIndex(features, model)
     new = features.filter(pa.compute.equal(features.column("unique_id"), "mueller-3"))
     found = set(index.candidates_for(new).column("unique_id").to_pylist())
     assert {"mueller-0", "mueller-1", "mueller-2"} <= found
@@ -549,6 +541,51 @@ def test_a_stream_of_new_events_finds_earlier_new_events_by_their_blocking_keys(
     assert linker.cluster_of["new-2"] != first
 
 
+
+def _one_traveller_stream(model: LinkageModel, resolved: list[tuple[str, date]]) -> tuple[Any, Any]:
+    """A near-real-time linker over one resolved person "P" whose events carry the given (number, date),
+    and a function making a new event of the same name and birth date on another (number, date)."""
+    from stayledger.domain.events import parse_event
+    from stayledger.storage.base import IdentityAssignment
+    from stayledger.usecases.resolve import RealtimeLinker
+
+    def row(n: int, number: str, on: date) -> dict[str, Any]:
+        return _event("hist", n, "arrival", on, "Abernathy-Quist", "Oriana", "1981-07-19", "F", "NZL", number)
+
+    rows = [row(i, number, on) for i, (number, on) in enumerate(resolved)]
+    assignments = {r["event_id"]: IdentityAssignment(r["event_id"], "P", None) for r in rows}
+    linker = RealtimeLinker(_table(rows), assignments, model)
+
+    def new(n: int, number: str, on: date) -> Any:
+        return parse_event({k: v.isoformat() if isinstance(v, date) else v for k, v in row(n, number, on).items() if v is not None})
+
+    return linker, new
+
+
+def test_near_real_time_refuses_a_join_that_makes_one_issuers_numbers_alternate(model: LinkageModel) -> None:
+    # P used LA123456 once, then LX987654 twice; a record on LA123456 again is someone else's own passport
+    # (X, Y, Y, X: each number used twice), as the batch guard decides.
+    linker, new = _one_traveller_stream(model, [("LA123456", date(2023, 1, 10)), ("LX987654", date(2023, 3, 10)),
+                                                ("LX987654", date(2023, 5, 10))])
+    person, _ = linker.link(new(9, "LA123456", date(2023, 7, 10)))
+    assert person != "P"
+
+
+def test_near_real_time_keeps_a_join_on_thin_document_history_and_asks_a_reviewer(model: LinkageModel) -> None:
+    # A number seen once between two uses of P's own: kept (a stale or mistyped number is as likely), questioned.
+    linker, new = _one_traveller_stream(model, [("LA123456", date(2023, 1, 10)), ("LA123456", date(2023, 6, 10))])
+    person, probability = linker.link(new(9, "LX987654", date(2023, 3, 10)))
+    assert person == "P" and probability is not None and probability >= 0.9
+    assert [(item.event_id_l, item.event_id_r) for item in linker.grey] in ([("hist-0", "hist-9")], [("hist-1", "hist-9")])
+
+
+def test_near_real_time_links_a_renewed_passport_without_asking(model: LinkageModel) -> None:
+    linker, new = _one_traveller_stream(model, [("LA123456", date(2023, 1, 10)), ("LA123456", date(2023, 3, 10))])
+    person, _ = linker.link(new(9, "LX987654", date(2023, 6, 10)))
+    assert person == "P" and linker.grey == []
+    again, _ = linker.link(new(10, "LX987654", date(2023, 9, 10)))  # the fast path on the new number
+    assert again == "P" and linker.grey == []
+
 def _manifest(prefix: str, count: int, number: str, seed: int) -> list[dict[str, Any]]:
     """``count`` people of one flight, all given document ``number``, each a name and birth date of their own."""
     rng = random.Random(seed)
@@ -593,7 +630,7 @@ def test_placeholder_birth_dates_in_different_years_are_evidence_against(model: 
 
 
 def test_a_names_frequency_counts_all_its_spellings_but_not_other_names_sharing_a_key() -> None:
-    from stayledger.identity.splink_linker import refresh_term_frequencies
+    from stayledger.identity.term_frequencies import refresh_term_frequencies
 
     spellings = ["MUHAMMAD"] * 5 + ["MOHAMMED"] * 3 + ["MOHAMED"] * 2 + ["HASSAN"] * 2 + ["HUSSEIN"] * 2 + ["ALI"] * 6
     rows = [_event(f"m{i}", 0, "arrival", date(2025, 1, 1), "KHAN", g, "1980-01-02", "M", "PAK", f"AB{i:07d}")

@@ -1,0 +1,200 @@
+"""The batch linking policy: which scored pairs join two events, which go to review, what the guard refuses.
+
+Over any ``LinkageEngine``: the engine scores the blocked pairs (``predict_links``); the clustering
+(``clustering.cluster_links``) joins links at or above the match threshold under the review constraints
+(must/cannot-link) and its chaining guard (relatives' passports, contradicting records, namesakes, document
+histories); links in the grey zone that confident evidence does not settle, and links kept on thin
+document-history evidence against them, become questions for a reviewer.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from stayledger.identity.clustering import (
+    ClusterResult,
+    IdentityKeys,
+    cluster_links,
+    document_format,
+    document_history_conflict,
+)
+from stayledger.identity.engine import LINK_SCHEMA, LinkageEngine
+from stayledger.identity.features import build_features, discount_documents, shared_documents_of
+from stayledger.identity.model import LinkageError, LinkageModel
+from stayledger.identity.term_frequencies import with_term_frequencies
+
+
+def predict_links(features: pa.Table, model: LinkageModel, *, threshold: float = 0.01, engine: LinkageEngine | None = None) -> pa.Table:
+    """Score the blocked candidate pairs of a feature table; keep those at or above ``threshold``.
+
+    Returns ``event_id_l, event_id_r, match_probability, match_weight`` (event_id_l < event_id_r),
+    sorted by the two ids so that equal inputs give equal tables.
+    """
+    if features.num_rows < 2:
+        return LINK_SCHEMA.empty_table()
+    if engine is None:
+        from stayledger.identity.engines import default_engine
+
+        engine = default_engine()
+    return engine.predict(with_term_frequencies(features, model), model, threshold=threshold)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkageResult:
+    """Identities of a batch of events, with the pairs a reviewer should look at."""
+
+    cluster_of: dict[str, str]
+    joining_probability: dict[str, float | None]
+    # Grey-zone pairs for the review queue: event_id_l, event_id_r, match_probability,
+    # cluster_l, cluster_r, same_cluster (see ``link_events``).
+    grey_pairs: pa.Table
+    links: pa.Table
+    refused: list[tuple[str, str, float, str]]
+    # Links kept although the two sides' documents of one issuer alternate once (thin evidence of two
+    # people): for review, in the schema of ``grey_pairs``.
+    questioned_pairs: pa.Table | None = None
+
+
+def identity_keys_of(features: pa.Table) -> dict[str, IdentityKeys]:
+    """Document (OCR-canonical), birth date and normalised surname per event, for the clustering chaining guard."""
+    ids = features.column("unique_id").to_pylist()
+    docs = features.column("doc_ocr").to_pylist()
+    dobs = features.column("dob").to_pylist()
+    surnames = features.column("surname").to_pylist()
+    issuers = pc.coalesce(features.column("document_issuer"), features.column("nationality")).to_pylist()
+    dates = pc.cast(features.column("occurred_on"), pa.string()).to_pylist()
+    formats = [document_format(d) for d in features.column("doc").to_pylist()]
+    return {e: IdentityKeys(d, b, n, i, o, f) for e, d, b, n, i, o, f in zip(ids, docs, dobs, surnames, issuers, dates, formats)}
+
+
+def link_events(
+    events: pa.Table,
+    model: LinkageModel,
+    *,
+    match_threshold: float = 0.9,
+    grey_zone: tuple[float, float] = (0.5, 0.9),
+    must_link: Iterable[tuple[str, str]] = (),
+    cannot_link: Iterable[tuple[str, str]] = (),
+    engine: LinkageEngine | None = None,
+) -> LinkageResult:
+    """Resolve the identities of a batch of events: features, prediction, constrained clustering.
+
+    ``grey_pairs`` holds every scored pair with ``grey_zone[0] <= p < grey_zone[1]`` whose two
+    events are not already one identity through *confident* evidence alone, i.e. through
+    links with p >= max(match_threshold, grey_zone[1]) and must-links. ``same_cluster`` tells
+    whether the final clustering nevertheless joined them (possible when ``match_threshold`` is
+    below the top of the grey zone: a reviewer may want to split) or left them apart (a reviewer
+    may want to merge). Cannot-link pairs are never grey pairs; pairs are sorted strongest first.
+    """
+    low, high = grey_zone
+    if not 0.0 <= low <= high <= 1.0:
+        raise LinkageError(f"grey_zone must satisfy 0 <= low <= high <= 1, got {grey_zone}")
+    must = [(a, b) for a, b in must_link]
+    cannot = [(a, b) for a, b in cannot_link]
+    features = build_features(events)
+    # Numbers this batch gives with several unrelated identities weigh nothing, like the model's.
+    features = discount_documents(features, shared_documents_of(features) | model.shared_documents)
+    links = predict_links(features, model, threshold=min(low, match_threshold), engine=engine)
+    event_ids = features.column("unique_id").to_pylist()
+    keys = identity_keys_of(features)
+    clusters = cluster_links(event_ids, links, match_threshold=match_threshold, must_link=must, cannot_link=cannot, identity_keys=keys)
+    confident = clusters if high <= match_threshold else cluster_links(
+        event_ids, links, match_threshold=high, must_link=must, cannot_link=cannot, identity_keys=keys
+    )
+    grey_pairs = _grey_pairs(links, low, high, clusters, confident, cannot)
+    return LinkageResult(
+        cluster_of=clusters.cluster_of,
+        joining_probability=clusters.joining_probability,
+        grey_pairs=grey_pairs,
+        links=links,
+        refused=clusters.refused,
+        questioned_pairs=_questioned_pairs(grey_pairs, clusters),
+    )
+
+
+def _questioned_pairs(grey_pairs: pa.Table, clusters: ClusterResult) -> pa.Table:
+    """The links kept on thin document-history evidence against them (a reviewer confirms or splits),
+    in the schema of ``grey_pairs`` and not already among them."""
+    seen = set(zip(grey_pairs.column("event_id_l").to_pylist(), grey_pairs.column("event_id_r").to_pylist()))
+    rows = [(a, b, p) for a, b, p, _ in clusters.questioned if (a, b) not in seen]
+    return pa.table(
+        {"event_id_l": [a for a, _, _ in rows], "event_id_r": [b for _, b, _ in rows], "match_probability": [p for _, _, p in rows],
+         "cluster_l": [clusters.cluster_of[a] for a, _, _ in rows], "cluster_r": [clusters.cluster_of[b] for _, b, _ in rows],
+         "same_cluster": [clusters.cluster_of[a] == clusters.cluster_of[b] for a, b, _ in rows]},
+        schema=grey_pairs.schema,
+    )
+
+
+def _grey_pairs(
+    links: pa.Table, low: float, high: float, clusters: ClusterResult, confident: ClusterResult, cannot: list[tuple[str, str]]
+) -> pa.Table:
+    probs = links.column("match_probability")
+    in_zone = links.filter(pc.and_(pc.greater_equal(probs, low), pc.less(probs, high)))
+    in_zone = in_zone.sort_by([("match_probability", "descending"), ("event_id_l", "ascending"), ("event_id_r", "ascending")])
+    forbidden = {frozenset(p) for p in cannot}
+    rows: dict[str, list[Any]] = {k: [] for k in ("event_id_l", "event_id_r", "match_probability", "cluster_l", "cluster_r", "same_cluster")}
+    for a, b, p in zip(*(in_zone.column(c).to_pylist() for c in ("event_id_l", "event_id_r", "match_probability"))):
+        if confident.cluster_of[a] == confident.cluster_of[b] or frozenset((a, b)) in forbidden:
+            continue
+        ca, cb = clusters.cluster_of[a], clusters.cluster_of[b]
+        for key, value in zip(rows, (a, b, p, ca, cb, ca == cb)):
+            rows[key].append(value)
+    schema = pa.schema(
+        [("event_id_l", pa.string()), ("event_id_r", pa.string()), ("match_probability", pa.float64()),
+         ("cluster_l", pa.string()), ("cluster_r", pa.string()), ("same_cluster", pa.bool_())]
+    )
+    return pa.table(rows, schema=schema)
+
+
+class DocumentHistories:
+    """Each person's document uses (number, issuer, shape, date), for the document-history check when events
+    are linked one at a time (``clustering.document_history_conflict``, as the batch clustering's guard uses).
+
+    Resolved events are kept as Arrow columns sorted by person (a million events cost tens of megabytes, not
+    a Python object each); events linked since are kept as keys."""
+
+    def __init__(self, features: pa.Table, person_of: Mapping[str, str]) -> None:
+        ids = features.column("unique_id").to_pylist()
+        table = pa.table({
+            "person": pa.array([person_of.get(e) for e in ids], pa.string()),
+            "event_id": features.column("unique_id"),
+            "document": features.column("doc_ocr"),
+            "written": features.column("doc"),
+            "issuer": pc.coalesce(features.column("document_issuer"), features.column("nationality")),
+            "occurred_on": pc.cast(features.column("occurred_on"), pa.string()),
+        })
+        usable = pc.and_(pc.and_(pc.is_valid(table.column("person")), pc.is_valid(table.column("document"))),
+                         pc.and_(pc.is_valid(table.column("issuer")), pc.is_valid(table.column("occurred_on"))))
+        self._table = table.filter(usable).sort_by("person").combine_chunks()
+        self._rows: dict[str, tuple[int, int]] = {}
+        if self._table.num_rows:
+            runs = pc.run_end_encode(self._table.column("person").chunk(0))
+            start = 0
+            for person, end in zip(runs.values.to_pylist(), runs.run_ends.to_pylist()):
+                self._rows[person] = (start, end - start)
+                start = end
+        self._recent: dict[str, list[IdentityKeys]] = defaultdict(list)
+
+    def of(self, person: str) -> list[IdentityKeys]:
+        """The person's document uses: resolved events, then those linked since."""
+        start, length = self._rows.get(person, (0, 0))
+        rows = self._table.slice(start, length).to_pylist() if length else []
+        keys = [IdentityKeys(r["document"], None, None, r["issuer"], r["occurred_on"], document_format(r["written"])) for r in rows]
+        return keys + self._recent.get(person, [])
+
+    def add(self, person: str, keys: IdentityKeys) -> None:
+        """Record a newly linked event's document use under its person."""
+        if keys.document and keys.issuer and keys.occurred_on:
+            self._recent[person].append(keys)
+
+    def conflict(self, person: str, keys: IdentityKeys) -> str | None:
+        """Why the event with ``keys`` joining ``person`` would contradict their document history, or None
+        (``THIN_HISTORY`` when the evidence is thin: join, and ask a reviewer)."""
+        if not (keys.document and keys.issuer and keys.occurred_on):
+            return None
+        return document_history_conflict([keys], self.of(person))
