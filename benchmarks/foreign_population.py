@@ -18,7 +18,11 @@ tuned to the project's own generator. It models:
   particles and compound names, FNU for mononyms, day/month swaps and digit errors in birth dates, partial
   birth dates, OCR confusions, transpositions and omissions in document numbers; a little manual-entry
   noise on border records, MRZ truncation of long names; exits over land that no record shows; real
-  overstays (late departures and people still in the country on the as-of date).
+  overstays (late departures and people still in the country on the as-of date);
+* different people whose records look alike: exact namesakes (same full name, sex, birth date and
+  nationality, unrelated passports) at the rate a register of ``--register`` travellers holds (see
+  ``namesake_probability``), placeholder document numbers in carrier records (``--placeholder-doc-rate``)
+  and bookings keyed with one number for the whole party (``--group-booking-rate``).
 
 Output in ``--out``: ``events.jsonl`` (canonical events), ``truth_identities.csv`` (event_id,person),
 ``truth_stays.csv`` (arrival_event_id,status,authorized_until,overstay_days), ``manifest.json`` and two
@@ -43,6 +47,7 @@ import json
 import math
 import random
 import string
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -1017,6 +1022,63 @@ def format_variant(text: str, culture: str, rng: random.Random) -> str | None:
 
 
 # --------------------------------------------------------------------------------------------------------
+# Namesakes: how often two different travellers share name, sex, birth date and nationality
+# --------------------------------------------------------------------------------------------------------
+
+# Share of the most common surname and of the most common given name within one sex and birth cohort, by
+# culture (national name statistics, rounded). Spanish-speaking cultures carry two surnames.
+TOP_NAME_SHARES: dict[str, tuple[float, float]] = {
+    "cn": (0.079, 0.02), "kr": (0.215, 0.015), "jp": (0.015, 0.015), "vn": (0.38, 0.03), "in": (0.04, 0.02),
+    "ng": (0.01, 0.03), "gh": (0.06, 0.04), "ke": (0.03, 0.03), "et": (0.03, 0.03), "eg": (0.02, 0.01),
+    "sa": (0.01, 0.01), "ir": (0.02, 0.06), "pk": (0.06, 0.03), "bd": (0.08, 0.03), "ph": (0.01, 0.03),
+    "id": (1.0, 0.01), "th": (0.0005, 0.02), "tr": (0.04, 0.04), "ru": (0.013, 0.06), "ua": (0.01, 0.06),
+    "pl": (0.007, 0.04), "de": (0.01, 0.03), "fr": (0.006, 0.03), "gb": (0.012, 0.03), "it": (0.007, 0.03),
+    "es": (0.03, 0.03), "mx": (0.035, 0.03), "co": (0.03, 0.03), "br": (0.06, 0.04),
+}
+TWO_SURNAMES = {"es", "mx", "co"}
+ZETA_2 = math.pi ** 2 / 6
+REGISTER_TRAVELLERS = 30_000_000
+
+
+def name_collision(culture: str) -> float:
+    """Probability that two random travellers of a culture carry the same full name.
+
+    Name frequencies are heavy-tailed; with a Zipf law of exponent 1, f_k = f_1 / k, the collision
+    probability is Σ f_k² = f_1² × ζ(2) = f_1² × π²/6, so the share of the most common name fixes it.
+    Surnames and given names are taken as independent; given names are compared within one sex (½).
+    """
+    top_surname, top_given = TOP_NAME_SHARES.get(culture, (0.01, 0.03))
+    surname = min(1.0, ZETA_2 * top_surname ** 2)
+    if culture in TWO_SURNAMES:
+        surname = surname ** 2
+    return 0.5 * surname * ZETA_2 * top_given ** 2
+
+
+def effective_birth_years(rng: random.Random, samples: int = 20000) -> float:
+    """1 / Σ p_y² over the birth years this generator draws for single travellers (``gen_dob``)."""
+    years = Counter(gen_dob(rng, 18, 85, date(2023, 6, 1)).year for _ in range(samples))
+    return 1.0 / sum((n / samples) ** 2 for n in years.values())
+
+
+def namesake_probability(travellers: float, collision: float, birth_years: float, placeholder_share: float,
+                         placeholder: bool) -> float:
+    """Probability that a traveller has at least one exact namesake among ``travellers`` of his culture
+    and nationality in the register (the birthday paradox: the number of pairs grows with the square of
+    the register). Two full birth dates agree with probability 1 / (365.25 × Y); two 1 January
+    placeholders agree when the years do, 1 / Y. λ = (travellers of the same date kind) × collision ×
+    P(same date); P(at least one) = 1 − e^−λ."""
+    if placeholder:
+        expected = travellers * placeholder_share * collision / birth_years
+    else:
+        expected = travellers * (1 - placeholder_share) * collision / (365.25 * birth_years)
+    return 1.0 - math.exp(-expected)
+
+
+# Placeholder document numbers seen in manifest feeds (the form's example, repeated digits, words).
+PLACEHOLDER_NUMBERS = ("123456789", "123456789", "123456789", "12345678", "000000000", "00000000", "UNKNOWN",
+                       "NIL", "999999999", "1", "N/A", "X", "A1234567", "NOPASSPORT")
+
+# --------------------------------------------------------------------------------------------------------
 # Dates of birth and document numbers as sources write them
 # --------------------------------------------------------------------------------------------------------
 
@@ -1084,11 +1146,19 @@ def doc_noise(number: str, rng: random.Random, kind: str) -> str:
 # --------------------------------------------------------------------------------------------------------
 
 
+PLACEHOLDER_P = {"et": 0.12, "bd": 0.05, "pk": 0.05, "ng": 0.03, "gh": 0.04, "eg": 0.02, "in": 0.02, "ke": 0.03}
+
+
 class Generator:
-    def __init__(self, people: int, seed: int, as_of: date) -> None:
+    def __init__(self, people: int, seed: int, as_of: date, *, register: int = REGISTER_TRAVELLERS,
+                 placeholder_doc_rate: float = 0.004, group_booking_rate: float = 0.01) -> None:
         self.n = people
         self.rng = random.Random(seed)
         self.as_of = as_of
+        self.register = register
+        self.placeholder_doc_rate = placeholder_doc_rate
+        self.group_booking_rate = group_booking_rate
+        self.birth_years = effective_birth_years(random.Random(seed + 1))
         self.numbers = NumberSource(self.rng)
         self.persons: list[Person] = []
         self.events: list[dict] = []
@@ -1147,8 +1217,7 @@ class Generator:
         rng = self.rng
         # birth-date quality on the passport itself (person level, consistent across records)
         age_1990 = 1990 - dob.year
-        placeholder_p = {"et": 0.12, "bd": 0.05, "pk": 0.05, "ng": 0.03, "gh": 0.04, "eg": 0.02, "in": 0.02,
-                         "ke": 0.03}.get(culture, 0.0)
+        placeholder_p = PLACEHOLDER_P.get(culture, 0.0)
         if age_1990 > 10 and rng.random() < placeholder_p:
             p.dob_form = "placeholder"
             p.dob = date(dob.year, 1, 1)
@@ -1158,6 +1227,30 @@ class Generator:
             p.tags.add("dob_partial_passport")
         self.persons.append(p)
         return p
+
+    def culture_travellers(self, nat: str, culture: str) -> float:
+        """How many of the register's travellers have this nationality and name culture."""
+        share = NATIONS[nat].weight / self.nat_total
+        origins = [(c, s) for n, c, s, _, _ in ORIGINS if n == nat]
+        culture_share = dict(origins).get(culture, 1.0 - sum(s for _, s in origins))
+        return self.register * share * culture_share
+
+    def maybe_namesake(self, p: Person) -> None:
+        """Add a namesake of ``p`` with half the probability that p has one (a pair holds two travellers)."""
+        if self.register <= 0 or len(self.persons) >= self.n:
+            return
+        q = namesake_probability(self.culture_travellers(p.nationality, p.culture), name_collision(p.culture),
+                                 self.birth_years, PLACEHOLDER_P.get(p.culture, 0.0), p.dob_form == "placeholder")
+        if self.rng.random() >= q / 2:
+            return
+        other = Person(self.new_pid(), p.culture, p.nationality, p.sex, p.dob, p.surname, p.given, None, "single",
+                       None, dob_form=p.dob_form)
+        other.tags |= {t for t in p.tags if t.startswith("dob_")} | {"namesake"}
+        p.tags.add("namesake")
+        self.persons.append(other)
+        self.bump("namesake_pairs")
+        if p.dob_form == "placeholder":
+            self.bump("namesake_pairs_placeholder_dob")
 
     def build_population(self) -> None:
         rng = self.rng
@@ -1171,7 +1264,8 @@ class Generator:
                 sex = "M" if rng.random() < 0.55 else "F"
                 dob = gen_dob(rng, 18, 85, ref)
                 sur, given = draw_name(rng, culture, sex)
-                self.make_person(nat, culture, sex, dob, sur, given, second, None, "single")
+                single = self.make_person(nat, culture, sex, dob, sur, given, second, None, "single")
+                self.maybe_namesake(single)
                 continue
             # a household travelling together
             hh_count += 1
@@ -1588,6 +1682,18 @@ class Generator:
             # shared booking noise for a family: a misspelt surname on the whole booking
             booking_typo = family and len(members) > 1 and rng.random() < 0.02
             booking_surname_typo: dict[str, str] = {}
+            # a party booked together whose manifest carries one number for everyone: a placeholder the
+            # agent typed, or the lead passenger's own number copied to the others
+            booking_number: str | None = None
+            booking_tag = ""
+            if len(members) > 1 and rng.random() < self.group_booking_rate:
+                if rng.random() < 0.4:
+                    booking_number, booking_tag = rng.choice(PLACEHOLDER_NUMBERS), "group_placeholder_doc"
+                else:
+                    lead = members[0]
+                    booking_number = lead.passport_on(lead.nationality, departure if departure != date.max
+                                                      else arrival).number
+                    booking_tag = "booking_copied_number"
             for m in members:
                 if family and m.role != "head" and rng.random() < 0.12:
                     continue  # this member did not come on this trip
@@ -1637,6 +1743,10 @@ class Generator:
                                 "mode": "air" if arr_mode != "sea" else "sea"})
                     dev["carrier"] = carrier_code if arr_mode != "sea" else ev.get("carrier", "RCL")
                     dtags = self.carrier_noise(dev, m, dpp, booking_surname_typo if booking_typo else None)
+                    if (booking_number is not None and "document_number" in dev and "placeholder_doc" not in dtags
+                            and dev["document_number"] != booking_number):
+                        dev["document_number"] = booking_number
+                        dtags.append(booking_tag)
                     if dpp is not pp:
                         dtags.append("departed_on_other_passport")
                     if dpp.number != pp.number and dpp.issuer == pp.issuer:
@@ -1845,6 +1955,9 @@ class Generator:
             del ev["document_number"]
             ev.pop("document_type", None)
             tags.append("doc_missing")
+        elif r < 0.016 + self.placeholder_doc_rate:
+            ev["document_number"] = rng.choice(PLACEHOLDER_NUMBERS)
+            tags.append("placeholder_doc")
         if rng.random() < 0.04:
             del ev["sex"]
         return tags
@@ -1905,15 +2018,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--as-of", default="2025-12-31")
+    ap.add_argument("--register", type=int, default=REGISTER_TRAVELLERS,
+                    help="distinct travellers of the register whose namesake rate the sample keeps (0: no namesakes added)")
+    ap.add_argument("--placeholder-doc-rate", type=float, default=0.004,
+                    help="share of carrier records with a placeholder document number (123456789, UNKNOWN, ...)")
+    ap.add_argument("--group-booking-rate", type=float, default=0.01,
+                    help="share of household trips whose manifest carries one number for the whole party")
     args = ap.parse_args(argv)
-    gen = Generator(args.people, args.seed, date.fromisoformat(args.as_of))
+    gen = Generator(args.people, args.seed, date.fromisoformat(args.as_of), register=args.register,
+                    placeholder_doc_rate=args.placeholder_doc_rate, group_booking_rate=args.group_booking_rate)
     gen.run()
     gen.write(args.out)
     s = gen.stats
     stays = len(gen.truth_stays)
     print(f"{len(gen.persons)} people, {len(gen.events)} events, {stays} stays -> {args.out}")
     for k in sorted(s):
-        if k.startswith("truth_") or k.startswith("unrecorded") or k.startswith("departures"):
+        if k.startswith(("truth_", "unrecorded", "departures", "namesake", "noise_placeholder", "noise_group",
+                         "noise_booking")):
             print(f"  {k}: {s[k]} ({100 * s[k] / max(stays, 1):.2f}% of stays)")
     return 0
 

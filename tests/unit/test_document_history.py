@@ -77,3 +77,30 @@ def test_a_number_mistyped_the_same_way_twice_is_not_a_second_passport() -> None
     own = [_k("N10190995", "2022-10-06"), _k("N10190995", "2023-03-30"), _k("N10190995", "2024-02-07")]
     mistyped = [_k("N10190959", "2022-11-28"), _k("N10190959", "2023-11-06")]
     assert document_history_conflict(own, mistyped) is None
+
+
+def _p(number: str, dob: str, on: str, surname: str = "OKAFOR") -> IdentityKeys:
+    return IdentityKeys(number, dob, surname, "NGA", on)
+
+
+def test_a_companions_record_on_the_lead_passengers_number_is_not_the_lead() -> None:
+    # The father's own records state his birth date twice; the booking gave his daughter his number.
+    lead = [_p("A12345678", "1975-04-18", "2024-03-01"), _p("A12345678", "1975-04-18", "2024-03-20")]
+    daughter = [_p("A12345679", "2009-11-02", "2024-03-01"), _p("A12345679", "2009-11-02", "2024-05-02")]
+    copied = _p("A12345678", "2009-11-02", "2024-03-20")
+    keys = {"l1": lead[0], "l2": lead[1], "d1": daughter[0], "d2": daughter[1], "c": copied}
+    links = pa.table({"event_id_l": ["l1", "d1", "l2", "c", "c"], "event_id_r": ["l2", "d2", "c", "d1", "d2"],
+                      "match_probability": [0.999, 0.999, 0.99, 0.97, 0.97]})
+    result = cluster_links(list(keys), links, match_threshold=0.9, identity_keys=keys)
+    assert result.cluster_of["c"] != result.cluster_of["l1"]
+    assert result.cluster_of["c"] == result.cluster_of["d1"]
+    assert any("another birth date" in reason for *_, reason in result.refused)
+
+
+def test_the_holders_own_record_with_a_mistyped_birth_date_stays_with_him() -> None:
+    lead = [_p("A12345678", "1975-04-18", "2024-03-01"), _p("A12345678", "1975-04-18", "2024-03-20")]
+    for typo in ("1975-04-19", "1975-18-04", "1957-04-18", "1975-01-01", "1975-04", "1975"):
+        keys = {"l1": lead[0], "l2": lead[1], "t": _p("A12345678", typo, "2024-06-01")}
+        links = pa.table({"event_id_l": ["l1", "l2"], "event_id_r": ["l2", "t"], "match_probability": [0.999, 0.99]})
+        result = cluster_links(list(keys), links, match_threshold=0.9, identity_keys=keys)
+        assert result.cluster_of["t"] == result.cluster_of["l1"], typo

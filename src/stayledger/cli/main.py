@@ -352,11 +352,21 @@ def synth(
     people: Annotated[int, typer.Option("--people", min=1, help="Number of travellers.")] = 20_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same files.")] = 1,
     as_of: Annotated[str, typer.Option("--as-of", help="The population's 'today' (YYYY-MM-DD).")] = "2025-12-31",
+    register: Annotated[int, typer.Option(
+        "--register", min=0,
+        help="Distinct travellers of the register whose share of exact namesakes the sample keeps (0: none added).",
+    )] = 50_000_000,
+    placeholder_documents: Annotated[bool, typer.Option(
+        "--placeholder-documents/--no-placeholder-documents",
+        help="Sources sometimes write placeholder document numbers (123456789, UNKNOWN) and copied booking numbers.",
+    )] = True,
 ) -> None:
     """Write a synthetic population with ground truth (events.jsonl, truth_identities.csv, truth_stays.csv)."""
-    from stayledger.synth.generator import generate_population
+    from stayledger.synth.generator import BOOKING_COPIES_LEAD_NUMBER_RATE, HardCases, generate_population
 
-    summary = generate_population(people, seed, out, as_of=parse_day(as_of, "--as-of"))
+    cases = HardCases(register_travellers=register, placeholder_documents=placeholder_documents,
+                      booking_copies_lead_number=BOOKING_COPIES_LEAD_NUMBER_RATE if placeholder_documents else 0.0)
+    summary = generate_population(people, seed, out, as_of=parse_day(as_of, "--as-of"), cases=cases)
     console.print(f"wrote {summary.events} events of {summary.people} travellers to {out}")
 
 

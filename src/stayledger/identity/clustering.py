@@ -273,6 +273,28 @@ def corroborated_years(keys: Iterable[IdentityKeys]) -> set[int]:
     return {y for y, n in counts.items() if n >= 2}
 
 
+def borrowed_document(left: Iterable[IdentityKeys], right: Iterable[IdentityKeys]) -> bool:
+    """A record that carries the other side's document number with a birth date that is not the holder's.
+
+    A passport has one holder, and his birth date is the one two or more of his records state. A record
+    on that number with a full birth date no typo explains (not equal, not day/month swapped, more than
+    one digit apart) is someone else's record keyed with his number: a booking that copied the lead
+    passenger's passport to the whole party, a placeholder number. Stated once it could be a keying
+    error too, but a wholly different date is not how a date is mistyped.
+    """
+    left, right = list(left), list(right)
+    for mine, theirs in ((left, right), (right, left)):
+        dates = corroborated_birth_dates(theirs)
+        if not dates:
+            continue
+        numbers = {k.document for k in theirs if k.document}
+        for k in mine:
+            if k.document in numbers and k.date_of_birth is not None and all(
+                    _dob_conflict(k.date_of_birth, d) for d in dates):
+                return True
+    return False
+
+
 def contradicts(a: IdentityKeys, b: IdentityKeys) -> bool:
     """True when two records cannot be one person: different documents and incompatible birth dates."""
     different_document = a.document is not None and b.document is not None and a.document != b.document
@@ -345,7 +367,11 @@ def cluster_links(
     (d) would be joined only through odd records: each component has core records (a surname and
         birth date that two of its records state alike) and the model linked no core record of
         one directly to a core record of the other (e.g. LOPEZ GARCIA and LOPEZ AGUILAR joined
-        through a record that dropped the second surname).
+        through a record that dropped the second surname); or
+    (e) put a record on the other component's document number whose full birth date is not the one
+        that component's records corroborate (no typo explains it): someone else's record keyed with
+        the holder's number (a booking that copied the lead passenger's passport), checked for every
+        merge, also of a record the model linked directly (the number's weight outweighed the date).
     A~B and B~C must not make A and C one person against the evidence. Components whose cross
     product exceeds ``CHAINING_GUARD_MAX_CROSS_PAIRS`` are not checked.
     Raises ``ReviewDecisionConflict`` when the must-links themselves join a cannot-link pair.
@@ -483,6 +509,8 @@ def _chaining_conflict(
     history = document_history_conflict((k for _, k in left_keyed), (k for _, k in right_keyed))
     if history is not None:
         return history
+    if borrowed_document((k for _, k in left_keyed), (k for _, k in right_keyed)):
+        return "a record on the holder's document number states another birth date (someone else's record)"
     if len(left) < 2 or len(right) < 2:
         return None
     if any(contradicts(ka, kb) for _, ka in left_keyed for _, kb in right_keyed):

@@ -19,15 +19,18 @@ from pathlib import Path
 from typing import Any, Callable, Final, Mapping, Sequence
 
 from stayledger.domain.events import Event
-from stayledger.synth import names, nationalities, noise, population, travel
+from stayledger.synth import namesakes, names, nationalities, noise, population, travel
 from stayledger.synth.noise import Identity, IdentityWriter, NoiseCounter
-from stayledger.synth.population import Document, Person, PopulationFactory
+from stayledger.synth.population import Document, Household, Person, PopulationFactory
 from stayledger.synth.travel import Plan, Step, TravelPlanner
 
 GENERATOR_VERSION: Final = "1"
 PASSPORT_RENEWAL_RATE: Final = 0.12  # people whose history spans 60+ days who renew their passport in it
 RENEWAL_CHANGES_SPELLING_RATE: Final = 0.3  # a renewed passport spells a name with variants differently
 OTHER_PASSPORT_DEPARTURE_RATE: Final = 0.25  # dual nationals leaving on their other passport
+# A family's booking where the agent keyed the lead passenger's passport number for everyone: the
+# carrier's departure records of the others carry a number that is not theirs.
+BOOKING_COPIES_LEAD_NUMBER_RATE: Final = 0.02
 PROGRESS_EVERY: Final = 1000  # people between progress reports
 
 EVENTS_FILE: Final = "events.jsonl"
@@ -40,6 +43,31 @@ _BASE32: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's alphabet: no 
 _SERVICE_CENTRES: Final = ("EAC", "WAC", "LIN", "SRC", "IOE", "MSC", "NBC")
 
 StayRules = Callable[[str, Sequence[Event], date], Sequence[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class HardCases:
+    """Different people whose records look alike, at rates derived from the domain (docs/synthetic-data.md).
+
+    ``register_travellers``: namesakes (same full name, sex, birth date and nationality, unrelated passports)
+    are added at the rate a register of this many distinct travellers holds (``synth/namesakes.py``); 0 adds
+    none. ``placeholder_documents``: sources write placeholder numbers (123456789, UNKNOWN, …) at the rates
+    of ``SourceNoise.doc_placeholder``. ``booking_copies_lead_number``: share of family departure bookings
+    whose records all carry the lead passenger's number.
+    """
+
+    register_travellers: int = namesakes.REGISTER_TRAVELLERS
+    placeholder_documents: bool = True
+    booking_copies_lead_number: float = BOOKING_COPIES_LEAD_NUMBER_RATE
+
+    def __post_init__(self) -> None:
+        if self.register_travellers < 0:
+            raise ValueError(f"register_travellers must be 0 or more, got {self.register_travellers}")
+        if not 0.0 <= self.booking_copies_lead_number <= 1.0:
+            raise ValueError(f"booking_copies_lead_number must be within 0..1, got {self.booking_copies_lead_number}")
+
+
+NO_HARD_CASES: Final = HardCases(register_travellers=0, placeholder_documents=False, booking_copies_lead_number=0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,8 +238,11 @@ def _record(event: Event, identity: Identity) -> dict[str, Any]:
 
 
 def _record_person(rng: random.Random, ids: _EventIds, identities: IdentityWriter, person: Person,
-                   plan: Plan) -> tuple[list[Event], list[dict[str, Any]], list[list[str]]]:
-    """The events sources recorded about one person, as Events, JSON records and noise labels."""
+                   plan: Plan, copied_numbers: Mapping[int, str] | None = None,
+                   ) -> tuple[list[Event], list[dict[str, Any]], list[list[str]]]:
+    """The events sources recorded about one person, as Events, JSON records and noise labels.
+
+    ``copied_numbers``: step index → the number a booking keyed for this person instead of his own."""
     events: list[Event] = []
     records: list[dict[str, Any]] = []
     labels: list[list[str]] = []
@@ -219,6 +250,9 @@ def _record_person(rng: random.Random, ids: _EventIds, identities: IdentityWrite
     for index, step in enumerate(plan.steps):
         document, document_labels = _document_for(rng, person, step)
         identity = identities.write(person, document, step.source)
+        if copied_numbers and index in copied_numbers and "doc_placeholder" not in identity.noise:
+            identity.document_number = copied_numbers[index]
+            document_labels = document_labels + ["doc_copied_from_booking"]
         event_id = ids.new(step)
         if step.kind == "arrival":
             arrival_ids[index] = event_id
@@ -252,6 +286,22 @@ def _record_person(rng: random.Random, ids: _EventIds, identities: IdentityWrite
     return events, records, labels
 
 
+def _copied_booking_numbers(rng: random.Random, household: Household, plan: Plan,
+                            rate: float) -> dict[str, dict[int, str]]:
+    """{person id: {step index: the lead's number}} for the family's departure bookings keyed with the lead
+    passenger's passport number for everyone."""
+    if household.kind != "family" or not rate:
+        return {}
+    lead, others = household.members[0], household.members[1:]
+    copied: dict[str, dict[int, str]] = {}
+    for index, step in enumerate(plan.steps):
+        if step.kind == "departure" and rng.random() < rate:
+            number = lead.passport_on(step.on).number
+            for member in others:
+                copied.setdefault(member.pid, {})[index] = number
+    return copied
+
+
 def _rates_used() -> dict[str, Any]:
     """Every rate the generator used, by module, for the manifest."""
     shared = set(vars(nationalities)) | set(vars(names))
@@ -271,7 +321,11 @@ def _rates_used() -> dict[str, Any]:
             "passport_renewal_rate": PASSPORT_RENEWAL_RATE,
             "renewal_changes_spelling_rate": RENEWAL_CHANGES_SPELLING_RATE,
             "other_passport_departure_rate": OTHER_PASSPORT_DEPARTURE_RATE,
+            "booking_copies_lead_number_rate": BOOKING_COPIES_LEAD_NUMBER_RATE,
         },
+        "namesakes": {"name_collision": namesakes.NAME_COLLISION,
+                      "effective_birth_years": round(namesakes.effective_birth_years(population.AGE_BANDS), 2)},
+        "placeholder_documents": dict(noise.PLACEHOLDER_DOCUMENTS),
         "noise": {source: asdict(profile) for source, profile in noise.SOURCE_NOISE.items()},
         "nationality_shares": {nat: share for nat, (share, _) in nationalities.NATIONALITIES.items()},
         "jan1_passport_rates": nationalities.JAN1_PASSPORT_RATES,
@@ -290,12 +344,14 @@ def generate_population(
     *,
     as_of: date = date(2025, 12, 31),
     progress: Callable[[int, int], None] | None = None,
+    cases: HardCases = HardCases(),
 ) -> SynthSummary:
     """Write a synthetic population of ``people`` travellers with ground truth into ``out_dir``.
 
     Files: events.jsonl (canonical records sorted by occurred_on then event_id), truth_identities.csv
     (event_id,person), truth_stays.csv (the US rules applied to the true identities as of ``as_of``),
     truth_noise.csv (event_id,noise kinds applied) and manifest.json (seed, counts, every rate used).
+    ``cases`` sets the namesakes and placeholder numbers added on purpose (``NO_HARD_CASES``: none).
     """
     if people < 1:
         raise ValueError(f"people must be at least 1, got {people}")
@@ -311,7 +367,10 @@ def generate_population(
     factory = PopulationFactory(rng, planner.window_start)
     ids = _EventIds(rng)
     counter = NoiseCounter()
-    identities = IdentityWriter(rng, counter)
+    identities = IdentityWriter(rng, counter, placeholder_documents=cases.placeholder_documents)
+    namesake_rates = namesakes.namesake_table(cases.register_travellers, nationalities.NATIONALITIES,
+                                              population.AGE_BANDS, nationalities.JAN1_PASSPORT_RATES)
+    hard: Counter[str] = Counter()
     writer = _Writer(as_of, rules)
     households: Counter[str] = Counter()
     behaviour: Counter[str] = Counter()
@@ -327,13 +386,30 @@ def generate_population(
         households[household.kind] += 1
         plan = planner.plan(nationality, archetype, has_id_card=nationality in ("CAN", "MEX"))
         behaviour.update(tag for tag in plan.tags for _ in household.members)
-        for person in household.members:
-            _maybe_renew(rng, factory, person, plan.steps)
-            writer.person_events(person, *_record_person(rng, ids, identities, person, plan))
+        copied = _copied_booking_numbers(rng, household, plan, cases.booking_copies_lead_number)
+        hard["booking_records_with_lead_number"] += sum(len(c) for c in copied.values())
+        members = [(person, plan) for person in household.members]
+        if household.kind == "single" and people - done > 1 and cases.register_travellers:
+            full, placeholder = namesake_rates.get((nationality, group.key), (0.0, 0.0))
+            person = household.members[0]
+            # Each pair holds two travellers: q/2 per traveller gives a share q of travellers with a namesake.
+            if rng.random() < (placeholder if person.dob_is_placeholder else full) / 2:
+                other = factory.namesake(person)
+                other_plan = planner.plan(nationality, planner.archetype(nationality),
+                                          has_id_card=nationality in ("CAN", "MEX"))
+                behaviour.update(other_plan.tags)
+                households["single"] += 1
+                members.append((other, other_plan))
+                hard["namesake_pairs"] += 1
+                hard["namesake_pairs_jan1_birth_date"] += person.dob_is_placeholder
+        for person, person_plan in members:
+            _maybe_renew(rng, factory, person, person_plan.steps)
+            writer.person_events(person, *_record_person(rng, ids, identities, person, person_plan,
+                                                         copied.get(person.pid)))
             person_tags.update(person.tags)
             full_names[_passport_name(person)] += 1
-            archetypes[plan.archetype] += 1
-        before, done = done, done + len(household.members)
+            archetypes[person_plan.archetype] += 1
+        before, done = done, done + len(members)
         if progress is not None and (done // PROGRESS_EVERY != before // PROGRESS_EVERY or done == people):
             progress(done, people)
 
@@ -373,6 +449,15 @@ def generate_population(
         "people_tags": dict(sorted(person_tags.items())),
         "behaviour": dict(sorted(behaviour.items())),
         "people_sharing_their_name": sum(n for n in full_names.values() if n > 1),
+        "hard_cases": {
+            "register_travellers": cases.register_travellers,
+            "expected_namesake_share": round(namesakes.expected_namesake_share(
+                namesake_rates, nationalities.NATIONALITIES, nationalities.JAN1_PASSPORT_RATES), 6),
+            "placeholder_documents": cases.placeholder_documents,
+            "booking_copies_lead_number": cases.booking_copies_lead_number,
+            **{name: hard.get(name, 0) for name in ("namesake_pairs", "namesake_pairs_jan1_birth_date",
+                                                     "booking_records_with_lead_number")},
+        },
         "truth_stays": "computed with stayledger.rules.us on the true identities" if rules is not None
         else "not computed: stayledger.rules.us is not available",
         "stays_by_status": dict(sorted(writer.statuses.items())),

@@ -10,6 +10,8 @@ Every rate is documented in docs/synthetic-data.md.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import random
 from dataclasses import dataclass
 from functools import lru_cache
@@ -31,6 +33,7 @@ NOISE_KINDS: Final = (
     "dob_jan1",  # the source wrote 1 January of the birth year
     "dob_partial",  # only YYYY-MM or YYYY
     "doc_ocr",  # one OCR confusion in the document number: 0/O, 1/I, 5/S, 8/B
+    "doc_placeholder",  # a placeholder instead of the number (123456789, 000000000, UNKNOWN), shared by strangers
 )
 
 
@@ -51,31 +54,41 @@ class SourceNoise:
     dob_jan1: float
     dob_partial: float
     doc_ocr: float
+    doc_placeholder: float = 0.0
 
 
 BORDER_NOISE: Final = SourceNoise(
     mrz_share=0.75, keep_diacritics=0.9, translit_variant=0.02, compound_shortened=0.02, given_name_dropped=0.0,
     typo=0.003, order_swap_family_first=0.01, order_swap_other=0.001, case_whitespace=0.005,
-    dob_day_month_swap=0.002, dob_jan1=0.001, dob_partial=0.0, doc_ocr=0.003,
+    dob_day_month_swap=0.002, dob_jan1=0.001, dob_partial=0.0, doc_ocr=0.003, doc_placeholder=0.0,
 )
 CARRIER_NOISE: Final = SourceNoise(
     mrz_share=0.70, keep_diacritics=0.15, translit_variant=0.15, compound_shortened=0.20, given_name_dropped=0.25,
     typo=0.02, order_swap_family_first=0.06, order_swap_other=0.005, case_whitespace=0.02,
-    dob_day_month_swap=0.01, dob_jan1=0.005, dob_partial=0.002, doc_ocr=0.015,
+    dob_day_month_swap=0.01, dob_jan1=0.005, dob_partial=0.002, doc_ocr=0.015, doc_placeholder=0.004,
 )
 TRAVELLER_NOISE: Final = SourceNoise(
     mrz_share=0.30, keep_diacritics=0.5, translit_variant=0.10, compound_shortened=0.15, given_name_dropped=0.20,
     typo=0.03, order_swap_family_first=0.05, order_swap_other=0.01, case_whitespace=0.30,
-    dob_day_month_swap=0.01, dob_jan1=0.003, dob_partial=0.003, doc_ocr=0.01,
+    dob_day_month_swap=0.01, dob_jan1=0.003, dob_partial=0.003, doc_ocr=0.01, doc_placeholder=0.003,
 )
 ADJUDICATION_NOISE: Final = SourceNoise(
     mrz_share=0.0, keep_diacritics=0.6, translit_variant=0.10, compound_shortened=0.10, given_name_dropped=0.05,
     typo=0.01, order_swap_family_first=0.03, order_swap_other=0.005, case_whitespace=0.02,
-    dob_day_month_swap=0.005, dob_jan1=0.002, dob_partial=0.005, doc_ocr=0.005,
+    dob_day_month_swap=0.005, dob_jan1=0.002, dob_partial=0.005, doc_ocr=0.005, doc_placeholder=0.001,
 )
 SOURCE_NOISE: Final[dict[str, SourceNoise]] = {
     "border": BORDER_NOISE, "carrier": CARRIER_NOISE, "traveller": TRAVELLER_NOISE, "adjudication": ADJUDICATION_NOISE,
 }
+
+# What sources write when the number is unknown or was not keyed: a form's example, a repeated digit, a
+# word. Weighted by how often each is seen in manifest and form data (the first ones dominate). Some are
+# on no bundled list (0, 12345): only their frequency across strangers gives them away.
+PLACEHOLDER_DOCUMENTS: Final[tuple[tuple[str, float], ...]] = (
+    ("123456789", 0.30), ("000000000", 0.12), ("12345678", 0.10), ("UNKNOWN", 0.10), ("999999999", 0.06),
+    ("111111111", 0.05), ("NONE", 0.05), ("XXXXXXXXX", 0.04), ("1234567", 0.04), ("0", 0.04), ("12345", 0.03),
+    ("NA", 0.03), ("987654321", 0.02), ("TBA", 0.02),
+)
 
 OCR_CONFUSIONS: Final[dict[str, str]] = {"0": "O", "O": "0", "1": "I", "I": "1", "5": "S", "S": "5", "8": "B", "B": "8"}
 # Neighbouring keys on a QWERTY keyboard: the usual substitution typo.
@@ -89,7 +102,9 @@ _NEIGHBOURS: Final[dict[str, str]] = {
 
 _KIND_INDEX: Final[dict[str, int]] = {kind: index for index, kind in enumerate(NOISE_KINDS)}
 (_TRANSLIT, _COMPOUND, _GIVEN_DROPPED, _MRZ_TRUNCATED, _DIACRITICS, _TYPO, _ORDER_SWAP, _CASE, _DOB_SWAP, _DOB_JAN1,
- _DOB_PARTIAL, _DOC_OCR) = range(len(NOISE_KINDS))
+ _DOB_PARTIAL, _DOC_OCR, _DOC_PLACEHOLDER) = range(len(NOISE_KINDS))
+_PLACEHOLDER_VALUES: Final = tuple(value for value, _ in PLACEHOLDER_DOCUMENTS)
+_PLACEHOLDER_CUMULATIVE: Final = tuple(itertools.accumulate(weight for _, weight in PLACEHOLDER_DOCUMENTS))
 
 
 class NoiseCounter:
@@ -182,9 +197,10 @@ class Identity:
 class IdentityWriter:
     """Writes a person's identity the way each source would, counting the noise it applies."""
 
-    def __init__(self, rng: random.Random, counter: NoiseCounter) -> None:
+    def __init__(self, rng: random.Random, counter: NoiseCounter, *, placeholder_documents: bool = True) -> None:
         self.rng = rng
         self.counter = counter
+        self.placeholder_documents = placeholder_documents
         self._person: Person | None = None
         self._variable: list[tuple[bool, int]] = []
         self._swapped_dob: str | None = None
@@ -293,7 +309,13 @@ class IdentityWriter:
 
         number = document.number
         positions = _ocr_positions(number)
-        if positions:
+        if self.placeholder_documents and profile.doc_placeholder:
+            eligible[_DOC_PLACEHOLDER] += 1
+        if self.placeholder_documents and profile.doc_placeholder and random_() < profile.doc_placeholder:
+            hit(_DOC_PLACEHOLDER)
+            draw = random_() * _PLACEHOLDER_CUMULATIVE[-1]
+            number = _PLACEHOLDER_VALUES[bisect.bisect_right(_PLACEHOLDER_CUMULATIVE, draw)]
+        elif positions:
             eligible[_DOC_OCR] += 1
             if random_() < profile.doc_ocr:
                 hit(_DOC_OCR)

@@ -272,6 +272,28 @@ class PopulationFactory:
             person.tags.append("jan1_passport_dob")
         return person
 
+    def namesake(self, person: Person) -> Person:
+        """Another traveller with the person's full name, sex, birth date and nationality: his own passport
+        (an unrelated number; the issuer spells the same name the same way), his own second passport or card."""
+        other = self.person(person.nationality, person.group, sex=person.sex)
+        other.surname_parts, other.given_parts = person.surname_parts, person.given_parts
+        other.dob, other.dob_is_placeholder = person.dob, person.dob_is_placeholder
+        other.tags = [t for t in other.tags if t != "jan1_passport_dob"]
+        if person.dob_is_placeholder:
+            other.tags.append("jan1_passport_dob")
+        for document in (other.passport, other.other_passport, other.id_card):
+            if document is None:
+                continue
+            if document.issuer == person.nationality:
+                document.surname_spelling = person.passport.surname_spelling
+                document.given_spelling = person.passport.given_spelling
+            else:
+                document.surname_spelling = self._spelling(other.surname_parts, document.issuer, other.group)
+                document.given_spelling = self._spelling(other.given_parts, document.issuer, other.group)
+        for member in (person, other):
+            member.tags.append("namesake")
+        return other
+
     def renew_passport(self, person: Person, on: date, change_spelling_rate: float) -> None:
         """Give the person a new passport (new number) used from ``on``; the spelling may change."""
         renewed = self._document(person, person.nationality, "P", self.passport_number(person.nationality))
