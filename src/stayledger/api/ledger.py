@@ -229,7 +229,7 @@ class Ledger:
                 results = record_posted_together(
                     self.store, [PostedEvents(job.ctx, job.origin, job.records) for job in posts],
                     as_of=self.today(), live=self.live, pack=self.pack) if posts else []
-                if records:  # after the posts: locks in one order (identities, events, audit) in every worker
+                if records:  # after the posts: locks in one order (identities, audit) in every worker
                     self.store.append_audit(records)
         except BaseException as exc:  # nothing of the group was kept: each part again, on its own
             _log.warning("a group of %d writes failed (%s); writing each on its own", len(group), exc)

@@ -229,7 +229,8 @@ class EventStore(ABC):
 
     # --- identities ------------------------------------------------------------------------
     def lock_identities(self) -> None:  # noqa: B027 - a backend with one writer at a time needs nothing
-        """Serialise linking: hold off other writers of identities until this unit of work ends.
+        """Serialise linking: hold off other writers of identities (and, on a backend with several writers, of
+        events) until this unit of work ends.
 
         Called before reading the ledger to link it, so that two workers linking the same traveller at the
         same time make one person, not two (the second sees what the first linked).

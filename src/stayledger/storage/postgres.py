@@ -7,9 +7,11 @@ Several processes may write at once. What keeps the ledger's promises under conc
 - the audit log stays one chain: an append takes a transaction-scoped advisory lock before reading the tail, so
   the next writer sees the entry just sealed (the lock is released at commit or rollback);
 - rows are inserted in event-id order, so two writers of overlapping batches take their key locks in one order;
-- appends take turns (an advisory lock held until commit), so event seqs become visible in order and a service
-  worker that read up to seq N can catch up with ``events_after(N)`` without missing a later-committed lower seq.
-  Locks are taken in one order: identities, events, audit.
+- appends take turns with each other and with linkers (the identity lock, held until commit), so event seqs
+  become visible in order and a service worker that read up to seq N can catch up with ``events_after(N)``
+  without missing a later-committed lower seq; and an operation that appends and then resolves (a traveller's
+  report) takes the same single lock as one that locks and then appends (a post): no deadlock between them.
+  Locks are taken in one order: identities, then audit.
 
 Bulk data moves by ``COPY`` in CSV written and read by Arrow's C++ CSV codec (no Python per row).
 Connections come from a pool; a unit of work holds one connection (per thread) until it commits.
@@ -230,8 +232,7 @@ class PostgresStore(EventStore):
         to_quarantine = list(quarantine)
         with self.unit_of_work():
             if batch.num_rows:
-                with self._cursor() as cur:  # appends in turn until commit: seqs become visible in order
-                    cur.execute(f"SELECT pg_advisory_xact_lock({_lock_key('events')})")
+                self.lock_identities()  # appends and links in turn until commit: seqs become visible in order
                 unique_ids = pc.count_distinct(batch.column("event_id")).as_py() == batch.num_rows
                 firsts = "staged" if unique_ids else "(SELECT DISTINCT ON (event_id) * FROM staged ORDER BY event_id, seq)"
                 with self._cursor() as cur:
