@@ -208,6 +208,8 @@ class Ledger:
                     carried = waiting
                     break
                 group.append(waiting)
+            if any(isinstance(waiting, _Post) for waiting in group):
+                self._catch_up()
             try:
                 if len(group) == 1:
                     self._alone(job)
@@ -218,6 +220,14 @@ class Ledger:
                 for waiting in group:
                     if not waiting.future.done():
                         waiting.future.set_exception(exc)
+
+    def _catch_up(self) -> None:
+        """Take in what other workers linked before waiting for the identity lock, so that little is left to take in
+        while holding it (the lock serialises every worker's linking: time spent under it is everyone's wait)."""
+        try:
+            self.live.valid_for(self.store)  # committed links only: safe outside the lock; checked again under it
+        except Exception:  # noqa: BLE001 - a failed read here is done again, under the lock, by the post itself
+            _log.debug("catching up outside the lock failed", exc_info=True)
 
     def _together(self, group: list[Any]) -> None:
         from stayledger.usecases.ingest import PostedEvents, record_posted_together

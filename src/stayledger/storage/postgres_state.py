@@ -19,11 +19,12 @@ from stayledger.storage.shared_state import SharedState
 
 _COUNT = """
 WITH carried AS (
-    SELECT coalesce(max(hits), 0) * %(weight)s AS hits FROM request_counts WHERE key = %(key)s AND window_start = %(previous)s
+    SELECT coalesce(max(hits), 0) * %(weight)s AS hits FROM request_counts
+    WHERE key = %(key)s AND window_start_ms = %(previous)s
 )
-INSERT INTO request_counts AS r (key, window_start, hits, expires_at)
+INSERT INTO request_counts AS r (key, window_start_ms, hits, expires_at)
 SELECT %(key)s, %(start)s, 1, %(expires)s FROM carried WHERE carried.hits + 1 <= %(limit)s
-ON CONFLICT (key, window_start) DO UPDATE SET hits = r.hits + 1
+ON CONFLICT (key, window_start_ms) DO UPDATE SET hits = r.hits + 1
     WHERE r.hits + 1 + (SELECT hits FROM carried) <= %(limit)s
 RETURNING hits
 """
@@ -42,8 +43,8 @@ class PostgresState(SharedState):
         now = time.time()
         start = math.floor(now / window) * window
         weight = 1.0 - (now - start) / window  # the share of the previous window still inside the sliding one
-        params = {"key": _hashed(key), "start": int(start), "previous": int(start - window), "weight": weight,
-                  "limit": limit, "expires": start + 2 * window}
+        params = {"key": _hashed(key), "start": round(start * 1000), "previous": round((start - window) * 1000),
+                  "weight": weight, "limit": limit, "expires": start + 2 * window}
         with self._pool.connection() as conn:
             allowed = conn.execute(_COUNT, params).fetchone() is not None  # type: ignore[arg-type]
             self._sweep(conn, now, window)

@@ -5,10 +5,10 @@
 -- staff sign in again).
 CREATE UNLOGGED TABLE request_counts (
     key TEXT NOT NULL,
-    window_start BIGINT NOT NULL,
+    window_start_ms BIGINT NOT NULL,  -- epoch milliseconds
     hits INTEGER NOT NULL,
     expires_at DOUBLE PRECISION NOT NULL,
-    PRIMARY KEY (key, window_start)
+    PRIMARY KEY (key, window_start_ms)
 );
 CREATE INDEX request_counts_expiry ON request_counts (expires_at);
 
