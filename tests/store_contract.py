@@ -102,12 +102,14 @@ class StoreContract:
                                   IdentityAssignment("c", "P1", 0.97)], [], run)
         assert store.events_of_persons(["P1", "P2", "P9", "P1"]) == {"P1": ["a", "c"], "P2": ["b"], "P9": []}
 
-    def test_the_open_queue_is_read_where_it_touches_given_events(self, store):
+    def test_the_queue_is_read_where_it_touches_given_events(self, store):
         store.add_review_items([ReviewItem("a", "b", 0.7), ReviewItem("c", "d", 0.6), ReviewItem("e", "a", 0.5)])
         store.decide_review("e", "a", "rejected", "officer-7", None)
-        assert {(i.event_id_l, i.event_id_r) for i in store.open_review_items_touching(["b", "x"])} == {("a", "b")}
-        assert {(i.event_id_l, i.event_id_r) for i in store.open_review_items_touching(["a", "d"])} == {("a", "b"), ("c", "d")}
-        assert store.open_review_items_touching([]) == []
+        assert {(i.event_id_l, i.event_id_r) for i in store.review_items_touching(["b", "x"])} == {("a", "b")}
+        assert {(i.event_id_l, i.event_id_r) for i in store.review_items_touching(["a", "d"])} == {("a", "b"), ("c", "d")}
+        assert store.review_items_touching([]) == []
+        assert [(i.event_id_l, i.event_id_r) for i in store.review_items_touching(["a"], "rejected")] == [("e", "a")]
+        assert store.review_items_touching(["b"], "rejected") == []
 
     def test_models_are_versioned(self, store):
         assert store.latest_model() is None

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from stayledger.domain.access import Role
 from stayledger.domain.stays import Status
@@ -46,7 +47,7 @@ def test_an_auditor_sees_the_verification_verdict(service, browser):
     context.close()
 
 
-def test_an_analyst_sees_the_styled_overstay_report_that_refreshes_itself(service, browser):
+def test_an_analyst_sees_the_styled_overstay_report(service, browser):
     context = browser.new_context(viewport={"width": 1100, "height": 900})
     page = context.new_page()
     blocked: list[str] = []
@@ -54,35 +55,61 @@ def test_an_analyst_sees_the_styled_overstay_report_that_refreshes_itself(servic
     sign_in(page, service, Role.ANALYST)
     page.click("text=Overstay report")
     assert page.locator("h1").inner_text().startswith("Overstay report, fiscal year")
-    assert page.locator('meta[http-equiv="refresh"]').count() == 1
+    assert page.locator('meta[http-equiv="refresh"]').count() == 0 and page.locator("text=reload for the latest").count() == 1
     assert blocked == []  # the briefing's inline stylesheet is allowed by its hash
     shot(page, "console-report")
     context.close()
 
 
-def test_an_analyst_sees_live_figures_that_refresh_themselves_without_script(service, browser):
+def test_an_analyst_sees_live_figures_update_in_place_and_can_pause_them(service, browser):
     context = browser.new_context(viewport={"width": 1100, "height": 900})
     page = context.new_page()
+    page.clock.install()  # the page's 30-second timer runs on a clock the test moves
     blocked: list[str] = []
     page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
     today = datetime.now(timezone.utc).date()
-    arrival = {"event_id": "BRD-FIG-1", "kind": "arrival", "occurred_on": today.isoformat(),
-               "admitted_until": (today + timedelta(days=180)).isoformat(),
-               "source": "border", "surname": "ODUYA", "given_names": "AMARA", "date_of_birth": "1991-06-02", "sex": "F",
-               "nationality": "NGA", "document_number": "A09912345", "admission_class": "B2", "mode": "air"}
-    posted = httpx.post(f"{service.url}/v1/events", json=[arrival],
-                        headers={"Authorization": f"Bearer {service.tokens[Role.INGEST]}"})
-    assert posted.status_code == 200 and posted.json().get("quarantined") in (0, None, []), posted.text
+
+    def post_arrival(n: int) -> None:
+        arrival = {"event_id": f"BRD-FIG-{n}", "kind": "arrival", "occurred_on": today.isoformat(),
+                   "admitted_until": (today + timedelta(days=180)).isoformat(), "source": "border", "surname": "ODUYA",
+                   "given_names": "AMARA", "date_of_birth": "1991-06-02", "sex": "F", "nationality": "NGA",
+                   "document_number": f"A0991234{n}", "admission_class": "B2", "mode": "air"}
+        posted = httpx.post(f"{service.url}/v1/events", json=[arrival],
+                            headers={"Authorization": f"Bearer {service.tokens[Role.INGEST]}"})
+        assert posted.status_code == 200 and posted.json().get("quarantined") in (0, None, []), posted.text
+
+    post_arrival(1)
     sign_in(page, service, Role.ANALYST)
     page.click("text=Live figures")
-    assert int(page.locator("#events-today").inner_text()) >= 1 and "ODUYA" not in page.content()
     assert page.locator("h1").inner_text().startswith("Live figures for")
-    assert page.locator('meta[http-equiv="refresh"]').get_attribute("content") == "30"
-    assert int(page.locator("#reported").inner_text()) >= 0 and page.locator("script").count() == 0
-    assert blocked == []
+    assert page.locator('meta[http-equiv="refresh"]').count() == 0  # nothing reloads the page under the reader
+    assert page.locator("#live-controls").is_visible() and not page.locator("#live-no-script").is_visible()
+    before = int(page.locator("#events-today").inner_text())
+    assert before >= 1 and "ODUYA" not in page.content()
     shot(page, "console-figures")
-    page.click("#refresh-switch")  # WCAG 2.2.1: the reader can turn the time limit off
-    assert page.locator('meta[http-equiv="refresh"]').count() == 0 and page.url.endswith("refresh=off")
+
+    post_arrival(2)
+    page.clock.run_for("00:31")
+    expect(page.locator("#events-today")).to_have_text(str(before + 1))
+    assert page.locator("#live-updated").inner_text().startswith("Updated at")
+
+    page.focus("#live-toggle")  # WCAG 2.2.2: the reader can pause it, by keyboard too
+    page.keyboard.press("Enter")
+    assert page.locator("#live-toggle").get_attribute("aria-pressed") == "true"
+    post_arrival(3)
+    page.clock.run_for("01:05")
+    page.wait_for_timeout(300)
+    assert int(page.locator("#events-today").inner_text()) == before + 1  # paused: the figures stay as they were
+    assert blocked == []
+    context.close()
+
+
+def test_without_script_the_figures_page_says_how_to_see_newer_figures(service, browser):
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    sign_in(page, service, Role.ANALYST)  # a plain form: no script needed
+    page.goto(service.url + "/console/figures")
+    assert page.locator("#live-no-script").is_visible() and not page.locator("#live-controls").is_visible()
     context.close()
 
 
@@ -146,32 +173,27 @@ def test_console_pages_have_no_serious_accessibility_violation(service, browser)
     assert violations(page) == []
     sign_in(page, service, Role.OFFICER)
     for path in ("/console", "/console/person", "/console/person?document_number=H8151480&purpose=a11y+check",
-                 "/console/cases?purpose=a11y+check"):
+                 "/console/cases?purpose=a11y+check", "/console/person?person_id=NOBODY&purpose=a11y+check"):
         page.goto(service.url + path)
         assert violations(page) == [], path
+    page.goto(service.url + "/console/person?document_number=H8151480&purpose=a11y+check")
+    page.select_option("#fix-field-1", "given_names")
+    page.fill("#fix-value-1", "GAURAV")
+    page.click("form.correction button[type=submit]")
+    assert page.locator("h1").inner_text() == "Correction recorded"
+    assert violations(page) == [], "the correction's answer"
     context.close()
 
 
 def test_the_reviewer_auditor_and_analyst_pages_have_no_serious_accessibility_violation(service, browser):
     for role, path in ((Role.REVIEWER, "/console/review"), (Role.AUDITOR, "/console/audit?actor=auditor-1"),
-                       (Role.ANALYST, "/console/figures?refresh=off")):
+                       (Role.ANALYST, "/console/figures"), (Role.ANALYST, "/console/report")):
         context = browser.new_context(bypass_csp=True, viewport={"width": 1100, "height": 900})
         page = context.new_page()
         sign_in(page, service, role)
         page.goto(service.url + path)
         assert violations(page) == [], path
         context.close()
-
-
-def test_the_self_refreshing_figures_page_fails_axe_only_on_its_refresh_which_it_lets_the_reader_turn_off(service, browser):
-    """axe flags any timed meta refresh (it cannot see the switch); everything else on the page must pass."""
-    context = browser.new_context(bypass_csp=True, viewport={"width": 1100, "height": 900})
-    page = context.new_page()
-    sign_in(page, service, Role.ANALYST)
-    page.goto(service.url + "/console/figures")
-    assert violations(page) == ["meta-refresh (critical, 1 nodes)"]
-    assert page.locator("#refresh-switch").get_attribute("href") == "/console/figures?refresh=off"
-    context.close()
 
 
 def test_focus_is_visible_when_tabbing(service, browser):

@@ -61,3 +61,19 @@ def test_a_question_about_another_person_holds_the_overstay_through_any_of_their
     (stay,) = [s for s in determine_stays(store, date(2025, 1, 1)) if s.arrival_event_id == "A"]
     assert stay.status.value == "needs_review"
     assert "D" in stay.uncertain_links
+
+
+def test_the_review_queue_puts_first_the_item_that_holds_a_stay_back():
+    from stayledger.usecases.review import review_queue
+
+    store = ledger("open")  # A / D (0.89) holds A's overstay in needs_review
+    strangers = [{**ARRIVAL, "event_id": f"S{n}", "surname": name, "document_number": f"X{n}", "nationality": "FRA",
+                  "date_of_birth": "1970-01-0" + str(n), "admitted_until": "2030-01-01"}
+                 for n, name in ((1, "DUPONT"), (2, "DUPOND"))]
+    store.append_events(make_batch([parse_event(s) for s in strangers], ["t", "t"], ["3", "4"], ["s1", "s2"]), [])
+    resolve_identities(store, ADMIN)
+    store.add_review_items([ReviewItem("S1", "S2", 0.95)])  # stronger, but both stays are in status: holds nothing
+    queue = review_queue(store, ADMIN, date(2025, 1, 1))
+    assert [(q.item.event_id_l, q.item.event_id_r, q.held_stays) for q in queue] == [("A", "D", 1), ("S1", "S2", 0)]
+    store.decide_review("A", "D", "rejected", "officer-7", None)
+    assert [(q.item.event_id_l, q.held_stays) for q in review_queue(store, ADMIN, date(2025, 1, 1))] == [("S1", 0)]

@@ -468,8 +468,8 @@ def correct(
     actor: ActorOption = None,
     db: DbOption = None,
 ) -> None:
-    """Record a correction: a new event that replaces EVENT_ID; run `stayledger resolve` after it to re-link and
-    re-determine statuses.
+    """Record a correction: a new event that replaces EVENT_ID. It joins EVENT_ID's person at once, so `person`,
+    `export stays` and the service use it straight away (an EVENT_ID not resolved yet is linked by the next `resolve`).
 
     Example: `stayledger correct BRD-17 --set date_of_birth=1980-02-11 --source traveller --purpose "rebuttal"`.
     The audit log records the events and the fields changed, never the values.
@@ -485,7 +485,8 @@ def correct(
     ctx = access_context(actor, purpose, case_ref)
     with ledger(db) as store:
         correction = record_correction(store, ctx, event_id, parsed, source=source, event_id=new_id)
-    console.print(f"recorded {correction.event_id} correcting {event_id}; run `stayledger resolve` to re-link")
+    console.print(f"recorded {correction.event_id} correcting {event_id}; it joins {event_id}'s person at once "
+                  f"(were {event_id} not resolved yet, the next `stayledger resolve` links both)")
 
 
 @app.command()

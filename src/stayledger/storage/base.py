@@ -284,10 +284,10 @@ class EventStore(ABC):
     @abstractmethod
     def review_items(self, status: str | None = None) -> list[ReviewItem]: ...
 
-    def open_review_items_touching(self, event_ids: Iterable[str]) -> list[ReviewItem]:
-        """Open review items with one of these events on either side (a scoped read of the queue)."""
+    def review_items_touching(self, event_ids: Iterable[str], status: str = "open") -> list[ReviewItem]:
+        """Review items in ``status`` with one of these events on either side (a scoped read of the queue)."""
         wanted = set(event_ids)
-        return [i for i in self.review_items("open") if i.event_id_l in wanted or i.event_id_r in wanted]
+        return [i for i in self.review_items(status) if i.event_id_l in wanted or i.event_id_r in wanted]
 
     @abstractmethod
     def decide_review(self, event_id_l: str, event_id_r: str, status: str, decided_by: str, note: str | None) -> None: ...

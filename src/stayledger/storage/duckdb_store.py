@@ -488,14 +488,14 @@ class DuckDBStore(EventStore):
         rows = self._con.execute(sql + " ORDER BY queued_at, event_id_l, event_id_r", params).fetchall()
         return [ReviewItem(*r) for r in rows]
 
-    def open_review_items_touching(self, event_ids: Iterable[str]) -> list[ReviewItem]:
+    def review_items_touching(self, event_ids: Iterable[str], status: str = "open") -> list[ReviewItem]:
         ids = list(event_ids)
         if not ids:
             return []
         rows = self._con.execute(
             """SELECT event_id_l, event_id_r, match_probability, status, decided_by, note FROM review_queue
-               WHERE status = 'open' AND (event_id_l IN (SELECT unnest($1)) OR event_id_r IN (SELECT unnest($1)))
-               ORDER BY queued_at, event_id_l, event_id_r""", [ids]
+               WHERE status = $2 AND (event_id_l IN (SELECT unnest($1)) OR event_id_r IN (SELECT unnest($1)))
+               ORDER BY queued_at, event_id_l, event_id_r""", [ids, status]
         ).fetchall()
         return [ReviewItem(*r) for r in rows]
 

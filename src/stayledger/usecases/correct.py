@@ -5,7 +5,7 @@ from __future__ import annotations
 from stayledger.domain.access import AccessContext, Action
 from stayledger.domain.events import Event, parse_event
 from stayledger.errors import InvalidRecord, NotFound, StayledgerError
-from stayledger.storage.base import EventStore, make_batch
+from stayledger.storage.base import IdentityAssignment, EventStore, make_batch
 from stayledger.usecases.accountability import operation
 
 NOT_CORRECTABLE = frozenset({"event_id", "corrects"})
@@ -55,12 +55,16 @@ def _correct(store: EventStore, original_id: str, changes: dict[str, str], sourc
     outcome = store.append_events(make_batch([correction], ["correction"], ["command line"], [str(record)]), [])
     if outcome.conflicts:
         raise StayledgerError(outcome.conflicts[0].reasons)
+    # A correction is the same traveller as its original (every resolution run joins them too): join it now, so
+    # the person's stays use the corrected record at once instead of after the next `resolve`.
+    original = store.assignments_for([original_id]).get(original_id)
+    if original is not None:
+        store.add_identities([IdentityAssignment(correction.event_id, original.person_id, None)])
     return correction
 
 
 def _next_number(store: EventStore, original_id: str) -> int:
-    existing = set(store.events_table().column("event_id").to_pylist())
-    n = 1
-    while f"{original_id}~fix{n}" in existing:
+    n = 1  # a point read per candidate id: a ledger of millions is not read for one correction
+    while store.events_by_id([f"{original_id}~fix{n}"]):
         n += 1
     return n

@@ -8,6 +8,7 @@ Deciding re-links at once, in the same unit of work as the decision, so that sta
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING
 
 from stayledger.domain.access import AccessContext, Action
@@ -68,6 +69,43 @@ def list_review(store: EventStore, ctx: AccessContext, status: str | None = "ope
         items.sort(key=lambda i: -(i.match_probability if i.match_probability == i.match_probability else 1.0))
         op.note(count=len(items))
         return items
+
+
+@dataclass(frozen=True)
+class QueuedItem:
+    """An open review item and what it holds back: the stays whose status waits for its decision."""
+
+    item: ReviewItem
+    held_stays: int  # needs_review stays of either side's person that rest on this item's two persons' records
+
+
+def review_queue(store: EventStore, ctx: AccessContext, as_of: date, *, pack: str = "us") -> list[QueuedItem]:
+    """The open review queue, ordered by what each item holds back (stays in ``needs_review``), then strongest first.
+
+    A stay is held by an item when its status rests on an unreviewed link (``uncertain_links``) to a record of one of
+    the two persons the item asks about: deciding the item settles that stay one way or the other.
+    """
+    from stayledger.domain.stays import Status
+    from stayledger.usecases.lookup import persons_stays
+
+    with operation(store, ctx, Action.LIST_REVIEW, status="open", ordered_by="held_stays") as op:
+        items = store.review_items("open")
+        assignments = store.assignments_for({e for i in items for e in (i.event_id_l, i.event_id_r)})
+        person_of = {event_id: a.person_id for event_id, a in assignments.items()}
+        persons = sorted({p for p in person_of.values()})
+        events_of = {p: set(ids) for p, ids in store.events_of_persons(persons).items()}
+        stays = persons_stays(store, persons, as_of, pack) if persons else {}
+        queue = []
+        for item in items:
+            sides = {person_of[e] for e in (item.event_id_l, item.event_id_r) if e in person_of}
+            records = set().union(*(events_of.get(p, set()) for p in sides))
+            held = sum(1 for p in sides for s in stays.get(p, ())
+                       if s.status is Status.NEEDS_REVIEW and records.intersection(s.uncertain_links))
+            queue.append(QueuedItem(item, held))
+        strength = lambda i: i.match_probability if i.match_probability == i.match_probability else 1.0  # noqa: E731
+        queue.sort(key=lambda q: (-q.held_stays, -strength(q.item), q.item.event_id_l, q.item.event_id_r))
+        op.note(count=len(queue), holding=sum(1 for q in queue if q.held_stays))
+        return queue
 
 
 def _pair_view(store: EventStore, a: str, b: str) -> PairView:

@@ -61,7 +61,7 @@ def unsettled_links(
         open_items = store.review_items(status="open")
     else:
         own = events_of if events_of is not None else store.events_of_persons(persons)
-        open_items = store.open_review_items_touching(e for person in persons for e in own.get(person, ()))
+        open_items = store.review_items_touching(e for person in persons for e in own.get(person, ()))
     assignments = store.assignments_for({e for item in open_items for e in (item.event_id_l, item.event_id_r)})
     within: set[str] = set()
     questions: dict[str, dict[str, float]] = defaultdict(dict)  # person -> other person -> strongest open link

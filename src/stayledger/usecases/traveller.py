@@ -67,29 +67,40 @@ class StayAnswer:
     rule_pack: str
 
 
-def _own_events(store: EventStore, identity: TravellerIdentity) -> tuple[str | None, list[Event]]:
-    """The person holding records of this document, and the events a traveller may see as theirs."""
+def _own_events(
+    store: EventStore, identity: TravellerIdentity, stays_as_of: date | None = None, pack: str = "us"
+) -> tuple[str | None, list[Event], list[StayDetermination]]:
+    """The person holding records of this document, the events a traveller may see as theirs and, with
+    ``stays_as_of``, that person's official stays (read with the same records: one lookup, not two)."""
     own = [e for e in store.events_by_document(ocr_canonical(identity.document_number)) if identity.holds(e)]
     if not own:
-        return None, []
+        return None, [], []
     assignments = store.assignments_for(e.event_id for e in own)
     persons = {assignments[e.event_id].person_id for e in own if e.event_id in assignments}
     if len(persons) != 1:
-        return None, own  # not resolved yet, or split: answer from the document's own records only
+        return None, own, []  # not resolved yet, or split: answer from the document's own records only
     person = persons.pop()
-    confirmed = {frozenset((i.event_id_l, i.event_id_r)) for i in store.review_items("accepted")}
+    stays: list[StayDetermination] = []
+    if stays_as_of is not None:
+        from stayledger.usecases.lookup import _stays_of
+
+        records, stays = _stays_of(store, [person], stays_as_of, pack)[person]
+    else:
+        ids = store.events_of_persons([person])[person]
+        linked = store.assignments_for(ids)
+        records = [(e, linked[e.event_id].link_probability) for e in store.events_by_id(ids)]
     own_ids = {e.event_id for e in own}
+    confirmed = {frozenset((i.event_id_l, i.event_id_r)) for i in store.review_items_touching(own_ids, "accepted")}
     shown = list(own)
-    others = [e for e in store.person_event_ids(person) if e not in own_ids]
-    assignments = store.assignments_for(others)
-    for other in store.events_by_id(others):
-        assignment = assignments[other.event_id]
-        by_key = assignment.link_probability is None or assignment.link_probability >= 1.0
+    for other, probability in records:
+        if other.event_id in own_ids:
+            continue
+        by_key = probability is None or probability >= 1.0
         reviewed = any(frozenset((other.event_id, o)) in confirmed for o in own_ids)
         same_document = other.document_number is not None and ocr_canonical(other.document_number) == ocr_canonical(identity.document_number)
         if reviewed or (by_key and same_document) or other.corrects in own_ids or other.admission_ref in own_ids:
             shown.append(other)
-    return person, sorted(shown, key=lambda e: (e.occurred_on, e.event_id))
+    return person, sorted(shown, key=lambda e: (e.occurred_on, e.event_id)), stays
 
 
 @dataclass(frozen=True)
@@ -109,16 +120,12 @@ def check_stay(store: EventStore, ctx: AccessContext, identity: TravellerIdentit
     from stayledger.rules import get_pack
 
     with operation(store, ctx, Action.TRAVELLER_STATUS) as op:
-        person, events = _own_events(store, identity)
+        person, events, official_stays = _own_events(store, identity, today, pack)
         op.note(person_id=person, found=bool(events))
         if not events:
             return False, [], None
         stays = get_pack(pack).determine_person_stays(person or "self", effective_events(events), today)
-        official = {}
-        if person is not None:
-            from stayledger.usecases.lookup import person_stays
-
-            official = {s.arrival_event_id: s.status for s in person_stays(store, person, today, pack)}
+        official = {s.arrival_event_id: s.status for s in official_stays}
         answers = []
         for stay in stays:
             if stay.status is Status.OVERSTAY and official.get(stay.arrival_event_id, Status.OVERSTAY) is not Status.OVERSTAY:
@@ -205,7 +212,7 @@ def who_looked(store: EventStore, ctx: AccessContext, identity: TravellerIdentit
     from stayledger.audit.log import parse_entry
 
     with operation(store, ctx, Action.TRAVELLER_ACCESS_LOG) as op:
-        person, events = _own_events(store, identity)
+        person, events, _ = _own_events(store, identity)
         if not events:
             op.note(found=False)
             return []
@@ -244,7 +251,7 @@ def request_correction(
     with operation(store, ctx, Action.TRAVELLER_CORRECTION, field=field) as op:
         if field not in FIELDS or field in NOT_CORRECTABLE:
             raise StayledgerError(f"field {field!r} cannot be corrected (one of the record's fields, not event_id)")
-        _, events = _own_events(store, identity)
+        _, events, _ = _own_events(store, identity)
         arrivals = [e for e in events if e.kind == "arrival"] or events
         disputed = arrivals[-1].event_id if arrivals else None
         case_id, code = secrets.token_hex(6).upper(), secrets.token_hex(5).upper()

@@ -25,8 +25,10 @@ SESSION_SECONDS = 8 * 3600
 COOKIE = "stayledger_console"
 # Console routes and the use cases behind them (the matrix test walks this list).
 CONSOLE_ROUTES: list[tuple[str, str]] = []
-REPORT_REFRESH_SECONDS = 300
 FIGURES_REFRESH_SECONDS = 30
+# Fields an officer may correct from the person page (the record's identity and its admission; ids never).
+CORRECTABLE = ("surname", "given_names", "date_of_birth", "sex", "nationality", "document_number", "document_issuer",
+               "occurred_on", "admission_class", "admitted_until")
 
 
 def report_policy() -> str:
@@ -137,9 +139,29 @@ def console_router(app: FastAPI, today: Callable[[], Any], pack: str) -> APIRout
                 by, query = "document", document_number[:64]
                 ids = ledger.read(lambda store: find_persons_by_document(store, ctx, query, None))
             views = [ledger.read(lambda store, p=p: look_up_person(store, ctx, p, today(), pack=pack)) for p in ids]
-            return render("console_person.html", session=session, query=query, by=by, purpose=purpose, views=views)
+            return render("console_person.html", session=session, query=query, by=by, purpose=purpose, views=views,
+                          case_ref=case_ref, correctable=CORRECTABLE)
 
         return staff_page(request, work)
+
+    @route("POST", "/corrections")
+    async def correct(request: Request) -> Response:
+        from stayledger.usecases.correct import record_correction
+
+        form = await posted(request)
+
+        def work(session: Session) -> HTMLResponse:
+            field, original = form.get("field", ""), form.get("event_id", "")[:128]
+            if field not in CORRECTABLE:
+                return render("console_error.html", 422, session=session,
+                              message=f"field: {field[:40]!r} cannot be corrected here (one of: {', '.join(CORRECTABLE)}).")
+            ctx = context(request, session, form.get("purpose"), form.get("case_ref"))
+            fixed = ledger.run(lambda store: record_correction(store, ctx, original, {field: form.get("value", "")[:200]},
+                                                               source="officer"))
+            return render("console_corrected.html", session=session, original=original, fixed=fixed, field=field,
+                          person_id=form.get("person_id", "")[:100], purpose=form.get("purpose", ""))
+
+        return staff_page(request, work, form)
 
     @route("GET", "/cases")
     def cases(request: Request, purpose: str = "", case_ref: str = "") -> Response:
@@ -169,12 +191,12 @@ def console_router(app: FastAPI, today: Callable[[], Any], pack: str) -> APIRout
     @route("GET", "/review")
     def review(request: Request) -> Response:
         from stayledger.api.app import item_id
-        from stayledger.usecases.review import list_review
+        from stayledger.usecases.review import review_queue
 
         def work(session: Session) -> HTMLResponse:
-            items = ledger.read(lambda store: list_review(store, context(request, session), "open"))
-            return render("console_review.html", session=session, items=[(item_id(i.event_id_l, i.event_id_r), i)
-                                                                         for i in items])
+            queue = ledger.read(lambda store: review_queue(store, context(request, session), today(), pack=pack))
+            return render("console_review.html", session=session,
+                          items=[(item_id(q.item.event_id_l, q.item.event_id_r), q.item, q.held_stays) for q in queue])
 
         return staff_page(request, work)
 
@@ -226,24 +248,28 @@ def console_router(app: FastAPI, today: Callable[[], Any], pack: str) -> APIRout
             year = fiscal_year if 2 <= fiscal_year <= 9999 else as_of.year - (as_of.month < 10)  # the last one ended
             ctx = context(request, session)
             found = ledger.run(lambda store: report_overstays(store, ctx, year, as_of, pack=pack))
+            # A fiscal year's report changes only as late records arrive: reloaded on demand, not on a timer.
             html = overstay_html(found).replace(
-                "<head>", f'<head><meta http-equiv="refresh" content="{REPORT_REFRESH_SECONDS}">', 1).replace(
-                "<body>", '<body><p><a href="/console">Back to the console</a> · refreshes by itself every '
-                          f"{REPORT_REFRESH_SECONDS // 60} minutes</p>", 1)
+                "<body>", f'<body><p><a href="/console">Back to the console</a> · as of {as_of.isoformat()}: '
+                          f'<a href="/console/report?fiscal_year={year}">reload for the latest records</a></p>', 1)
             return HTMLResponse(html, headers={**SECURITY_HEADERS, "Content-Security-Policy": report_policy()})
 
         return staff_page(request, work)
 
     @route("GET", "/figures")
-    def figures(request: Request, refresh: str = "") -> Response:
+    def figures(request: Request) -> Response:
+        from datetime import datetime, timezone
+
         from stayledger.usecases.figures import live_figures
 
         def work(session: Session) -> HTMLResponse:
             ctx = context(request, session)
             found = ledger.read(lambda store: live_figures(store, ctx, today()))
-            # WCAG 2.2.1: whoever cannot read it in 30 s (a screen reader restarts on each reload) can turn it off.
-            seconds = 0 if refresh == "off" else FIGURES_REFRESH_SECONDS
-            return render("console_figures.html", session=session, figures=found, refresh=seconds)
+            page = render("console_figures.html", session=session, figures=found, refresh=FIGURES_REFRESH_SECONDS,
+                          computed_at=datetime.now(timezone.utc).strftime("%H:%M:%S"))
+            # The one page with a script (ours, same origin): it re-reads this page; the reader can pause it.
+            page.headers["Content-Security-Policy"] = CSP + "; script-src 'self'; connect-src 'self'"
+            return page
 
         return staff_page(request, work)
 
