@@ -88,7 +88,9 @@ def serve_and_load(db: Path | str, workers: int, held: list[dict], args: argpars
         if workers > 1:
             _wait_for_all_workers(server.pid)
         figures.ready_after = time.perf_counter() - started
-        print(f"[{label}] service ready (live linkers built) {figures.ready_after:.1f} s after start")
+        rss = _resident_mib(server.pid)
+        print(f"[{label}] service ready (live linkers built) {figures.ready_after:.1f} s after start; "
+              f"resident memory {' + '.join(f'{r:,.0f}' for r in rss)} MiB")
         lock = threading.Lock()
         queue = iter(held)
         deadline = time.monotonic() + args.seconds
@@ -152,6 +154,22 @@ def _wait_for_all_workers(server: int, seconds: float = 900) -> None:
         if now - before < 0.2:
             return
         before = now
+
+
+def _resident_mib(server: int) -> list[float]:
+    """Resident memory of the server process and of each worker process it started."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if not entry.name.isdigit():
+                continue
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if int(entry.name) == server or parent == server:
+                status = (entry / "status").read_text()
+                found.append(int(status.split("VmRSS:")[1].split()[0]) / 1024)
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
 
 
 def fresh_database(server_url: str, name: str) -> str:

@@ -221,7 +221,7 @@ def test_help_names_paxlst_and_the_resolve_step():
         return " ".join(text.replace("│", " ").split())
 
     assert "or PAXLST manifests" in words(run("ingest", "--help").output)
-    assert "stayledger resolve after it" in words(run("correct", "--help").output)
+    assert "joins EVENT_ID's person at once" in words(run("correct", "--help").output)  # no resolve needed since ef4625b
 
 
 # --- item 4: a refused PAXLST manifest is kept in the quarantine ------------------------------------------

@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -99,6 +100,29 @@ def test_arrival_at_one_worker_and_departure_at_another_make_one_person_who_depa
     assert [s["status"] for s in departed["stays"][person]] == ["departed"]
     assert {a.person_id for a in store.assignments_for(["W-ARR-1", "W-DEP-1"]).values()} == {person}
     assert b.app.state.ledger.live.valid_for(store)  # b linked with its live linker, caught up, not rebuilt away
+
+
+def test_records_of_one_traveller_posted_to_two_workers_at_the_same_moment_make_one_person(two_workers):
+    a, b, tokens, store = two_workers
+    bearer = {"Authorization": f"Bearer {tokens['ingest']}"}
+    travellers = [({**ARRIVAL, "event_id": f"C-ARR-{i}", "document_number": f"C0{i}731942"},
+                   {**DEPARTURE, "event_id": f"C-DEP-{i}", "document_number": f"C0{i}731942"}) for i in range(5)]
+    barrier = threading.Barrier(2)
+
+    def post(client, events):
+        for event in events:
+            barrier.wait(timeout=30)
+            assert client.post("/v1/events", json=[event], headers=bearer).status_code == 200
+
+    threads = [threading.Thread(target=post, args=(a, [t[0] for t in travellers])),
+               threading.Thread(target=post, args=(b, [t[1] for t in travellers]))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for arrival, departure in travellers:
+        persons = store.assignments_for([arrival["event_id"], departure["event_id"]])
+        assert len(persons) == 2 and len({p.person_id for p in persons.values()}) == 1, arrival["event_id"]
 
 
 def test_the_traveller_limit_holds_whichever_worker_a_request_reaches(two_workers):
