@@ -237,6 +237,7 @@ def main() -> None:
         if not args.db:
             parser.error("--compare needs --db postgresql://… (a server on which the runs may create databases)")
         copy = args.workdir / "run.duckdb"
+        Path(f"{copy}.wal").unlink(missing_ok=True)  # a former run's log would not match the fresh copy
         shutil.copy(built, copy)  # the run's posts stay in its copy, not in the built ledger
         runs.append(serve_and_load(copy, 1, held, args, "DuckDB, 1 process"))
         for workers in dict.fromkeys((1, args.workers)):
