@@ -3,9 +3,13 @@
 Targets (issue "the service"): with 1,000,000 resolved events loaded, 16 clients posting single events for 60 s:
 p99 of POST → linked and determined <= 150 ms; traveller status p99 <= 50 ms.
 Usage: python benchmarks/bench_api.py [--people 250000] [--clients 16] [--seconds 60] [--workdir DIR] [--db URL]
+       [--workers N] [--compare]
 (the ledger is built once in --workdir and reused: synthesise, ingest all but the newest events, resolve).
---db postgresql://…/EMPTY_DB: the built ledger is copied there (`stayledger migrate`) and the service runs on it;
-give an empty database each run (dropdb/createdb), as the run's posts stay in it.
+--db postgresql://…/EMPTY_DB: the built ledger is copied there (`stayledger migrate`) and the service runs on it
+with --workers processes; give an empty database each run (dropdb/createdb), as the run's posts stay in it.
+--compare --db postgresql://…/postgres --workers 4: three runs on fresh copies of the same ledger, side by side:
+DuckDB in one process, PostgreSQL with one worker, PostgreSQL with 4 workers (databases stayledger_bench_w1 and
+stayledger_bench_w4 are made on that server, and left for a look afterwards).
 """
 
 from __future__ import annotations
@@ -13,11 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -48,24 +54,20 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--people", type=int, default=250_000)
-    parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--port", type=int, default=8181)
-    parser.add_argument("--workdir", type=Path, default=Path("bench-api"))
-    parser.add_argument("--db", help="an empty PostgreSQL database to copy the ledger to and serve from")
-    args = parser.parse_args()
-    args.workdir.mkdir(parents=True, exist_ok=True)
-    built, held = build(args.workdir, args.people)
-    db: Path | str = built
-    if args.db:
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "stayledger", "migrate", "--db", str(built), "--to", args.db], check=True,
-                       env={**os.environ, "STAYLEDGER_ACTOR": "bench"})
-        print(f"copied the ledger to {args.db} in {time.perf_counter() - started:.0f} s")
-        db = args.db
+@dataclass
+class Figures:
+    label: str
+    wall: float
+    posts: list[float] = field(default_factory=list)
+    lookups: list[float] = field(default_factory=list)
+    failures: int = 0
+    ready_after: float = 0.0
+    hits: list[float] = field(default_factory=list)
+    misses: list[float] = field(default_factory=list)
+
+
+def serve_and_load(db: Path | str, workers: int, held: list[dict], args: argparse.Namespace, label: str) -> Figures:
+    """Start `stayledger serve` on ``db`` with ``workers`` processes, run the clients, stop it; the figures."""
     env = {**os.environ, "STAYLEDGER_ACTOR": "bench", "STAYLEDGER_AUDIT_KEY": str(args.workdir / "audit.pem")}
     name = f"feed-{int(time.time())}"
     made = subprocess.run([sys.executable, "-m", "stayledger", "users", "add", name, "--role", "ingest", "--json",
@@ -73,21 +75,24 @@ def main() -> None:
     token = json.loads(made.stdout)["token"]
     started = time.perf_counter()
     server = subprocess.Popen([sys.executable, "-m", "stayledger", "serve", "--port", str(args.port), "--db", str(db),
-                               "--traveller-limit", "1000000"], env=env)
+                               "--traveller-limit", "1000000", "--workers", str(workers)], env=env)
     base = f"http://127.0.0.1:{args.port}"
+    figures = Figures(label, 0.0)
     try:
-        for _ in range(600):
+        for _ in range(1200):
             try:
                 if httpx.get(f"{base}/v1/health").status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.5)
-        print(f"service ready (live linker built) {time.perf_counter() - started:.1f} s after start")
-        posts: list[float] = []
-        lookups: list[float] = []
-        failures = [0]
-        queue = iter(held)
+        if workers > 1:
+            _wait_for_all_workers(server.pid)
+        figures.ready_after = time.perf_counter() - started
+        rss = _resident_mib(server.pid)
+        print(f"[{label}] service ready (live linkers built) {figures.ready_after:.1f} s after start; "
+              f"resident memory {' + '.join(f'{r:,.0f}' for r in rss)} MiB")
         lock = threading.Lock()
+        queue = iter(held)
         deadline = time.monotonic() + args.seconds
 
         def client() -> None:
@@ -102,16 +107,16 @@ def main() -> None:
                     elapsed = time.perf_counter() - started
                     with lock:
                         if response.status_code == 200:
-                            posts.append(elapsed)
+                            figures.posts.append(elapsed)
                         else:
-                            failures[0] += 1
+                            figures.failures += 1
                     if event.get("document_number") and event.get("kind") == "arrival":
                         identity = {"document_number": event["document_number"], "document_issuer": event["nationality"],
                                     "date_of_birth": event["date_of_birth"], "surname": event["surname"]}
                         started = time.perf_counter()
                         http.post("/v1/traveller/status", json=identity, headers={"Authorization": ""})
                         with lock:
-                            lookups.append(time.perf_counter() - started)
+                            figures.lookups.append(time.perf_counter() - started)
 
         started = time.perf_counter()
         threads = [threading.Thread(target=client) for _ in range(args.clients)]
@@ -119,22 +124,137 @@ def main() -> None:
             thread.start()
         for thread in threads:
             thread.join()
-        wall = time.perf_counter() - started
-        hits, misses = _hit_and_miss_timings(base, held)
+        figures.wall = time.perf_counter() - started
+        figures.hits, figures.misses = _hit_and_miss_timings(base, held)
     finally:
         server.terminate()
         server.wait(timeout=60)
-    print(f"machine: {os.cpu_count()} cores; clients {args.clients}; {wall:.0f} s")
-    print(f"POST /v1/events (one event, linked and determined): {len(posts):,} ok, {failures[0]} failed; "
-          f"{len(posts) / wall:.1f} per s; p50 {statistics.median(posts) * 1000:.0f} ms, "
+    return figures
+
+
+def _wait_for_all_workers(server: int, seconds: float = 900) -> None:
+    """Health answers once one worker is up; a worker still building its live linker does not accept yet.
+    Wait until the workers' CPU time stops growing (all warm-up done), as seen in /proc."""
+    def cpu() -> float:
+        total = 0
+        for entry in Path("/proc").iterdir():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if entry.name.isdigit() and int(fields[1]) == server:
+                    total += int(fields[11]) + int(fields[12])
+            except (OSError, IndexError, ValueError):
+                continue
+        return total / os.sysconf("SC_CLK_TCK")
+
+    deadline = time.monotonic() + seconds
+    before = cpu()
+    while time.monotonic() < deadline:
+        time.sleep(2)
+        now = cpu()
+        if now - before < 0.2:
+            return
+        before = now
+
+
+def _resident_mib(server: int) -> list[float]:
+    """Resident memory of the server process and of each worker process it started."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if not entry.name.isdigit():
+                continue
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if int(entry.name) == server or parent == server:
+                status = (entry / "status").read_text()
+                found.append(int(status.split("VmRSS:")[1].split()[0]) / 1024)
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def fresh_database(server_url: str, name: str) -> str:
+    """A new, empty database on the server of ``server_url`` (dropped first if a former run left it)."""
+    import psycopg
+
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+        admin.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+    head, _, _ = server_url.partition("?")
+    return head.rsplit("/", 1)[0] + "/" + name
+
+
+def copy_to(built: Path, url: str) -> None:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "stayledger", "migrate", "--db", str(built), "--to", url], check=True,
+                   env={**os.environ, "STAYLEDGER_ACTOR": "bench"}, stdout=subprocess.DEVNULL)
+    print(f"copied the ledger to {url} in {time.perf_counter() - started:.0f} s")
+
+
+def report(figures: Figures, clients: int) -> None:
+    posts, lookups = figures.posts, figures.lookups
+    print(f"[{figures.label}] clients {clients}; {figures.wall:.0f} s")
+    print(f"  POST /v1/events (one event, linked and determined): {len(posts):,} ok, {figures.failures} failed; "
+          f"{len(posts) / figures.wall:.1f} per s; p50 {statistics.median(posts) * 1000:.0f} ms, "
           f"p99 {percentile(posts, 0.99) * 1000:.0f} ms (target <= 150 ms)")
     if lookups:
-        print(f"traveller status: {len(lookups):,}; p50 {statistics.median(lookups) * 1000:.0f} ms, "
+        print(f"  traveller status: {len(lookups):,}; p50 {statistics.median(lookups) * 1000:.0f} ms, "
               f"p99 {percentile(lookups, 0.99) * 1000:.0f} ms (target <= 50 ms)")
-    if hits and misses:
-        print(f"traveller status, one client, found vs wrong birth date (should take about the same time): "
-              f"{len(hits)} each; p50 {statistics.median(hits) * 1000:.1f} vs {statistics.median(misses) * 1000:.1f} ms, "
-              f"p90 {percentile(hits, 0.9) * 1000:.1f} vs {percentile(misses, 0.9) * 1000:.1f} ms")
+    if figures.hits and figures.misses:
+        print(f"  traveller status, one client, found vs wrong birth date (should take about the same time): "
+              f"{len(figures.hits)} each; p50 {statistics.median(figures.hits) * 1000:.1f} vs "
+              f"{statistics.median(figures.misses) * 1000:.1f} ms, p90 {percentile(figures.hits, 0.9) * 1000:.1f} vs "
+              f"{percentile(figures.misses, 0.9) * 1000:.1f} ms")
+
+
+def side_by_side(runs: list[Figures]) -> None:
+    print("\n| run | posts/s | post p50 | post p99 | status/s | status p50 | status p99 | failed |")
+    print("|---|---|---|---|---|---|---|---|")
+    for f in runs:
+        print(f"| {f.label} | {len(f.posts) / f.wall:.1f} | {statistics.median(f.posts) * 1000:.0f} ms | "
+              f"{percentile(f.posts, 0.99) * 1000:.0f} ms | {len(f.lookups) / f.wall:.1f} | "
+              f"{statistics.median(f.lookups) * 1000 if f.lookups else float('nan'):.0f} ms | "
+              f"{percentile(f.lookups, 0.99) * 1000:.0f} ms | {f.failures} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--people", type=int, default=250_000)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--port", type=int, default=8181)
+    parser.add_argument("--workdir", type=Path, default=Path("bench-api"))
+    parser.add_argument("--db", help="an empty PostgreSQL database to copy the ledger to and serve from (with "
+                                     "--compare: any database on the server; the runs make their own)")
+    parser.add_argument("--workers", type=int, default=1, help="service worker processes (PostgreSQL only)")
+    parser.add_argument("--compare", action="store_true", help="run DuckDB (one process), then PostgreSQL with one "
+                                                               "worker and with --workers, each on a fresh copy")
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    built, held = build(args.workdir, args.people)
+    print(f"machine: {os.cpu_count()} cores (shared: figures are noisy)")
+    runs: list[Figures] = []
+    if args.compare:
+        if not args.db:
+            parser.error("--compare needs --db postgresql://… (a server on which the runs may create databases)")
+        copy = args.workdir / "run.duckdb"
+        Path(f"{copy}.wal").unlink(missing_ok=True)  # a former run's log would not match the fresh copy
+        shutil.copy(built, copy)  # the run's posts stay in its copy, not in the built ledger
+        runs.append(serve_and_load(copy, 1, held, args, "DuckDB, 1 process"))
+        for workers in dict.fromkeys((1, args.workers)):
+            url = fresh_database(args.db, f"stayledger_bench_w{workers}")
+            copy_to(built, url)
+            runs.append(serve_and_load(url, workers, held, args, f"PostgreSQL, {workers} worker{'s' * (workers > 1)}"))
+    elif args.db:
+        copy_to(built, args.db)
+        runs.append(serve_and_load(args.db, args.workers, held, args, f"PostgreSQL, {args.workers} worker(s)"))
+    else:
+        if args.workers > 1:
+            parser.error("--workers needs --db postgresql://… (the DuckDB file is owned by one process)")
+        runs.append(serve_and_load(built, 1, held, args, "DuckDB, 1 process"))
+    for figures in runs:
+        report(figures, args.clients)
+    if len(runs) > 1:
+        side_by_side(runs)
 
 
 def _hit_and_miss_timings(base: str, held: list[dict], n: int = 100) -> tuple[list[float], list[float]]:

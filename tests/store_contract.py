@@ -44,6 +44,16 @@ class StoreContract:
         assert store.events_table().column("event_id").to_pylist() == ["a", "b"]
         assert [e.event_id for e in store.events_by_id(["b"])] == ["b"]
 
+    def test_events_appended_after_a_position_are_read_from_there_in_order(self, store):
+        assert store.event_position() == 0 and store.events_after(0)[0].num_rows == 0
+        store.append_events(batch(arrival("a")), [])
+        seen = store.event_position()
+        store.append_events(batch(arrival("c"), arrival("b"), arrival("a")), [])  # "a" again: a duplicate
+        newer, position = store.events_after(seen)
+        assert newer.column("event_id").to_pylist() == ["c", "b"]
+        assert position == store.event_position() > seen
+        assert store.events_after(position) == (newer.schema.empty_table(), position)
+
     def test_events_are_found_by_their_document_with_ocr_confusions_folded(self, store):
         store.append_events(batch(arrival("a", document_number="AB-1O2"), arrival("b", document_number="X9")), [])
         assert [e.event_id for e in store.events_by_document("A8102")] == ["a"]  # B→8, O→0, hyphen dropped

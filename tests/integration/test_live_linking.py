@@ -8,29 +8,13 @@ import shutil
 from datetime import date
 from pathlib import Path
 
-import pytest
-
 from stayledger.formats.canonical import RawRecord
 from stayledger.storage.duckdb_store import DuckDBStore
-from stayledger.synth.generator import generate_population
 from stayledger.usecases.ingest import ingest_records, record_events
-from stayledger.usecases.resolve import LiveLinker, ensure_resolved, resolve_identities
+from stayledger.usecases.resolve import LiveLinker, ensure_resolved
 from stayledger.usecases.review import decide
 from tests.access import ADMIN
-
-HELD = 60
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> tuple[Path, list[dict]]:
-    out = tmp_path_factory.mktemp("live")
-    generate_population(400, 21, out / "pop")
-    lines = (out / "pop" / "events.jsonl").read_text(encoding="utf-8").splitlines()
-    store = DuckDBStore(out / "base.duckdb")
-    ingest_records(store, ADMIN, "events.jsonl", [RawRecord(f"line {i}", l, json.loads(l)) for i, l in enumerate(lines[:-HELD], 1)])
-    assert resolve_identities(store, ADMIN).method == "splink"
-    store.close()
-    return out / "base.duckdb", [json.loads(l) for l in lines[-HELD:]]
+from tests.trained_ledger import HELD
 
 
 def partition(person_of: dict[str, str], leave_out: set[str]) -> set[frozenset[str]]:

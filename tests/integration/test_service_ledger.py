@@ -18,7 +18,7 @@ from stayledger.usecases.ingest import record_events
 from stayledger.usecases.lookup import look_up_person
 from stayledger.usecases.resolve import LiveLinker
 from tests.access import ADMIN, as_role
-from tests.integration.test_live_linking import copy, partition, trained  # noqa: F401 - trained is a fixture
+from tests.integration.test_live_linking import copy, partition
 
 TODAY = date(2025, 12, 31)
 CALLERS = 8

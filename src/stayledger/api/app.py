@@ -12,7 +12,6 @@ import hashlib
 import json
 import shutil
 import tempfile
-import threading
 import time
 import uuid
 from contextlib import asynccontextmanager
@@ -123,27 +122,6 @@ class CaseDecision(BaseModel):
     reasons: str = Field(min_length=3, max_length=2000)
 
 
-class RateLimiter:
-    """At most ``limit`` requests per key in a sliding ``window`` of seconds (per client address, per document)."""
-
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit, self.window = limit, window
-        self._hits: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, key: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            recent = [t for t in self._hits.get(key, []) if now - t < self.window]
-            allowed = len(recent) < self.limit
-            if allowed:
-                recent.append(now)
-            self._hits[key] = recent
-            if len(self._hits) > 100_000:  # forget idle keys rather than grow without bound
-                self._hits = {k: v for k, v in self._hits.items() if v and now - v[-1] < self.window}
-            return allowed
-
-
 class NewUser(BaseModel):
     name: str = Field(min_length=2, max_length=64)
     role: str
@@ -151,9 +129,10 @@ class NewUser(BaseModel):
 
 def create_app(
     store: EventStore, signer: Signer | None = None, *, per_client: int = 30, per_document: int = 10, window: float = 300.0,
-    traveller_floor: float = 0.1, oidc: "OidcVerifier | None" = None, pack: str = "us",
+    traveller_floor: float = 0.1, oidc: "OidcVerifier | None" = None, pack: str = "us", close_store: bool = False,
 ) -> FastAPI:
-    """The service over ``store`` (opened by the caller, closed by the caller after the app stops).
+    """The service over ``store`` (opened by the caller, closed by the caller after the app stops, or by the app
+    itself with ``close_store``).
 
     Traveller self-service is limited to ``per_client`` requests per address and ``per_document`` per document
     number in ``window`` seconds (429 beyond), so that guessing someone's details is slow. A traveller lookup
@@ -173,10 +152,12 @@ def create_app(
         await run_in_threadpool(ledger.warm_up)
         yield
         ledger.close()
+        if close_store:
+            store.close()
 
     app = FastAPI(title="stayledger", version="1", description=__doc__, lifespan=lifespan)
-    by_client, by_document = RateLimiter(per_client, window), RateLimiter(per_document, window)
-    app.state.ledger = ledger
+    shared = store.shared_state()  # rate limits and console sessions: in the database when workers share it
+    app.state.ledger, app.state.shared = ledger, shared
 
     @app.exception_handler(Problem)
     def on_problem(request: Request, exc: Problem) -> JSONResponse:
@@ -359,7 +340,7 @@ def create_app(
 
     def traveller(request: Request) -> AccessContext:
         client = request.client.host if request.client else "unknown"
-        if not by_client.allow(client):
+        if not shared.allow(f"client:{client}", per_client, window):
             raise Problem(429, "Too many requests", "too many requests from this address; try again in a few minutes")
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         return AccessContext("traveller-self-service", Role.TRAVELLER, "own record", request_id=request_id[:100])
@@ -371,7 +352,7 @@ def create_app(
     def limit_document(number: str) -> None:
         from stayledger.identity.normalise import ocr_canonical
 
-        if not by_document.allow(hashlib.sha256(ocr_canonical(number).encode()).hexdigest()):
+        if not shared.allow(f"document:{hashlib.sha256(ocr_canonical(number).encode()).hexdigest()}", per_document, window):
             raise Problem(429, "Too many requests", "too many requests about this document; try again later")
 
     @app.post("/v1/traveller/status", tags=["travellers"])

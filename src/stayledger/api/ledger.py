@@ -208,6 +208,8 @@ class Ledger:
                     carried = waiting
                     break
                 group.append(waiting)
+            if any(isinstance(waiting, _Post) for waiting in group):
+                self._catch_up()
             try:
                 if len(group) == 1:
                     self._alone(job)
@@ -219,6 +221,14 @@ class Ledger:
                     if not waiting.future.done():
                         waiting.future.set_exception(exc)
 
+    def _catch_up(self) -> None:
+        """Take in what other workers linked before waiting for the identity lock, so that little is left to take in
+        while holding it (the lock serialises every worker's linking: time spent under it is everyone's wait)."""
+        try:
+            self.live.valid_for(self.store)  # committed links only: safe outside the lock; checked again under it
+        except Exception:  # noqa: BLE001 - a failed read here is done again, under the lock, by the post itself
+            _log.debug("catching up outside the lock failed", exc_info=True)
+
     def _together(self, group: list[Any]) -> None:
         from stayledger.usecases.ingest import PostedEvents, record_posted_together
 
@@ -226,11 +236,11 @@ class Ledger:
         records = [record for job in group if isinstance(job, _Audit) for record in job.records]
         try:
             with self.store.unit_of_work():
-                if records:
-                    self.store.append_audit(records)
                 results = record_posted_together(
                     self.store, [PostedEvents(job.ctx, job.origin, job.records) for job in posts],
                     as_of=self.today(), live=self.live, pack=self.pack) if posts else []
+                if records:  # after the posts: locks in one order (identities, audit) in every worker
+                    self.store.append_audit(records)
         except BaseException as exc:  # nothing of the group was kept: each part again, on its own
             _log.warning("a group of %d writes failed (%s); writing each on its own", len(group), exc)
             for job in group:

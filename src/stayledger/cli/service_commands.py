@@ -81,24 +81,26 @@ def serve(
     oidc_audience: Annotated[Optional[str], typer.Option("--oidc-audience", help="The audience the JWTs must name.")] = None,
     oidc_jwks: Annotated[Optional[Path], typer.Option("--oidc-jwks", help="The issuer's public keys (JWKS JSON file; nothing is fetched at run time).")] = None,
     oidc_role_claim: Annotated[str, typer.Option("--oidc-role-claim", help="The claim that names the stayledger role.")] = "stayledger_role",
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes (more than one needs a PostgreSQL --db).")] = 1,
     key: KeyOption = None,
     db: DbOption = None,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs). The process owns the DuckDB ledger while it runs.
 
     Create accounts first: `stayledger users add feed-1 --role ingest`. Every request is attributed to its
-    account and recorded in the audit log.
+    account and recorded in the audit log. On PostgreSQL, `--workers N` runs N processes on one port; they share
+    the ledger, the rate limits and the console sessions through the database.
     """
     import uvicorn
 
     from stayledger.api.app import create_app
-    from stayledger.bootstrap import Settings, load_signer, open_store
+    from stayledger.bootstrap import Settings, is_postgres_url, load_signer, open_store
+    from stayledger.errors import ConfigurationError
 
     oidc = None
     with reported_errors():
         if oidc_issuer or oidc_audience or oidc_jwks:
             from stayledger.api.oidc import OidcVerifier
-            from stayledger.errors import ConfigurationError
 
             if not (oidc_issuer and oidc_audience and oidc_jwks):
                 raise ConfigurationError("OIDC needs --oidc-issuer, --oidc-audience and --oidc-jwks together")
@@ -107,8 +109,21 @@ def serve(
 
         get_pack(pack)  # an unknown pack: one line naming the known ones
         settings = Settings.load(db, key)
-        signer = load_signer(settings)
-        store = open_store(settings)
+        if workers > 1 and not is_postgres_url(settings.db):
+            raise ConfigurationError(f"--workers {workers} needs a PostgreSQL --db: the DuckDB file {settings.db} is "
+                                     "owned by one process (serve it with one worker)")
+        signer = load_signer(settings)  # made here once, not by several workers at the same moment
+        store = open_store(settings)  # also migrates the schema before any worker starts
+    if workers > 1:
+        from stayledger.api.workers import WorkerConfig
+
+        store.close()
+        WorkerConfig(settings.db, str(settings.audit_key), pack, traveller_limit, max(10, traveller_limit // 3),
+                     oidc_issuer, oidc_audience, str(oidc_jwks) if oidc_jwks else None, oidc_role_claim).to_environment()
+        err_console.print(f"serving {settings.db} with {workers} workers on http://{host}:{port} (OpenAPI: /openapi.json)")
+        uvicorn.run("stayledger.api.workers:create_worker_app", factory=True, workers=workers, host=host, port=port,
+                    log_level="warning")
+        return
     try:
         err_console.print(f"serving {settings.db} on http://{host}:{port} (OpenAPI: /openapi.json)")
         app = create_app(store, signer, per_client=traveller_limit, per_document=max(10, traveller_limit // 3), oidc=oidc,

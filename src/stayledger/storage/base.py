@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 import pyarrow as pa
 
@@ -19,6 +19,9 @@ from stayledger.audit.log import AuditRecord, SealedEntry, TreeHead, seal, utc_n
 from stayledger.audit.merkle import Frontier
 from stayledger.domain.events import Event
 from stayledger.storage.arrow_events import events_to_table
+
+if TYPE_CHECKING:
+    from stayledger.storage.shared_state import SharedState
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +203,18 @@ class EventStore(ABC):
         """All events in append order, in ``EVENT_SCHEMA``."""
 
     @abstractmethod
+    def event_position(self) -> int:
+        """The append position of the newest event (0 when empty): a cheap way to see that events were appended.
+
+        Positions become visible in order (a backend with several writers serialises appends until commit), so a
+        reader that has seen every event up to a position misses none below it later.
+        """
+
+    @abstractmethod
+    def events_after(self, position: int) -> tuple[pa.Table, int]:
+        """Events appended after ``position``, in append order (``EVENT_SCHEMA``), and the position of the newest."""
+
+    @abstractmethod
     def events_by_id(self, event_ids: Iterable[str]) -> list[Event]: ...
 
     @abstractmethod
@@ -214,7 +229,8 @@ class EventStore(ABC):
 
     # --- identities ------------------------------------------------------------------------
     def lock_identities(self) -> None:  # noqa: B027 - a backend with one writer at a time needs nothing
-        """Serialise linking: hold off other writers of identities until this unit of work ends.
+        """Serialise linking: hold off other writers of identities (and, on a backend with several writers, of
+        events) until this unit of work ends.
 
         Called before reading the ledger to link it, so that two workers linking the same traveller at the
         same time make one person, not two (the second sees what the first linked).
@@ -356,6 +372,13 @@ class EventStore(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional for backends without resources
         """Release resources."""
+
+    def shared_state(self) -> "SharedState":
+        """Where the service keeps rate-limit counters and console sessions: in memory, when one process owns the
+        ledger; a backend that several service processes share keeps them where all of them see them."""
+        from stayledger.storage.shared_state import ProcessState
+
+        return ProcessState()
 
     def reader(self) -> "EventStore | None":
         """A store for reads that may run beside this one's writes in other threads; None when the backend has none

@@ -358,6 +358,16 @@ class DuckDBStore(EventStore):
         table = self._con.sql(f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY seq").to_arrow_table()
         return table.cast(EVENT_SCHEMA)
 
+    def event_position(self) -> int:
+        row = _first(self._con.execute("SELECT coalesce(max(seq), 0) FROM events").fetchall())
+        return int(row[0]) if row else 0
+
+    def events_after(self, position: int) -> tuple[pa.Table, int]:
+        newest = self.event_position()
+        table = self._con.sql(f"SELECT {_EVENT_COLUMNS} FROM events WHERE seq > $1 AND seq <= $2 ORDER BY seq",
+                              params=[position, newest]).to_arrow_table()
+        return table.cast(EVENT_SCHEMA), max(newest, position)
+
     def events_by_id(self, event_ids: Iterable[str]) -> list[Event]:
         ids = list(event_ids)
         if not ids:

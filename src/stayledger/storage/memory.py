@@ -43,6 +43,8 @@ class MemoryStore(EventStore):
         self._ledger_id = uuid.uuid4().hex
         self._depth = 0
         self._events: dict[str, Event] = {}
+        self._positions: dict[str, int] = {}  # event id -> append position
+        self._appended = 0
         self._quarantine: dict[str, StoredQuarantine] = {}
         self._identities: dict[str, IdentityAssignment] = {}
         self._changes: list[IdentityChange] = []
@@ -89,6 +91,9 @@ class MemoryStore(EventStore):
                 outcome.conflicts.append(entry)
                 to_quarantine.append(entry)
         self._events.update(staged)
+        for event_id in staged:
+            self._appended += 1
+            self._positions[event_id] = self._appended
         outcome.added = len(staged)
         for entry in to_quarantine:
             if entry.quarantine_id not in self._quarantine:
@@ -101,6 +106,13 @@ class MemoryStore(EventStore):
 
     def events_table(self) -> pa.Table:
         return events_to_table(list(self._events.values()))
+
+    def event_position(self) -> int:
+        return max(self._positions.values(), default=0)
+
+    def events_after(self, position: int) -> tuple[pa.Table, int]:
+        newer = [e for e in self._events.values() if self._positions[e.event_id] > position]
+        return events_to_table(newer), max((self._positions[e.event_id] for e in newer), default=position)
 
     def events_by_id(self, event_ids: Iterable[str]) -> list[Event]:
         return [self._events[i] for i in event_ids if i in self._events]
@@ -230,6 +242,7 @@ class MemoryStore(EventStore):
         with self.unit_of_work():
             for event_id in gone:
                 del self._events[event_id]
+                del self._positions[event_id]
                 self._identities.pop(event_id, None)
             dropped = set(plan.quarantine_ids)
             self._quarantine = {k: v for k, v in self._quarantine.items()

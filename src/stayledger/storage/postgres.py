@@ -6,7 +6,12 @@ Several processes may write at once. What keeps the ledger's promises under conc
   same id to commit, then the row it wrote is compared with ours (identical: a duplicate; else a conflict);
 - the audit log stays one chain: an append takes a transaction-scoped advisory lock before reading the tail, so
   the next writer sees the entry just sealed (the lock is released at commit or rollback);
-- rows are inserted in event-id order, so two writers of overlapping batches take their key locks in one order.
+- rows are inserted in event-id order, so two writers of overlapping batches take their key locks in one order;
+- appends take turns with each other and with linkers (the identity lock, held until commit), so event seqs
+  become visible in order and a service worker that read up to seq N can catch up with ``events_after(N)``
+  without missing a later-committed lower seq; and an operation that appends and then resolves (a traveller's
+  report) takes the same single lock as one that locks and then appends (a post): no deadlock between them.
+  Locks are taken in one order: identities, then audit.
 
 Bulk data moves by ``COPY`` in CSV written and read by Arrow's C++ CSV codec (no Python per row).
 Connections come from a pool; a unit of work holds one connection (per thread) until it commits.
@@ -49,6 +54,7 @@ from stayledger.storage.base import (
     StoredQuarantine,
     conflict_entry,
 )
+from stayledger.storage.shared_state import SharedState
 
 _EVENT_COLUMNS = ", ".join(FIELDS)
 _STAGED_COLUMNS = (*FIELDS, *BATCH_PROVENANCE)
@@ -210,6 +216,12 @@ class PostgresStore(EventStore):
     def close(self) -> None:
         self._pool.close()
 
+    def shared_state(self) -> "SharedState":
+        """Rate-limit counters and console sessions in this database: shared by every worker serving the ledger."""
+        from stayledger.storage.postgres_state import PostgresState
+
+        return PostgresState(self._pool)
+
     def reader(self) -> "PostgresStore":
         """This store: each thread already works on a pooled connection and transaction of its own."""
         return self
@@ -220,6 +232,7 @@ class PostgresStore(EventStore):
         to_quarantine = list(quarantine)
         with self.unit_of_work():
             if batch.num_rows:
+                self.lock_identities()  # appends and links in turn until commit: seqs become visible in order
                 unique_ids = pc.count_distinct(batch.column("event_id")).as_py() == batch.num_rows
                 firsts = "staged" if unique_ids else "(SELECT DISTINCT ON (event_id) * FROM staged ORDER BY event_id, seq)"
                 with self._cursor() as cur:
@@ -303,6 +316,16 @@ class PostgresStore(EventStore):
 
     def events_table(self) -> pa.Table:
         return self._copy_out(f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY seq", EVENT_SCHEMA)
+
+    def event_position(self) -> int:
+        return int(self._rows("SELECT coalesce(max(seq), 0) FROM events")[0][0])  # the seq index: no scan
+
+    def events_after(self, position: int) -> tuple[pa.Table, int]:
+        # Up to the newest seq seen first: appends commit in seq order (``append_events``), so none below it is missing.
+        newest = self.event_position()
+        table = self._copy_out(f"SELECT {_EVENT_COLUMNS} FROM events WHERE seq > {int(position)} AND seq <= {newest} "
+                               "ORDER BY seq", EVENT_SCHEMA)
+        return table, max(newest, position)
 
     def _events(self, where: str, params: Sequence[Any]) -> list[Event]:
         rows = self._rows(f"SELECT {_EVENT_COLUMNS} FROM events WHERE {where} ORDER BY seq", params)

@@ -31,6 +31,8 @@ from stayledger.worker_processes import worker_pool
 if TYPE_CHECKING:
     from datetime import date
 
+    from stayledger.audit.log import AuditRecord
+
     from stayledger.usecases.resolve import LiveLinker
 
     from stayledger.formats.airports import AirportTable
@@ -411,22 +413,24 @@ def record_posted_together(
     """
     results: list[RecordedEvents | AccessDenied | None] = [None] * len(posted)
     ops: dict[int, Operation] = {}
+    refusals: list[AuditRecord] = []
     for i, batch in enumerate(posted):
         op = Operation(store, batch.ctx, Action.INGEST_EVENTS, {"origin": batch.origin, "records": len(batch.records)})
         try:
             authorize(batch.ctx, Action.INGEST_EVENTS)
         except AccessDenied as exc:
-            store.append_audit([op.record(f"refused: {exc}")])
+            refusals.append(op.record(f"refused: {exc}"))
             results[i] = exc
         else:
             ops[i] = op
-    if ops:
-        with store.unit_of_work():
+    results_of: dict[int, RecordedEvents] = {}
+    with store.unit_of_work():  # the audit after the events: every worker takes its locks in one order
+        if ops:
             recorded = _record(store, [(ops[i], _raw_records(posted[i].records)) for i in ops], as_of, live, pack)
             results_of = dict(zip(ops, recorded))
-            store.append_audit([op.record(op.outcome) for op in ops.values()])
-        for i, result in results_of.items():
-            results[i] = result
+        store.append_audit([*refusals, *(op.record(op.outcome) for op in ops.values())])
+    for i, result in results_of.items():
+        results[i] = result
     return [r for r in results if r is not None]
 
 

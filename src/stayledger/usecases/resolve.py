@@ -367,24 +367,58 @@ class RealtimeLinker:
             self._by_doc.setdefault(doc, chosen)
         return chosen, probability
 
+    def add_linked(self, events: pa.Table, persons: dict[str, IdentityAssignment]) -> None:
+        """Take in events another process linked (their persons given): later events can join them."""
+        from stayledger.identity.features import build_features, discount_documents
+
+        events = events.filter(pc.is_in(events.column("event_id"), pa.array(list(persons), pa.string())))
+        if not events.num_rows:
+            return
+        features = discount_documents(build_features(events), self._shared)
+        for row, event in enumerate(table_to_events(events)):
+            person = persons[event.event_id].person_id
+            self.cluster_of[event.event_id] = person
+            self.probabilities[event.event_id] = persons[event.event_id].link_probability
+            self._recent.add(features.slice(row, 1))
+            counts = bool(event.document_number) and discounted_document_reason(event.document_number, self._shared) is None
+            if counts:
+                self._by_doc.setdefault(f"{document_key(event.document_number)}:{event.nationality}", person)
+
 
 class LiveLinker:
     """The service's linker, kept between requests: a posted event is linked in milliseconds instead of re-reading
     and re-writing every identity of the ledger.
 
-    It is valid while the ledger's identities are the ones it was built on: no resolution run since (a full run,
-    a review decision and an erasure each make one) and no event appended by another path; otherwise the caller
-    resolves and rebuilds it. New persons get their ids as a run would give them (``mint_person_id``).
+    Several service processes may serve one ledger (PostgreSQL), each with a linker of its own. Before linking,
+    under the identity lock, a linker catches up: events appended since the position it last saw (``events_after``)
+    that another process linked are added to it, so it sees their persons and never starts a second person for a
+    traveller another worker has just linked. It must be rebuilt (the caller resolves first) when a resolution run
+    happened since (a full run, a review decision and an erasure each make one) or an event arrived that nobody
+    linked (a correction, a traveller's report, a bulk ingest). New persons get their ids as a run would give them
+    (``mint_person_id``).
     """
 
     def __init__(self) -> None:
         self._linker: RealtimeLinker | None = None
         self._run = -1
-        self._events = -1
+        self._position = -1  # append position of the newest event this linker knows
         self._taken: set[str] = set()
 
     def valid_for(self, store: EventStore) -> bool:
-        return self._linker is not None and store.latest_run() == self._run and store.event_count() == self._events
+        """Whether it can link for ``store`` now: the same run, and every event since its position linked (and taken in)."""
+        if self._linker is None or store.latest_run() != self._run:
+            return False
+        if store.event_position() == self._position:
+            return True  # the usual case: nothing appended by anyone else (two cheap index reads)
+        newer, position = store.events_after(self._position)
+        ids = newer.column("event_id").to_pylist()
+        linked = store.assignments_for(ids)
+        if any(e not in linked and e not in self._linker.cluster_of for e in ids):
+            return False  # appended without a link: resolve, then rebuild
+        self._linker.add_linked(newer, {e: a for e, a in linked.items() if e not in self._linker.cluster_of})
+        self._taken.update(a.person_id for a in linked.values())
+        self._position = position
+        return True
 
     def invalidate(self) -> None:
         self._run = -1
@@ -398,6 +432,7 @@ class LiveLinker:
         if latest is None:
             self._linker = None
             return False
+        position = store.event_position()  # before the read: an event appended meanwhile is caught up later
         events = store.events_table()
         assignments = store.identity_assignments()
         must, cannot = review_constraints(store, events)
@@ -410,13 +445,12 @@ class LiveLinker:
             return person
 
         self._linker = RealtimeLinker(resolved, assignments, LinkageModel.from_json(latest[1]), must, cannot, new_person)
-        self._run, self._events = store.latest_run(), store.event_count()
+        self._run, self._position = store.latest_run(), position
         return True
 
     def link(self, store: EventStore, events: list[Event], appended: int) -> int:
         """Link events just appended (``appended`` of them new to the ledger); store their identities and questions."""
         assert self._linker is not None
-        self._events += appended
         grey_before = len(self._linker.grey)
         known = store.assignments_for(e.event_id for e in events)
         assignments = []
@@ -429,4 +463,6 @@ class LiveLinker:
             involved = {e for item in grey for e in (item.event_id_l, item.event_id_r)}
             person_of = {e: self._linker.cluster_of[e] for e in involved if e in self._linker.cluster_of}
             store.add_review_items(one_question_per_person_pair(grey, person_of, store.review_items()))
+        if appended:
+            self._position = store.event_position()  # ours: appends take turns until our commit
         return len(assignments)

@@ -8,7 +8,6 @@ so the policy and the audit log are the use cases' own: a page cannot skip eithe
 from __future__ import annotations
 
 import secrets
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -54,8 +53,7 @@ class Session:
 def console_router(app: FastAPI, today: Callable[[], Any], pack: str) -> APIRouter:
     router = APIRouter(prefix="/console", include_in_schema=False)
     ledger = app.state.ledger
-    sessions: dict[str, Session] = {}
-    lock = threading.Lock()
+    sessions = app.state.shared  # storage.shared_state: every worker of the service knows a sign-in
 
     def render(template: str, status: int = 200, **values: Any) -> HTMLResponse:
         html = environment.get_template(template).render(_=lambda m, **kw: m % kw if kw else m, **values)
@@ -63,12 +61,8 @@ def console_router(app: FastAPI, today: Callable[[], Any], pack: str) -> APIRout
 
     def session_of(request: Request) -> Session | None:
         key = request.cookies.get(COOKIE, "")
-        with lock:
-            found = sessions.get(key)
-            if found and found.expires < time.monotonic():
-                sessions.pop(key, None)
-                return None
-        return found
+        found = sessions.session(key) if key else None
+        return Session(**found) if found else None
 
     def context(request: Request, session: Session, purpose: str | None = None, case_ref: str | None = None) -> AccessContext:
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
@@ -109,8 +103,8 @@ def console_router(app: FastAPI, today: Callable[[], Any], pack: str) -> APIRout
         if found is None or found[1] == Role.TRAVELLER.value:
             return render("console_login.html", 401, session=None, error="That token is not valid (wrong, or revoked).")
         key = secrets.token_urlsafe(32)
-        with lock:
-            sessions[key] = Session(found[0], found[1], secrets.token_urlsafe(24), time.monotonic() + SESSION_SECONDS)
+        sessions.save_session(key, vars(Session(found[0], found[1], secrets.token_urlsafe(24), time.time() + SESSION_SECONDS)),
+                              SESSION_SECONDS)
         answer = RedirectResponse("/console", status_code=303)
         answer.set_cookie(COOKIE, key, httponly=True, samesite="strict", path="/console", max_age=SESSION_SECONDS,
                           secure=request.url.scheme == "https")
@@ -121,8 +115,7 @@ def console_router(app: FastAPI, today: Callable[[], Any], pack: str) -> APIRout
         form = await posted(request)
         session = session_of(request)
         if session is not None and secrets.compare_digest(form.get("csrf", ""), session.csrf):
-            with lock:
-                sessions.pop(request.cookies.get(COOKIE, ""), None)
+            sessions.drop_session(request.cookies.get(COOKIE, ""))
         answer = RedirectResponse("/console/login", status_code=303)
         answer.delete_cookie(COOKIE, path="/console")
         return answer
