@@ -133,3 +133,35 @@ def test_a_read_answers_only_once_its_audit_entry_is_committed(trained, tmp_path
     with pytest.raises(StorageError):  # the answer is withheld when its entry cannot be written
         ledger.read(lambda reader: look_up_person(reader, officer, person, TODAY))
     ledger.close()
+
+
+def test_a_read_waiting_with_posts_is_answered_before_their_linking(trained, tmp_path):
+    """A read's entry queued behind posts is committed first, on its own: the reader does not wait for the linking."""
+    base, held = trained
+    store = copy(base, tmp_path, "order.duckdb")
+    ledger = Ledger(store, None, today=lambda: TODAY)
+    ledger.warm_up()
+    person = next(iter(store.identity_assignments().values())).person_id
+    officer = as_role(Role.OFFICER, purpose="port check", actor="officer-9")
+    before = last_seq(store)
+    busy, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=ledger.run, args=(lambda store: (busy.set(), release.wait()),))
+    holder.start()
+    busy.wait(10)
+    posters = [threading.Thread(target=ledger.post, args=(as_role(Role.INGEST, actor=f"feed-{i}"), "api", [held[i]]))
+               for i in range(4)]
+    for poster in posters:
+        poster.start()
+    while ledger._jobs.qsize() < len(posters):
+        time.sleep(0.01)
+    reader = threading.Thread(target=ledger.read, args=(lambda r: look_up_person(r, officer, person, TODAY),))
+    reader.start()  # queued after the posts
+    while ledger._jobs.qsize() < len(posters) + 1:
+        time.sleep(0.01)
+    release.set()
+    for thread in [holder, *posters, reader]:
+        thread.join(30)
+    order = [(e["action"], e["actor"]) for e in entries_after(store, before)]
+    assert order[0] == ("person.view", "officer-9") and len(order) == 5, order
+    assert ledger.groups == 2  # the read's entry alone, then the four posts together
+    ledger.close()

@@ -233,7 +233,11 @@ class Ledger:
         from stayledger.usecases.ingest import PostedEvents, record_posted_together
 
         posts = [job for job in group if isinstance(job, _Post)]
-        records = [record for job in group if isinstance(job, _Audit) for record in job.records]
+        audits = [job for job in group if isinstance(job, _Audit)]
+        if posts and audits:  # reads waiting for their entries are answered first, not after the posts' linking
+            self._together(audits)
+            group, audits = posts, []
+        records = [record for job in audits for record in job.records]
         try:
             with self.store.unit_of_work():
                 results = record_posted_together(

@@ -370,16 +370,20 @@ class RealtimeLinker:
     def add_linked(self, events: pa.Table, persons: dict[str, IdentityAssignment]) -> None:
         """Take in events another process linked (their persons given): later events can join them."""
         from stayledger.identity.features import build_features, discount_documents
+        from stayledger.identity.linking import identity_keys_of
 
         events = events.filter(pc.is_in(events.column("event_id"), pa.array(list(persons), pa.string())))
         if not events.num_rows:
             return
         features = discount_documents(build_features(events), self._shared)
+        keys = self._index.resolved_keys_of_each(features)  # one query for all of them
+        uses = identity_keys_of(features)
         for row, event in enumerate(table_to_events(events)):
             person = persons[event.event_id].person_id
             self.cluster_of[event.event_id] = person
             self.probabilities[event.event_id] = persons[event.event_id].link_probability
-            self._recent.add(features.slice(row, 1))
+            self._recent.add(features.slice(row, 1), keys[row])
+            self._histories.add(person, uses[event.event_id])  # their documents weigh in later joins too
             counts = bool(event.document_number) and discounted_document_reason(event.document_number, self._shared) is None
             if counts:
                 self._by_doc.setdefault(f"{document_key(event.document_number)}:{event.nationality}", person)
