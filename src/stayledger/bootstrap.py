@@ -59,6 +59,16 @@ def is_postgres_url(db: str) -> bool:
     return db.startswith(("postgresql://", "postgres://"))
 
 
+def shown_location(db: str | Path) -> str:
+    """The ledger's location for messages and logs: a PostgreSQL URL without its password."""
+    text = str(db)
+    head, at, tail = text.rpartition("@")
+    if not is_postgres_url(text) or not at:
+        return text
+    scheme, _, userinfo = head.partition("://")
+    return f"{scheme}://{userinfo.split(':', 1)[0]}@{tail}"
+
+
 def open_store(settings: Settings, *, read_only: bool = False) -> EventStore:
     """Open the configured backend (created and migrated on first use)."""
     if is_postgres_url(settings.db):

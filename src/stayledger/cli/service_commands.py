@@ -94,7 +94,7 @@ def serve(
     import uvicorn
 
     from stayledger.api.app import create_app
-    from stayledger.bootstrap import Settings, is_postgres_url, load_signer, open_store
+    from stayledger.bootstrap import Settings, is_postgres_url, load_signer, open_store, shown_location
     from stayledger.errors import ConfigurationError
 
     oidc = None
@@ -120,12 +120,12 @@ def serve(
         store.close()
         WorkerConfig(settings.db, str(settings.audit_key), pack, traveller_limit, max(10, traveller_limit // 3),
                      oidc_issuer, oidc_audience, str(oidc_jwks) if oidc_jwks else None, oidc_role_claim).to_environment()
-        err_console.print(f"serving {settings.db} with {workers} workers on http://{host}:{port} (OpenAPI: /openapi.json)")
+        err_console.print(f"serving {shown_location(settings.db)} with {workers} workers on http://{host}:{port} (OpenAPI: /openapi.json)")
         uvicorn.run("stayledger.api.workers:create_worker_app", factory=True, workers=workers, host=host, port=port,
                     log_level="warning")
         return
     try:
-        err_console.print(f"serving {settings.db} on http://{host}:{port} (OpenAPI: /openapi.json)")
+        err_console.print(f"serving {shown_location(settings.db)} on http://{host}:{port} (OpenAPI: /openapi.json)")
         app = create_app(store, signer, per_client=traveller_limit, per_document=max(10, traveller_limit // 3), oidc=oidc,
                          pack=pack)
         uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -120,11 +120,9 @@ class PostgresStore(EventStore):
     @property
     def _where(self) -> str:
         """The URL without a password, for messages."""
-        head, at, tail = self.url.rpartition("@")
-        if not at:
-            return self.url
-        scheme, _, userinfo = head.partition("://")
-        return f"{scheme}://{userinfo.split(':', 1)[0]}@{tail}"
+        from stayledger.bootstrap import shown_location
+
+        return shown_location(self.url)
 
     # --- plumbing --------------------------------------------------------------------------
     def _migrate(self) -> None:
