@@ -181,6 +181,7 @@ def test_console_pages_have_no_serious_accessibility_violation(service, browser)
     page.fill("#fix-value-1", "GAURAV")
     page.click("form.correction button[type=submit]")
     assert page.locator("h1").inner_text() == "Correction recorded"
+    shot(page, "console-corrected")
     assert violations(page) == [], "the correction's answer"
     context.close()
 

@@ -62,19 +62,20 @@ def person_stays(store: EventStore, person_id: str, as_of: date, pack: str = "us
 
 def persons_stays(store: EventStore, person_ids: list[str], as_of: date, pack: str = "us") -> dict[str, list[StayDetermination]]:
     """Several persons' stay determinations, read together (a step of other operations)."""
-    return {person: stays for person, (_, stays) in _stays_of(store, person_ids, as_of, pack).items()}
+    return {person: stays for person, (_, stays) in persons_records_and_stays(store, person_ids, as_of, pack).items()}
 
 
 def _person_stays(
     store: EventStore, person_id: str, as_of: date, pack: str
 ) -> tuple[list[tuple[Event, float | None]], list[StayDetermination]]:
-    return _stays_of(store, [person_id], as_of, pack)[person_id]
+    return persons_records_and_stays(store, [person_id], as_of, pack)[person_id]
 
 
-def _stays_of(
+def persons_records_and_stays(
     store: EventStore, person_ids: list[str], as_of: date, pack: str
 ) -> dict[str, tuple[list[tuple[Event, float | None]], list[StayDetermination]]]:
-    """Each person's events (with the probability of the link that joined each) and stays; one read for all."""
+    """Each person's events (with the probability of the link that joined each) and stays; one read for all
+    (a step of other operations)."""
     persons = list(dict.fromkeys(person_ids))
     events_of = store.events_of_persons(persons)
     missing = [person for person in persons if not events_of.get(person)]

@@ -89,21 +89,21 @@ def review_queue(store: EventStore, ctx: AccessContext, as_of: date, *, pack: st
     the two persons the item asks about: deciding the item settles that stay one way or the other.
     """
     from stayledger.domain.stays import Status
-    from stayledger.usecases.lookup import persons_stays
+    from stayledger.usecases.lookup import persons_records_and_stays
 
     with operation(store, ctx, Action.LIST_REVIEW, status="open", ordered_by="held_stays") as op:
         items = store.review_items("open")
         assignments = store.assignments_for({e for i in items for e in (i.event_id_l, i.event_id_r)})
         person_of = {event_id: a.person_id for event_id, a in assignments.items()}
-        persons = sorted({p for p in person_of.values()})
-        events_of = {p: set(ids) for p, ids in store.events_of_persons(persons).items()}
-        stays = persons_stays(store, persons, as_of, pack) if persons else {}
+        found = persons_records_and_stays(store, sorted(set(person_of.values())), as_of, pack)
+        events_of = {p: {event.event_id for event, _ in records} for p, (records, _) in found.items()}
+        stays = {p: person_stays for p, (_, person_stays) in found.items()}
         queue = []
         for item in items:
             sides = {person_of[e] for e in (item.event_id_l, item.event_id_r) if e in person_of}
-            records = set().union(*(events_of.get(p, set()) for p in sides))
+            asked_about = set().union(*(events_of.get(p, set()) for p in sides))
             held = sum(1 for p in sides for s in stays.get(p, ())
-                       if s.status is Status.NEEDS_REVIEW and records.intersection(s.uncertain_links))
+                       if s.status is Status.NEEDS_REVIEW and asked_about.intersection(s.uncertain_links))
             queue.append(QueuedItem(item, held))
         strength = lambda i: i.match_probability if i.match_probability == i.match_probability else 1.0  # noqa: E731
         queue.sort(key=lambda q: (-q.held_stays, -strength(q.item), q.item.event_id_l, q.item.event_id_r))

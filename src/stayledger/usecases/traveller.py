@@ -82,9 +82,9 @@ def _own_events(
     person = persons.pop()
     stays: list[StayDetermination] = []
     if stays_as_of is not None:
-        from stayledger.usecases.lookup import _stays_of
+        from stayledger.usecases.lookup import persons_records_and_stays
 
-        records, stays = _stays_of(store, [person], stays_as_of, pack)[person]
+        records, stays = persons_records_and_stays(store, [person], stays_as_of, pack)[person]
     else:
         ids = store.events_of_persons([person])[person]
         linked = store.assignments_for(ids)

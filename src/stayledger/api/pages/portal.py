@@ -86,6 +86,15 @@ def portal_router(app: FastAPI, guards: TravellerGuards) -> APIRouter:
         except StayledgerError as exc:
             return page(request, "error.html", 422, lang=fields.get("lang"), problem="invalid", detail=str(exc))
 
+    def identified_read(fields: dict[str, str], read: Callable[[Any, Any], Any]) -> Any:
+        """A lookup by the traveller's own identity, behind the per-document limit and the answer-time floor."""
+        body = TravellerIn.model_validate({k: fields.get(k, "") for k in IDENTITY})
+        started = time.monotonic()
+        guards.limit_document(body.document_number)
+        answer = ledger.read(lambda store: read(store, body.identity()))
+        guards.answer_no_sooner(started)
+        return answer
+
     @router.get("/", response_class=HTMLResponse)
     def index(request: Request) -> HTMLResponse:
         return page(request, "index.html", fields=FIELDS, today=guards.today().isoformat())
@@ -97,12 +106,8 @@ def portal_router(app: FastAPI, guards: TravellerGuards) -> APIRouter:
         fields = await form(request)
 
         def work(ctx: Any) -> dict[str, Any]:
-            body = TravellerIn.model_validate({k: fields.get(k, "") for k in IDENTITY})
-            started = time.monotonic()
-            guards.limit_document(body.document_number)
-            found, stays, window = ledger.read(lambda store: check_stay(store, ctx, body.identity(), guards.today(),
-                                                                       guards.pack))
-            guards.answer_no_sooner(started)
+            found, stays, window = identified_read(fields, lambda store, identity: check_stay(
+                store, ctx, identity, guards.today(), guards.pack))
             return {"found": found, "stays": [vars(s) for s in stays], "window": vars(window) if window else None}
 
         return guarded(request, fields, "status.html", work)
@@ -166,12 +171,7 @@ def portal_router(app: FastAPI, guards: TravellerGuards) -> APIRouter:
         fields = await form(request)
 
         def work(ctx: Any) -> dict[str, Any]:
-            body = TravellerIn.model_validate({k: fields.get(k, "") for k in IDENTITY})
-            started = time.monotonic()
-            guards.limit_document(body.document_number)
-            entries = ledger.read(lambda store: who_looked(store, ctx, body.identity()))
-            guards.answer_no_sooner(started)
-            return {"entries": entries}
+            return {"entries": identified_read(fields, lambda store, identity: who_looked(store, ctx, identity))}
 
         return guarded(request, fields, "access_log.html", work)
 
