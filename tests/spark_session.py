@@ -14,7 +14,12 @@ import pytest
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     pytest.importorskip("pyspark", reason='needs the spark extra: pip install -e ".[test,spark]"')
-    from stayledger.spark.session import SparkSettings, spark_session
+    from stayledger.spark.session import SparkSettings, SparkUnavailable, require_pyspark, spark_session
+
+    try:
+        require_pyspark()
+    except SparkUnavailable as exc:  # no Java here
+        pytest.skip(str(exc))
 
     settings = SparkSettings(
         master="local[2]",
