@@ -86,6 +86,9 @@ def spark_session(settings: SparkSettings | None = None) -> "SparkSession":
         .config("spark.driver.memory", settings.driver_memory)
         .config("spark.sql.shuffle.partitions", str(settings.shuffle_partitions))
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        # Splink lists tables in the session's catalog; without this Spark makes ./spark-warehouse wherever it runs.
+        .config("spark.sql.warehouse.dir", os.path.join(tempfile.gettempdir(), "stayledger-spark-warehouse"))
         .config("spark.sql.session.timeZone", "UTC")
     )
     for key, value in settings.extra_conf.items():

@@ -48,6 +48,9 @@ class ResolveReport:
     model_version: int | None = None
     queued_for_review: int = 0
     notes: list[str] = field(default_factory=list)
+    # Where the Splink work ran: "duckdb" (in process), or "spark (MASTER)" for the steps listed in ``engine_steps``.
+    engine: str = "duckdb"
+    engine_steps: tuple[str, ...] = ()
 
 
 def unresolved_count(store: EventStore) -> int:
@@ -78,7 +81,7 @@ def review_constraints(store: EventStore, events: pa.Table) -> tuple[list[tuple[
 
 
 def _load_or_train_model(
-    store: EventStore, events: pa.Table, train: bool, notes: list[str]
+    store: EventStore, events: pa.Table, train: bool, notes: list[str], engine: LinkageEngine | None = None
 ) -> tuple[int | None, LinkageModel | None]:
     from stayledger.identity.model import LinkageModel, ModelTrainingError
     from stayledger.identity.model_spec import TOO_SMALL_TO_TRAIN
@@ -96,7 +99,7 @@ def _load_or_train_model(
         return None, None
     logging.getLogger("splink").setLevel(logging.ERROR)
     try:
-        model = train_model(build_features(events), trained_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        model = train_model(build_features(events), trained_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), engine=engine)
     except ModelTrainingError as exc:
         notes.append(f"could not train a linkage model ({exc}): linked by deterministic keys instead")
         return None, None
@@ -108,16 +111,23 @@ def _load_or_train_model(
     return version, model
 
 
-def resolve_identities(store: EventStore, ctx: AccessContext, *, full: bool = False, train: bool = False) -> ResolveReport:
+def resolve_identities(
+    store: EventStore, ctx: AccessContext, *, full: bool = False, train: bool = False, engine: LinkageEngine | None = None
+) -> ResolveReport:
     """Cluster events into persons and store the assignment with stable person ids.
 
+    ``engine`` runs training and batch (full or first-time) linking: the in-process DuckDB engine unless told
+    (``identity.engines.engine_named``); incremental linking always runs in process. The audit entry names the
+    engine and the steps it ran.
     The model, the identities, the identity changes and the review items of a run commit together (with the
     run's audit entry): an interrupted run leaves the previous resolution as it was.
     """
-    with operation(store, ctx, Action.RESOLVE_IDENTITIES, full=full, train=train) as op:
-        report = relink(store, full=full, train=train)
+    engine_name = engine.name if engine is not None else "duckdb"
+    with operation(store, ctx, Action.RESOLVE_IDENTITIES, full=full, train=train, engine=engine_name) as op:
+        report = relink(store, full=full, train=train, engine=engine)
         op.note(method=report.method, events=report.events, persons=report.persons, merges=report.merges,
-                splits=report.splits, queued_for_review=report.queued_for_review)
+                splits=report.splits, queued_for_review=report.queued_for_review,
+                engine=report.engine, engine_steps=list(report.engine_steps))
         return report
 
 
@@ -129,9 +139,13 @@ def ensure_resolved(store: EventStore) -> int:
     return pending
 
 
-def relink(store: EventStore, *, full: bool = False, train: bool = False) -> ResolveReport:
-    """The resolution itself, without its own policy check or audit entry: a step inside another operation."""
+def relink(store: EventStore, *, full: bool = False, train: bool = False, engine: LinkageEngine | None = None) -> ResolveReport:
+    """The resolution itself, without its own policy check or audit entry: a step inside another operation.
+
+    ``engine`` (default: DuckDB in process) trains the model and scores a batch; incremental linking, one event
+    at a time, runs in process whatever the engine (see ``RealtimeLinker``)."""
     notes: list[str] = []
+    steps: list[str] = []  # the steps the given engine ran
     store.lock_identities()  # concurrent writers (PostgreSQL): one linker at a time sees and writes identities
     events = store.events_table()
     previous_assignments = store.identity_assignments()
@@ -142,8 +156,10 @@ def relink(store: EventStore, *, full: bool = False, train: bool = False) -> Res
         return ResolveReport("unchanged", events.num_rows, persons, 0, 0, 0, notes=["nothing new to resolve"])
 
     before = store.latest_model()
-    model_version, model = _load_or_train_model(store, events, train, notes)
+    model_version, model = _load_or_train_model(store, events, train, notes, engine)
     freshly_trained = model_version is not None and (before is None or before[0] != model_version)
+    if freshly_trained:
+        steps.append("training")
     must, cannot = review_constraints(store, events)
     probabilities: dict[str, float | None] = {}
     grey: list[ReviewItem] = []
@@ -154,11 +170,16 @@ def relink(store: EventStore, *, full: bool = False, train: bool = False) -> Res
         method = "splink-incremental"
         cluster_of, probabilities, grey = _link_incrementally(events, new_ids, previous_assignments, model, must, cannot)
         notes.append(f"linked {len(new_ids):,} new events to existing persons (use --full to re-link everything)")
+        if engine is not None and engine.name != "duckdb":
+            notes.append("incremental linking runs in process (DuckDB) whatever the engine; --full links the batch on "
+                         f"{engine.name}")
     else:
         from stayledger.identity.linking import link_events
 
         method = "splink"
-        result = link_events(events, model, match_threshold=MATCH_THRESHOLD, grey_zone=GREY_ZONE, must_link=must, cannot_link=cannot)
+        result = link_events(events, model, match_threshold=MATCH_THRESHOLD, grey_zone=GREY_ZONE, must_link=must, cannot_link=cannot,
+                             engine=engine)
+        steps.append("batch prediction")
         cluster_of = result.cluster_of
         probabilities = result.joining_probability
         grey = _review_items(result.grey_pairs)
@@ -179,7 +200,19 @@ def relink(store: EventStore, *, full: bool = False, train: bool = False) -> Res
         queued = store.add_review_items(one_question_per_person_pair(grey, assignment.person_of, store.review_items()))
     if queued:
         notes.append(f"{queued} uncertain links queued for clerical review (`stayledger review list`)")
-    return ResolveReport(method, events.num_rows, persons, merges, splits, run_id, model_version, queued, notes)
+    where = engine_description(engine)
+    if steps and engine is not None and engine.name != "duckdb":
+        notes.append(f"{' and '.join(steps)} ran on {where}; clustering, person ids and review routing in this process")
+    return ResolveReport(method, events.num_rows, persons, merges, splits, run_id, model_version, queued, notes,
+                         engine=where if steps else "duckdb", engine_steps=tuple(steps))
+
+
+def engine_description(engine: LinkageEngine | None) -> str:
+    """"duckdb", or the engine's name with where it runs ("spark (local[2])")."""
+    if engine is None or engine.name == "duckdb":
+        return "duckdb"
+    master = getattr(engine, "master", None)
+    return f"{engine.name} ({master})" if master else engine.name
 
 
 def one_question_per_person_pair(

@@ -19,7 +19,8 @@ from stayledger.errors import StayledgerError
 from stayledger.identity.engine import LINK_SCHEMA, CandidateIndex, LinkageEngine
 from stayledger.identity.features import PAIR_COLUMNS, discount_documents
 from stayledger.identity.model import LinkageError, LinkageModel, ModelTrainingError
-from stayledger.identity.model_spec import BLOCKING_RULES, ELSE_LEVEL, EM_RULES, PRIOR_RULE, PRIOR_RULE_RECALL, TF_COLUMNS
+from stayledger.identity.engines.splink_steps import estimate_parameters
+from stayledger.identity.model_spec import BLOCKING_RULES, ELSE_LEVEL, TF_COLUMNS
 from stayledger.identity.scoring import ComparedPair
 
 DUCKDB_THREADS: Final = 2
@@ -56,14 +57,7 @@ class DuckDBSplinkEngine:
     def train(self, features: pa.Table, settings: dict[str, Any], *, seed: int, max_pairs: int) -> dict[str, Any]:
         con = connect()
         try:
-            linker = _linker(features, settings, con)
-            training = linker.training
-            training.estimate_probability_two_random_records_match([PRIOR_RULE], recall=PRIOR_RULE_RECALL)
-            training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
-            for rule in EM_RULES:
-                training.estimate_parameters_using_expectation_maximisation(rule, max_pairs=max_pairs)
-            trained: dict[str, Any] = linker.misc.save_model_to_json()
-            return trained
+            return estimate_parameters(_linker(features, settings, con), seed=seed, max_pairs=max_pairs)
         except StayledgerError:
             raise
         except Exception as exc:  # Splink and DuckDB errors must not leak to users
