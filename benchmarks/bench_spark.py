@@ -1,8 +1,10 @@
 """Identity resolution on Spark against DuckDB: the same events, wall time and peak memory side by side.
 
-A synthetic population (240,000 travellers give about 1,000,000 events) is ingested once into a DuckDB ledger.
-Each configuration then resolves a copy of that ledger from scratch (train the model, link the batch, cluster,
-store the identities: the first `stayledger resolve`) in a child process of its own:
+A synthetic population (240,000 travellers give about 1,000,000 events) is ingested once into a DuckDB ledger and
+resolved once on DuckDB (which trains the model). Each configuration then re-links a copy of that ledger in a child
+process of its own: `resolve --full` (score every blocked pair on the engine, cluster, store the identities), or
+with ``--train`` `resolve --full --train` (training on the engine first). Batch linking is what grows with the
+ledger; training samples a bounded number of pairs (``max_pairs``) whatever its size.
 
 - duckdb            Splink on DuckDB in process (the default engine);
 - spark local[2]    training and batch prediction on Spark with two local cores;
@@ -13,7 +15,7 @@ sampled every 0.2 s from /proc (VmRSS summed over the tree). Spark runs in local
 one JVM whose heap is ``--driver-memory``. The runs' person assignments are compared (Spark against DuckDB).
 
 Usage: python benchmarks/bench_spark.py [--people 240000] [--seed 5] [--configs duckdb,spark:2,spark:1]
-                                       [--driver-memory 6g]
+                                       [--driver-memory 6g] [--train]
 Big runs hold the shared lock: flock /work/notes/heavy.lock nice -n 10 python benchmarks/bench_spark.py
 """
 
@@ -99,11 +101,18 @@ def child(args: argparse.Namespace) -> None:
                                                  driver_memory=args.driver_memory, shuffle_partitions=args.shuffle_partitions))
     store = DuckDBStore(Path(args.ledger))
     started = time.perf_counter()
-    report = resolve_identities(store, AccessContext("benchmark", Role.ADMIN, "benchmark run"), engine=engine)
+    report = resolve_identities(store, AccessContext("benchmark", Role.ADMIN, "benchmark run"), engine=engine,
+                                full=args.relink, train=args.train)
     seconds = time.perf_counter() - started
+    blocked = None
+    if args.count_pairs:  # how many pairs the blocking rules give (what batch prediction scores), for sizing
+        from stayledger.identity.engines.duckdb_splink import blocking_rule_counts
+        from stayledger.identity.features import build_features
+
+        blocked = blocking_rule_counts(build_features(store.events_table()))[-1]["cumulative"]
     store.close()
     print(json.dumps({"seconds": seconds, "method": report.method, "events": report.events, "persons": report.persons,
-                      "engine": report.engine, "steps": list(report.engine_steps)}))
+                      "engine": report.engine, "steps": list(report.engine_steps), "blocked_pairs": blocked}))
 
 
 def persons_of(ledger: Path) -> dict[str, str]:
@@ -124,12 +133,15 @@ def main() -> None:
     parser.add_argument("--driver-memory", default="6g", help="the JVM heap in local mode (driver and executors)")
     parser.add_argument("--shuffle-partitions", type=int, default=8)
     parser.add_argument("--work", default=None, help="working directory (default: a temporary one)")
+    parser.add_argument("--train", action="store_true", help="each configuration trains the model on its engine too")
     # the child's options
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--engine", default="duckdb", help=argparse.SUPPRESS)
     parser.add_argument("--master", default="local[2]", help=argparse.SUPPRESS)
     parser.add_argument("--ledger", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--checkpoint-dir", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--relink", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--count-pairs", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)
@@ -146,13 +158,19 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "stayledger", "ingest", str(work / "pop" / "events.jsonl"), "--db", str(base),
                         "--actor", "benchmark"], check=True, capture_output=True)
         print(f"ingested in {time.perf_counter() - started:.1f} s")
+        seconds, peak, out = run_measured([sys.executable, __file__, "--child", "--count-pairs", "--ledger", str(base)])
+        first = json.loads(out.strip().splitlines()[-1])
+        print(f"first resolve on duckdb (trains the model): {first['events']:,} events → {first['persons']:,} persons "
+              f"in {seconds:.1f} s, peak {peak / 1e9:.2f} GB; the blocking rules give {first['blocked_pairs']:,} pairs "
+              f"({first['blocked_pairs'] / first['events']:.1f} per event)")
         print(f"{'configuration':<16} {'wall s':>8} {'peak GB':>8}  persons   what ran where")
         results: dict[str, dict[str, str]] = {}
         for config in args.configs.split(","):
             engine, _, cores = config.partition(":")
             ledger = work / f"{config.replace(':', '-')}.duckdb"
             shutil.copy(base, ledger)
-            command = [sys.executable, __file__, "--child", "--engine", engine, "--ledger", str(ledger),
+            command = [sys.executable, __file__, "--child", "--relink", "--engine", engine, "--ledger", str(ledger),
+                       *(["--train"] if args.train else []),
                        "--driver-memory", args.driver_memory, "--shuffle-partitions", str(args.shuffle_partitions)]
             label = "duckdb"
             if engine == "spark":

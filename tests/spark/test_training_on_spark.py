@@ -3,8 +3,9 @@
 Both engines run Splink's same steps on the same features. u comes from random pairs: ``max_pairs`` here is more
 than all pairs of the population, so neither engine samples (their samplers hash ids with different functions
 and would pick different pairs) and the prior and u are counted, not estimated. m comes from EM, iterated until
-it converges (Splink's settings: change below 1e-4, at most 25 iterations); the engines sum in another order and
-a level few pairs reach can stop an iteration apart. So the trained weights are compared with a tolerance of
+it converges; here both engines stop after ``EM_ITERATIONS`` iterations (Splink's setting ``max_iterations``; the
+product's is 25), which keeps this test within seconds on CI: each Spark query costs a fixed overhead, and EM
+runs a few per iteration. The engines sum in another order, and a level few pairs reach can move with that. So the trained weights are compared with a tolerance of
 ``WEIGHT_TOLERANCE`` bits per level: a level's weight is a log2 Bayes factor, and a bit is a factor of two, small
 beside the 4 to 20 bits that decide a link. The model is usable: linking with it matches the truth as well as
 with DuckDB's model.
@@ -28,6 +29,7 @@ from stayledger.identity.training import train_model
 
 PEOPLE = 150
 WEIGHT_TOLERANCE = 1.0  # bits
+EM_ITERATIONS = 4
 
 
 @pytest.fixture(scope="module")
@@ -49,11 +51,20 @@ def population(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str,
 def models(population: tuple[Any, dict[str, str]], spark: Any) -> tuple[LinkageModel, LinkageModel]:
     from stayledger.identity.engines.splink_spark import SplinkSparkEngine
 
+    from stayledger.identity import training
+
     events, _ = population
     features = build_features(events)
     every_pair = features.num_rows * (features.num_rows - 1) // 2 + 1
-    duck = train_model(features, max_pairs=every_pair, trained_at="2026-01-01", engine=DuckDBSplinkEngine())
-    on_spark = train_model(features, max_pairs=every_pair, trained_at="2026-01-01", engine=SplinkSparkEngine(session=spark))
+    product_settings = training.base_settings
+
+    def fewer_iterations(*, for_training: bool = False) -> dict[str, Any]:
+        return {**product_settings(for_training=for_training), "max_iterations": EM_ITERATIONS}
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(training, "base_settings", fewer_iterations)
+        duck = train_model(features, max_pairs=every_pair, trained_at="2026-01-01", engine=DuckDBSplinkEngine())
+        on_spark = train_model(features, max_pairs=every_pair, trained_at="2026-01-01", engine=SplinkSparkEngine(session=spark))
     return duck, on_spark
 
 

@@ -9,9 +9,9 @@ batch policy with its clustering guard and review routing (``linking``), and sta
 
 Inputs are feature tables (``features.build_features``) with the model's name frequencies added
 (``term_frequencies.with_term_frequencies``: ``tf_surname``, ``tf_given``) and placeholder document numbers
-emptied. Implementations: ``engines/duckdb_splink.py`` (Splink on an in-process DuckDB). An engine that runs
-the batch elsewhere (Spark) may answer ``compare`` and ``candidate_index`` with the in-process one: those
-serve one event at a time on the service machine.
+emptied. Implementations: ``engines/duckdb_splink.py`` (Splink on an in-process DuckDB) and
+``engines/splink_spark.py`` (Splink on Spark for train and predict; it answers ``compare`` and
+``candidate_index`` with the in-process DuckDB engine: those serve one event at a time on the service machine).
 """
 
 from __future__ import annotations

@@ -12,8 +12,9 @@ a match. Two rules matter most for travellers:
   are weighed once, under surname, and only when both names cross over: a twin whose record has
   its fields swapped shares only the surname and stays apart.
 
-The conditions use DuckDB's SQL (``jaro_winkler_similarity``, ``damerau_levenshtein``, list functions); an
-engine on another SQL dialect has to translate them, in one place, as Splink's own dialects do.
+The conditions use DuckDB's SQL (``jaro_winkler_similarity``, ``damerau_levenshtein``, list functions); the
+Spark engine renders them for Spark SQL in one place, ``sql_dialects`` (a new function used here needs a
+rendering there when Spark's differs; ``tests/spark/test_sql_dialects.py`` checks every condition on both).
 """
 
 from __future__ import annotations
