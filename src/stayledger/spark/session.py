@@ -98,6 +98,7 @@ def spark_session(settings: SparkSettings | None = None) -> "SparkSession":
     except Exception as exc:  # the JVM's failure, e.g. no Java or a bad master URL
         raise SparkUnavailable(f"could not start Spark (master {settings.master}): {type(exc).__name__}: {exc}") from exc
     session.sparkContext.setLogLevel("ERROR")
+    _quiet_query_errors()
     checkpoint = settings.checkpoint_dir
     if checkpoint is None:
         if not settings.master.startswith("local"):
@@ -110,3 +111,14 @@ def spark_session(settings: SparkSettings | None = None) -> "SparkSession":
         Path(checkpoint).mkdir(parents=True, exist_ok=True)
     session.sparkContext.setCheckpointDir(checkpoint)
     return session
+
+
+def _quiet_query_errors() -> None:
+    """pyspark logs every failed query with its Java stack trace to stderr before raising it; the engines turn the
+    error into one line of their own (the exception still carries everything)."""
+    import logging
+
+    from pyspark.logger import PySparkLogger  # its loggers take pyspark's keyword arguments: made by pyspark
+
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        PySparkLogger.getLogger(name).setLevel(logging.CRITICAL)

@@ -45,9 +45,12 @@ FEATURES_VIEW: Final = "stayledger_linkage_features"
 
 
 def _short(exc: BaseException) -> str:
-    """The first line of a JVM error (the rest is a Java stack trace no user needs)."""
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
+    """The first line of a Splink or JVM error and, for Splink's, the database's reason (not the SQL it ran, nor a
+    Java stack trace)."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    reason = next((line for line in lines if line.startswith("Error was:")), "")
+    text = " ".join(part for part in (lines[0] if lines else "", reason) if part)
+    return f"{type(exc).__name__}: {text}"[:600]
 
 
 class SplinkSparkEngine:
