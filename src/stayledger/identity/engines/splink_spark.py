@@ -72,11 +72,8 @@ class SplinkSparkEngine:
 
     @property
     def master(self) -> str:
+        """The Spark master URL the jobs run on (reports and audit entries name it)."""
         return str(self._session.sparkContext.master) if self._session is not None else self.settings.master
-
-    def describe(self) -> str:
-        """Where each part runs, for reports and the audit note."""
-        return f"training and batch prediction on Spark ({self.master}); single events on DuckDB in this process"
 
     def spark(self) -> SparkSession:
         if self._session is None:
