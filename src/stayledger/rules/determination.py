@@ -38,7 +38,7 @@ def hold_for_dispute(stay: StayDetermination, disputed: frozenset[str]) -> StayD
 
 
 def hold_for_review(
-    stay: StayDetermination, candidates: list[tuple[str, float]], events_by_id: dict[str, Event], arrival_on: date
+    stay: StayDetermination, candidates: list[tuple[str, float]], events_by_id: Mapping[str, Event], arrival_on: date
 ) -> StayDetermination:
     """An overstay with a possible (unreviewed) departure of 'another person' after the arrival needs review."""
     if stay.status is not Status.OVERSTAY:

@@ -1,0 +1,52 @@
+"""Stays determined on Spark equal, field for field, the stays determined in this process (the same rules through
+the same function), holds included; they come back into the ledger's snapshot, and no Parquet of them is left."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stayledger.domain.stays import HeldBecause, Status
+from stayledger.storage.arrow_stays import table_to_stays
+from stayledger.usecases.stays import determine_stays, determine_stays_table
+from stayledger.usecases.stays_snapshot import record_stays
+from tests.access import ADMIN
+from tests.stays_ledgers import AS_OF, ledger_with_holds
+
+
+@pytest.fixture
+def holds(trained: tuple[Path, list[dict]], tmp_path: Path) -> Any:
+    store = ledger_with_holds(trained[0], tmp_path)
+    yield store
+    store.close()
+
+
+def spark_engine(spark: Any, work_dir: Path) -> Any:
+    from stayledger.spark.session import SparkSettings
+    from stayledger.spark.stays_job import SparkStays
+
+    return SparkStays(SparkSettings(master="local[2]", shuffle_partitions=2), str(work_dir), session=spark)
+
+
+def test_spark_determines_every_stay_exactly_as_this_process_does_and_the_ledger_keeps_them(spark, holds, tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    recorded = record_stays(holds, ADMIN, AS_OF, engine=spark_engine(spark, work))
+
+    expected = list(determine_stays(holds, AS_OF))
+    run, table = holds.stays_snapshot()
+    assert (run.run_id, run.engine, run.as_of, run.stays) == (recorded.run_id, "spark", AS_OF, len(expected))
+    assert table_to_stays(table) == expected  # every field: status, dates, closing event, held_because, steps, evidence
+    assert table.equals(determine_stays_table(holds, AS_OF))  # arrival dates too
+    held = {s.arrival_event_id: s for s in expected if s.status is Status.NEEDS_REVIEW}
+    assert held["HELD-A"].held_because is HeldBecause.IDENTITY_LINK and "HELD-D" in held["HELD-A"].uncertain_links
+    assert held["DISP-A"].held_because is HeldBecause.DISPUTED
+    assert sum(s.status is Status.OVERSTAY for s in expected) > 0 and len({s.person_id for s in expected}) > 300
+    assert list(work.iterdir()) == []  # the Parquet of identified records is gone
+
+
+def test_spark_and_this_process_agree_under_the_schengen_pack_too(spark, holds, tmp_path):
+    on_spark = spark_engine(spark, tmp_path).determine(holds, AS_OF, "schengen")
+    assert table_to_stays(on_spark) == list(determine_stays(holds, AS_OF, pack="schengen"))
