@@ -44,3 +44,15 @@ def test_the_rows_may_come_in_any_order(store):
     inputs = stay_inputs(store)
     shuffled = inputs.take(list(reversed(range(inputs.num_rows))))
     assert table_to_stays(determine_from_inputs(shuffled, AS_OF)) == list(determine_stays(store, AS_OF))
+
+
+@pytest.mark.parametrize("rows_per_batch", [1, 2, 3, 100])
+def test_sorted_batches_are_determined_a_whole_person_at_a_time_wherever_the_batches_split(store, rows_per_batch):
+    import pyarrow as pa
+
+    from stayledger.spark.stays_job import determine_sorted_batches  # imports without pyspark
+
+    inputs = stay_inputs(store).sort_by("person_id")
+    batches = inputs.to_batches(max_chunksize=rows_per_batch)
+    stays = pa.Table.from_batches(list(determine_sorted_batches(iter(batches), AS_OF, "us")))
+    assert table_to_stays(stays) == list(determine_stays(store, AS_OF))

@@ -2,8 +2,8 @@
 
 The ledger's stay inputs (``usecases.stays.stay_inputs``: each person's events with their link marks, and the
 possible departures the review queue names for them) go to Parquet in a working directory; Spark groups them by
-person (a hash shuffle on ``person_id``, rows of one person contiguous within a partition) and hands each
-partition's Arrow batches to ``usecases.stays.determine_from_inputs``, which calls ``rules.determination.
+person (a hash shuffle on ``person_id``, then sorted by person within each partition) and hands each
+partition's Arrow batches, a whole person at a time, to ``usecases.stays.determine_from_inputs``, which calls ``rules.determination.
 determine_person`` for each person — the function ``determine_stays`` calls. The stays come back as Parquet in the
 same working directory (STAYS_SCHEMA), are read into the ledger's snapshot, and the directory is removed.
 
@@ -18,9 +18,10 @@ import uuid
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from stayledger.errors import ConfigurationError
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
     from stayledger.spark.session import SparkSettings
 
-# STAYS_SCHEMA in Spark's DDL (applyInArrow's return schema; checked against STAYS_SCHEMA by a test).
+# STAYS_SCHEMA in Spark's DDL (mapInArrow's return schema; the equivalence test reads the stays back in STAYS_SCHEMA).
 STAYS_DDL = (
     "person_id string, arrival_event_id string, arrived_on date, status string, authorized_until date, "
     "overstay_days int, admission_class string, closing_event_id string, closed_by string, held_because string, "
@@ -52,12 +53,35 @@ def determine_on_spark(session: "SparkSession", inputs_dir: str, out_dir: str, a
 
     inputs = session.read.parquet(inputs_dir)
     by_person = inputs.repartition(partitions, "person_id") if partitions else inputs.repartition("person_id")
+    # Sorted by person within each partition, so that a person's rows arrive together (perhaps across two Arrow
+    # batches). mapInArrow rather than groupBy().applyInArrow: one Python call per batch of ~10,000 rows instead
+    # of one per person, which cost ~10 ms each (20,000 persons took 4 minutes).
+    ordered = by_person.sortWithinPartitions("person_id")
 
-    def determine_group(group: pa.Table) -> pa.Table:  # runs in the executors' Python workers
-        return determine_from_inputs(group, as_of, pack=pack)
+    def determine_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:  # in the executors
+        yield from determine_sorted_batches(batches, as_of, pack)
 
-    stays = by_person.groupBy("person_id").applyInArrow(determine_group, STAYS_DDL)
+    stays = ordered.mapInArrow(determine_partition, STAYS_DDL)
     stays.select(*(F.col(name) for name in STAYS_SCHEMA.names)).write.mode("overwrite").parquet(out_dir)
+
+
+def determine_sorted_batches(batches: Iterable[pa.RecordBatch], as_of: date, pack: str) -> Iterator[pa.RecordBatch]:
+    """Stays of stay-input batches sorted by person: each run of a person's rows is determined once it is whole
+    (the last person of a batch is held back until the next batch shows where their rows end)."""
+    held: pa.Table | None = None
+    for batch in batches:
+        table = pa.Table.from_batches([batch])
+        if held is not None:
+            table = pa.concat_tables([held, table])
+        if not table.num_rows:
+            continue
+        persons = table.column("person_id")
+        last_starts = pc.index(persons, persons[-1]).as_py()  # rows are sorted: the last person's are at the end
+        held = table.slice(last_starts)
+        if last_starts:
+            yield from determine_from_inputs(table.slice(0, last_starts), as_of, pack=pack).to_batches()
+    if held is not None and held.num_rows:
+        yield from determine_from_inputs(held, as_of, pack=pack).to_batches()
 
 
 @contextmanager
