@@ -50,3 +50,33 @@ def test_spark_determines_every_stay_exactly_as_this_process_does_and_the_ledger
 def test_spark_and_this_process_agree_under_the_schengen_pack_too(spark, holds, tmp_path):
     on_spark = spark_engine(spark, tmp_path).determine(holds, AS_OF, "schengen")
     assert table_to_stays(on_spark) == list(determine_stays(holds, AS_OF, pack="schengen"))
+
+
+def test_the_command_determines_on_spark_prints_counts_only_and_audits_the_run(spark, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from stayledger.audit.log import parse_entry
+    from stayledger.cli.main import app
+    from stayledger.storage.duckdb_store import DuckDBStore
+    from tests.stays_ledgers import HELD_ARRIVAL
+
+    db, work = tmp_path / "l.duckdb", tmp_path / "work"
+    work.mkdir()
+    (tmp_path / "e.jsonl").write_text(json.dumps(HELD_ARRIVAL) + "\n", encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", str(tmp_path / "e.jsonl"), "--db", str(db), "--actor", "t"]).exit_code == 0
+    result = runner.invoke(app, ["stays", "determine", "--engine", "spark", "--as-of", "2025-01-01", "--work-dir",
+                                 str(work), "--partitions", "2", "--db", str(db), "--actor", "ops-1"])
+    assert result.exit_code == 0, result.output
+    assert "1 stays of 1 persons as of 2025-01-01 (spark), kept as stays run 1: overstay 1" in result.output
+    assert "MISHRA" not in result.output and "HELD-A" not in result.output and list(work.iterdir()) == []
+    store = DuckDBStore(db)
+    try:
+        entry = parse_entry(list(store.audit_rows())[-1][1])
+        assert (entry["action"], entry["actor"], entry["objects"]["engine"], entry["objects"]["stays"]) == (
+            "stays.determine", "ops-1", "spark", 1)
+        assert store.stays_snapshot()[0].engine == "spark"
+    finally:
+        store.close()
