@@ -40,8 +40,8 @@ STAYS_SCHEMA = pa.schema(
 STAYS_ORDER = (("person_id", "ascending"), ("arrived_on", "ascending"), ("arrival_event_id", "ascending"))
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+# One encoder for every value: json.dumps with options builds a new encoder per call (a third of the time here).
+_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def stays_to_table(stays: Iterable[StayDetermination], arrived_on: Mapping[str, date]) -> pa.Table:
