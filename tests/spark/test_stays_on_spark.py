@@ -16,9 +16,9 @@ from tests.access import ADMIN
 from tests.stays_ledgers import AS_OF, ledger_with_holds
 
 
-@pytest.fixture
-def holds(trained: tuple[Path, list[dict]], tmp_path: Path) -> Any:
-    store = ledger_with_holds(trained[0], tmp_path)
+@pytest.fixture(scope="module")
+def holds(trained: tuple[Path, list[dict]], tmp_path_factory: pytest.TempPathFactory) -> Any:
+    store = ledger_with_holds(trained[0], tmp_path_factory.mktemp("holds"))
     yield store
     store.close()
 
