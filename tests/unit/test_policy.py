@@ -39,6 +39,7 @@ from stayledger.usecases import (
     resolve,
     retention,
     review,
+    stays_snapshot,
     traveller,
     users,
 )
@@ -61,6 +62,7 @@ EXPECTED: dict[Action, tuple[set[str], bool]] = {  # action: (roles allowed, pur
     Action.EXPORT_EVENTS: ({"admin"}, True),
     Action.EXPORT_IDENTITIES: ({"admin"}, True),
     Action.EXPORT_STAYS: ({"admin"}, True),
+    Action.DETERMINE_STAYS: ({"admin"}, False),
     Action.REPORT_OVERSTAYS: ({"analyst", "admin"}, False),
     Action.EVALUATE: ({"analyst", "admin"}, False),
     Action.LIVE_FIGURES: ({"analyst", "admin"}, False),
@@ -88,9 +90,10 @@ EXPECTED: dict[Action, tuple[set[str], bool]] = {  # action: (roles allowed, pur
 INTERNAL_STEPS = {
     "resolve.ensure_resolved", "resolve.relink", "resolve.unresolved_count", "resolve.review_constraints",
     "stays.person_groups", "stays.unsettled_links", "stays.determine_stays", "report.stay_facts",
+    "stays.determine_stays_table", "stays.stay_inputs",
     "evaluate.measure_accuracy", "evaluate.determinations_with_true_identities", "review.find_item",
     "lookup.nearest_unlinked_exits", "audit.log_origin", "lookup.person_stays", "lookup.persons_stays",
-    "lookup.persons_records_and_stays",
+    "lookup.persons_records_and_stays", "lookup.same_day_holders", "lookup.copied_number_records",
     "users.authenticate",  # runs before there is an actor: it finds out who the caller is
 }
 # Use cases for several callers at once (the service's group commit): each item carries its own context.
@@ -137,6 +140,7 @@ def invocations(tmp: Path) -> dict[str, Callable[[EventStore, AccessContext], ob
         "export.export_events": lambda s, c: export.export_events(s, c, tmp / "out.jsonl"),
         "export.export_identities": lambda s, c: export.export_identities(s, c, tmp / "ids.csv"),
         "export.export_stays": lambda s, c: export.export_stays(s, c, date(2025, 1, 1), tmp / "stays.csv"),
+        "stays_snapshot.record_stays": lambda s, c: stays_snapshot.record_stays(s, c, date(2025, 1, 1)),
         "report.report_overstays": lambda s, c: report.report_overstays(s, c, 2024, date(2025, 1, 1)),
         "figures.live_figures": lambda s, c: figures.live_figures(s, c, date(2024, 5, 20)),
         "evaluate.evaluate_ledger": lambda s, c: evaluate.evaluate_ledger(s, c, tmp, date(2025, 1, 1)),
@@ -174,6 +178,7 @@ ACTION_OF = {
     "review.decide": Action.DECIDE_REVIEW, "correct.record_correction": Action.CORRECT_EVENT,
     "export.export_events": Action.EXPORT_EVENTS, "export.export_identities": Action.EXPORT_IDENTITIES,
     "export.export_stays": Action.EXPORT_STAYS, "report.report_overstays": Action.REPORT_OVERSTAYS,
+    "stays_snapshot.record_stays": Action.DETERMINE_STAYS,
     "evaluate.evaluate_ledger": Action.EVALUATE, "figures.live_figures": Action.LIVE_FIGURES, "retention.enforce_retention": Action.CHECK_RETENTION,
     "migrate.migrate_ledger": Action.MIGRATE_LEDGER,
     "audit.list_audit": Action.LIST_AUDIT, "audit.verify_audit": Action.VERIFY_AUDIT,

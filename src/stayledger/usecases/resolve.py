@@ -23,7 +23,6 @@ from stayledger.failpoints import failpoint
 from stayledger.domain.events import Event
 from stayledger.identity.deterministic import document_key, key_pairs
 from stayledger.identity.person_ids import assign_person_ids
-from stayledger.identity.placeholders import discounted_document_reason
 from stayledger.storage.arrow_events import table_to_events
 from stayledger.storage.base import EventStore, IdentityAssignment, ResolutionRun, ReviewItem
 from stayledger.usecases.accountability import operation
@@ -331,9 +330,10 @@ class RealtimeLinker:
             self._forced[b].append(a)
         self._forbidden = {frozenset(p) for p in cannot}
         self._by_doc: dict[str, str] = {}
-        with_docs = resolved.filter(pc.is_valid(resolved.column("document_number"))).select(["event_id", "document_number", "nationality"])
+        # The fast path's keys: numbers that count (the features keep them: not shared, placeholder or copied).
+        with_docs = resolved.filter(pc.is_valid(features.column("doc_ocr"))).select(["event_id", "document_number", "nationality"])
         for event_id, number, nationality in zip(*(c.to_pylist() for c in with_docs.columns)):
-            if event_id in self.cluster_of and discounted_document_reason(number, self._shared) is None:
+            if event_id in self.cluster_of:
                 self._by_doc.setdefault(f"{document_key(number)}:{nationality}", self.cluster_of[event_id])
 
     def link(self, event: Event) -> tuple[str, float | None]:
@@ -363,7 +363,7 @@ class RealtimeLinker:
         event_id = event.event_id
         person = next((self.cluster_of[o] for o in self._forced.get(event_id, ()) if o in self.cluster_of), None)
         probability: float | None = 1.0 if person else None
-        counts = bool(event.document_number) and discounted_document_reason(event.document_number, self._shared) is None
+        counts = event.document_number is not None and probe.column("doc_ocr")[0].as_py() is not None
         doc = f"{document_key(event.document_number)}:{event.nationality}" if counts else None
         uses = identity_keys_of(probe)[event_id]
         if person is None and doc is not None:
@@ -417,8 +417,7 @@ class RealtimeLinker:
             self.probabilities[event.event_id] = persons[event.event_id].link_probability
             self._recent.add(features.slice(row, 1), keys[row])
             self._histories.add(person, uses[event.event_id])  # their documents weigh in later joins too
-            counts = bool(event.document_number) and discounted_document_reason(event.document_number, self._shared) is None
-            if counts:
+            if event.document_number is not None and features.column("doc_ocr")[row].as_py() is not None:
                 self._by_doc.setdefault(f"{document_key(event.document_number)}:{event.nationality}", person)
 
 
