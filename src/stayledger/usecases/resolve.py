@@ -52,7 +52,7 @@ class ResolveReport:
 
 def unresolved_count(store: EventStore) -> int:
     """Events in the ledger that no resolution run has assigned to a person yet."""
-    return store.event_count() - len(store.identity_assignments())
+    return store.event_count() - store.identity_count()
 
 
 def review_constraints(store: EventStore, events: pa.Table) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
