@@ -188,6 +188,7 @@ def main() -> None:
     parser.add_argument("--as-of", default="2025-12-31", help="day the stays are determined as of")
     parser.add_argument("--skip-stays", action="store_true")
     parser.add_argument("--assignments-out", type=Path, help="write event_id,person_id (Parquet) to compare runs")
+    parser.add_argument("--stays-out", type=Path, help="keep the stays CSV here (to compare runs)")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     args = parser.parse_args()
     people = args.people or (round(args.events / EVENTS_PER_PERSON) if args.events else 240_000)
@@ -233,7 +234,7 @@ def main() -> None:
         if not args.skip_stays:
             started = time.perf_counter()
             with meter.stage("stays"):
-                stays = export_stays(store, ADMIN, date.fromisoformat(args.as_of), scratch / "stays.csv")
+                stays = export_stays(store, ADMIN, date.fromisoformat(args.as_of), args.stays_out or scratch / "stays.csv")
             print(f"determined {stays:,} stays in {time.perf_counter() - started:.1f} s", flush=True)
         store.close()
         total = time.perf_counter() - total_started

@@ -302,17 +302,22 @@ def contradicts(a: IdentityKeys, b: IdentityKeys) -> bool:
 
 
 class _Components:
-    """Union-find over event ids with member lists (for the guard) and cannot-link sets."""
+    """Union-find over event ids with member lists (for the guard) and cannot-link sets.
+
+    A component of one event has no list of its own (``members_of`` gives it): ten million one-element lists
+    would cost most of a gigabyte."""
 
     def __init__(self, event_ids: Sequence[str]) -> None:
         self.parent: dict[str, str] = {e: e for e in event_ids}
-        self.members: dict[str, list[str]] = {e: [e] for e in event_ids}
+        self.members: dict[str, list[str]] = {}  # root -> members, for components of two or more events
         self.forbidden: dict[str, set[str]] = {}
 
     def add(self, event_id: str) -> None:
         if event_id not in self.parent:
             self.parent[event_id] = event_id
-            self.members[event_id] = [event_id]
+
+    def members_of(self, root: str) -> list[str]:
+        return self.members.get(root) or [root]
 
     def find(self, e: str) -> str:
         root = e
@@ -327,10 +332,10 @@ class _Components:
         return any(self.find(x) == large for x in self.forbidden.get(small, ()))
 
     def union(self, ra: str, rb: str) -> str:
-        if len(self.members[ra]) < len(self.members[rb]):
+        if len(self.members_of(ra)) < len(self.members_of(rb)):
             ra, rb = rb, ra
         self.parent[rb] = ra
-        self.members[ra].extend(self.members.pop(rb))
+        self.members.setdefault(ra, [ra]).extend(self.members.pop(rb, None) or [rb])
         if rb in self.forbidden:
             self.forbidden.setdefault(ra, set()).update(self.forbidden.pop(rb))
         return ra
@@ -417,7 +422,7 @@ def cluster_links(
             continue
         if identity_keys is not None:
             assert direct is not None
-            conflict = _chaining_conflict(components.members[ra], components.members[rb], identity_keys, direct)
+            conflict = _chaining_conflict(components.members_of(ra), components.members_of(rb), identity_keys, direct)
             if conflict == THIN_HISTORY:
                 questioned.append((a, b, p, conflict))
             elif conflict is not None:
@@ -427,7 +432,10 @@ def cluster_links(
         _touch(joining, a, b, p)
 
     cluster_of: dict[str, str] = {}
-    for root, members in components.members.items():
+    for root, parent in components.parent.items():
+        if root != parent:
+            continue
+        members = components.members_of(root)
         key = min(members)
         for e in members:
             cluster_of[e] = key
@@ -452,10 +460,14 @@ class _DirectLinks:
     def __init__(self, event_ids: Sequence[str], accepted: pa.Table) -> None:
         sides = ("event_id_l", "event_id_r")
         # The given events first, then any id only a link names (cluster_links makes it a component too).
-        ids = pa.concat_arrays(
-            [pa.array(event_ids, pa.string()), *(pc.cast(accepted.column(c), pa.string()).combine_chunks() for c in sides)]
-        ).unique()
-        self._index = {e: i for i, e in enumerate(ids.to_pylist())}
+        given = pa.array(event_ids, pa.string())
+        ids = pa.concat_arrays([given, *(pc.cast(accepted.column(c), pa.string()).combine_chunks() for c in sides)]).unique()
+        if len(ids) >= len(given) and ids.slice(0, len(given)).equals(given):
+            # The usual case (the given ids are distinct): index them as given, sharing their strings.
+            self._index = dict(zip(event_ids, range(len(given))))
+            self._index.update((e, len(given) + i) for i, e in enumerate(ids.slice(len(given)).to_pylist()))
+        else:
+            self._index = {e: i for i, e in enumerate(ids.to_pylist())}
         self._n = len(ids)
         left, right = (pc.cast(pc.index_in(accepted.column(c), value_set=ids), pa.int64()) for c in sides)
         codes = pc.add(pc.multiply(pc.min_element_wise(left, right), self._n), pc.max_element_wise(left, right))
