@@ -187,6 +187,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the ledger (and a generated population) afterwards")
     parser.add_argument("--as-of", default="2025-12-31", help="day the stays are determined as of")
     parser.add_argument("--skip-stays", action="store_true")
+    parser.add_argument("--model-from", type=Path, help="a ledger whose latest linkage model the fresh ledger starts with "
+                        "(resolve then loads it instead of training: train once, link often)")
     parser.add_argument("--assignments-out", type=Path, help="write event_id,person_id (Parquet) to compare runs")
     parser.add_argument("--stays-out", type=Path, help="keep the stays CSV here (to compare runs)")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
@@ -215,6 +217,14 @@ def main() -> None:
         instrument(meter)
         started = time.perf_counter()
         store = DuckDBStore(db)
+        if args.model_from:
+            source = DuckDBStore(args.model_from, read_only=True)
+            latest = source.latest_model()
+            source.close()
+            if latest is None:
+                parser.error(f"--model-from {args.model_from} holds no model")
+            store.save_model(latest[1], f"copied from {args.model_from.name} for the benchmark")
+            print(f"model v{latest[0]} copied from {args.model_from}: resolve loads it instead of training")
         with meter.stage("ingest"):
             ingested = ingest_file(store, ADMIN, events_path)
         print(f"ingested {ingested.added:,} events in {time.perf_counter() - started:.1f} s", flush=True)

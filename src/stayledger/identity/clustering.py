@@ -506,6 +506,10 @@ def _chaining_conflict(
     """Why joining the two components would contradict the evidence, or None."""
     if len(left) * len(right) > CHAINING_GUARD_MAX_CROSS_PAIRS:
         return None
+    if len(left) == 1 and len(right) == 1:
+        # Two single records: the model scored them itself, a history needs three uses (X, Y, X) and a borrowed
+        # number a birth date two records state; nothing below can object (and it is most merges).
+        return None
     left_keyed = [(e, keys[e]) for e in left if e in keys]
     right_keyed = [(e, keys[e]) for e in right if e in keys]
     if len(left) > 1 or len(right) > 1:  # a pair of singletons was scored by the model itself
