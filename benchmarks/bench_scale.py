@@ -10,15 +10,17 @@ wrapping the functions that do them (the product code is not changed for the ben
 the model (training or loading), features, prediction, the guard's keys, clustering, the rest of the batch
 policy (grey pairs), id assignment and writing the identities.
 
-Figures (2026-12-05, the 2-core machine shared with four other agents, load average 8-15: wall times are
-3-4x the CPU work; CPU seconds are the steadier figure):
-  1,012,548 events (240,000 travellers, seed 5), trained on first use: 792 s wall, 234 CPU s, peak 3.37 GB (during
-  predict; DuckDB's own limit is 2.5 GB). CPU s by stage: ingest 48.8, training 47.7, features 3.3, predict 55.4,
-  guard keys 6.3, clustering 27.0, ids 2.2, writing identities 2.8, stays (540,176) 31.9. Pair F1 0.99889.
-  10,000,000 events were not run (generating them alone needed ~11 CPU minutes the shared machine did not have).
-  Extrapolating 250,000 → 1,000,000 linearly: ~2,000 CPU s, of which ~740 s single-threaded Python (clustering,
-  guard keys, features, ids, stays), so ~25-30 min on an idle machine; peak ~15 GB in predict and up to ~21 GB in
-  clustering (its stage peak grew 2.1 GB per million events; 2.9 before this work). Targets not shown to be met.
+Figures (2026-12-05, the 2-core machine shared with four other agents; CPU seconds are the steadier figure):
+  1,012,548 events (240,000 travellers, seed 5), trained on first use, load average 8-12: 792 s wall, 234 CPU s,
+  peak 3.37 GB. CPU s: ingest 48.8, training 47.7, features 3.3, predict 55.4, guard keys 6.3, clustering 27.0,
+  ids 2.2, writing identities 2.8, stays (540,176) 31.9. Pair F1 0.99889.
+  2,407,340 events (570,000 travellers), model loaded (--model-from the 1M ledger), load average 3-5: 679 s wall,
+  608 CPU s, peak 4.53 GB. CPU s: ingest 105.5, features 16.3, predict 283.8, guard keys 17.2, clustering 73.7,
+  ids 6.3, writing identities 6.7, stays (1,283,523) 81.3.
+  10,000,000 events were not run (no machine time left). Predict grows superlinearly (5.1x the CPU for 2.4x the
+  events: blocks on common names grow with the square of the travellers sharing them): ~4,000 CPU s at 10M, far
+  over the 15-minute target on its own; the rest grows about linearly (~1,200 CPU s at 10M). Peak memory grew
+  0.8 GB per million events in predict and 1.6 GB in clustering: ~11 GB and ~17 GB at 10M.
 
 Usage: python benchmarks/bench_scale.py --people 2400000 [--data DIR] [--db PATH] [--keep] [--as-of 2025-12-31]
        python benchmarks/bench_scale.py --events 1000000   (people estimated at 4.2 events each)
