@@ -112,6 +112,19 @@ class StoreContract:
                                   IdentityAssignment("c", "P1", 0.97)], [], run)
         assert store.events_of_persons(["P1", "P2", "P9", "P1"]) == {"P1": ["a", "c"], "P2": ["b"], "P9": []}
 
+    def test_resolved_events_come_grouped_by_person_and_a_person_is_never_split(self, store):
+        store.append_events(batch(*(arrival(e) for e in "zaybxc"), arrival("u")), [])  # "u": not resolved
+        persons = {"z": "P2", "a": "P1", "y": "P3", "b": "P2", "x": "P1", "c": "P2"}
+        store.replace_identities([IdentityAssignment(e, p, 0.9 if e == "b" else None) for e, p in persons.items()], [],
+                                 ResolutionRun("deterministic-keys", None, 6, 3, 0, 0))
+        assert store.identity_count() == 6
+        tables = list(store.resolved_events_by_person(rows_per_table=2))
+        rows = [(t.column("person_id").to_pylist(), t.column("event_id").to_pylist()) for t in tables]
+        # Persons ascending, each person's events in append order, a table cut only between two persons.
+        assert rows == [(["P1", "P1"], ["a", "x"]), (["P2", "P2", "P2"], ["z", "b", "c"]), (["P3"], ["y"])]
+        assert tables[1].column("link_probability").to_pylist() == [None, 0.9, None]
+        assert tables[0].column("surname").to_pylist() == ["DOE", "DOE"]
+
     def test_the_queue_is_read_where_it_touches_given_events(self, store):
         store.add_review_items([ReviewItem("a", "b", 0.7), ReviewItem("c", "d", 0.6), ReviewItem("e", "a", 0.5)])
         store.decide_review("e", "a", "rejected", "officer-7", None)

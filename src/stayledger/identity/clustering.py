@@ -13,8 +13,9 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from typing import Final, Iterable, Mapping, Sequence
+from typing import Final, Iterable, Iterator, Mapping, Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -302,17 +303,22 @@ def contradicts(a: IdentityKeys, b: IdentityKeys) -> bool:
 
 
 class _Components:
-    """Union-find over event ids with member lists (for the guard) and cannot-link sets."""
+    """Union-find over event ids with member lists (for the guard) and cannot-link sets.
+
+    A component of one event has no list of its own (``members_of`` gives it): ten million one-element lists
+    would cost most of a gigabyte."""
 
     def __init__(self, event_ids: Sequence[str]) -> None:
         self.parent: dict[str, str] = {e: e for e in event_ids}
-        self.members: dict[str, list[str]] = {e: [e] for e in event_ids}
+        self.members: dict[str, list[str]] = {}  # root -> members, for components of two or more events
         self.forbidden: dict[str, set[str]] = {}
 
     def add(self, event_id: str) -> None:
         if event_id not in self.parent:
             self.parent[event_id] = event_id
-            self.members[event_id] = [event_id]
+
+    def members_of(self, root: str) -> list[str]:
+        return self.members.get(root) or [root]
 
     def find(self, e: str) -> str:
         root = e
@@ -327,10 +333,10 @@ class _Components:
         return any(self.find(x) == large for x in self.forbidden.get(small, ()))
 
     def union(self, ra: str, rb: str) -> str:
-        if len(self.members[ra]) < len(self.members[rb]):
+        if len(self.members_of(ra)) < len(self.members_of(rb)):
             ra, rb = rb, ra
         self.parent[rb] = ra
-        self.members[ra].extend(self.members.pop(rb))
+        self.members.setdefault(ra, [ra]).extend(self.members.pop(rb, None) or [rb])
         if rb in self.forbidden:
             self.forbidden.setdefault(ra, set()).update(self.forbidden.pop(rb))
         return ra
@@ -401,11 +407,9 @@ def cluster_links(
 
     accepted = links.filter(pc.greater_equal(links.column("match_probability"), match_threshold))
     accepted = accepted.sort_by([("match_probability", "descending"), ("event_id_l", "ascending"), ("event_id_r", "ascending")])
-    lefts = accepted.column("event_id_l").to_pylist()
-    rights = accepted.column("event_id_r").to_pylist()
-    probs = accepted.column("match_probability").to_pylist()
-    direct = _DirectLinks(event_ids, accepted) if identity_keys is not None else None
-    for a, b, p in zip(lefts, rights, probs):
+    names, left_index, right_index = _indexed_links(event_ids, accepted)
+    direct = _DirectLinks(names, left_index, right_index) if identity_keys is not None else None
+    for a, b, p in _links_in_order(names, left_index, right_index, accepted.column("match_probability")):
         components.add(a)
         components.add(b)
         ra, rb = components.find(a), components.find(b)
@@ -417,7 +421,7 @@ def cluster_links(
             continue
         if identity_keys is not None:
             assert direct is not None
-            conflict = _chaining_conflict(components.members[ra], components.members[rb], identity_keys, direct)
+            conflict = _chaining_conflict(components.members_of(ra), components.members_of(rb), identity_keys, direct)
             if conflict == THIN_HISTORY:
                 questioned.append((a, b, p, conflict))
             elif conflict is not None:
@@ -427,13 +431,47 @@ def cluster_links(
         _touch(joining, a, b, p)
 
     cluster_of: dict[str, str] = {}
-    for root, members in components.members.items():
+    for root, parent in components.parent.items():
+        if root != parent:
+            continue
+        members = components.members_of(root)
         key = min(members)
         for e in members:
             cluster_of[e] = key
     for e in cluster_of:
         joining.setdefault(e, None)
     return ClusterResult(cluster_of=cluster_of, joining_probability=joining, refused=refused, questioned=questioned)
+
+
+_LINKS_AT_ONCE: Final = 1_000_000
+
+
+def _indexed_links(event_ids: Sequence[str], accepted: pa.Table) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Every id (the given events first, then any only a link names) and each link's two sides as positions in it.
+
+    The links' ids are read as positions, not as strings of their own: ten million events have tens of
+    millions of links, whose ids as Python strings would take gigabytes."""
+    sides = [pc.cast(accepted.column(c), pa.string()).combine_chunks() for c in ("event_id_l", "event_id_r")]
+    given = pa.array(event_ids, pa.string())
+    ids = pa.concat_arrays([given, *sides]).unique()
+    if len(ids) >= len(given) and ids.slice(0, len(given)).equals(given):
+        # The usual case (the given ids are distinct): the given strings themselves, then the links' others.
+        names = list(event_ids) + ids.slice(len(given)).to_pylist()
+    else:
+        names = ids.to_pylist()
+    left, right = (pc.index_in(side, value_set=ids).to_numpy(zero_copy_only=False).astype(np.int64) for side in sides)
+    return names, left, right
+
+
+def _links_in_order(
+    names: list[str], left: np.ndarray, right: np.ndarray, probabilities: pa.ChunkedArray
+) -> Iterator[tuple[str, str, float]]:
+    """(event_id_l, event_id_r, probability) of each link, a million at a time as Python objects."""
+    for start in range(0, len(left), _LINKS_AT_ONCE):
+        stop = start + _LINKS_AT_ONCE
+        chunk = probabilities.slice(start, _LINKS_AT_ONCE).to_pylist()
+        for i, j, p in zip(left[start:stop].tolist(), right[start:stop].tolist(), chunk):
+            yield names[i], names[j], p
 
 
 def _touch(joining: dict[str, float | None], a: str, b: str, p: float) -> None:
@@ -449,21 +487,12 @@ class _DirectLinks:
     Kept as a sorted array of 64-bit pair codes (an event's index times the number of events, plus
     the other's): a million events' links take tens of megabytes, not a set of tuples' hundreds."""
 
-    def __init__(self, event_ids: Sequence[str], accepted: pa.Table) -> None:
-        sides = ("event_id_l", "event_id_r")
-        # The given events first, then any id only a link names (cluster_links makes it a component too).
-        ids = pa.concat_arrays(
-            [pa.array(event_ids, pa.string()), *(pc.cast(accepted.column(c), pa.string()).combine_chunks() for c in sides)]
-        ).unique()
-        self._index = {e: i for i, e in enumerate(ids.to_pylist())}
-        self._n = len(ids)
-        left, right = (pc.cast(pc.index_in(accepted.column(c), value_set=ids), pa.int64()) for c in sides)
-        codes = pc.add(pc.multiply(pc.min_element_wise(left, right), self._n), pc.max_element_wise(left, right))
-        ordered = pc.take(codes, pc.sort_indices(codes)).combine_chunks().cast(pa.int64())
+    def __init__(self, names: list[str], left: np.ndarray, right: np.ndarray) -> None:
+        self._index = dict(zip(names, range(len(names))))
+        self._n = len(names)
+        codes = np.sort(np.minimum(left, right) * self._n + np.maximum(left, right))
         self._codes = array("q")
-        if len(ordered):
-            data = memoryview(ordered.buffers()[1]).cast("B")
-            self._codes.frombytes(data[ordered.offset * 8 : (ordered.offset + len(ordered)) * 8])
+        self._codes.frombytes(codes.astype(np.int64).tobytes())
 
     def linked(self, a: str, b: str) -> bool:
         i, j = self._index.get(a), self._index.get(b)
@@ -493,6 +522,10 @@ def _chaining_conflict(
 ) -> str | None:
     """Why joining the two components would contradict the evidence, or None."""
     if len(left) * len(right) > CHAINING_GUARD_MAX_CROSS_PAIRS:
+        return None
+    if len(left) == 1 and len(right) == 1:
+        # Two single records: the model scored them itself, a history needs three uses (X, Y, X) and a borrowed
+        # number a birth date two records state; nothing below can object (and it is most merges).
         return None
     left_keyed = [(e, keys[e]) for e in left if e in keys]
     right_keyed = [(e, keys[e]) for e in right if e in keys]

@@ -22,7 +22,11 @@ from stayledger.identity.normalise import (
     strip_particles,
     translit_key,
 )
-from stayledger.identity.placeholders import copied_document_records, is_known_placeholder_document, shared_document_numbers
+from stayledger.identity.placeholders import (
+    copied_document_records,
+    is_known_placeholder_document,
+    shared_document_numbers_counted,
+)
 
 FEATURE_SCHEMA: Final = pa.schema(
     [
@@ -149,8 +153,12 @@ def shared_documents_of(features: pa.Table) -> frozenset[str]:
     if docs.null_count == len(docs):
         return frozenset()
     mask = pc.is_valid(docs)
-    subset = features.filter(mask).select(["doc_ocr", "surname_tk", "dob"])
-    return shared_document_numbers(zip(*(subset.column(c).to_pylist() for c in ("doc_ocr", "surname_tk", "dob"))))
+    # Counted per distinct (number, surname, birth date) in Arrow: the test reads only how often each occurs.
+    counted = features.filter(mask).select(["doc_ocr", "surname_tk", "dob"]).group_by(["doc_ocr", "surname_tk", "dob"]).aggregate(
+        [([], "count_all")]
+    )
+    columns = ("doc_ocr", "surname_tk", "dob", "count_all")
+    return shared_document_numbers_counted(zip(*(counted.column(c).to_pylist() for c in columns)))
 
 
 def discount_documents(features: pa.Table, numbers: frozenset[str] | set[str]) -> pa.Table:
@@ -221,19 +229,19 @@ def _per_distinct(
     return outputs
 
 
-def _name_words_key(surname_words: pa.Array, given: pa.ChunkedArray) -> pa.Array:
-    """Sorted transliteration keys of every word of the surname and the given names."""
-    given_list = given.to_pylist()
-    out: list[str | None] = []
-    cache: dict[tuple[object, object], str | None] = {}
-    for words, given_raw in zip(surname_words.to_pylist(), given_list):
-        key = (tuple(words or ()), given_raw)
-        if key not in cache:
-            tokens = [translit_key(w) for w in words or ()]
-            tokens += translit_key(" ".join(join_particles(given_raw or "").split())).split()
-            cache[key] = " ".join(sorted(t for t in tokens if t)) or None
-        out.append(cache[key])
-    return pa.array(out, type=pa.string())
+def _name_words_tk_of(pair: str) -> tuple[object, ...]:
+    surname, given = pair.split(_FIELD_SEPARATOR)
+    tokens = [translit_key(w) for w in strip_particles(surname).split()]
+    tokens += translit_key(" ".join(join_particles(given).split())).split()
+    return (" ".join(sorted(t for t in tokens if t)) or None,)
+
+
+def _name_words_key(surname: pa.ChunkedArray, given: pa.ChunkedArray) -> pa.Array:
+    """Sorted transliteration keys of every word of the surname (particles stripped) and the given names
+    (computed once per distinct pair of names, not once per event)."""
+    pairs = pc.binary_join_element_wise(pc.fill_null(surname, ""), pc.fill_null(given, ""), _FIELD_SEPARATOR)
+    (key,) = _per_distinct(pairs, _name_words_tk_of, [pa.string()])
+    return key
 
 
 _FIELD_SEPARATOR: Final = "\x1f"
@@ -279,7 +287,7 @@ def build_features(events: pa.Table) -> pa.Table:
         column("date_of_birth"), _dob_values, [string, pa.int32(), pa.int32(), pa.int32(), pa.bool_(), pa.bool_()]
     )
     doc, doc_ocr = _per_distinct(column("document_number"), _doc_values, [string, string])
-    name_words = _name_words_key(surname_words, column("given_names"))
+    name_words = _name_words_key(column("surname"), column("given_names"))
 
     columns = {
         "unique_id": column("event_id"),

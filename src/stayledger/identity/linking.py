@@ -60,15 +60,31 @@ class LinkageResult:
     questioned_pairs: pa.Table | None = None
 
 
-def identity_keys_of(features: pa.Table) -> dict[str, IdentityKeys]:
-    """Document (OCR-canonical), birth date and normalised surname per event, for the clustering chaining guard."""
-    ids = features.column("unique_id").to_pylist()
+def _shared_values(column: pa.ChunkedArray | pa.Array, compute: Any = None) -> list[Any]:
+    """The column as Python values, one object per distinct value (``compute`` applied once per distinct value):
+    ten million events name a few hundred issuers and a few thousand dates, not ten million strings."""
+    encoded = pc.dictionary_encode(column)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    distinct = encoded.dictionary.to_pylist()
+    if compute is not None:
+        distinct = [compute(v) for v in distinct]
+    distinct.append(None)  # nulls take the last index
+    indices = pc.fill_null(encoded.indices, len(distinct) - 1).to_numpy(zero_copy_only=False)
+    return [distinct[i] for i in indices.tolist()]
+
+
+def identity_keys_of(features: pa.Table, ids: list[str] | None = None) -> dict[str, IdentityKeys]:
+    """Document (OCR-canonical), birth date and normalised surname per event, for the clustering chaining guard.
+
+    ``ids``: the ``unique_id`` column as a list when the caller holds one already (the keys share its strings)."""
+    ids = features.column("unique_id").to_pylist() if ids is None else ids
     docs = features.column("doc_ocr").to_pylist()
-    dobs = features.column("dob").to_pylist()
-    surnames = features.column("surname").to_pylist()
-    issuers = pc.coalesce(features.column("document_issuer"), features.column("nationality")).to_pylist()
-    dates = pc.cast(features.column("occurred_on"), pa.string()).to_pylist()
-    formats = [document_format(d) for d in features.column("doc").to_pylist()]
+    dobs = _shared_values(features.column("dob"))
+    surnames = _shared_values(features.column("surname"))
+    issuers = _shared_values(pc.coalesce(features.column("document_issuer"), features.column("nationality")))
+    dates = _shared_values(pc.cast(features.column("occurred_on"), pa.string()))
+    formats = _shared_values(features.column("doc"), document_format)
     return {e: IdentityKeys(d, b, n, i, o, f) for e, d, b, n, i, o, f in zip(ids, docs, dobs, surnames, issuers, dates, formats)}
 
 
@@ -81,8 +97,11 @@ def link_events(
     must_link: Iterable[tuple[str, str]] = (),
     cannot_link: Iterable[tuple[str, str]] = (),
     engine: LinkageEngine | None = None,
+    features: pa.Table | None = None,
 ) -> LinkageResult:
     """Resolve the identities of a batch of events: features, prediction, constrained clustering.
+
+    ``features``: the events' ``build_features`` when the caller has built them already (training did).
 
     ``grey_pairs`` holds every scored pair with ``grey_zone[0] <= p < grey_zone[1]`` whose two
     events are not already one identity through *confident* evidence alone, i.e. through
@@ -96,12 +115,12 @@ def link_events(
         raise LinkageError(f"grey_zone must satisfy 0 <= low <= high <= 1, got {grey_zone}")
     must = [(a, b) for a, b in must_link]
     cannot = [(a, b) for a, b in cannot_link]
-    features = build_features(events)
+    features = build_features(events) if features is None else features
     # Numbers this batch gives with several unrelated identities weigh nothing, like the model's.
     features = discount_documents(features, shared_documents_of(features) | model.shared_documents)
     links = predict_links(features, model, threshold=min(low, match_threshold), engine=engine)
     event_ids = features.column("unique_id").to_pylist()
-    keys = identity_keys_of(features)
+    keys = identity_keys_of(features, event_ids)
     clusters = cluster_links(event_ids, links, match_threshold=match_threshold, must_link=must, cannot_link=cannot, identity_keys=keys)
     confident = clusters if high <= match_threshold else cluster_links(
         event_ids, links, match_threshold=high, must_link=must, cannot_link=cannot, identity_keys=keys

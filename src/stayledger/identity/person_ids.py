@@ -53,7 +53,8 @@ def assign_person_ids(
         if old is not None:
             claims[(old, cluster)] += 1
     position = order or {}
-    first_seen = {c: min(position.get(e, len(position)) for e in m) for c, m in members.items()}
+    claimed = {cluster for _, cluster in claims}  # only claimed clusters are ordered (a first run has none)
+    first_seen = {c: min(position.get(e, len(position)) for e in members[c]) for c in claimed}
     # Biggest claims first; ties go to the part recorded first, then by ids, so the result is deterministic.
     ordered = sorted(claims.items(), key=lambda item: (-item[1], item[0][0], first_seen[item[0][1]], item[0][1]))
     id_of_cluster: dict[str, str] = {}

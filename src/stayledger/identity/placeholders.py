@@ -57,11 +57,17 @@ def is_known_placeholder_document(number: str | None) -> bool:
 def shared_document_numbers(records: Iterable[tuple[str | None, str | None, str | None]]) -> frozenset[str]:
     """OCR-canonical numbers that records ``(document number, surname key, birth date)`` give with
     several unrelated identities (see the module docstring). Known placeholders are not listed."""
+    return shared_document_numbers_counted((number, surname, birth_date, 1) for number, surname, birth_date in records)
+
+
+def shared_document_numbers_counted(records: Iterable[tuple[str | None, str | None, str | None, int]]) -> frozenset[str]:
+    """``shared_document_numbers`` of records given once each with how many times they occur
+    ``(document number, surname key, birth date, count)``: a million alike records cost one row."""
     identities: dict[str, Counter[tuple[str | None, str | None]]] = defaultdict(Counter)
-    for number, surname, birth_date in records:
+    for number, surname, birth_date, count in records:
         key = ocr_canonical(number)
         if key:
-            identities[key][(surname, birth_date)] += 1
+            identities[key][(surname, birth_date)] += count
     shared = set()
     for key, counts in identities.items():
         if len(counts) < min(SHARED_MIN_SURNAMES, SHARED_MIN_BIRTH_DATES) or is_known_placeholder_document(key):

@@ -24,6 +24,23 @@ if TYPE_CHECKING:
     from stayledger.storage.shared_state import SharedState
 
 
+RESOLVED_EVENT_FIELDS = (pa.field("person_id", pa.string()), pa.field("link_probability", pa.float64()))
+
+
+def tables_by_person(table: pa.Table, rows_per_table: int) -> Iterator[pa.Table]:
+    """Slices of a table sorted by ``person_id`` of about ``rows_per_table`` rows, cut between two persons."""
+    persons = table.column("person_id")
+    start, n = 0, table.num_rows
+    while start < n:
+        end = min(start + rows_per_table, n)
+        if end < n:
+            last = persons[end - 1]
+            while end < n and persons[end] == last:  # a person's events stay together (a person has few)
+                end += 1
+        yield table.slice(start, end - start)
+        start = end
+
+
 @dataclass(frozen=True, slots=True)
 class QuarantineEntry:
     """A record that could not be accepted, kept with its raw text and the reasons."""
@@ -250,6 +267,27 @@ class EventStore(ABC):
 
     @abstractmethod
     def identity_assignments(self) -> dict[str, IdentityAssignment]: ...
+
+    def identity_count(self) -> int:
+        """How many events are assigned to a person (a SQL backend counts without reading them)."""
+        return len(self.identity_assignments())
+
+    def resolved_events_by_person(self, rows_per_table: int = 250_000) -> Iterator[pa.Table]:
+        """The assigned events grouped by person, in tables of about ``rows_per_table`` rows: ``EVENT_SCHEMA``
+        plus ``person_id`` and ``link_probability``; persons in ascending order, each person's events in append
+        order and never split between two tables. Lets a use case go through millions of persons holding Python
+        objects for one table at a time (a SQL backend sorts in the database)."""
+        import pyarrow.compute as pc
+
+        assignments = self.identity_assignments()
+        events = self.events_table()
+        found = [assignments.get(e) for e in events.column("event_id").to_pylist()]
+        table = events.append_column(
+            RESOLVED_EVENT_FIELDS[0], pa.array([a.person_id if a else None for a in found], pa.string())
+        ).append_column(RESOLVED_EVENT_FIELDS[1], pa.array([a.link_probability if a else None for a in found], pa.float64()))
+        table = table.filter(pc.is_valid(table.column("person_id")))
+        table = table.take(pc.sort_indices(table, [("person_id", "ascending")]))  # a stable sort: append order kept
+        yield from tables_by_person(table, rows_per_table)
 
     @abstractmethod
     def replace_identities(

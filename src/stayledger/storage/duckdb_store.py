@@ -40,7 +40,9 @@ from stayledger.storage.base import (
     ServiceUser,
     StaysRun,
     StoredQuarantine,
+    RESOLVED_EVENT_FIELDS,
     conflict_entry,
+    tables_by_person,
 )
 from stayledger.storage.migrations import MIGRATIONS, document_key_sql
 
@@ -398,6 +400,18 @@ class DuckDBStore(EventStore):
     def identity_assignments(self) -> dict[str, IdentityAssignment]:
         rows = self._con.execute("SELECT event_id, person_id, link_probability FROM identities").fetchall()
         return {r[0]: IdentityAssignment(r[0], r[1], r[2]) for r in rows}
+
+    def identity_count(self) -> int:
+        row = _first(self._con.execute("SELECT count(*) FROM identities").fetchall())
+        return int(row[0]) if row else 0
+
+    def resolved_events_by_person(self, rows_per_table: int = 250_000) -> Iterator[pa.Table]:
+        columns = ", ".join(f"e.{name}" for name in FIELDS)
+        table = self._con.sql(
+            f"SELECT {columns}, i.person_id, i.link_probability FROM events e JOIN identities i USING (event_id) "
+            "ORDER BY i.person_id, e.seq"
+        ).to_arrow_table()
+        yield from tables_by_person(table.cast(pa.schema([*EVENT_SCHEMA, *RESOLVED_EVENT_FIELDS])), rows_per_table)
 
     def replace_identities(
         self, assignments: Sequence[IdentityAssignment], changes: Sequence[IdentityChange], run: ResolutionRun

@@ -357,6 +357,9 @@ class PostgresStore(EventStore):
         with self._cursor() as cur:
             cur.execute(f"SELECT pg_advisory_xact_lock({_lock_key('identities')})")
 
+    def identity_count(self) -> int:
+        return int(self._rows("SELECT count(*) FROM identities")[0][0])
+
     def identity_assignments(self) -> dict[str, IdentityAssignment]:
         table = self._copy_out("SELECT event_id, person_id, link_probability FROM identities", _IDENTITY_SCHEMA)
         return {e: IdentityAssignment(e, p, q) for e, p, q in zip(*(c.to_pylist() for c in table.columns))}

@@ -54,7 +54,7 @@ class ResolveReport:
 
 def unresolved_count(store: EventStore) -> int:
     """Events in the ledger that no resolution run has assigned to a person yet."""
-    return store.event_count() - len(store.identity_assignments())
+    return store.event_count() - store.identity_count()
 
 
 def review_constraints(store: EventStore, events: pa.Table) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
@@ -66,22 +66,24 @@ def review_constraints(store: EventStore, events: pa.Table) -> tuple[list[tuple[
             must.append((item.event_id_l, item.event_id_r))
         elif item.status == "rejected":
             cannot.append((item.event_id_l, item.event_id_r))
-    known = set(events.column("event_id").to_pylist())
     for column in ("corrects", "admission_ref"):
         # A correction is the same person as what it corrects; a status change as the arrival it concerns.
         mask = pc.is_valid(events.column(column))
         subset = events.filter(mask).select(["event_id", column])
-        for event_id, target in zip(subset.column(0).to_pylist(), subset.column(1).to_pylist()):
-            if target in known:
-                must.append((event_id, target))
+        # Targets known to the ledger (looked up in Arrow: a set of ten million ids would cost a gigabyte).
+        subset = subset.filter(pc.is_in(subset.column(1), value_set=events.column("event_id").combine_chunks()))
+        must.extend(zip(subset.column(0).to_pylist(), subset.column(1).to_pylist()))
     cannot_set = {frozenset(p) for p in cannot}
     must = [p for p in must if frozenset(p) not in cannot_set]
     return must, cannot
 
 
 def _load_or_train_model(
-    store: EventStore, events: pa.Table, train: bool, notes: list[str], engine: LinkageEngine | None = None
+    store: EventStore, events: pa.Table, train: bool, notes: list[str], engine: LinkageEngine | None = None,
+    features: list[pa.Table] | None = None,
 ) -> tuple[int | None, LinkageModel | None]:
+    """The latest model, or one trained now; ``features`` receives the feature table when training built it
+    (linking reuses it instead of building it again)."""
     from stayledger.identity.model import LinkageModel, ModelTrainingError
     from stayledger.identity.model_spec import TOO_SMALL_TO_TRAIN
     from stayledger.identity.training import train_model
@@ -98,7 +100,10 @@ def _load_or_train_model(
         return None, None
     logging.getLogger("splink").setLevel(logging.ERROR)
     try:
-        model = train_model(build_features(events), trained_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), engine=engine)
+        built = build_features(events)
+        if features is not None:
+            features.append(built)
+        model = train_model(built, trained_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), engine=engine)
     except ModelTrainingError as exc:
         notes.append(f"could not train a linkage model ({exc}): linked by deterministic keys instead")
         return None, None
@@ -149,13 +154,15 @@ def relink(store: EventStore, *, full: bool = False, train: bool = False, engine
     events = store.events_table()
     previous_assignments = store.identity_assignments()
     previous = {a.event_id: a.person_id for a in previous_assignments.values()}
-    new_ids = [e for e in events.column("event_id").to_pylist() if e not in previous]
-    if not new_ids and not full and not train:
+    ids = events.column("event_id")
+    new_count = events.num_rows - (pc.sum(pc.is_in(ids, value_set=pa.array(list(previous), pa.string()))).as_py() or 0 if previous else 0)
+    if not new_count and not full and not train:
         persons = len(set(previous.values()))
         return ResolveReport("unchanged", events.num_rows, persons, 0, 0, 0, notes=["nothing new to resolve"])
 
     before = store.latest_model()
-    model_version, model = _load_or_train_model(store, events, train, notes, engine)
+    built: list[pa.Table] = []
+    model_version, model = _load_or_train_model(store, events, train, notes, engine, built)
     freshly_trained = model_version is not None and (before is None or before[0] != model_version)
     if freshly_trained:
         steps.append("training")
@@ -165,8 +172,9 @@ def relink(store: EventStore, *, full: bool = False, train: bool = False, engine
     if model is None:
         method = "deterministic-keys"
         cluster_of = _cluster_deterministically(events, must, cannot)
-    elif previous and not full and not freshly_trained and len(new_ids) <= INCREMENTAL_SHARE * events.num_rows:
+    elif previous and not full and not freshly_trained and new_count <= INCREMENTAL_SHARE * events.num_rows:
         method = "splink-incremental"
+        new_ids = [e for e in ids.to_pylist() if e not in previous]
         cluster_of, probabilities, grey = _link_incrementally(events, new_ids, previous_assignments, model, must, cannot)
         notes.append(f"linked {len(new_ids):,} new events to existing persons (use --full to re-link everything)")
         if engine is not None and engine.name != "duckdb":
@@ -177,7 +185,8 @@ def relink(store: EventStore, *, full: bool = False, train: bool = False, engine
 
         method = "splink"
         result = link_events(events, model, match_threshold=MATCH_THRESHOLD, grey_zone=GREY_ZONE, must_link=must, cannot_link=cannot,
-                             engine=engine)
+                             engine=engine, features=built[0] if built else None)
+        del built
         steps.append("batch prediction")
         cluster_of = result.cluster_of
         probabilities = result.joining_probability
@@ -185,7 +194,8 @@ def relink(store: EventStore, *, full: bool = False, train: bool = False, engine
         if result.questioned_pairs is not None:
             grey += _review_items(result.questioned_pairs)
 
-    order = {event_id: i for i, event_id in enumerate(events.column("event_id").to_pylist())}
+    # Positions settle ties between parts of a previous person: without previous persons there are none to settle.
+    order = {event_id: i for i, event_id in enumerate(ids.to_pylist())} if previous else None
     reason = f"{method} run" + (f" (model v{model_version})" if model_version else "")
     assignment = assign_person_ids(cluster_of, previous, reason=reason, order=order)
     assignments = [IdentityAssignment(e, p, probabilities.get(e)) for e, p in assignment.person_of.items()]

@@ -75,7 +75,7 @@ def unsettled_links(
     if persons is not None:
         questions = defaultdict(dict, {person: questions[person] for person in persons if person in questions})
     others = {other for asked in questions.values() for other in asked}
-    events_of: dict[str, list[str]] = {person: store.person_event_ids(person) for person in others}
+    events_of = store.events_of_persons(sorted(others))  # one query, not one per person
     if kind_of is None:
         wanted = [e for person in others for e in events_of[person]]
         kind_of = {e.event_id: e.kind for e in store.events_by_id(wanted)}
@@ -94,16 +94,30 @@ def unsettled_links(
 
 
 def determine_stays(store: EventStore, as_of: date, *, pack: str = "us") -> Iterator[StayDetermination]:
-    """Stays of every resolved person as of ``as_of``, ordered by person then arrival."""
+    """Stays of every resolved person as of ``as_of``, ordered by person then arrival.
+
+    Persons are read a table of a few hundred thousand events at a time (``resolved_events_by_person``): Python
+    objects for ten million events would not fit in memory; the open review queue's exits are read once.
+    """
     rules = get_pack(pack)
-    groups, probabilities = person_groups(store)
-    events_by_id = {e.event_id: e for events in groups.values() for e in events}
-    unsettled = unsettled_links(store, {k: e.kind for k, e in events_by_id.items()})
-    for person_id in sorted(groups):
-        yield from determine_person(
-            rules, person_id, groups[person_id], as_of,
-            probabilities=probabilities, unsettled=unsettled, events_by_id=events_by_id,
-        )
+    unsettled = unsettled_links(store)
+    named = {event_id for exits in unsettled.exits_elsewhere.values() for event_id, _ in exits}
+    exits_named = {e.event_id: e for e in store.events_by_id(sorted(named))}
+    for table in store.resolved_events_by_person():
+        persons = table.column("person_id").to_pylist()
+        linked = table.column("link_probability").to_pylist()
+        groups: dict[str, list[Event]] = defaultdict(list)
+        probabilities: dict[str, float] = {}
+        for event, person, probability in zip(table_to_events(table), persons, linked):
+            groups[person].append(event)
+            if probability is not None:
+                probabilities[event.event_id] = probability
+        events_by_id = {**exits_named, **{e.event_id: e for events in groups.values() for e in events}}
+        for person_id in groups:  # in ascending order, as the store gives them
+            yield from determine_person(
+                rules, person_id, groups[person_id], as_of,
+                probabilities=probabilities, unsettled=unsettled, events_by_id=events_by_id,
+            )
 
 
 def determine_stays_table(store: EventStore, as_of: date, *, pack: str = "us") -> pa.Table:
