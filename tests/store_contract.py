@@ -112,6 +112,16 @@ class StoreContract:
                                   IdentityAssignment("c", "P1", 0.97)], [], run)
         assert store.events_of_persons(["P1", "P2", "P9", "P1"]) == {"P1": ["a", "c"], "P2": ["b"], "P9": []}
 
+    def test_several_persons_events_come_with_their_links_probabilities_in_one_read(self, store):
+        store.append_events(batch(arrival("a"), arrival("b"), arrival("c")), [])
+        run = ResolutionRun("deterministic-keys", None, 3, 2, 0, 0)
+        store.replace_identities([IdentityAssignment("a", "P1", None), IdentityAssignment("b", "P2", None),
+                                  IdentityAssignment("c", "P1", 0.97)], [], run)
+        found = store.persons_events(["P1", "P2", "P9", "P1"])
+        assert {p: [(e.event_id, q) for e, q in records] for p, records in found.items()} == {
+            "P1": [("a", None), ("c", 0.97)], "P2": [("b", None)], "P9": []}
+        assert found["P1"][1][0] == store.events_by_id(["c"])[0]  # the whole event
+
     def test_the_queue_is_read_where_it_touches_given_events(self, store):
         store.add_review_items([ReviewItem("a", "b", 0.7), ReviewItem("c", "d", 0.6), ReviewItem("e", "a", 0.5)])
         store.decide_review("e", "a", "rejected", "officer-7", None)

@@ -424,6 +424,17 @@ class PostgresStore(EventStore):
                 found[person].append(event_id)
         return found
 
+    def persons_events(self, person_ids: Iterable[str]) -> dict[str, list[tuple[Event, float | None]]]:
+        wanted = list(dict.fromkeys(person_ids))
+        found: dict[str, list[tuple[Event, float | None]]] = {person: [] for person in wanted}
+        if wanted:
+            rows = self._rows(f"""SELECT i.person_id, i.link_probability, {', '.join('e.' + f for f in FIELDS)}
+                                  FROM identities i JOIN events e USING (event_id)
+                                  WHERE i.person_id = ANY(%s) ORDER BY e.seq""", [wanted])
+            for person, probability, *fields in rows:
+                found[person].append((Event(**dict(zip(FIELDS, fields))), probability))
+        return found
+
     # --- linkage models --------------------------------------------------------------------
     def save_model(self, model_json: str, description: str) -> int:
         json.loads(model_json)  # refuse to store something that is not JSON

@@ -471,18 +471,19 @@ def _record(
         refused = [[(q.location, q.event_id, q.reasons) for q in [*chunk.refused, *outcome.conflicts]]
                    for chunk, outcome in zip(chunks, outcomes)]
         conflicting = {q[1] for part in refused for q in part if q[1] is not None}
+        accepted_ids = [[e for e in chunk.batch.column("event_id").to_pylist() if e not in conflicting] for chunk in chunks]
         if use_live and live is not None:
             accepted = [e for chunk in chunks for e in table_to_events(chunk.batch) if e.event_id not in conflicting]
-            live.link(store, accepted, sum(outcome.added for outcome in outcomes))
+            assignments = live.link(store, accepted, sum(outcome.added for outcome in outcomes),
+                                    all_new=not any(outcome.duplicates for outcome in outcomes))
             linked = [outcome.added for outcome in outcomes]
         else:
             linked = [ensure_resolved(store), *[0] * (len(parts) - 1)]
+            assignments = store.assignments_for(e for ids in accepted_ids for e in ids)
     except BaseException:
         if live is not None:
             live.invalidate()  # the unit of work rolls back: the linker's memory would no longer match
         raise
-    accepted_ids = [[e for e in chunk.batch.column("event_id").to_pylist() if e not in conflicting] for chunk in chunks]
-    assignments = store.assignments_for(e for ids in accepted_ids for e in ids)
     persons = [{e: assignments[e].person_id for e in ids if e in assignments} for ids in accepted_ids]
     stays_of = persons_stays(store, sorted({p for part in persons for p in part.values()}), as_of, pack)
     results = []

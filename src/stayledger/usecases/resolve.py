@@ -452,11 +452,15 @@ class LiveLinker:
         self._run, self._position = store.latest_run(), position
         return True
 
-    def link(self, store: EventStore, events: list[Event], appended: int) -> int:
-        """Link events just appended (``appended`` of them new to the ledger); store their identities and questions."""
+    def link(self, store: EventStore, events: list[Event], appended: int, *, all_new: bool = False
+             ) -> dict[str, IdentityAssignment]:
+        """Link events just appended (``appended`` of them new to the ledger; ``all_new``: every one of them, none a
+        duplicate); store their identities and questions. Returns every given event's assignment (the new ones and
+        those linked before)."""
         assert self._linker is not None
         grey_before = len(self._linker.grey)
-        known = store.assignments_for(e.event_id for e in events)
+        # An event new to the ledger has no identity yet: only a duplicate of an earlier one may have one.
+        known = {} if all_new else store.assignments_for(e.event_id for e in events)
         assignments = []
         fresh = [event for event in events if event.event_id not in known]  # the rest were linked before
         for event, (person, probability) in zip(fresh, self._linker.link_all(fresh)):
@@ -469,4 +473,5 @@ class LiveLinker:
             store.add_review_items(one_question_per_person_pair(grey, person_of, store.review_items()))
         if appended:
             self._position = store.event_position()  # ours: appends take turns until our commit
-        return len(assignments)
+        linked = {a.event_id: a for a in reversed(assignments)}  # an id given twice: its first, as stored
+        return {**known, **linked}
