@@ -461,6 +461,8 @@ def _record(
     from stayledger.usecases.resolve import ensure_resolved
 
     chunks = [validate_records(str(op.objects["origin"]), raws) for op, raws in parts]
+    # Scoring against the resolved events is done before the lock; under it, only what was linked meanwhile.
+    prepared = live.prepare([e for chunk in chunks for e in table_to_events(chunk.batch)]) if live is not None else None
     store.lock_identities()  # another worker linking now would not see these events, nor we its: one at a time
     use_live = live is not None and live.valid_for(store)
     if live is not None and not use_live:
@@ -475,7 +477,7 @@ def _record(
         if use_live and live is not None:
             accepted = [e for chunk in chunks for e in table_to_events(chunk.batch) if e.event_id not in conflicting]
             assignments = live.link(store, accepted, sum(outcome.added for outcome in outcomes),
-                                    all_new=not any(outcome.duplicates for outcome in outcomes))
+                                    all_new=not any(outcome.duplicates for outcome in outcomes), prepared=prepared)
             linked = [outcome.added for outcome in outcomes]
         else:
             linked = [ensure_resolved(store), *[0] * (len(parts) - 1)]
