@@ -118,3 +118,33 @@ def test_links_prepared_by_a_linker_since_replaced_are_not_used(trained):
     stale = old.prepare([departure])
     stale.of["P-DEP-1"].scores = [("nobody", 0.99)]  # were it used, linking would fail on an unknown event
     assert new.link_all([departure], stale) == realtime_linker(base).link_all([departure])
+
+
+def test_several_new_events_scored_in_one_call_score_as_each_alone(trained):
+    """The service scores a group's events against their candidates in one engine call: the same scores, in the
+    same order, as one call per event, however the calls are cut, and with an engine that cannot batch."""
+    from stayledger.identity.engines import default_engine
+    from stayledger.identity.features import build_features
+    from stayledger.identity.model import LinkageModel
+    from stayledger.identity.pair_scores import score_candidates, score_candidates_of_each
+    from stayledger.storage.arrow_events import events_to_table
+    from stayledger.domain.events import parse_event
+
+    base, held = trained
+    store = DuckDBStore(base, read_only=True)
+    model = LinkageModel.from_json(store.latest_model()[1])
+    engine = default_engine()
+    index = engine.candidate_index(build_features(store.events_table()), model)
+    store.close()
+    probes = build_features(events_to_table([parse_event(r) for r in held[:20]]))
+    candidates = [index.candidates_for(probes.slice(i, 1)) for i in range(probes.num_rows)]
+    assert sum(c.num_rows > 1 for c in candidates) >= 10  # most have several candidates
+    alone = [score_candidates(probes.slice(i, 1), c, model) for i, c in enumerate(candidates)]
+    assert score_candidates_of_each(probes, candidates, model) == alone
+    assert score_candidates_of_each(probes, candidates, model, max_pairs=50) == alone  # cut into several calls
+
+    class OneAtATime:  # an engine that does not say which new event a pair is of
+        def compare(self, left, right, model):
+            return [pair._replace(new_id=None) for pair in engine.compare(left, right, model)]
+
+    assert score_candidates_of_each(probes, candidates, model, engine=OneAtATime()) == alone

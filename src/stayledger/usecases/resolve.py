@@ -336,7 +336,7 @@ class RealtimeLinker:
     def _prepare(self, events: list[Event], *, score_ahead: bool) -> PreparedLinks:
         from stayledger.identity.features import build_features, discount_documents
         from stayledger.identity.linking import identity_keys_of
-        from stayledger.identity.pair_scores import score_candidates
+        from stayledger.identity.pair_scores import score_candidates_of_each
         from stayledger.storage.arrow_events import events_to_table
 
         prepared = PreparedLinks(self)
@@ -346,13 +346,15 @@ class RealtimeLinker:
         probe_keys = self._index.probe_keys_of_each(probes)
         resolved_keys = self._index.resolved_keys_of_each(probes)
         uses_of = identity_keys_of(probes)
+        ahead = [i for i, event in enumerate(events)
+                 if score_ahead and self._fast_person(event, uses_of[event.event_id]) is None]
+        scores = dict(zip(ahead, score_candidates_of_each(
+            probes.take(pa.array(ahead, pa.int64())),
+            [self._index.candidates_for(probes.slice(i, 1), probe_keys[i]) for i in ahead],
+            self.model, engine=self._engine))) if ahead else {}
         for i, event in enumerate(events):
-            probe = probes.slice(i, 1)
-            scores = None
-            if score_ahead and self._fast_person(event, uses_of[event.event_id]) is None:
-                scores = score_candidates(probe, self._index.candidates_for(probe, probe_keys[i]), self.model,
-                                          engine=self._engine)
-            prepared.of[event.event_id] = _Prepared(event, probe, probe_keys[i], resolved_keys[i], scores)
+            prepared.of[event.event_id] = _Prepared(event, probes.slice(i, 1), probe_keys[i], resolved_keys[i],
+                                                    scores.get(i))
         return prepared
 
     def link_all(self, events: list[Event], prepared: PreparedLinks | None = None) -> list[tuple[str, float | None]]:

@@ -115,7 +115,7 @@ class _PairComparer:
         tf = ", ".join(f"tf_{c}_l, tf_{c}_r" for c in TF_COLUMNS)
         self._sql = (
             f"WITH pairs AS (SELECT {', '.join(select)} FROM new_features l CROSS JOIN candidate_features r) "
-            f"SELECT unique_id_r, {', '.join(gammas)}, {tf} FROM pairs"
+            f"SELECT unique_id_r, unique_id_l, {', '.join(gammas)}, {tf} FROM pairs"
         )
 
     def score(self, new_features: pa.Table, candidate_features: pa.Table) -> list[ComparedPair]:
@@ -130,11 +130,11 @@ class _PairComparer:
         n = len(self._levels)
         out = []
         for row in rows:
-            tf_values = row[1 + n :]
+            tf_values = row[2 + n :]
             tf: dict[str, float | None] = {}
             for k, c in enumerate(TF_COLUMNS):
                 tf[f"{c}_l"], tf[f"{c}_r"] = tf_values[2 * k], tf_values[2 * k + 1]
-            out.append(ComparedPair(row[0], list(row[1 : 1 + n]), tf))
+            out.append(ComparedPair(row[0], list(row[2 : 2 + n]), tf, row[1]))
         return out
 
 
