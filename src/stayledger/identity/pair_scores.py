@@ -86,7 +86,7 @@ def score_candidates_of_each(
             union = together
         todo = todo[len(chunk):]
         stacked = pa.concat_tables([cand_f[i] for i in chunk])
-        first = {}  # one row per candidate event
+        first: dict[str, int] = {}  # one row per candidate event
         for row, event_id in enumerate(stacked.column("unique_id").to_pylist()):
             first.setdefault(event_id, row)
         right = with_term_frequencies(stacked.take(pa.array(list(first.values()), pa.int64())), model)
