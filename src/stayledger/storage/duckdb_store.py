@@ -48,6 +48,14 @@ _EVENT_COLUMNS = ", ".join(FIELDS)
 _INDEX_LOOKUP_MAX = 2048
 
 
+def _keys_in(column: str, keys: list[str]) -> tuple[str, list]:
+    """SQL (and its parameters) for ``column IN keys``: the keys as a list of values when few, so that DuckDB fetches
+    the rows through the key's index (a subquery's join scans the table: ~300 ms for 120 events of a million)."""
+    if len(keys) <= _INDEX_LOOKUP_MAX:
+        return f"{column} IN ({', '.join('?' * len(keys))})", list(keys)
+    return f"{column} IN (SELECT unnest(?))", [keys]
+
+
 def _same_content(left: str, right: str) -> str:
     """SQL that is true when two rows hold the same normalised event (NULLs equal: absent on both sides).
 
@@ -375,9 +383,8 @@ class DuckDBStore(EventStore):
         ids = list(event_ids)
         if not ids:
             return []
-        rows = self._con.execute(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE event_id IN (SELECT unnest(?)) ORDER BY seq", [ids]
-        ).fetchall()
+        where, params = _keys_in("event_id", ids)
+        rows = self._con.execute(f"SELECT {_EVENT_COLUMNS} FROM events WHERE {where} ORDER BY seq", params).fetchall()
         return [Event(**dict(zip(FIELDS, row))) for row in rows]
 
     def events_by_document(self, key: str) -> list[Event]:
@@ -436,9 +443,9 @@ class DuckDBStore(EventStore):
         ids = list(event_ids)
         if not ids:
             return {}
-        rows = self._con.execute(
-            "SELECT event_id, person_id, link_probability FROM identities WHERE event_id IN (SELECT unnest(?))", [ids]
-        ).fetchall()
+        where, params = _keys_in("event_id", ids)
+        rows = self._con.execute(f"SELECT event_id, person_id, link_probability FROM identities WHERE {where}",
+                                 params).fetchall()
         return {r[0]: IdentityAssignment(r[0], r[1], r[2]) for r in rows}
 
     def add_identities(self, assignments: Sequence[IdentityAssignment]) -> None:
@@ -492,17 +499,14 @@ class DuckDBStore(EventStore):
         if not wanted:
             return found
         # Two reads, not a join: joined, DuckDB scans every event's every column (~300 ms at a million events);
-        # the events are then fetched through the key's index, which a list of values (not a subquery) lets it use.
+        # the events are then fetched through the key's index (``_keys_in``).
         links = self._con.execute(
             "SELECT event_id, person_id, link_probability FROM identities WHERE person_id IN (SELECT unnest(?))", [wanted]
         ).fetchall()
         if not links:
             return found
-        ids = [event_id for event_id, _, _ in links]
-        where = (f"event_id IN ({', '.join('?' * len(ids))})" if len(ids) <= _INDEX_LOOKUP_MAX
-                 else "event_id IN (SELECT unnest(?))")
-        rows = self._con.execute(f"SELECT seq, {_EVENT_COLUMNS} FROM events WHERE {where}",
-                                 ids if len(ids) <= _INDEX_LOOKUP_MAX else [ids]).fetchall()
+        where, params = _keys_in("event_id", [event_id for event_id, _, _ in links])
+        rows = self._con.execute(f"SELECT seq, {_EVENT_COLUMNS} FROM events WHERE {where}", params).fetchall()
         of = {event_id: (person, probability) for event_id, person, probability in links}
         for _, *fields in sorted(rows, key=lambda row: row[0]):  # append order
             person, probability = of[fields[0]]
