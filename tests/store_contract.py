@@ -112,6 +112,14 @@ class StoreContract:
                                   IdentityAssignment("c", "P1", 0.97)], [], run)
         assert store.events_of_persons(["P1", "P2", "P9", "P1"]) == {"P1": ["a", "c"], "P2": ["b"], "P9": []}
 
+    def test_the_latest_run_and_the_append_position_are_read_together(self, store):
+        assert store.run_and_position() == (0, 0)
+        store.append_events(batch(arrival("a"), arrival("b")), [])
+        run = store.replace_identities([IdentityAssignment("a", "P1", None), IdentityAssignment("b", "P2", None)], [],
+                                       ResolutionRun("deterministic-keys", None, 2, 2, 0, 0))
+        assert store.run_and_position() == (run, store.event_position()) == (store.latest_run(), store.event_position())
+        assert store.event_position() > 0
+
     def test_several_persons_events_come_with_their_links_probabilities_in_one_read(self, store):
         store.append_events(batch(arrival("a"), arrival("b"), arrival("c")), [])
         run = ResolutionRun("deterministic-keys", None, 3, 2, 0, 0)

@@ -257,6 +257,11 @@ class EventStore(ABC):
     def latest_run(self) -> int:
         """The newest resolution run's number (0 before the first): changes whenever identities are replaced."""
 
+    def run_and_position(self) -> tuple[int, int]:
+        """``latest_run()`` and ``event_position()`` together (a SQL backend: one statement), what the service's
+        live linker checks before each use."""
+        return self.latest_run(), self.event_position()
+
     @abstractmethod
     def identity_changes(self) -> list[IdentityChange]: ...
 

@@ -468,6 +468,11 @@ class DuckDBStore(EventStore):
         row = _first(self._con.execute("SELECT coalesce(max(run_id), 0) FROM resolution_runs").fetchall())
         return int(row[0]) if row else 0
 
+    def run_and_position(self) -> tuple[int, int]:
+        row = _first(self._con.execute("""SELECT (SELECT coalesce(max(run_id), 0) FROM resolution_runs),
+                                                 (SELECT coalesce(max(seq), 0) FROM events)""").fetchall())
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+
     def identity_changes(self) -> list[IdentityChange]:
         rows = self._con.execute(
             "SELECT change, person_id, other_person_id, events_moved, reason FROM identity_changes ORDER BY run_id"

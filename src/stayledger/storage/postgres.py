@@ -405,6 +405,11 @@ class PostgresStore(EventStore):
     def latest_run(self) -> int:
         return int(self._rows("SELECT coalesce(max(run_id), 0) FROM resolution_runs")[0][0])
 
+    def run_and_position(self) -> tuple[int, int]:
+        run, position = self._rows("""SELECT (SELECT coalesce(max(run_id), 0) FROM resolution_runs),
+                                             (SELECT coalesce(max(seq), 0) FROM events)""")[0]
+        return int(run), int(position)
+
     def identity_changes(self) -> list[IdentityChange]:
         rows = self._rows("SELECT change, person_id, other_person_id, events_moved, reason FROM identity_changes "
                           "ORDER BY run_id, id")

@@ -479,10 +479,13 @@ class LiveLinker:
 
     def valid_for(self, store: EventStore) -> bool:
         """Whether it can link for ``store`` now: the same run, and every event since its position linked (and taken in)."""
-        if self._linker is None or store.latest_run() != self._run:
+        if self._linker is None:
             return False
-        if store.event_position() == self._position:
-            return True  # the usual case: nothing appended by anyone else (two cheap index reads)
+        run, position = store.run_and_position()
+        if run != self._run:
+            return False
+        if position == self._position:
+            return True  # the usual case: nothing appended by anyone else (one statement, two cheap index reads)
         newer, position = store.events_after(self._position)
         ids = newer.column("event_id").to_pylist()
         linked = store.assignments_for(ids)
