@@ -112,6 +112,14 @@ class StoreContract:
                                   IdentityAssignment("c", "P1", 0.97)], [], run)
         assert store.events_of_persons(["P1", "P2", "P9", "P1"]) == {"P1": ["a", "c"], "P2": ["b"], "P9": []}
 
+    def test_a_batch_of_new_events_only_is_appended_whole_and_any_other_not_at_all(self, store):
+        entry = QuarantineEntry("f.jsonl", "line 3", '{"broken', "not valid JSON")
+        outcome = store.append_new_events(batch(arrival("a"), arrival("b")), [entry])
+        assert outcome is not None and outcome.added == 2 and store.quarantine_count() == 1
+        assert store.append_new_events(batch(arrival("c"), arrival("a")), []) is None  # "a" is known
+        assert store.append_new_events(batch(arrival("d"), arrival("d")), []) is None  # "d" given twice
+        assert [e.event_id for e in store.events_by_id(["a", "b", "c", "d"])] == ["a", "b"]  # nothing else written
+
     def test_the_latest_run_and_the_append_position_are_read_together(self, store):
         assert store.run_and_position() == (0, 0)
         store.append_events(batch(arrival("a"), arrival("b")), [])

@@ -315,6 +315,13 @@ class DuckDBStore(EventStore):
                 outcome.quarantined = self._insert_quarantine(to_quarantine)
         return outcome
 
+    def append_new_events(self, batch: pa.Table, quarantine: Sequence[QuarantineEntry]) -> AppendOutcome | None:
+        with self.unit_of_work():  # the check and the insert: two statements
+            if not batch.num_rows or not self._append_new_only(batch):
+                return None
+            quarantined = self._insert_quarantine(quarantine) if quarantine else 0
+        return AppendOutcome(added=batch.num_rows, quarantined=quarantined)
+
     def _append_new_only(self, batch: pa.Table) -> bool:
         """The common case, done in one statement: every id in the batch is new and appears once.
 

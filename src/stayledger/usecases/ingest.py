@@ -508,8 +508,6 @@ def _append_parts(store: EventStore, chunks: list[ValidatedChunk]) -> list[Appen
     batches = [chunk.batch for chunk in chunks]
     if len(chunks) > 1:
         combined = pa.concat_tables(batches)
-        ids = combined.column("event_id").to_pylist()
-        if len(set(ids)) == len(ids) and not store.events_by_id(ids):
-            store.append_events(combined, [q for chunk in chunks for q in chunk.refused])
+        if store.append_new_events(combined, [q for chunk in chunks for q in chunk.refused]) is not None:
             return [AppendOutcome(added=batch.num_rows) for batch in batches]
     return [store.append_events(chunk.batch, chunk.refused) for chunk in chunks]
