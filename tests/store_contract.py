@@ -137,9 +137,6 @@ class StoreContract:
         assert {p: [(e.event_id, q) for e, q in records] for p, records in found.items()} == {
             "P1": [("a", None), ("c", 0.97)], "P2": [("b", None)], "P9": []}
         assert found["P1"][1][0] == store.events_by_id(["c"])[0]  # the whole event
-        # Told among which event ids each person's are (a superset: another's, an erased one), the same answer.
-        hinted = store.persons_events(["P1", "P2", "P9"], {"P1": ["c", "b", "a", "gone"], "P2": ["b"], "P9": ["a"]})
-        assert hinted == {p: found[p] for p in ("P1", "P2", "P9")}
 
     def test_the_queue_is_read_where_it_touches_given_events(self, store):
         store.add_review_items([ReviewItem("a", "b", 0.7), ReviewItem("c", "d", 0.6), ReviewItem("e", "a", 0.5)])

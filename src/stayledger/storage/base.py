@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 import pyarrow as pa
 
@@ -280,14 +280,9 @@ class EventStore(ABC):
         """Each person's event ids, for several persons at once (a SQL backend answers in one query)."""
         return {person: self.person_event_ids(person) for person in dict.fromkeys(person_ids)}
 
-    def persons_events(
-        self, person_ids: Iterable[str], known_events: Mapping[str, list[str]] | None = None
-    ) -> dict[str, list[tuple[Event, float | None]]]:
+    def persons_events(self, person_ids: Iterable[str]) -> dict[str, list[tuple[Event, float | None]]]:
         """Each person's events in append order, each with the probability of the link that joined it: what
-        ``events_of_persons``, ``assignments_for`` and ``events_by_id`` give together (a SQL backend: one query).
-
-        ``known_events``: for each person, event ids among which are all of theirs (the service's live linker knows
-        them), for a backend that finds events by id faster than by person; the answer is the same either way."""
+        ``events_of_persons``, ``assignments_for`` and ``events_by_id`` give together (a SQL backend: one query)."""
         events_of = self.events_of_persons(person_ids)
         wanted = [event_id for ids in events_of.values() for event_id in ids]
         assignments = self.assignments_for(wanted)

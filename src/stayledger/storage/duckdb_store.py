@@ -13,7 +13,7 @@ import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import duckdb
 import pyarrow as pa
@@ -505,29 +505,16 @@ class DuckDBStore(EventStore):
                 found[person].append(event_id)
         return found
 
-    def persons_events(
-        self, person_ids: Iterable[str], known_events: Mapping[str, list[str]] | None = None
-    ) -> dict[str, list[tuple[Event, float | None]]]:
+    def persons_events(self, person_ids: Iterable[str]) -> dict[str, list[tuple[Event, float | None]]]:
         wanted = list(dict.fromkeys(person_ids))
         found: dict[str, list[tuple[Event, float | None]]] = {person: [] for person in wanted}
         if not wanted:
             return found
         # Two reads, not a join: joined, DuckDB scans every event's every column (~300 ms at a million events);
-        # the events are then fetched through the key's index (``_keys_in``). Given the events' ids, their links
-        # are too (no index on person: finding a person's links scans them all, ~50 ms at a million).
-        if known_events is not None:
-            ids = list(dict.fromkeys(e for person in wanted for e in known_events.get(person, ())))
-            if not ids:
-                return found
-            where, params = _keys_in("event_id", ids)
-            persons = set(wanted)
-            links = [link for link in self._con.execute(
-                f"SELECT event_id, person_id, link_probability FROM identities WHERE {where}", params).fetchall()
-                if link[1] in persons]  # an id may be listed under a person it does not belong to: the ledger says
-        else:
-            links = self._con.execute(
-                "SELECT event_id, person_id, link_probability FROM identities WHERE person_id IN (SELECT unnest(?))",
-                [wanted]).fetchall()
+        # the events are then fetched through the key's index (``_keys_in``).
+        links = self._con.execute(
+            "SELECT event_id, person_id, link_probability FROM identities WHERE person_id IN (SELECT unnest(?))", [wanted]
+        ).fetchall()
         if not links:
             return found
         where, params = _keys_in("event_id", [event_id for event_id, _, _ in links])

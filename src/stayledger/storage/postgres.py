@@ -25,7 +25,7 @@ import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib import resources
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import psycopg
 import pyarrow as pa
@@ -429,9 +429,7 @@ class PostgresStore(EventStore):
                 found[person].append(event_id)
         return found
 
-    def persons_events(
-        self, person_ids: Iterable[str], known_events: Mapping[str, list[str]] | None = None
-    ) -> dict[str, list[tuple[Event, float | None]]]:  # by person through its index: one cheap query, hint or not
+    def persons_events(self, person_ids: Iterable[str]) -> dict[str, list[tuple[Event, float | None]]]:
         wanted = list(dict.fromkeys(person_ids))
         found: dict[str, list[tuple[Event, float | None]]] = {person: [] for person in wanted}
         if wanted:

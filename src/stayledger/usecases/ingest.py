@@ -493,10 +493,7 @@ def _record(
             live.invalidate()  # the unit of work rolls back: the linker's memory would no longer match
         raise
     persons = [{e: assignments[e].person_id for e in ids if e in assignments} for ids in accepted_ids]
-    touched = sorted({p for part in persons for p in part.values()})
-    # The live linker, caught up under the lock, knows each person's events: found by id, not by person.
-    known = live.events_of(touched) if use_live and live is not None else None
-    stays_of = persons_stays(store, touched, as_of, pack, known_events=known)
+    stays_of = persons_stays(store, sorted({p for part in persons for p in part.values()}), as_of, pack)
     results = []
     for (op, _), outcome, part_refused, part_persons, part_linked in zip(parts, outcomes, refused, persons, linked):
         stays = {p: stays_of[p] for p in sorted(set(part_persons.values()))}

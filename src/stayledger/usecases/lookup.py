@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Iterable, Mapping
+from typing import Iterable
 
 from stayledger.domain.access import AccessContext, Action
 from stayledger.domain.corrections import superseded_ids
@@ -60,14 +60,9 @@ def person_stays(store: EventStore, person_id: str, as_of: date, pack: str = "us
     return _person_stays(store, person_id, as_of, pack)[1]
 
 
-def persons_stays(
-    store: EventStore, person_ids: list[str], as_of: date, pack: str = "us", *,
-    known_events: Mapping[str, list[str]] | None = None,
-) -> dict[str, list[StayDetermination]]:
-    """Several persons' stay determinations, read together (a step of other operations); ``known_events`` as for
-    ``EventStore.persons_events``."""
-    return {person: stays for person, (_, stays)
-            in persons_records_and_stays(store, person_ids, as_of, pack, known_events=known_events).items()}
+def persons_stays(store: EventStore, person_ids: list[str], as_of: date, pack: str = "us") -> dict[str, list[StayDetermination]]:
+    """Several persons' stay determinations, read together (a step of other operations)."""
+    return {person: stays for person, (_, stays) in persons_records_and_stays(store, person_ids, as_of, pack).items()}
 
 
 def _person_stays(
@@ -77,13 +72,12 @@ def _person_stays(
 
 
 def persons_records_and_stays(
-    store: EventStore, person_ids: list[str], as_of: date, pack: str, *,
-    known_events: Mapping[str, list[str]] | None = None,
+    store: EventStore, person_ids: list[str], as_of: date, pack: str
 ) -> dict[str, tuple[list[tuple[Event, float | None]], list[StayDetermination]]]:
     """Each person's events (with the probability of the link that joined each) and stays; one read for all
     (a step of other operations)."""
     persons = list(dict.fromkeys(person_ids))
-    records_of = store.persons_events(persons, known_events)  # one read: events, their links' probabilities
+    records_of = store.persons_events(persons)  # one read: events, their links' probabilities
     missing = [person for person in persons if not records_of.get(person)]
     if missing:
         raise NotFound(f"no person {missing[0]!r} (run `stayledger resolve` first, or check the id)")

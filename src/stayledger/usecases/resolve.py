@@ -299,7 +299,6 @@ class RealtimeLinker:
         self.model = model
         self._engine = engine or default_engine()
         self.cluster_of: dict[str, str] = {e: a.person_id for e, a in assignments.items()}
-        self._members: dict[str, list[str]] | None = None  # person -> event ids: built when first asked
         self.probabilities: dict[str, float | None] = {e: a.link_probability for e, a in assignments.items()}
         self.grey: list[ReviewItem] = []
         from stayledger.identity.features import discount_documents, shared_documents_of
@@ -429,26 +428,13 @@ class RealtimeLinker:
                     left, right = sorted((event_id, other))
                     self.grey.append(ReviewItem(left, right, p))
         chosen = person or self._new_person(event_id)
-        self._assign(event_id, chosen)
+        self.cluster_of[event_id] = chosen
         self.probabilities[event_id] = probability
         self._recent.add(probe, resolved_keys)
         self._histories.add(chosen, uses)
         if doc is not None:
             self._by_doc.setdefault(doc, chosen)
         return chosen, probability
-
-    def _assign(self, event_id: str, person: str) -> None:
-        self.cluster_of[event_id] = person
-        if self._members is not None:
-            self._members[person].append(event_id)
-
-    def members_of(self, persons: Iterable[str]) -> dict[str, list[str]]:
-        """Each person's event ids as this linker knows them (an event linked twice is listed under both persons)."""
-        if self._members is None:
-            self._members = defaultdict(list)
-            for event_id, person in self.cluster_of.items():
-                self._members[person].append(event_id)
-        return {person: list(self._members.get(person, ())) for person in persons}
 
     def add_linked(self, events: pa.Table, persons: dict[str, IdentityAssignment]) -> None:
         """Take in events another process linked (their persons given): later events can join them."""
@@ -463,7 +449,7 @@ class RealtimeLinker:
         uses = identity_keys_of(features)
         for row, event in enumerate(table_to_events(events)):
             person = persons[event.event_id].person_id
-            self._assign(event.event_id, person)
+            self.cluster_of[event.event_id] = person
             self.probabilities[event.event_id] = persons[event.event_id].link_probability
             self._recent.add(features.slice(row, 1), keys[row])
             self._histories.add(person, uses[event.event_id])  # their documents weigh in later joins too
@@ -537,12 +523,6 @@ class LiveLinker:
         self._linker = RealtimeLinker(resolved, assignments, LinkageModel.from_json(latest[1]), must, cannot, new_person)
         self._run, self._position = store.latest_run(), position
         return True
-
-    def events_of(self, persons: Iterable[str]) -> dict[str, list[str]] | None:
-        """Each person's event ids as linked (ours and those caught up with), for a caller that has just checked
-        ``valid_for`` under the identity lock: then every event any person of the ledger has is among them (a
-        superset only when the ledger erased some since). None when there is no linker."""
-        return self._linker.members_of(persons) if self._linker is not None else None
 
     def prepare(self, events: list[Event]) -> PreparedLinks | None:
         """Link-time work done ahead, outside the identity lock (see ``RealtimeLinker.prepare``): the lock serialises
