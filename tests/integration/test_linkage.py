@@ -117,6 +117,13 @@ def _scenarios() -> list[dict[str, Any]]:
         _event("kang1", 1, "departure", on + timedelta(days=12), "Kang", "Hyun Joo", "1998-01-18", "F", "KOR", "M02371060"),
         _event("kang2", 0, "arrival", on, "Kang", "Hye Jin", "1998-01-18", "F", "KOR", "M09645908"),
         _event("kang2", 1, "departure", on + timedelta(days=12), "Kang", "Hye Jin", "1998-01-18", "F", "KOR", "M09645908"),
+        # A family on consecutive passports; the airline's departure manifest gives all three the father's number.
+        _event("silvaf", 0, "arrival", on, "Silva", "Marcos", "1981-02-11", "M", "BRA", "FZ4471002"),
+        _event("silvaf", 1, "departure", on + timedelta(days=16), "SILVA", "MARCOS", "1981-02-11", "M", "BRA", "FZ4471002"),
+        _event("silvab", 0, "arrival", on, "Silva", "Beatriz", "2019-04-03", "F", "BRA", "FZ4471003"),
+        _event("silvab", 1, "departure", on + timedelta(days=16), "SILVA", "BEATRIZ", "2019-04-03", "F", "BRA", "FZ4471002"),
+        _event("silvaj", 0, "arrival", on, "Silva", "Joao Pedro", "2014-08-19", "M", "BRA", "FZ4471004"),
+        _event("silvaj", 1, "departure", on + timedelta(days=16), "SILVA", "JOAO", "2014-08-19", "M", "BRA", "FZ4471002"),
     ]
 
 
@@ -203,6 +210,25 @@ def test_twins_on_consecutive_passports_are_not_merged(linked: Any) -> None:
     assert _same(linked, "twin1-0", "twin1-1")
     assert _same(linked, "twin2-0", "twin2-1")
     assert not _same(linked, "twin1-0", "twin2-0")
+
+
+def test_a_number_a_booking_copied_onto_a_family_joins_each_member_to_their_own_arrival(linked: Any) -> None:
+    for member in ("silvaf", "silvab", "silvaj"):
+        assert _same(linked, f"{member}-0", f"{member}-1"), member
+    assert not _same(linked, "silvaf-1", "silvab-1") and not _same(linked, "silvab-1", "silvaj-1")
+
+
+def test_the_explanation_says_the_copied_number_weighed_nothing(model: LinkageModel) -> None:
+    on = date(2024, 3, 1)
+    arrival = _event("silvab", 0, "arrival", on, "Silva", "Beatriz", "2019-04-03", "F", "BRA", "FZ4471003")
+    departure = _event("silvab", 1, "departure", on + timedelta(days=16), "SILVA", "BEATRIZ", "2019-04-03", "F", "BRA", "FZ4471002")
+    father = _event("silvaf", 1, "departure", on + timedelta(days=16), "SILVA", "MARCOS", "1981-02-11", "M", "BRA", "FZ4471002")
+    alone = {c.name: c for c in explain_pair(arrival, departure, model).comparisons}["document_number"]
+    assert alone.match_weight < 0  # the pair alone: two numbers of one issuer, a relative's perhaps
+    in_context = explain_pair(arrival, departure, model, context=[father])
+    documents = {c.name: c for c in in_context.comparisons}["document_number"]
+    assert documents.match_weight == 0 and "copied" in documents.level
+    assert in_context.final_probability > 0.99
 
 
 def test_another_given_name_on_the_same_passport_is_a_data_error_not_a_relative(model: LinkageModel) -> None:

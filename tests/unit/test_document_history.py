@@ -104,3 +104,28 @@ def test_the_holders_own_record_with_a_mistyped_birth_date_stays_with_him() -> N
         links = pa.table({"event_id_l": ["l1", "l2"], "event_id_r": ["l2", "t"], "match_probability": [0.999, 0.99]})
         result = cluster_links(list(keys), links, match_threshold=0.9, identity_keys=keys)
         assert result.cluster_of["t"] == result.cluster_of["l1"], typo
+
+
+def test_a_persons_history_leaves_out_a_number_a_booking_copied_onto_her_record() -> None:
+    from datetime import date
+
+    from stayledger.domain.events import Event
+    from stayledger.storage.base import make_batch
+    from stayledger.storage.memory import MemoryStore
+    from stayledger.usecases.lookup import copied_number_records, document_history_of
+
+    def record(event_id: str, kind: str, on: date, given: str, dob: str, number: str) -> Event:
+        return Event(event_id, kind, on, "carrier", "SILVA", dob, "BRA", given_names=given, document_type="P",
+                     document_number=number, document_issuer="BRA")
+
+    hers = [record("b-arr-1", "arrival", date(2024, 1, 5), "BEATRIZ", "2019-04-03", "FZ4471003"),
+            record("b-dep-1", "departure", date(2024, 1, 20), "BEATRIZ", "2019-04-03", "FZ4471002"),  # father's
+            record("b-arr-2", "arrival", date(2024, 6, 5), "BEATRIZ", "2019-04-03", "FZ4471003")]
+    fathers = record("f-dep-1", "departure", date(2024, 1, 20), "MARCOS", "1981-02-11", "FZ4471002")
+    store = MemoryStore()
+    events = [*hers, fathers]
+    store.append_events(make_batch(events, ["test"] * 4, ["-"] * 4, ["{}"] * 4), [])
+    assert "F24471002" in " ".join(document_history_of(hers))  # as if she had held her father's passport
+    copied = copied_number_records(store, hers)
+    assert copied == {"b-dep-1"}
+    assert "F24471002" not in " ".join(document_history_of(hers, copied=copied))

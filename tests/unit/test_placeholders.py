@@ -8,6 +8,7 @@ from stayledger.domain.events import Event
 from stayledger.identity.clustering import IdentityKeys, contradicts, namesakes
 from stayledger.identity.deterministic import cluster_by_keys
 from stayledger.identity.placeholders import (
+    copied_document_records,
     discounted_document_reason,
     is_known_placeholder_document,
     shared_document_numbers,
@@ -67,3 +68,54 @@ def test_a_placeholder_birth_date_keeps_its_year() -> None:
     # One record's mistyped year is a typo, not a second person's year.
     assert not namesakes(one, side("B7654321", "1977-01-01", "1973-01-01"))
     assert not contradicts(one[0], IdentityKeys("B7654321", "1977-01-01", "KHAN"))
+
+
+def _family_departure(member: str, given: str, birth_date: str, number: str, on: date = date(2024, 9, 3)) -> Event:
+    return Event(f"{member}-dep", "departure", on, "carrier", "SILVA", birth_date, "BRA", given_names=given,
+                 document_type="P", document_number=number, document_issuer="BRA")
+
+
+def test_a_number_a_booking_copied_onto_travellers_of_one_manifest_is_copied_on_their_records_only() -> None:
+    rows = [
+        ("father", "FZ4471002", "departure", date(2024, 9, 3), "MARCOS", "1981-02-11"),
+        ("daughter", "FZ4471002", "departure", date(2024, 9, 3), "BEATRIZ", "2019-04-03"),
+        ("son", "FZ4471002", "departure", date(2024, 9, 3), "JOAO", "2014-08-19"),
+        ("father-earlier", "FZ4471002", "arrival", date(2024, 8, 18), "MARCOS", "1981-02-11"),  # his own, elsewhere
+    ]
+    assert copied_document_records(rows) == {"father", "daughter", "son"}
+
+
+def test_one_traveller_twice_on_a_manifest_or_corrected_in_an_update_is_not_a_copy() -> None:
+    on = date(2024, 9, 3)
+    first = ("first", "FZ4471002", "departure", on, "MARCOS", "1981-02-11")
+    assert not copied_document_records([first, ("update", "FZ4471002", "departure", on, "MARCOS", "1981-11-02")])
+    assert not copied_document_records([first, ("again", "FZ4471002", "departure", on, "MARKOS", "1981-02-11")])
+    # Two records that differ in given name and in birth date cannot both be the number's holder.
+    assert copied_document_records([first, ("other", "FZ4471002", "departure", on, "BEATRIZ", "2019-04-03")]) == {"first", "other"}
+    # The same two travellers on different days, or records of different kinds, are not one manifest.
+    assert not copied_document_records([
+        ("a", "FZ4471002", "departure", on, "MARCOS", "1981-02-11"),
+        ("b", "FZ4471002", "departure", date(2024, 9, 4), "BEATRIZ", "2019-04-03"),
+        ("c", "FZ4471002", "arrival", on, "JOAO", "2014-08-19"),
+    ])
+
+
+def test_the_feature_table_empties_a_copied_number_on_the_copied_rows_alone() -> None:
+    from stayledger.identity.features import build_features
+    from stayledger.storage.arrow_events import events_to_table
+
+    own = Event("father-arr", "arrival", date(2024, 8, 18), "border", "SILVA", "1981-02-11", "BRA", given_names="MARCOS",
+                document_type="P", document_number="FZ4471002", document_issuer="BRA", admission_class="B2",
+                admitted_until=date(2024, 11, 16))
+    events = [own, _family_departure("father", "MARCOS", "1981-02-11", "FZ4471002"),
+              _family_departure("daughter", "BEATRIZ", "2019-04-03", "FZ4471002")]
+    features = build_features(events_to_table(events))
+    assert dict(zip(features.column("unique_id").to_pylist(), features.column("doc_ocr").to_pylist())) == {
+        "father-arr": "F24471002", "father-dep": None, "daughter-dep": None}
+
+
+def test_exact_keys_do_not_join_a_family_on_a_copied_number() -> None:
+    events = [_family_departure("father", "MARCOS", "1981-02-11", "FZ4471002"),
+              _family_departure("daughter", "BEATRIZ", "2019-04-03", "FZ4471002"),
+              _family_departure("son", "JOAO", "2014-08-19", "FZ4471002")]
+    assert len(set(cluster_by_keys(events).values())) == 3

@@ -90,7 +90,7 @@ INTERNAL_STEPS = {
     "stays.person_groups", "stays.unsettled_links", "stays.determine_stays", "report.stay_facts",
     "evaluate.measure_accuracy", "evaluate.determinations_with_true_identities", "review.find_item",
     "lookup.nearest_unlinked_exits", "audit.log_origin", "lookup.person_stays", "lookup.persons_stays",
-    "lookup.persons_records_and_stays",
+    "lookup.persons_records_and_stays", "lookup.same_day_holders", "lookup.copied_number_records",
     "users.authenticate",  # runs before there is an actor: it finds out who the caller is
 }
 # Use cases for several callers at once (the service's group commit): each item carries its own context.

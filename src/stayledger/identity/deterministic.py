@@ -13,7 +13,12 @@ from typing import Iterable
 
 from stayledger.domain.events import Event
 from stayledger.identity.normalise import ocr_canonical
-from stayledger.identity.placeholders import discounted_document_reason, shared_document_numbers
+from stayledger.identity.placeholders import (
+    copied_document_records,
+    discounted_document_reason,
+    first_given_key,
+    shared_document_numbers,
+)
 
 def document_key(number: str) -> str:
     """Upper case, only letters and digits, OCR-confusable letters folded to digits."""
@@ -54,11 +59,17 @@ def key_pairs(events: Iterable[Event]) -> tuple[list[str], list[tuple[str, str]]
     events = list(events)
     # A number given with several unrelated identities, or a known placeholder, is no key.
     shared = shared_document_numbers((e.document_number, _plain_name(e.surname), e.date_of_birth) for e in events)
+    # ...and neither is a number a booking copied onto several travellers of one day's records.
+    copied = copied_document_records(
+        (e.event_id, e.document_number, e.kind, e.occurred_on, first_given_key(e.given_names), e.date_of_birth)
+        for e in events
+    )
     for event in events:
         ids.append(event.event_id)
         if event.corrects:
             references.append((event.event_id, event.corrects))  # a correction is the same person as its original
-        if event.document_number and discounted_document_reason(event.document_number, shared) is None:
+        if (event.document_number and event.event_id not in copied
+                and discounted_document_reason(event.document_number, shared) is None):
             key = f"doc:{document_key(event.document_number)}:{event.nationality}"
         elif event.admission_ref:
             references.append((event.event_id, event.admission_ref))

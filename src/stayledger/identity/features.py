@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Callable, Final
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -21,7 +22,7 @@ from stayledger.identity.normalise import (
     strip_particles,
     translit_key,
 )
-from stayledger.identity.placeholders import is_known_placeholder_document, shared_document_numbers
+from stayledger.identity.placeholders import copied_document_records, is_known_placeholder_document, shared_document_numbers
 
 FEATURE_SCHEMA: Final = pa.schema(
     [
@@ -158,6 +159,44 @@ def discount_documents(features: pa.Table, numbers: frozenset[str] | set[str]) -
     if not numbers or "doc_ocr" not in features.column_names:
         return features
     hit = pc.fill_null(pc.is_in(features.column("doc_ocr"), value_set=pa.array(sorted(numbers), pa.string())), False)
+    return _empty_documents(features, hit)
+
+
+def copied_document_rows(features: pa.Table) -> pa.Array | None:
+    """Which rows carry a number copied onto several travellers' records of one day's crossings of one kind
+    (``placeholders.copied_document_records``); None: no row. An Arrow grouping finds the few groups that
+    could be copies (two given names and two birth dates), the rule itself decides on their rows."""
+    docs = features.column("doc_ocr")
+    if docs.null_count == len(docs):
+        return None
+    keys = ["doc_ocr", "kind", "occurred_on"]
+    present = features.select(keys).append_column("row", pa.array(np.arange(features.num_rows, dtype=np.int64)))
+    present = present.filter(pc.and_(pc.and_(pc.is_valid(docs), pc.is_valid(features.column("kind"))),
+                                      pc.is_valid(features.column("occurred_on"))))
+    counts = (present.append_column("given", features.column("given_first_tk").take(present.column("row")))
+              .append_column("dob", features.column("dob").take(present.column("row")))
+              .group_by(keys).aggregate([("given", "count_distinct"), ("dob", "count_distinct")]))
+    could_be = counts.filter(pc.and_(pc.greater(counts.column("given_count_distinct"), 1),
+                                     pc.greater(counts.column("dob_count_distinct"), 1)))
+    if not could_be.num_rows:
+        return None
+    rows = present.join(could_be.select(keys), keys=keys, join_type="inner").column("row").to_numpy()
+    candidates = features.take(pa.array(rows)).select([*keys, "given_first_tk", "dob"])
+    copied = copied_document_records(zip(rows.tolist(), *(candidates.column(c).to_pylist() for c in candidates.column_names)))
+    if not copied:
+        return None
+    hit = np.zeros(features.num_rows, dtype=bool)
+    hit[sorted(copied)] = True
+    return pa.array(hit)
+
+
+def discount_copied_documents(features: pa.Table) -> pa.Table:
+    """The features with the document columns emptied on rows whose number was copied (``copied_document_rows``)."""
+    hit = copied_document_rows(features)
+    return features if hit is None else _empty_documents(features, hit)
+
+
+def _empty_documents(features: pa.Table, hit: pa.Array | pa.ChunkedArray) -> pa.Table:
     if not pc.any(hit).as_py():
         return features
     for name in _DOCUMENT_COLUMNS:
@@ -216,7 +255,9 @@ def _name_words(surname: pa.ChunkedArray, given: pa.ChunkedArray) -> pa.Array:
 def build_features(events: pa.Table) -> pa.Table:
     """The linkage feature table (``FEATURE_SCHEMA``) of an events table in ``EVENT_SCHEMA``.
 
-    ``unique_id`` is the event_id. All event kinds carry identity fields and are treated alike.
+    ``unique_id`` is the event_id. All event kinds carry identity fields and are treated alike. A number
+    copied onto several travellers' records of one day (``copied_document_rows``) is emptied on those rows,
+    so whatever the table holds decides: a batch, a group of posted events, a pair and its context.
     """
     n = events.num_rows
     string = pa.string()
@@ -278,4 +319,5 @@ def build_features(events: pa.Table) -> pa.Table:
         "doc_tail": pc.utf8_slice_codeunits(doc_ocr, -4, 2**31 - 1),
         "document_issuer": column("document_issuer"),
     }
-    return pa.table(columns, schema=FEATURE_SCHEMA)
+    # A number a booking copied onto the party's records is evidence on none of them (``placeholders``).
+    return discount_copied_documents(pa.table(columns, schema=FEATURE_SCHEMA))

@@ -16,6 +16,8 @@ import pyarrow as pa
 from stayledger.identity.engine import LinkageEngine
 from stayledger.identity.features import PAIR_COLUMNS, build_features
 from stayledger.identity.model import LinkageError, LinkageModel
+from stayledger.identity.normalise import ocr_canonical
+from stayledger.identity.placeholders import discounted_document_reason
 from stayledger.identity.scoring import PairExplanation, explain_levels, match_probability, pair_weight
 from stayledger.identity.term_frequencies import with_term_frequencies
 
@@ -107,6 +109,16 @@ def score_candidates_of_each(
 def _records_table(records: Sequence[Mapping[str, Any]]) -> pa.Table:
     from stayledger.storage.arrow_events import EVENT_SCHEMA
 
+    def day(value: Any) -> date | None:
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value)) if value else None
+        except ValueError:
+            return None
+
     columns: dict[str, list[Any]] = {}
     for i, record in enumerate(records):
         for name in EVENT_SCHEMA.names:
@@ -116,15 +128,33 @@ def _records_table(records: Sequence[Mapping[str, Any]]) -> pa.Table:
             if isinstance(value, (date, datetime)):
                 value = value.isoformat()
             columns.setdefault(name, []).append(None if value is None else str(value))
-    identity = ("event_id", "surname", "given_names", "date_of_birth", "sex", "nationality", "document_number", "document_issuer")
-    return pa.table({name: pa.array(columns[name], pa.string()) for name in identity})
+    identity = ("event_id", "kind", "surname", "given_names", "date_of_birth", "sex", "nationality", "document_number",
+                "document_issuer")
+    table = {name: pa.array(columns[name], pa.string()) for name in identity}
+    table["occurred_on"] = pa.array([day(r.get("occurred_on")) for r in records], pa.date32())
+    return pa.table(table)
 
 
 def explain_pair(
-    record_a: Mapping[str, Any], record_b: Mapping[str, Any], model: LinkageModel, *, engine: LinkageEngine | None = None
+    record_a: Mapping[str, Any],
+    record_b: Mapping[str, Any],
+    model: LinkageModel,
+    *,
+    engine: LinkageEngine | None = None,
+    context: Sequence[Mapping[str, Any]] = (),
 ) -> PairExplanation:
-    """Explain the score of two event records (canonical field names) under the model."""
-    features = with_term_frequencies(build_features(_records_table([record_a, record_b])).select(list(PAIR_COLUMNS)), model)
+    """Explain the score of two event records (canonical field names) under the model.
+
+    ``context``: other records of the same day that carry either record's document number, so that a number a
+    booking copied onto several travellers weighs nothing here, as it did when the records were linked."""
+    built = build_features(_records_table([record_a, record_b, *context]))
+
+    def copied(i: int, record: Mapping[str, Any]) -> bool:
+        number = record.get("document_number")
+        return (bool(ocr_canonical(number)) and built.column("doc_ocr")[i].as_py() is None
+                and discounted_document_reason(number, model.shared_documents) is None)
+
+    features = with_term_frequencies(built.slice(0, 2).select(list(PAIR_COLUMNS)), model)
     left, right = features.slice(0, 1), features.slice(1, 1)
     (pair,) = _engine(engine).compare(left, right, model)
     return explain_levels(
@@ -135,4 +165,5 @@ def explain_pair(
         right.to_pylist()[0],
         documents=(record_a.get("document_number"), record_b.get("document_number")),
         shared_documents=model.shared_documents,
+        copied=(copied(0, record_a), copied(1, record_b)),
     )

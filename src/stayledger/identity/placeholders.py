@@ -10,14 +10,19 @@ such a number says nothing about identity, so it must weigh nothing. Two sources
   *and* different birth dates, none of them most of the number's records) is shared, see
   ``shared_document_numbers``. One traveller's own records vary by a typo or a transliteration, not
   by three surnames and three birth dates at once.
+
+A third kind is tied to records, not to a number: a booking that copied the lead passenger's number onto
+the whole party. Among one day's crossings of one kind, a number on the records of travellers who differ in
+given name *and* in birth date cannot be all of theirs, and we cannot tell whose it is: on those records it
+weighs nothing (``copied_document_records``); the owner's other records keep it.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Final, Iterable
+from typing import Final, Hashable, Iterable
 
-from stayledger.identity.normalise import ocr_canonical
+from stayledger.identity.normalise import join_particles, ocr_canonical, translit_key
 
 # Values keyed by hand when the number is unknown (OCR-canonical: O→0, I→1, S→5, ...).
 _KNOWN_WORDS: Final = ("UNKNOWN", "UNK", "NONE", "NIL", "NULL", "NA", "NOTKNOWN", "NOTAVAILABLE", "TBA", "TBC",
@@ -80,3 +85,30 @@ def discounted_document_reason(number: str | None, shared: frozenset[str] | set[
     if ocr_canonical(number) in shared:
         return "shared by unrelated identities"
     return None
+
+
+def copied_document_records(
+    records: Iterable[tuple[Hashable, str | None, str | None, object, str | None, str | None]],
+) -> frozenset[Hashable]:
+    """The ids of records ``(id, document number, kind, day, given name key, birth date)`` whose number is
+    on one day's records of one kind (a manifest, a day's border crossings) of at least two travellers
+    who differ in given name and in birth date: copied from one of them onto the others (see the module
+    docstring). A traveller sent twice on one manifest, or corrected in an update, differs in one at most."""
+    groups: dict[tuple[str, str | None, object], list[tuple[Hashable, str | None, str | None]]] = defaultdict(list)
+    for record_id, number, kind, day, given, birth_date in records:
+        key = ocr_canonical(number)
+        if key and day is not None and kind is not None:
+            groups[(key, kind, day)].append((record_id, given, birth_date))
+    copied: set[Hashable] = set()
+    for members in groups.values():
+        if any(g1 and g2 and d1 and d2 and g1 != g2 and d1 != d2
+               for i, (_, g1, d1) in enumerate(members) for _, g2, d2 in members[i + 1:]):
+            copied.update(record_id for record_id, _, _ in members)
+    return frozenset(copied)
+
+
+def first_given_key(given_names: str | None) -> str | None:
+    """The key ``copied_document_records`` compares given names by: the first given name's transliteration
+    key (the linkage features' ``given_first_tk``)."""
+    words = join_particles(given_names or "").split()
+    return translit_key(words[0]) or None if words else None

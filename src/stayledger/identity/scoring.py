@@ -125,18 +125,24 @@ def explain_levels(
     *,
     documents: tuple[str | None, str | None] = (None, None),
     shared_documents: frozenset[str] = frozenset(),
+    copied: tuple[bool, bool] = (False, False),
 ) -> PairExplanation:
     """The explanation of a compared pair: the prior, each comparison's level, weight and values, the result.
 
     ``values_a`` / ``values_b`` are the two records' features (``SHOWN_VALUE`` names the one shown per
     comparison). ``documents`` are the records' document numbers as given: a number that weighed nothing
     (a known placeholder, or among ``shared_documents``, numbers given with several unrelated identities)
-    is shown with the reason, not as missing.
+    is shown with the reason, not as missing; ``copied`` says which record's number was copied onto other
+    travellers' records of its day (``placeholders.copied_document_records``).
     """
     start = prior_weight(prior)
     total = start
     parts = []
-    discounted = [(n, discounted_document_reason(n, shared_documents)) for n in documents if n]
+    discounted = [
+        (n, discounted_document_reason(n, shared_documents)
+         or ("on other travellers' records of the same day (copied from a booking)" if was_copied else None))
+        for n, was_copied in zip(documents, copied) if n
+    ]
     for (name, levels), g in zip(comparisons, pair.gammas):
         level = levels[g]
         base, adjustment = level_weight(level, pair.tf)

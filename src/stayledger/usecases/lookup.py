@@ -104,12 +104,43 @@ def persons_records_and_stays(
 def _person_view(store: EventStore, person_id: str, as_of: date, pack: str) -> PersonView:
     events, stays = _person_stays(store, person_id, as_of, pack)
     near = {s.arrival_event_id: nearest_unlinked_exits(store, person_id, s) for s in stays if s.status in NEAR_MISS_STATUSES}
-    return PersonView(person_id, events, superseded_ids([e for e, _ in events]), stays, near,
-                      document_history_of([e for e, _ in events]))
+    own = [e for e, _ in events]
+    return PersonView(person_id, events, superseded_ids(own), stays, near,
+                      document_history_of(own, copied=copied_number_records(store, own)))
 
 
-def document_history_of(events: Iterable[Event]) -> list[str]:
-    """How a person's documents of each issuer follow each other (see ``clustering.describe_document_history``)."""
+def same_day_holders(store: EventStore, events: Iterable[Event]) -> list[Event]:
+    """Other records of the day and kind of one of ``events`` that carry its document number: what shows that
+    a booking copied a number onto several travellers (the number then weighs nothing, ``placeholders``)."""
+    from stayledger.identity.deterministic import document_key
+
+    events = list(events)
+    shown = {e.event_id for e in events}
+    wanted = {(document_key(e.document_number), e.occurred_on, e.kind) for e in events if e.document_number}
+    found: dict[str, Event] = {}
+    for key in sorted({k for k, _, _ in wanted if k}):
+        for other in store.events_by_document(key):
+            if other.event_id not in shown and (key, other.occurred_on, other.kind) in wanted:
+                found.setdefault(other.event_id, other)
+    return list(found.values())
+
+
+def copied_number_records(store: EventStore, events: Iterable[Event]) -> frozenset[str]:
+    """The ids of ``events`` whose number a booking copied onto several travellers' records of one day."""
+    from stayledger.identity.placeholders import copied_document_records, first_given_key
+
+    events = list(events)
+    everyone = events + same_day_holders(store, events)
+    copied = copied_document_records(
+        (e.event_id, e.document_number, e.kind, e.occurred_on, first_given_key(e.given_names), e.date_of_birth)
+        for e in everyone
+    )
+    return copied & {e.event_id for e in events}
+
+
+def document_history_of(events: Iterable[Event], *, copied: frozenset[str] = frozenset()) -> list[str]:
+    """How a person's documents of each issuer follow each other (see ``clustering.describe_document_history``);
+    ``copied``: records whose number a booking copied (left out, as the linkage leaves them out)."""
     from stayledger.identity.clustering import IdentityKeys, describe_document_history, document_format
     from stayledger.identity.placeholders import discounted_document_reason
     from stayledger.identity.normalise import normalise_document_number, ocr_canonical
@@ -118,7 +149,7 @@ def document_history_of(events: Iterable[Event]) -> list[str]:
         IdentityKeys(ocr_canonical(e.document_number), e.date_of_birth, e.surname, e.document_issuer or e.nationality,
                      e.occurred_on.isoformat(), document_format(normalise_document_number(e.document_number)))
         for e in events
-        if e.document_number and discounted_document_reason(e.document_number) is None
+        if e.document_number and e.event_id not in copied and discounted_document_reason(e.document_number) is None
     )
 
 

@@ -23,7 +23,6 @@ from stayledger.failpoints import failpoint
 from stayledger.domain.events import Event
 from stayledger.identity.deterministic import document_key, key_pairs
 from stayledger.identity.person_ids import assign_person_ids
-from stayledger.identity.placeholders import discounted_document_reason
 from stayledger.storage.arrow_events import table_to_events
 from stayledger.storage.base import EventStore, IdentityAssignment, ResolutionRun, ReviewItem
 from stayledger.usecases.accountability import operation
@@ -317,9 +316,10 @@ class RealtimeLinker:
             self._forced[b].append(a)
         self._forbidden = {frozenset(p) for p in cannot}
         self._by_doc: dict[str, str] = {}
-        with_docs = resolved.filter(pc.is_valid(resolved.column("document_number"))).select(["event_id", "document_number", "nationality"])
+        # The fast path's keys: numbers that count (the features keep them: not shared, placeholder or copied).
+        with_docs = resolved.filter(pc.is_valid(features.column("doc_ocr"))).select(["event_id", "document_number", "nationality"])
         for event_id, number, nationality in zip(*(c.to_pylist() for c in with_docs.columns)):
-            if event_id in self.cluster_of and discounted_document_reason(number, self._shared) is None:
+            if event_id in self.cluster_of:
                 self._by_doc.setdefault(f"{document_key(number)}:{nationality}", self.cluster_of[event_id])
 
     def link(self, event: Event) -> tuple[str, float | None]:
@@ -347,7 +347,7 @@ class RealtimeLinker:
         resolved_keys = self._index.resolved_keys_of_each(probes)
         uses_of = identity_keys_of(probes)
         ahead = [i for i, event in enumerate(events)
-                 if score_ahead and self._fast_person(event, uses_of[event.event_id]) is None]
+                 if score_ahead and self._fast_person(event, probes.slice(i, 1), uses_of[event.event_id]) is None]
         scores = dict(zip(ahead, score_candidates_of_each(
             probes.take(pa.array(ahead, pa.int64())),
             [self._index.candidates_for(probes.slice(i, 1), probe_keys[i]) for i in ahead],
@@ -369,18 +369,21 @@ class RealtimeLinker:
             ready = {**ready, **self._prepare(missing, score_ahead=False).of}  # scored below, as each needs
         return [self._link_one(ready[event.event_id]) for event in events]
 
-    def _fast_person(self, event: Event, uses: object) -> str | None:
+    def _fast_person(self, event: Event, probe: pa.Table, uses: object) -> str | None:
         """The person a must-link decision or the document fast path gives the event, if any (no scoring)."""
         person = next((self.cluster_of[o] for o in self._forced.get(event.event_id, ()) if o in self.cluster_of), None)
         if person is None:
-            doc = self._doc_key(event)
+            doc = self._doc_key(event, probe)
             fast = self._by_doc.get(doc) if doc is not None else None
             if fast is not None and self._histories.conflict(fast, uses) is None:  # type: ignore[arg-type]
                 return fast
         return person
 
-    def _doc_key(self, event: Event) -> str | None:
-        counts = bool(event.document_number) and discounted_document_reason(event.document_number, self._shared) is None
+    @staticmethod
+    def _doc_key(event: Event, probe: pa.Table) -> str | None:
+        """The fast path's key of the event, when its number counts (its features keep it: not shared, a
+        placeholder or copied)."""
+        counts = event.document_number is not None and probe.column("doc_ocr")[0].as_py() is not None
         return f"{document_key(event.document_number)}:{event.nationality}" if counts else None
 
     def _link_one(self, ready: _Prepared) -> tuple[str, float | None]:
@@ -393,7 +396,7 @@ class RealtimeLinker:
         event_id = event.event_id
         person = next((self.cluster_of[o] for o in self._forced.get(event_id, ()) if o in self.cluster_of), None)
         probability: float | None = 1.0 if person else None
-        doc = self._doc_key(event)
+        doc = self._doc_key(event, probe)
         uses = identity_keys_of(probe)[event_id]
         if person is None and doc is not None:
             fast = self._by_doc.get(doc)  # deterministic fast path, unless the person's document history objects
@@ -453,8 +456,7 @@ class RealtimeLinker:
             self.probabilities[event.event_id] = persons[event.event_id].link_probability
             self._recent.add(features.slice(row, 1), keys[row])
             self._histories.add(person, uses[event.event_id])  # their documents weigh in later joins too
-            counts = bool(event.document_number) and discounted_document_reason(event.document_number, self._shared) is None
-            if counts:
+            if event.document_number is not None and features.column("doc_ocr")[row].as_py() is not None:
                 self._by_doc.setdefault(f"{document_key(event.document_number)}:{event.nationality}", person)
 
 

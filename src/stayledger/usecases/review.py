@@ -146,8 +146,10 @@ def _pair_view(store: EventStore, a: str, b: str) -> PairView:
     explanation = None
     if model is not None:
         from stayledger.identity.pair_scores import explain_pair as explain_with_model
+        from stayledger.usecases.lookup import same_day_holders
 
-        explanation = explain_with_model(found[a].to_record(), found[b].to_record(), model)
+        context = [e.to_record() for e in same_day_holders(store, [found[a], found[b]])]
+        explanation = explain_with_model(found[a].to_record(), found[b].to_record(), model, context=context)
     assignments = store.identity_assignments()
     same = a in assignments and b in assignments and assignments[a].person_id == assignments[b].person_id
     left, right = _pair_key(a, b)
@@ -158,7 +160,7 @@ def _pair_view(store: EventStore, a: str, b: str) -> PairView:
 def _document_history_evidence(store: EventStore, assignments: dict, a: Event, b: Event) -> list[str]:
     """Whether the documents of the persons holding ``a`` and ``b`` (or of the two events alone, when not
     yet resolved) alternate in time: one issuer's passports succeed each other, two people's alternate."""
-    from stayledger.usecases.lookup import document_history_of
+    from stayledger.usecases.lookup import copied_number_records, document_history_of
 
     def person_events(event: Event) -> list[Event]:
         assigned = assignments.get(event.event_id)
@@ -168,7 +170,8 @@ def _document_history_evidence(store: EventStore, assignments: dict, a: Event, b
         return store.events_by_id(ids) if ids else [event]
 
     left, right = person_events(a), person_events(b)
-    lines = document_history_of(left + [e for e in right if e.event_id not in {x.event_id for x in left}])
+    both = left + [e for e in right if e.event_id not in {x.event_id for x in left}]
+    lines = document_history_of(both, copied=copied_number_records(store, both))
     return [f"the two persons together: {line}" if not _same(assignments, a, b) else line for line in lines]
 
 
