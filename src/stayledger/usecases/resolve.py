@@ -263,6 +263,7 @@ class PreparedLinks:
     """Work done ahead for ``RealtimeLinker.link_all``; valid only with the linker that made it."""
 
     linker: RealtimeLinker
+    events: list[Event] = field(default_factory=list)  # the events prepared, in order
     of: dict[str, _Prepared] = field(default_factory=dict)
 
 
@@ -339,7 +340,7 @@ class RealtimeLinker:
         from stayledger.identity.pair_scores import score_candidates_of_each
         from stayledger.storage.arrow_events import events_to_table
 
-        prepared = PreparedLinks(self)
+        prepared = PreparedLinks(self, list(events))
         if not events:
             return prepared
         probes = discount_documents(build_features(events_to_table(events)), self._shared)
@@ -360,13 +361,14 @@ class RealtimeLinker:
     def link_all(self, events: list[Event], prepared: PreparedLinks | None = None) -> list[tuple[str, float | None]]:
         """``link`` for each event in turn (a later one may join an earlier one), with what does not depend on
         the others (features, blocking keys) computed for all of them at once: one query, not two per event.
-        ``prepared``: from ``prepare`` (by this linker, for these events), so that little is left to do here."""
+        ``prepared``: from ``prepare`` (by this linker, for these very events), so that little is left to do here;
+        otherwise it is not used."""
         if not events:
             return []
-        ready = prepared.of if prepared is not None and prepared.linker is self else {}
-        missing = [e for e in events if e.event_id not in ready or ready[e.event_id].event != e]
-        if missing:
-            ready = {**ready, **self._prepare(missing, score_ahead=False).of}  # scored below, as each needs
+        # Only for exactly these events: features depend on the rows built together (a number several travellers'
+        # records of one day carry is discounted on all of them), so another set may give other features.
+        usable = prepared is not None and prepared.linker is self and prepared.events == events
+        ready = prepared.of if usable and prepared is not None else self._prepare(events, score_ahead=False).of
         return [self._link_one(ready[event.event_id]) for event in events]
 
     def _fast_person(self, event: Event, probe: pa.Table, uses: object) -> str | None:
