@@ -119,9 +119,10 @@ def test_links_prepared_by_a_linker_since_replaced_are_not_used(trained):
     stale.of["P-DEP-1"].scores = [("nobody", 0.99)]  # were it used, linking would fail on an unknown event
     assert new.link_all([departure], stale) == realtime_linker(base).link_all([departure])
     # Nor for other events than those prepared (a duplicate or a conflict left out): features depend on the group.
-    other = new.prepare([departure, parse_event(NEWCOMER)])
+    fresh = realtime_linker(base)
+    other = fresh.prepare([departure, parse_event(NEWCOMER)])
     other.of["P-DEP-1"].scores = [("nobody", 0.99)]
-    assert new.link_all([departure], other) == realtime_linker(base).link_all([departure])
+    assert fresh.link_all([departure], other) == realtime_linker(base).link_all([departure])
 
 
 def test_several_new_events_scored_in_one_call_score_as_each_alone(trained):
