@@ -220,6 +220,40 @@ class StoreContract:
         ((_, count, reason),) = store.erasure_log()
         assert (count, reason) == (1, "retention")
 
+    def test_the_stays_snapshot_is_replaced_wholesale_comes_back_exactly_and_goes_with_an_erasure(self, store):
+        from datetime import date
+
+        from stayledger.domain.stays import ClosedBy, EvidenceEvent, HeldBecause, Status, StayDetermination
+        from stayledger.storage.arrow_stays import stays_to_table, table_to_stays
+        from stayledger.storage.base import StaysRun
+
+        def stay(arrival_id: str, person: str, **changes) -> StayDetermination:
+            fields = dict(arrival_event_id=arrival_id, person_id=person, status=Status.NEEDS_REVIEW,
+                          authorized_until=None, overstay_days=0, admission_class="", closing_event_id=None,
+                          closed_by=ClosedBy.OPEN, pending=False, rule_pack="us", rule_version="2026.1",
+                          steps=('arrival "a", on 2024-03-01 → ü', "line\nbreak"),
+                          evidence=(EvidenceEvent("a", "arrival", "border", date(2024, 3, 1), None),
+                                    EvidenceEvent("d", "departure", "carrier", date(2024, 4, 2), 0.1234567890123457)),
+                          uncertain_links=("d",), held_because=HeldBecause.IDENTITY_LINK)
+            return StayDetermination(**{**fields, **changes})
+
+        assert store.stays_snapshot() is None
+        later = stay("b", "P1", status=Status.DEPARTED, authorized_until=date(2024, 9, 1), closing_event_id="d",
+                     closed_by=ClosedBy.DEPARTURE, held_because=None, overstay_days=3, pending=True)
+        arrived = {"a": date(2024, 3, 1), "b": date(2024, 5, 1), "c": date(2023, 1, 1)}
+        first = store.replace_stays(StaysRun(date(2025, 1, 1), "us", "inprocess", 2),
+                                    stays_to_table([later, stay("a", "P1")], arrived))
+        second = store.replace_stays(StaysRun(date(2025, 2, 1), "us", "spark", 2),
+                                     stays_to_table([stay("c", "P0"), later], arrived))
+        run, table = store.stays_snapshot()
+        assert second > first and (run.run_id, run.as_of, run.engine, run.stays) == (second, date(2025, 2, 1), "spark", 2)
+        assert run.determined_at is not None
+        assert table_to_stays(table) == [stay("c", "P0"), later]  # by person, then arrival; the first run is gone
+        store.append_events(batch(arrival("a")), [])
+        store.erase(ErasurePlan(["a"], [], [], "retention"))
+        assert store.stays_snapshot() is None
+        assert store.replace_stays(StaysRun(date(2025, 3, 1), "us", "inprocess", 0), stays_to_table([], {})) > second
+
     def test_accounts_are_found_by_token_id_revoked_once_and_names_never_reused(self, store):
         from datetime import datetime, timezone
 

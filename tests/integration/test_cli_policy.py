@@ -41,6 +41,7 @@ def commands(tmp: Path, person: str) -> dict[str, tuple[list[str], str]]:
         "export events": (["--out", str(tmp / "o.jsonl"), *why], "export.events"),
         "export identities": (["--out", str(tmp / "i.csv"), *why], "export.identities"),
         "export stays": (["--out", str(tmp / "s.csv"), *why], "export.stays"),
+        "stays determine": (["--as-of", "2025-01-01"], "stays.determine"),
         "evaluate": ([str(truth)], "accuracy.evaluate"),
         "report overstays": (["--fiscal-year", "2024", "--as-of", "2025-01-01"], "report.overstays"),
         "person": ([person, *why], "person.view"),

@@ -39,6 +39,7 @@ def test_a_ledger_copied_to_postgresql_and_back_keeps_every_table_and_its_audit_
     cli("resolve", "--full", "--db", str(source))
     cli("users", "add", "feed-1", "--role", "ingest", "--db", str(source))
     cli("review", "reject", "BRD-1", "APIS-1", "--note", 'a note, with "quotes"\nand a line break', "--db", str(source))
+    cli("stays", "determine", "--as-of", "2025-01-01", "--db", str(source))  # the stays snapshot is copied too
 
     out = cli("migrate", "--db", str(source), "--to", pg_url).output
     assert "copied the duckdb ledger to postgresql: 2 events" in out
@@ -52,6 +53,8 @@ def test_a_ledger_copied_to_postgresql_and_back_keeps_every_table_and_its_audit_
                 continue  # each copy logged itself after copying: compared below
             expected = table_text(original, spec)
             assert table_text(server, spec) == expected and table_text(returned, spec) == expected, spec.name
+        (run, stays), (copied_run, copied_stays) = original.stays_snapshot(), returned.stays_snapshot()
+        assert stays.num_rows == 1 and copied_stays.equals(stays) and copied_run == run == server.stays_snapshot()[0]
         source_rows = list(original.audit_rows())
         # Each log is the source's, plus the entries of the copies it took part in; all verify.
         server_rows, returned_rows = list(server.audit_rows()), list(returned.audit_rows())

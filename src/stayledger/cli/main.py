@@ -40,6 +40,7 @@ from stayledger.cli.common import (
 from stayledger.cli.audit_commands import audit_app
 from stayledger.cli.migrate_command import migrate
 from stayledger.cli.service_commands import serve, users_app
+from stayledger.cli.stays_commands import stays_app
 from stayledger.cli.render import (
     print_evaluation,
     print_held,
@@ -79,6 +80,7 @@ app.add_typer(calc_app, name="calc")
 app.add_typer(export_app, name="export")
 app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
+app.add_typer(stays_app, name="stays")
 app.command()(serve)
 app.command()(migrate)
 

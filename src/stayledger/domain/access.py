@@ -43,6 +43,7 @@ class Action(str, Enum):
     EXPORT_EVENTS = "export.events"
     EXPORT_IDENTITIES = "export.identities"
     EXPORT_STAYS = "export.stays"
+    DETERMINE_STAYS = "stays.determine"
     REPORT_OVERSTAYS = "report.overstays"
     EVALUATE = "accuracy.evaluate"
     LIVE_FIGURES = "figures.live"

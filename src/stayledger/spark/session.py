@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,6 +91,10 @@ def spark_session(settings: SparkSettings | None = None) -> "SparkSession":
     )
     for key, value in settings.extra_conf.items():
         builder = builder.config(key, value)
+    if settings.master.startswith("local"):
+        # Python workers (Arrow UDFs: the stays job) run this interpreter, which has stayledger and pyarrow;
+        # pyspark would otherwise start whichever `python3` is first on PATH. A cluster sets its own.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     try:
         session = builder.getOrCreate()
     except Exception as exc:  # the JVM's failure, e.g. no Java or a bad master URL

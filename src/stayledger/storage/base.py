@@ -10,7 +10,7 @@ import hashlib
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 import pyarrow as pa
@@ -161,6 +161,18 @@ class CorrectionCase:
     decision_note: str | None = None
     created_at: datetime | None = None
     decided_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StaysRun:
+    """One determination of every stay as of a day: the ledger keeps the newest as its stays snapshot."""
+
+    as_of: date
+    rule_pack: str
+    engine: str  # what computed it: "inprocess" or "spark"
+    stays: int
+    run_id: int = 0  # numbered by the store
+    determined_at: datetime | None = None  # from the store's clock
 
 
 def conflict_entry(event_id: str, origin: str, location: str, raw: str, existing_hint: str) -> QuarantineEntry:
@@ -318,6 +330,17 @@ class EventStore(ABC):
     @abstractmethod
     def review_history(self, event_id_l: str, event_id_r: str) -> list[ReviewDecision]:
         """Every decision on the pair, oldest first."""
+
+    # --- stays snapshot -----------------------------------------------------------------------
+    @abstractmethod
+    def replace_stays(self, run: StaysRun, stays: pa.Table) -> int:
+        """Make these stays (``storage.arrow_stays.STAYS_SCHEMA``) the ledger's snapshot, replacing the last one
+        wholesale, and record the run; returns its number (numbers go on rising)."""
+
+    @abstractmethod
+    def stays_snapshot(self) -> tuple[StaysRun, pa.Table] | None:
+        """The newest run and its stays (STAYS_SCHEMA, by person then arrival); None when there is none (none
+        determined yet, or an erasure removed it: stays derive from events, so an erasure drops the snapshot)."""
 
     # --- service accounts --------------------------------------------------------------------
     @abstractmethod

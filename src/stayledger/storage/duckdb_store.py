@@ -25,6 +25,7 @@ from stayledger.domain.events import FIELDS, Event
 from stayledger.errors import ReadOnlyLedger, StorageError
 from stayledger.failpoints import failpoint
 from stayledger.storage.arrow_events import EVENT_SCHEMA
+from stayledger.storage.arrow_stays import STAYS_SCHEMA
 from stayledger.storage.base import (
     AppendOutcome,
     CorrectionCase,
@@ -37,6 +38,7 @@ from stayledger.storage.base import (
     ReviewDecision,
     ReviewItem,
     ServiceUser,
+    StaysRun,
     StoredQuarantine,
     conflict_entry,
 )
@@ -505,6 +507,7 @@ class DuckDBStore(EventStore):
                 found[person].append(event_id)
         return found
 
+<<<<<<< HEAD
     def persons_events(self, person_ids: Iterable[str]) -> dict[str, list[tuple[Event, float | None]]]:
         wanted = list(dict.fromkeys(person_ids))
         found: dict[str, list[tuple[Event, float | None]]] = {person: [] for person in wanted}
@@ -524,6 +527,36 @@ class DuckDBStore(EventStore):
             person, probability = of[fields[0]]
             found[person].append((Event(**dict(zip(FIELDS, fields))), probability))
         return found
+=======
+    # --- stays snapshot -----------------------------------------------------------------------
+    def replace_stays(self, run: StaysRun, stays: pa.Table) -> int:
+        columns = ", ".join(STAYS_SCHEMA.names)
+        with self.unit_of_work():
+            row = _first(self._con.execute(
+                "INSERT INTO stays_runs VALUES (nextval('stays_seq'), ?, ?, ?, ?, ?) RETURNING run_id",
+                [run.as_of, run.rule_pack, run.engine, stays.num_rows, _naive_utc(self.clock())],
+            ).fetchall())
+            run_id = int(row[0]) if row else 0
+            self._con.execute("DELETE FROM stays")
+            self._con.register("incoming_stays", stays.select(STAYS_SCHEMA.names).cast(STAYS_SCHEMA))
+            try:
+                self._con.execute(f"INSERT INTO stays (run_id, {columns}) SELECT ?, {columns} FROM incoming_stays",
+                                  [run_id])
+            finally:
+                self._con.unregister("incoming_stays")
+        return run_id
+
+    def stays_snapshot(self) -> tuple[StaysRun, pa.Table] | None:
+        row = _first(self._con.execute(
+            "SELECT run_id, as_of, rule_pack, engine, stays, determined_at FROM stays_runs ORDER BY run_id DESC LIMIT 1"
+        ).fetchall())
+        if row is None:
+            return None
+        run = StaysRun(row[1], row[2], row[3], int(row[4]), int(row[0]), row[5].replace(tzinfo=timezone.utc))
+        table = self._con.sql(f"SELECT {', '.join(STAYS_SCHEMA.names)} FROM stays "  # the newest run's only
+                              "ORDER BY person_id, arrived_on, arrival_event_id").to_arrow_table()
+        return run, table.cast(STAYS_SCHEMA)
+>>>>>>> main
 
     # --- linkage models --------------------------------------------------------------------
     def save_model(self, model_json: str, description: str) -> int:
@@ -732,6 +765,11 @@ class DuckDBStore(EventStore):
                     "DELETE FROM events WHERE event_id IN (SELECT event_id FROM erased_ids)",
                 ):
                     self._con.execute(statement)
+                if plan.event_ids:
+                    # Stays derive from events (another person's exit can be a held stay's evidence): the
+                    # snapshot goes whole, and the next `stays determine` makes a new one.
+                    self._con.execute("DELETE FROM stays")
+                    self._con.execute("DELETE FROM stays_runs")
                 self._con.execute("INSERT INTO erasure_log VALUES (?, ?, ?)", [_naive_utc(self.clock()), count, plan.reason])
                 self._con.execute("INSERT OR REPLACE INTO ledger_meta VALUES (?, 'true')", [_COMPACTION_PENDING])
             finally:

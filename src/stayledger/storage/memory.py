@@ -16,6 +16,7 @@ from stayledger.audit.merkle import Frontier
 
 from stayledger.domain.events import Event
 from stayledger.storage.arrow_events import events_to_table, table_to_events
+from stayledger.storage.arrow_stays import STAYS_SCHEMA, in_snapshot_order
 from stayledger.storage.base import (
     AppendOutcome,
     CorrectionCase,
@@ -28,6 +29,7 @@ from stayledger.storage.base import (
     ReviewDecision,
     ReviewItem,
     ServiceUser,
+    StaysRun,
     StoredQuarantine,
     conflict_entry,
 )
@@ -57,6 +59,8 @@ class MemoryStore(EventStore):
         self._audit: list[SealedEntry] = []
         self._heads: list[TreeHead] = []
         self._erasures: list[tuple[datetime, int, str]] = []
+        self._stays_runs = 0  # numbers given so far (they go on rising after an erasure)
+        self._stays: tuple[StaysRun, pa.Table] | None = None
 
     @contextmanager
     def unit_of_work(self) -> Iterator[None]:
@@ -251,8 +255,20 @@ class MemoryStore(EventStore):
             self._decisions = [d for d in self._decisions if not {d.event_id_l, d.event_id_r} & gone]
             self._cases = {k: c for k, c in self._cases.items() if c.event_id not in gone}
             self._changes = [c for c in self._changes if not {c.person_id, c.other_person_id} & persons]
+            if plan.event_ids:
+                self._stays = None  # stays derive from events: the snapshot goes whole (as in the SQL stores)
             self._erasures.append((_now(), len(gone), plan.reason))
         return len(gone)
+
+    def replace_stays(self, run: StaysRun, stays: pa.Table) -> int:
+        self._stays_runs += 1
+        table = in_snapshot_order(stays.select(STAYS_SCHEMA.names).cast(STAYS_SCHEMA))
+        self._stays = (dataclasses.replace(run, stays=table.num_rows, run_id=self._stays_runs,
+                                           determined_at=self.clock()), table)
+        return self._stays_runs
+
+    def stays_snapshot(self) -> tuple[StaysRun, pa.Table] | None:
+        return self._stays
 
     def replace_models(self, model_json: str, description: str) -> int:
         self._models = [""] * len(self._models) + [model_json]  # earlier versions erased, numbering kept

@@ -93,4 +93,16 @@ MIGRATIONS: dict[int, list[str]] = {
     8: [
         "CREATE INDEX events_document_key ON events (document_key)",  # apart from 7: DuckDB indexes no pending updates
     ],
+    9: [
+        # The stays snapshot (`stays determine`): the newest determination of every stay, replaced wholesale; each
+        # run's as-of day, rule pack, engine and count are kept. Steps, evidence and links are JSON text.
+        "CREATE SEQUENCE stays_seq START 1",
+        """CREATE TABLE stays_runs (run_id INTEGER PRIMARY KEY, as_of DATE NOT NULL, rule_pack VARCHAR NOT NULL,
+           engine VARCHAR NOT NULL, stays BIGINT NOT NULL, determined_at TIMESTAMP NOT NULL)""",
+        """CREATE TABLE stays (run_id INTEGER NOT NULL, person_id VARCHAR NOT NULL, arrival_event_id VARCHAR NOT NULL,
+           arrived_on DATE NOT NULL, status VARCHAR NOT NULL, authorized_until DATE, overstay_days INTEGER NOT NULL,
+           admission_class VARCHAR NOT NULL, closing_event_id VARCHAR, closed_by VARCHAR NOT NULL,
+           held_because VARCHAR, pending BOOLEAN NOT NULL, rule_pack VARCHAR NOT NULL, rule_version VARCHAR NOT NULL,
+           evidence VARCHAR NOT NULL, uncertain_links VARCHAR NOT NULL, steps VARCHAR NOT NULL)""",
+    ],
 }

@@ -38,6 +38,7 @@ from stayledger.audit.merkle import Frontier
 from stayledger.domain.events import FIELDS, Event
 from stayledger.errors import StorageError
 from stayledger.storage.arrow_events import EVENT_SCHEMA
+from stayledger.storage.arrow_stays import STAYS_SCHEMA
 from stayledger.storage.base import (
     BATCH_PROVENANCE,
     AppendOutcome,
@@ -51,6 +52,7 @@ from stayledger.storage.base import (
     ReviewDecision,
     ReviewItem,
     ServiceUser,
+    StaysRun,
     StoredQuarantine,
     conflict_entry,
 )
@@ -440,6 +442,30 @@ class PostgresStore(EventStore):
                 found[person].append((Event(**dict(zip(FIELDS, fields))), probability))
         return found
 
+    # --- stays snapshot -----------------------------------------------------------------------
+    def replace_stays(self, run: StaysRun, stays: pa.Table) -> int:
+        table = stays.select(STAYS_SCHEMA.names).cast(STAYS_SCHEMA)
+        with self.unit_of_work(), self._cursor() as cur:
+            cur.execute("INSERT INTO stays_runs VALUES (nextval('stays_seq'), %s, %s, %s, %s, %s) RETURNING run_id",
+                        [run.as_of, run.rule_pack, run.engine, table.num_rows, _naive_utc(self.clock())])
+            run_id = int(self._one(cur)[0])
+            cur.execute("DELETE FROM stays")
+            table = table.add_column(0, "run_id", pa.array([run_id] * table.num_rows, pa.int32()))
+            if table.num_rows:
+                self._copy_in(cur, "stays", table.column_names, table)
+        return run_id
+
+    def stays_snapshot(self) -> tuple[StaysRun, pa.Table] | None:
+        rows = self._rows("SELECT run_id, as_of, rule_pack, engine, stays, determined_at FROM stays_runs "
+                          "ORDER BY run_id DESC LIMIT 1")
+        if not rows:
+            return None
+        r = rows[0]
+        run = StaysRun(r[1], r[2], r[3], int(r[4]), int(r[0]), r[5].replace(tzinfo=timezone.utc))
+        table = self._copy_out(f"SELECT {', '.join(STAYS_SCHEMA.names)} FROM stays "  # the newest run's only
+                               "ORDER BY person_id, arrived_on, arrival_event_id", STAYS_SCHEMA)
+        return run, table
+
     # --- linkage models --------------------------------------------------------------------
     def save_model(self, model_json: str, description: str) -> int:
         json.loads(model_json)  # refuse to store something that is not JSON
@@ -588,6 +614,9 @@ class PostgresStore(EventStore):
                             [ids, ids])
             cur.execute("DELETE FROM correction_cases WHERE event_id = ANY(%s)", [ids])
             cur.execute("DELETE FROM events WHERE event_id = ANY(%s)", [ids])
+            if ids:  # stays derive from events (another person's exit can be a held stay's evidence): all go
+                cur.execute("DELETE FROM stays")
+                cur.execute("DELETE FROM stays_runs")
             cur.execute("INSERT INTO erasure_log VALUES (%s, %s, %s)", [_naive_utc(self.clock()), count, plan.reason])
         return count
 
@@ -604,7 +633,7 @@ class PostgresStore(EventStore):
         return int(rows[0][0])
 
     _ERASED_TABLES = ("events", "identities", "identity_changes", "quarantine", "review_queue", "review_decisions",
-                      "correction_cases", "linkage_models")
+                      "correction_cases", "linkage_models", "stays", "stays_runs")
 
     def compact(self) -> None:
         """VACUUM the tables an erasure touches, so the dead row versions' space is reclaimed and reused.

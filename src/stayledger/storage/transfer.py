@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 
 from stayledger.errors import StorageError
 from stayledger.storage.arrow_events import EVENT_SCHEMA
+from stayledger.storage.arrow_stays import STAYS_SCHEMA
 from stayledger.storage.base import EventStore
 
 _S, _TS, _I32, _I64, _F64 = pa.string(), pa.timestamp("us"), pa.int32(), pa.int64(), pa.float64()
@@ -55,10 +56,14 @@ TABLES: tuple[TableSpec, ...] = (
     _spec("correction_cases", [("case_id", _S), ("event_id", _S), ("field", _S), ("claimed_value", _S),
                                ("explanation", _S), ("code_hash", _S), ("state", _S), ("decided_by", _S),
                                ("decision_note", _S), ("created_at", _TS), ("decided_at", _TS)], "case_id"),
+    _spec("stays_runs", [("run_id", _I32), ("as_of", pa.date32()), ("rule_pack", _S), ("engine", _S), ("stays", _I64),
+                         ("determined_at", _TS)], "run_id"),
+    _spec("stays", [("run_id", _I32), *((f.name, f.type) for f in STAYS_SCHEMA)],
+          "person_id, arrived_on, arrival_event_id"),
 )
 # Sequences a backend draws numbers from, and the column whose maximum they must continue after.
 _SEQUENCES = {"quarantine_seq": ("quarantine", "seq"), "run_seq": ("resolution_runs", "run_id"),
-              "model_seq": ("linkage_models", "version")}
+              "model_seq": ("linkage_models", "version"), "stays_seq": ("stays_runs", "run_id")}
 _NOT_COPIED_META = ("compaction_pending",)  # a DuckDB rewrite in progress is the source's own business
 
 

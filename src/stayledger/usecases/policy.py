@@ -37,6 +37,7 @@ POLICY: dict[Action, Rule] = {
     A.EXPORT_EVENTS: _rule(R.ADMIN, purpose=True),
     A.EXPORT_IDENTITIES: _rule(R.ADMIN, purpose=True),
     A.EXPORT_STAYS: _rule(R.ADMIN, purpose=True),
+    A.DETERMINE_STAYS: _rule(R.ADMIN),  # reads every record; its stays stay in the ledger (counts shown)
     A.REPORT_OVERSTAYS: _rule(R.ANALYST, R.ADMIN),  # aggregates with small cells withheld
     A.EVALUATE: _rule(R.ANALYST, R.ADMIN),  # accuracy figures only
     A.LIVE_FIGURES: _rule(R.ANALYST, R.ADMIN),  # counts of the day and of waiting work, no records

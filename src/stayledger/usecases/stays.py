@@ -7,16 +7,24 @@ with that candidate named in the evidence.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
 from datetime import date
 from typing import Collection, Iterator, Mapping
 
-from stayledger.domain.corrections import effective_events
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from stayledger.domain.events import Event
-from stayledger.domain.stays import EvidenceEvent, HeldBecause, Status, StayDetermination
-from stayledger.rules import RulePack, get_pack
-from stayledger.storage.arrow_events import table_to_events
+from stayledger.domain.stays import StayDetermination
+from stayledger.rules import get_pack
+from stayledger.rules.determination import (  # noqa: F401 - re-exported: the per-person part lives in the pure core
+    UnsettledLinks,
+    determine_person,
+    hold_for_dispute,
+    hold_for_review,
+)
+from stayledger.storage.arrow_events import EVENT_SCHEMA, table_to_events
+from stayledger.storage.arrow_stays import stays_to_table
 from stayledger.storage.base import EventStore
 
 EXIT_KINDS = frozenset({"departure", "departure_report"})
@@ -35,16 +43,6 @@ def person_groups(store: EventStore) -> tuple[dict[str, list[Event]], dict[str, 
         if assignment.link_probability is not None:
             probabilities[event.event_id] = assignment.link_probability
     return groups, probabilities
-
-
-@dataclasses.dataclass(frozen=True)
-class UnsettledLinks:
-    """What the open review queue and the open correction cases leave uncertain."""
-
-    within_person: frozenset[str]  # events joined to their person only through an unreviewed grey link
-    # person -> (exit event of a person the queue asks about, probability of the strongest open link between them)
-    exits_elsewhere: dict[str, list[tuple[str, float]]]
-    disputed: frozenset[str] = frozenset()  # events a traveller has asked to correct (case open)
 
 
 def unsettled_links(
@@ -95,74 +93,6 @@ def unsettled_links(
     return UnsettledLinks(frozenset(within), elsewhere, disputed)
 
 
-def hold_for_dispute(stay: StayDetermination, disputed: frozenset[str]) -> StayDetermination:
-    """While a traveller's correction request about a record of the stay is open, it is not called an overstay."""
-    involved = {stay.arrival_event_id, *(e.event_id for e in stay.evidence)} & disputed
-    if stay.status is not Status.OVERSTAY or not involved:
-        return stay
-    step = f"the traveller disputes {', '.join(sorted(involved))} (correction case open) → needs_review instead of overstay"
-    return dataclasses.replace(stay, status=Status.NEEDS_REVIEW, overstay_days=0, steps=stay.steps + (step,),
-                               held_because=HeldBecause.DISPUTED)
-
-
-def hold_for_review(
-    stay: StayDetermination, candidates: list[tuple[str, float]], events_by_id: dict[str, Event], arrival_on: date
-) -> StayDetermination:
-    """An overstay with a possible (unreviewed) departure of 'another person' after the arrival needs review."""
-    if stay.status is not Status.OVERSTAY:
-        return stay
-    later = [(eid, p) for eid, p in candidates if eid in events_by_id and events_by_id[eid].occurred_on >= arrival_on]
-    if not later:
-        return stay
-    later.sort(key=lambda item: -item[1])
-    steps = stay.steps + tuple(
-        f"possible departure {eid} on {events_by_id[eid].occurred_on}: whether its traveller is this one awaits clerical "
-        f"review (strongest link {p:.2f}) → needs_review instead of overstay"
-        for eid, p in later
-    )
-    evidence = stay.evidence + tuple(
-        EvidenceEvent(eid, events_by_id[eid].kind, events_by_id[eid].source, events_by_id[eid].occurred_on, p) for eid, p in later
-    )
-    return dataclasses.replace(
-        stay,
-        status=Status.NEEDS_REVIEW,
-        overstay_days=0,
-        steps=steps,
-        evidence=evidence,
-        uncertain_links=stay.uncertain_links + tuple(eid for eid, _ in later),
-        held_because=HeldBecause.IDENTITY_LINK,
-    )
-
-
-def determine_person(
-    rules: RulePack,
-    person_id: str,
-    events: list[Event],
-    as_of: date,
-    *,
-    probabilities: Mapping[str, float],
-    unsettled: UnsettledLinks,
-    events_by_id: Mapping[str, Event],
-) -> list[StayDetermination]:
-    """One person's stays: the rule pack on the events in effect, then the hold for unreviewed departures.
-
-    ``events_by_id`` must hold the person's events and the exit events named in ``unsettled`` for them.
-    """
-    stays = rules.determine_person_stays(
-        person_id,
-        effective_events(events),
-        as_of,
-        link_probabilities=probabilities,
-        uncertain_event_ids=unsettled.within_person,
-    )
-    if unsettled.disputed:
-        stays = [hold_for_dispute(s, unsettled.disputed) for s in stays]
-    candidates = unsettled.exits_elsewhere.get(person_id)
-    if not candidates:
-        return stays
-    return [hold_for_review(s, candidates, events_by_id, events_by_id[s.arrival_event_id].occurred_on) for s in stays]
-
-
 def determine_stays(store: EventStore, as_of: date, *, pack: str = "us") -> Iterator[StayDetermination]:
     """Stays of every resolved person as of ``as_of``, ordered by person then arrival."""
     rules = get_pack(pack)
@@ -174,3 +104,112 @@ def determine_stays(store: EventStore, as_of: date, *, pack: str = "us") -> Iter
             rules, person_id, groups[person_id], as_of,
             probabilities=probabilities, unsettled=unsettled, events_by_id=events_by_id,
         )
+
+
+def determine_stays_table(store: EventStore, as_of: date, *, pack: str = "us") -> pa.Table:
+    """``determine_stays`` as a table in STAYS_SCHEMA (snapshot order), with each stay's arrival date."""
+    arrivals = store.events_table().select(["event_id", "kind", "occurred_on"])
+    arrivals = arrivals.filter(pc.equal(arrivals.column("kind"), "arrival"))
+    arrived_on = dict(zip(arrivals.column("event_id").to_pylist(), arrivals.column("occurred_on").to_pylist()))
+    return stays_to_table(determine_stays(store, as_of, pack=pack), arrived_on)
+
+
+# --- stays elsewhere (Spark): each person's inputs as rows, determined by the same determine_person ---------------
+
+# Columns of the stay inputs beside the event's own (EVENT_SCHEMA). A row is either one of the person's events
+# (candidate_rank null) or an exit of another person that the open review queue makes a possible departure of
+# this one (candidate_rank: its place in the person's candidate list, whose order the hold's wording follows).
+STAY_INPUT_COLUMNS = pa.schema([
+    pa.field("person_id", pa.string(), nullable=False),
+    pa.field("position", pa.int64(), nullable=False),  # append order in the ledger
+    pa.field("link_probability", pa.float64()),  # of the link that joined the event to the person
+    pa.field("uncertain", pa.bool_(), nullable=False),  # joined only through an unreviewed grey-zone link
+    pa.field("disputed", pa.bool_(), nullable=False),  # a traveller's correction case about it is open
+    pa.field("candidate_rank", pa.int32()),
+    pa.field("candidate_probability", pa.float64()),  # strongest open link between the two persons
+])
+STAY_INPUT_SCHEMA = pa.schema([*EVENT_SCHEMA, *STAY_INPUT_COLUMNS])
+
+
+def stay_inputs(store: EventStore) -> pa.Table:
+    """Everything ``determine_person`` needs for every resolved person, as rows (STAY_INPUT_SCHEMA): the
+    person's events with their link probability, unreviewed-link and dispute marks, and the possible departures
+    the open review queue names for them. Columnar: no event becomes a Python object here."""
+    events = store.events_table()
+    assignments = store.identity_assignments()
+    found = [assignments.get(event_id) for event_id in events.column("event_id").to_pylist()]
+    unsettled = unsettled_links(store)
+    event_ids = events.column("event_id")
+    own = events.append_column(STAY_INPUT_COLUMNS.field("person_id").with_nullable(True),
+                               pa.array([a.person_id if a else None for a in found], pa.string()))
+    own = own.append_column(STAY_INPUT_COLUMNS.field("position"), pa.array(range(events.num_rows), pa.int64()))
+    own = own.append_column(STAY_INPUT_COLUMNS.field("link_probability"),
+                            pa.array([a.link_probability if a else None for a in found], pa.float64()))
+    own = own.append_column(STAY_INPUT_COLUMNS.field("uncertain"),
+                            pc.is_in(event_ids, pa.array(sorted(unsettled.within_person), pa.string())))
+    own = own.append_column(STAY_INPUT_COLUMNS.field("disputed"),
+                            pc.is_in(event_ids, pa.array(sorted(unsettled.disputed), pa.string())))
+    own = own.append_column(STAY_INPUT_COLUMNS.field("candidate_rank"), pa.nulls(own.num_rows, pa.int32()))
+    own = own.append_column(STAY_INPUT_COLUMNS.field("candidate_probability"), pa.nulls(own.num_rows, pa.float64()))
+    own = own.filter(pc.is_valid(own.column("person_id")))  # not resolved yet: the caller resolves first
+
+    asking = [(person, event_id, rank, p) for person, exits in unsettled.exits_elsewhere.items()
+              for rank, (event_id, p) in enumerate(exits)]
+    rows = pc.index_in(pa.array([event_id for _, event_id, _, _ in asking], pa.string()), value_set=event_ids)
+    candidates = events.take(rows)
+    for name, values in (("person_id", [person for person, *_ in asking]),
+                         ("position", pc.cast(rows, pa.int64())),
+                         ("link_probability", pa.nulls(len(asking), pa.float64())),
+                         ("uncertain", [False] * len(asking)),
+                         ("disputed", [False] * len(asking)),
+                         ("candidate_rank", [rank for _, _, rank, _ in asking]),
+                         ("candidate_probability", [p for *_, p in asking])):
+        field = STAY_INPUT_COLUMNS.field(name)
+        candidates = candidates.append_column(field, pa.array(values, field.type) if isinstance(values, list) else values)
+    return pa.concat_tables([own.cast(STAY_INPUT_SCHEMA), candidates.cast(STAY_INPUT_SCHEMA)])
+
+
+def determine_from_inputs(inputs: pa.Table, as_of: date, *, pack: str = "us") -> pa.Table:
+    """The stays (STAYS_SCHEMA, snapshot order) of the persons whose stay inputs these rows are; every row of a
+    person must be here. Each person is determined by ``determine_person``, exactly as ``determine_stays`` does."""
+    return stays_to_table(*_determine_rows(inputs, as_of, pack))
+
+
+def _determine_rows(inputs: pa.Table, as_of: date, pack: str) -> tuple[list[StayDetermination], dict[str, date]]:
+    rules = get_pack(pack)
+    ordered = inputs.sort_by([("person_id", "ascending"), ("candidate_rank", "ascending"), ("position", "ascending")])
+    persons = ordered.column("person_id").to_pylist()
+    probability = ordered.column("link_probability").to_pylist()
+    uncertain = ordered.column("uncertain").to_pylist()
+    disputed = ordered.column("disputed").to_pylist()
+    rank = ordered.column("candidate_rank").to_pylist()
+    candidate_p = ordered.column("candidate_probability").to_pylist()
+    events = list(table_to_events(ordered))
+    stays: list[StayDetermination] = []
+    arrived_on: dict[str, date] = {}
+    start = 0
+    while start < len(events):
+        person_id = persons[start]
+        end = start
+        while end < len(events) and persons[end] == person_id:
+            end += 1
+        # Candidates by rank, then the person's own events (no rank; Arrow sorts nulls last) in append order.
+        own = [i for i in range(start, end) if rank[i] is None]
+        asked = [i for i in range(start, end) if rank[i] is not None]
+        own_events = [events[i] for i in own]
+        unsettled = UnsettledLinks(
+            within_person=frozenset(events[i].event_id for i in own if uncertain[i]),
+            exits_elsewhere={person_id: [(events[i].event_id, candidate_p[i]) for i in asked]} if asked else {},
+            disputed=frozenset(events[i].event_id for i in own if disputed[i]),
+        )
+        by_id = {events[i].event_id: events[i] for i in range(start, end)}
+        person_stays = determine_person(
+            rules, person_id, own_events, as_of,
+            probabilities={events[i].event_id: probability[i] for i in own if probability[i] is not None},
+            unsettled=unsettled, events_by_id=by_id,
+        )
+        for stay in person_stays:
+            arrived_on[stay.arrival_event_id] = by_id[stay.arrival_event_id].occurred_on
+        stays.extend(person_stays)
+        start = end
+    return stays, arrived_on
