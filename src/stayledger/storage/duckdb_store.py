@@ -507,7 +507,6 @@ class DuckDBStore(EventStore):
                 found[person].append(event_id)
         return found
 
-<<<<<<< HEAD
     def persons_events(self, person_ids: Iterable[str]) -> dict[str, list[tuple[Event, float | None]]]:
         wanted = list(dict.fromkeys(person_ids))
         found: dict[str, list[tuple[Event, float | None]]] = {person: [] for person in wanted}
@@ -527,7 +526,7 @@ class DuckDBStore(EventStore):
             person, probability = of[fields[0]]
             found[person].append((Event(**dict(zip(FIELDS, fields))), probability))
         return found
-=======
+
     # --- stays snapshot -----------------------------------------------------------------------
     def replace_stays(self, run: StaysRun, stays: pa.Table) -> int:
         columns = ", ".join(STAYS_SCHEMA.names)
@@ -556,7 +555,6 @@ class DuckDBStore(EventStore):
         table = self._con.sql(f"SELECT {', '.join(STAYS_SCHEMA.names)} FROM stays "  # the newest run's only
                               "ORDER BY person_id, arrived_on, arrival_event_id").to_arrow_table()
         return run, table.cast(STAYS_SCHEMA)
->>>>>>> main
 
     # --- linkage models --------------------------------------------------------------------
     def save_model(self, model_json: str, description: str) -> int:
