@@ -125,6 +125,32 @@ class StoreContract:
         assert tables[1].column("link_probability").to_pylist() == [None, 0.9, None]
         assert tables[0].column("surname").to_pylist() == ["DOE", "DOE"]
 
+    def test_a_batch_of_new_events_only_is_appended_whole_and_any_other_not_at_all(self, store):
+        entry = QuarantineEntry("f.jsonl", "line 3", '{"broken', "not valid JSON")
+        outcome = store.append_new_events(batch(arrival("a"), arrival("b")), [entry])
+        assert outcome is not None and outcome.added == 2 and store.quarantine_count() == 1
+        assert store.append_new_events(batch(arrival("c"), arrival("a")), []) is None  # "a" is known
+        assert store.append_new_events(batch(arrival("d"), arrival("d")), []) is None  # "d" given twice
+        assert [e.event_id for e in store.events_by_id(["a", "b", "c", "d"])] == ["a", "b"]  # nothing else written
+
+    def test_the_latest_run_and_the_append_position_are_read_together(self, store):
+        assert store.run_and_position() == (0, 0)
+        store.append_events(batch(arrival("a"), arrival("b")), [])
+        run = store.replace_identities([IdentityAssignment("a", "P1", None), IdentityAssignment("b", "P2", None)], [],
+                                       ResolutionRun("deterministic-keys", None, 2, 2, 0, 0))
+        assert store.run_and_position() == (run, store.event_position()) == (store.latest_run(), store.event_position())
+        assert store.event_position() > 0
+
+    def test_several_persons_events_come_with_their_links_probabilities_in_one_read(self, store):
+        store.append_events(batch(arrival("a"), arrival("b"), arrival("c")), [])
+        run = ResolutionRun("deterministic-keys", None, 3, 2, 0, 0)
+        store.replace_identities([IdentityAssignment("a", "P1", None), IdentityAssignment("b", "P2", None),
+                                  IdentityAssignment("c", "P1", 0.97)], [], run)
+        found = store.persons_events(["P1", "P2", "P9", "P1"])
+        assert {p: [(e.event_id, q) for e, q in records] for p, records in found.items()} == {
+            "P1": [("a", None), ("c", 0.97)], "P2": [("b", None)], "P9": []}
+        assert found["P1"][1][0] == store.events_by_id(["c"])[0]  # the whole event
+
     def test_the_queue_is_read_where_it_touches_given_events(self, store):
         store.add_review_items([ReviewItem("a", "b", 0.7), ReviewItem("c", "d", 0.6), ReviewItem("e", "a", 0.5)])
         store.decide_review("e", "a", "rejected", "officer-7", None)

@@ -65,3 +65,91 @@ def test_the_live_linker_is_rebuilt_after_a_review_decision(trained, tmp_path):
     record_events(store, ADMIN, "api", [held[1]], as_of=date(2025, 12, 31), live=live)
     assert live.valid_for(store) and held[1]["event_id"] in store.assignments_for([held[1]["event_id"]])
     store.close()
+
+
+# A traveller the synthetic ledger does not know, arriving, then leaving on a new passport: the departure joins the
+# arrival only by the model's score (no document in common for the fast path).
+NEWCOMER = {"event_id": "P-ARR-1", "kind": "arrival", "occurred_on": "2025-03-02", "source": "border",
+            "surname": "Okonkwo-Lindqvist", "given_names": "Adaeze", "date_of_birth": "1991-04-17", "sex": "F",
+            "nationality": "NGA", "document_number": "A07731942", "admission_class": "B2",
+            "admitted_until": "2025-08-31", "mode": "air"}
+NEW_PASSPORT = {**NEWCOMER, "event_id": "P-DEP-1", "kind": "departure", "occurred_on": "2025-04-20",
+                "source": "carrier", "document_number": "B55102876", "admission_class": None, "admitted_until": None}
+
+
+def realtime_linker(base: Path):
+    from stayledger.identity.model import LinkageModel
+    from stayledger.usecases.resolve import RealtimeLinker
+
+    store = DuckDBStore(base, read_only=True)
+    linker = RealtimeLinker(store.events_table(), store.identity_assignments(),
+                            LinkageModel.from_json(store.latest_model()[1]))
+    store.close()
+    return linker
+
+
+def test_links_prepared_before_the_lock_see_what_was_linked_meanwhile(trained):
+    """Scores against the resolved events are computed ahead (outside the identity lock); an event linked between
+    then and the linking (by another worker, or earlier in the group) is still a candidate, scored under the lock."""
+    from stayledger.domain.events import parse_event
+
+    base, _ = trained
+    arrival, departure = parse_event(NEWCOMER), parse_event(NEW_PASSPORT)
+    ahead = realtime_linker(base)
+    prepared = ahead.prepare([departure])  # as the writer does before taking the lock
+    assert prepared.of["P-DEP-1"].scores is not None  # no fast path as things stood: scored ahead
+    arrived, _ = ahead.link(arrival)  # linked meanwhile
+    (departed, probability), = ahead.link_all([departure], prepared)
+
+    plain = realtime_linker(base)  # the same events linked one after the other, nothing prepared
+    plain_arrived, _ = plain.link(arrival)
+    (plain_departed, plain_probability), = plain.link_all([departure])
+    assert (departed, probability) == (plain_departed, plain_probability)
+    assert departed == arrived and plain_departed == plain_arrived  # one traveller, across the passport change
+    assert ahead.grey == plain.grey
+
+
+def test_links_prepared_by_a_linker_since_replaced_are_not_used(trained):
+    from stayledger.domain.events import parse_event
+
+    base, _ = trained
+    departure = parse_event(NEW_PASSPORT)
+    old, new = realtime_linker(base), realtime_linker(base)
+    stale = old.prepare([departure])
+    stale.of["P-DEP-1"].scores = [("nobody", 0.99)]  # were it used, linking would fail on an unknown event
+    assert new.link_all([departure], stale) == realtime_linker(base).link_all([departure])
+    # Nor for other events than those prepared (a duplicate or a conflict left out): features depend on the group.
+    fresh = realtime_linker(base)
+    other = fresh.prepare([departure, parse_event(NEWCOMER)])
+    other.of["P-DEP-1"].scores = [("nobody", 0.99)]
+    assert fresh.link_all([departure], other) == realtime_linker(base).link_all([departure])
+
+
+def test_several_new_events_scored_in_one_call_score_as_each_alone(trained):
+    """The service scores a group's events against their candidates in one engine call: the same scores, in the
+    same order, as one call per event, however the calls are cut, and with an engine that cannot batch."""
+    from stayledger.identity.engines import default_engine
+    from stayledger.identity.features import build_features
+    from stayledger.identity.model import LinkageModel
+    from stayledger.identity.pair_scores import score_candidates, score_candidates_of_each
+    from stayledger.storage.arrow_events import events_to_table
+    from stayledger.domain.events import parse_event
+
+    base, held = trained
+    store = DuckDBStore(base, read_only=True)
+    model = LinkageModel.from_json(store.latest_model()[1])
+    engine = default_engine()
+    index = engine.candidate_index(build_features(store.events_table()), model)
+    store.close()
+    probes = build_features(events_to_table([parse_event(r) for r in held[:20]]))
+    candidates = [index.candidates_for(probes.slice(i, 1)) for i in range(probes.num_rows)]
+    assert sum(c.num_rows > 1 for c in candidates) >= 10  # most have several candidates
+    alone = [score_candidates(probes.slice(i, 1), c, model) for i, c in enumerate(candidates)]
+    assert score_candidates_of_each(probes, candidates, model) == alone
+    assert score_candidates_of_each(probes, candidates, model, max_pairs=50) == alone  # cut into several calls
+
+    class OneAtATime:  # an engine that does not say which new event a pair is of
+        def compare(self, left, right, model):
+            return [pair._replace(new_id=None) for pair in engine.compare(left, right, model)]
+
+    assert score_candidates_of_each(probes, candidates, model, engine=OneAtATime()) == alone

@@ -56,6 +56,17 @@ def test_the_duckdb_candidate_index_finds_the_events_a_blocking_rule_pairs() -> 
     assert index.candidates_for(probe).column("unique_id").to_pylist() == ["a2"]  # same document; b1, c1 share nothing
 
 
+def test_a_groups_keys_of_both_kinds_are_the_keys_of_each_event() -> None:
+    index = DuckDBSplinkEngine().candidate_index(build_features(events_to_table(EVENTS[1:])), UNTRAINED)
+    group = build_features(events_to_table(EVENTS))
+    probe_keys, resolved_keys = index.probe_keys_of_each(group), index.resolved_keys_of_each(group)  # one query
+    assert probe_keys == [index.probe_keys(group.slice(i, 1)) for i in range(group.num_rows)]
+    assert resolved_keys == [index.resolved_keys(group.slice(i, 1)) for i in range(group.num_rows)]
+    other = build_features(events_to_table(EVENTS[:2]))  # other events: their own keys, not the group's
+    assert index.resolved_keys_of_each(other) == [index.resolved_keys(other.slice(i, 1)) for i in range(2)]
+    assert probe_keys != resolved_keys  # the two sides differ (else the test would not tell them apart)
+
+
 class FixedLinks:
     """An engine that 'scores' pairs from a fixed table: the batch policy must not care who scored them."""
 

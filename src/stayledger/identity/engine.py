@@ -78,8 +78,9 @@ class LinkageEngine(Protocol):
         ...
 
     def compare(self, left: pa.Table, right: pa.Table, model: LinkageModel) -> list[ComparedPair]:
-        """For each row of ``right`` against the (usually one-row) ``left``: the level each of the model's
-        comparisons reaches and the pair's name frequencies. The same conditions as ``predict``."""
+        """For each row of ``right`` against each row of the (usually one-row) ``left``: the level each of the
+        model's comparisons reaches and the pair's name frequencies. The same conditions as ``predict``. An engine
+        that fills ``ComparedPair.new_id`` (the left row's id) lets callers compare several new events at once."""
         ...
 
     def candidate_index(self, features: pa.Table, model: LinkageModel) -> CandidateIndex:

@@ -22,6 +22,9 @@ from stayledger.identity.scoring import PairExplanation, explain_levels, match_p
 from stayledger.identity.term_frequencies import with_term_frequencies
 
 
+MAX_PAIRS_AT_ONCE = 20_000  # pairs (new events × the union of their candidates) one engine call may compare
+
+
 def _engine(engine: LinkageEngine | None) -> LinkageEngine:
     if engine is not None:
         return engine
@@ -55,6 +58,52 @@ def score_candidates(
     ]
     scored.sort(key=lambda item: (-item[1], item[0]))
     return scored
+
+
+def score_candidates_of_each(
+    new_events: pa.Table, candidates: Sequence[pa.Table], model: LinkageModel, *, engine: LinkageEngine | None = None,
+    max_pairs: int = MAX_PAIRS_AT_ONCE,
+) -> list[list[tuple[str, float]]]:
+    """``score_candidates`` of each row of ``new_events`` against its own candidates (``candidates[i]``), with as
+    few engine calls as the pairs allow: each call compares several new events with the union of their candidates
+    (a pair's score is its own, so the answers are those of one call per event; a call costs a few milliseconds
+    whatever its size up to thousands of pairs). An engine that does not say which new event a pair is of
+    (``ComparedPair.new_id``) is called once per event."""
+    if new_events.num_rows != len(candidates):
+        raise LinkageError(f"{new_events.num_rows} new events but {len(candidates)} candidate tables")
+    engine = _engine(engine)
+    new_f = with_term_frequencies(_as_features(new_events).select(list(PAIR_COLUMNS)), model)
+    cand_f = [_as_features(c).select(list(PAIR_COLUMNS)) for c in candidates]
+    ids = [c.column("unique_id").to_pylist() for c in cand_f]
+    levels = model.compiled()
+    found: list[list[tuple[str, float]]] = [[] for _ in candidates]
+    todo = [i for i, c in enumerate(cand_f) if c.num_rows]
+    while todo:
+        chunk, union = [todo[0]], set(ids[todo[0]])
+        for i in todo[1:]:  # greedily, while the cross join stays small
+            together = union | set(ids[i])
+            if len(together) * (len(chunk) + 1) > max_pairs:
+                break
+            chunk.append(i)
+            union = together
+        todo = todo[len(chunk):]
+        stacked = pa.concat_tables([cand_f[i] for i in chunk])
+        first: dict[str, int] = {}  # one row per candidate event
+        for row, event_id in enumerate(stacked.column("unique_id").to_pylist()):
+            first.setdefault(event_id, row)
+        right = with_term_frequencies(stacked.take(pa.array(list(first.values()), pa.int64())), model)
+        left = new_f.take(pa.array(chunk, pa.int64()))
+        pairs = engine.compare(left, right, model) if len(chunk) > 1 else None
+        if pairs is None or any(pair.new_id is None for pair in pairs):  # one new event, or an engine that won't say
+            for i in chunk:
+                found[i] = score_candidates(new_events.slice(i, 1), candidates[i], model, engine=engine)
+            continue
+        score = {(pair.new_id, pair.other_id): match_probability(pair_weight(model.prior, levels, pair.gammas, pair.tf))
+                 for pair in pairs}
+        new_ids = left.column("unique_id").to_pylist()
+        for i, new_id in zip(chunk, new_ids):
+            found[i] = sorted(((other, score[(new_id, other)]) for other in ids[i]), key=lambda item: (-item[1], item[0]))
+    return found
 
 
 def _records_table(records: Sequence[Mapping[str, Any]]) -> pa.Table:

@@ -42,6 +42,7 @@ class ComparedPair(NamedTuple):
     other_id: str
     gammas: list[int]
     tf: dict[str, float | None]
+    new_id: str | None = None  # the left row's id, when the engine says (needed when ``left`` has several rows)
 
 
 @dataclass(frozen=True, slots=True)

@@ -224,6 +224,14 @@ class EventStore(ABC):
         it is quarantined as a conflict. Either everything in the call is stored or nothing is.
         """
 
+    def append_new_events(self, batch: pa.Table, quarantine: Sequence[QuarantineEntry]) -> AppendOutcome | None:
+        """``append_events`` in the common case only: when every event of the batch is new and given once (else
+        nothing is written and the answer is None). A backend may do it in fewer statements."""
+        ids = batch.column("event_id").to_pylist()
+        if len(set(ids)) != len(ids) or self.events_by_id(ids):
+            return None
+        return self.append_events(batch, quarantine)
+
     @abstractmethod
     def event_count(self) -> int: ...
 
@@ -307,6 +315,11 @@ class EventStore(ABC):
     def latest_run(self) -> int:
         """The newest resolution run's number (0 before the first): changes whenever identities are replaced."""
 
+    def run_and_position(self) -> tuple[int, int]:
+        """``latest_run()`` and ``event_position()`` together (a SQL backend: one statement), what the service's
+        live linker checks before each use."""
+        return self.latest_run(), self.event_position()
+
     @abstractmethod
     def identity_changes(self) -> list[IdentityChange]: ...
 
@@ -316,6 +329,16 @@ class EventStore(ABC):
     def events_of_persons(self, person_ids: Iterable[str]) -> dict[str, list[str]]:
         """Each person's event ids, for several persons at once (a SQL backend answers in one query)."""
         return {person: self.person_event_ids(person) for person in dict.fromkeys(person_ids)}
+
+    def persons_events(self, person_ids: Iterable[str]) -> dict[str, list[tuple[Event, float | None]]]:
+        """Each person's events in append order, each with the probability of the link that joined it: what
+        ``events_of_persons``, ``assignments_for`` and ``events_by_id`` give together (a SQL backend: one query)."""
+        events_of = self.events_of_persons(person_ids)
+        wanted = [event_id for ids in events_of.values() for event_id in ids]
+        assignments = self.assignments_for(wanted)
+        by_id = {e.event_id: e for e in self.events_by_id(wanted)}
+        return {person: [(by_id[e], assignments[e].link_probability) for e in ids if e in by_id]
+                for person, ids in events_of.items()}
 
     # --- linkage models --------------------------------------------------------------------
     @abstractmethod

@@ -410,6 +410,11 @@ class PostgresStore(EventStore):
     def latest_run(self) -> int:
         return int(self._rows("SELECT coalesce(max(run_id), 0) FROM resolution_runs")[0][0])
 
+    def run_and_position(self) -> tuple[int, int]:
+        run, position = self._rows("""SELECT (SELECT coalesce(max(run_id), 0) FROM resolution_runs),
+                                             (SELECT coalesce(max(seq), 0) FROM events)""")[0]
+        return int(run), int(position)
+
     def identity_changes(self) -> list[IdentityChange]:
         rows = self._rows("SELECT change, person_id, other_person_id, events_moved, reason FROM identity_changes "
                           "ORDER BY run_id, id")
@@ -427,6 +432,17 @@ class PostgresStore(EventStore):
             for person, event_id in self._rows("""SELECT i.person_id, i.event_id FROM identities i JOIN events e
                                                   USING (event_id) WHERE i.person_id = ANY(%s) ORDER BY e.seq""", [wanted]):
                 found[person].append(event_id)
+        return found
+
+    def persons_events(self, person_ids: Iterable[str]) -> dict[str, list[tuple[Event, float | None]]]:
+        wanted = list(dict.fromkeys(person_ids))
+        found: dict[str, list[tuple[Event, float | None]]] = {person: [] for person in wanted}
+        if wanted:
+            rows = self._rows(f"""SELECT i.person_id, i.link_probability, {', '.join('e.' + f for f in FIELDS)}
+                                  FROM identities i JOIN events e USING (event_id)
+                                  WHERE i.person_id = ANY(%s) ORDER BY e.seq""", [wanted])
+            for person, probability, *fields in rows:
+                found[person].append((Event(**dict(zip(FIELDS, fields))), probability))
         return found
 
     # --- stays snapshot -----------------------------------------------------------------------

@@ -86,6 +86,11 @@ class ValidatedChunk:
 
 def validate_records(origin: str, records: Iterable[RawRecord]) -> ValidatedChunk:
     """Parse every record into an event or a quarantine entry naming the location and the reasons."""
+    return _validated(origin, records)[0]
+
+
+def _validated(origin: str, records: Iterable[RawRecord]) -> tuple[ValidatedChunk, list[Event]]:
+    """``validate_records``, and the valid events as parsed (the service links them: no reading them back)."""
     events: list[Event] = []
     locations: list[str] = []
     raws: list[str] = []
@@ -115,7 +120,7 @@ def validate_records(origin: str, records: Iterable[RawRecord]) -> ValidatedChun
         locations.append(record.location)
         raws.append(record.raw)
     batch = make_batch(events, [origin] * len(events), locations, raws)
-    return ValidatedChunk(count, batch, refused, problems)
+    return ValidatedChunk(count, batch, refused, problems), events
 
 
 def _chunks(records: Iterable[RawRecord], size: int) -> Iterator[list[RawRecord]]:
@@ -456,11 +461,14 @@ def _record(
     store: EventStore, parts: list[tuple[Operation, list[RawRecord]]], as_of: "date", live: "LiveLinker | None", pack: str
 ) -> list[RecordedEvents]:
     """Validate, append and link each part's records, then determine the stays of every person they touch."""
-    from stayledger.storage.arrow_events import table_to_events
     from stayledger.usecases.lookup import persons_stays
     from stayledger.usecases.resolve import ensure_resolved
 
-    chunks = [validate_records(str(op.objects["origin"]), raws) for op, raws in parts]
+    validated = [_validated(str(op.objects["origin"]), raws) for op, raws in parts]
+    chunks = [chunk for chunk, _ in validated]
+    valid = [event for _, events in validated for event in events]  # in batch order (each chunk's batch is these)
+    # Scoring against the resolved events is done before the lock; under it, only what was linked meanwhile.
+    prepared = live.prepare(valid) if live is not None else None
     store.lock_identities()  # another worker linking now would not see these events, nor we its: one at a time
     use_live = live is not None and live.valid_for(store)
     if live is not None and not use_live:
@@ -471,18 +479,19 @@ def _record(
         refused = [[(q.location, q.event_id, q.reasons) for q in [*chunk.refused, *outcome.conflicts]]
                    for chunk, outcome in zip(chunks, outcomes)]
         conflicting = {q[1] for part in refused for q in part if q[1] is not None}
+        accepted_ids = [[e for e in chunk.batch.column("event_id").to_pylist() if e not in conflicting] for chunk in chunks]
         if use_live and live is not None:
-            accepted = [e for chunk in chunks for e in table_to_events(chunk.batch) if e.event_id not in conflicting]
-            live.link(store, accepted, sum(outcome.added for outcome in outcomes))
+            accepted = [e for e in valid if e.event_id not in conflicting]
+            assignments = live.link(store, accepted, sum(outcome.added for outcome in outcomes),
+                                    all_new=not any(outcome.duplicates for outcome in outcomes), prepared=prepared)
             linked = [outcome.added for outcome in outcomes]
         else:
             linked = [ensure_resolved(store), *[0] * (len(parts) - 1)]
+            assignments = store.assignments_for(e for ids in accepted_ids for e in ids)
     except BaseException:
         if live is not None:
             live.invalidate()  # the unit of work rolls back: the linker's memory would no longer match
         raise
-    accepted_ids = [[e for e in chunk.batch.column("event_id").to_pylist() if e not in conflicting] for chunk in chunks]
-    assignments = store.assignments_for(e for ids in accepted_ids for e in ids)
     persons = [{e: assignments[e].person_id for e in ids if e in assignments} for ids in accepted_ids]
     stays_of = persons_stays(store, sorted({p for part in persons for p in part.values()}), as_of, pack)
     results = []
@@ -499,8 +508,6 @@ def _append_parts(store: EventStore, chunks: list[ValidatedChunk]) -> list[Appen
     batches = [chunk.batch for chunk in chunks]
     if len(chunks) > 1:
         combined = pa.concat_tables(batches)
-        ids = combined.column("event_id").to_pylist()
-        if len(set(ids)) == len(ids) and not store.events_by_id(ids):
-            store.append_events(combined, [q for chunk in chunks for q in chunk.refused])
+        if store.append_new_events(combined, [q for chunk in chunks for q in chunk.refused]) is not None:
             return [AppendOutcome(added=batch.num_rows) for batch in batches]
     return [store.append_events(chunk.batch, chunk.refused) for chunk in chunks]

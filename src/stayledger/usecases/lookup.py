@@ -77,21 +77,20 @@ def persons_records_and_stays(
     """Each person's events (with the probability of the link that joined each) and stays; one read for all
     (a step of other operations)."""
     persons = list(dict.fromkeys(person_ids))
-    events_of = store.events_of_persons(persons)
-    missing = [person for person in persons if not events_of.get(person)]
+    records_of = store.persons_events(persons)  # one read: events, their links' probabilities
+    missing = [person for person in persons if not records_of.get(person)]
     if missing:
         raise NotFound(f"no person {missing[0]!r} (run `stayledger resolve` first, or check the id)")
-    wanted = [event_id for person in persons for event_id in events_of[person]]
-    assignments = store.assignments_for(wanted)
-    events_by_id = {e.event_id: e for e in store.events_by_id(wanted)}
+    events_of = {person: [e.event_id for e, _ in records_of[person]] for person in persons}
+    events_by_id = {e.event_id: e for person in persons for e, _ in records_of[person]}
     unsettled = unsettled_links(store, persons=persons, events_of=events_of)
     candidates = [eid for person in persons for eid, _ in unsettled.exits_elsewhere.get(person, [])]
     events_by_id.update((e.event_id, e) for e in store.events_by_id(c for c in candidates if c not in events_by_id))
     rules = get_pack(pack)
     found = {}
     for person in persons:
-        events = sorted((events_by_id[e] for e in events_of[person]), key=lambda e: (e.occurred_on, e.event_id))
-        probabilities = {e.event_id: assignments[e.event_id].link_probability for e in events}
+        events = sorted((e for e, _ in records_of[person]), key=lambda e: (e.occurred_on, e.event_id))
+        probabilities = {e.event_id: p for e, p in records_of[person]}
         stays = determine_person(
             rules, person, events, as_of,
             probabilities={k: v for k, v in probabilities.items() if v is not None},

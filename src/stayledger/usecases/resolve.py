@@ -290,6 +290,26 @@ def _link_incrementally(
     return linker.cluster_of, linker.probabilities, linker.grey
 
 
+@dataclass
+class _Prepared:
+    """One event's part of ``RealtimeLinker.prepare``."""
+
+    event: Event
+    probe: pa.Table  # its features (one row)
+    keys: tuple  # its blocking keys on the side of a new event
+    resolved_keys: tuple  # and on the side of a resolved one (for the events linked after it)
+    scores: list[tuple[str, float]] | None  # against the index's candidates, strongest first; None: not scored ahead
+
+
+@dataclass
+class PreparedLinks:
+    """Work done ahead for ``RealtimeLinker.link_all``; valid only with the linker that made it."""
+
+    linker: RealtimeLinker
+    events: list[Event] = field(default_factory=list)  # the events prepared, in order
+    of: dict[str, _Prepared] = field(default_factory=dict)
+
+
 class RealtimeLinker:
     """Links new events one at a time against resolved ones: held in memory, so each link is fast.
 
@@ -350,31 +370,78 @@ class RealtimeLinker:
         """The person (or new cluster key) the event joins, and the probability of the joining link."""
         return self.link_all([event])[0]
 
-    def link_all(self, events: list[Event]) -> list[tuple[str, float | None]]:
-        """``link`` for each event in turn (a later one may join an earlier one), with what does not depend on
-        the others (features, blocking keys) computed for all of them at once: one query, not two per event."""
+    def prepare(self, events: list[Event]) -> PreparedLinks:
+        """What linking these events needs that nothing linked meanwhile can change, computed ahead (before the
+        identity lock): features, blocking keys, and the scores against the index's resolved events (fixed until a
+        rebuild) of each event the fast paths would not take as things stand. ``link_all`` re-checks under the lock
+        and scores there only what is new since (events linked meanwhile, by this group or another worker)."""
+        return self._prepare(events, score_ahead=True)
+
+    def _prepare(self, events: list[Event], *, score_ahead: bool) -> PreparedLinks:
         from stayledger.identity.features import build_features, discount_documents
+        from stayledger.identity.linking import identity_keys_of
+        from stayledger.identity.pair_scores import score_candidates_of_each
         from stayledger.storage.arrow_events import events_to_table
 
+        prepared = PreparedLinks(self, list(events))
         if not events:
-            return []
+            return prepared
         probes = discount_documents(build_features(events_to_table(events)), self._shared)
         probe_keys = self._index.probe_keys_of_each(probes)
         resolved_keys = self._index.resolved_keys_of_each(probes)
-        return [self._link_one(event, probes.slice(i, 1), probe_keys[i], resolved_keys[i])
-                for i, event in enumerate(events)]
+        uses_of = identity_keys_of(probes)
+        ahead = [i for i, event in enumerate(events)
+                 if score_ahead and self._fast_person(event, probes.slice(i, 1), uses_of[event.event_id]) is None]
+        scores = dict(zip(ahead, score_candidates_of_each(
+            probes.take(pa.array(ahead, pa.int64())),
+            [self._index.candidates_for(probes.slice(i, 1), probe_keys[i]) for i in ahead],
+            self.model, engine=self._engine))) if ahead else {}
+        for i, event in enumerate(events):
+            prepared.of[event.event_id] = _Prepared(event, probes.slice(i, 1), probe_keys[i], resolved_keys[i],
+                                                    scores.get(i))
+        return prepared
 
-    def _link_one(self, event: Event, probe: pa.Table, keys: tuple, resolved_keys: tuple) -> tuple[str, float | None]:
+    def link_all(self, events: list[Event], prepared: PreparedLinks | None = None) -> list[tuple[str, float | None]]:
+        """``link`` for each event in turn (a later one may join an earlier one), with what does not depend on
+        the others (features, blocking keys) computed for all of them at once: one query, not two per event.
+        ``prepared``: from ``prepare`` (by this linker, for these very events), so that little is left to do here;
+        otherwise it is not used."""
+        if not events:
+            return []
+        # Only for exactly these events: features depend on the rows built together (a number several travellers'
+        # records of one day carry is discounted on all of them), so another set may give other features.
+        usable = prepared is not None and prepared.linker is self and prepared.events == events
+        ready = prepared.of if usable and prepared is not None else self._prepare(events, score_ahead=False).of
+        return [self._link_one(ready[event.event_id]) for event in events]
+
+    def _fast_person(self, event: Event, probe: pa.Table, uses: object) -> str | None:
+        """The person a must-link decision or the document fast path gives the event, if any (no scoring)."""
+        person = next((self.cluster_of[o] for o in self._forced.get(event.event_id, ()) if o in self.cluster_of), None)
+        if person is None:
+            doc = self._doc_key(event, probe)
+            fast = self._by_doc.get(doc) if doc is not None else None
+            if fast is not None and self._histories.conflict(fast, uses) is None:  # type: ignore[arg-type]
+                return fast
+        return person
+
+    @staticmethod
+    def _doc_key(event: Event, probe: pa.Table) -> str | None:
+        """The fast path's key of the event, when its number counts (its features keep it: not shared, a
+        placeholder or copied)."""
+        counts = event.document_number is not None and probe.column("doc_ocr")[0].as_py() is not None
+        return f"{document_key(event.document_number)}:{event.nationality}" if counts else None
+
+    def _link_one(self, ready: _Prepared) -> tuple[str, float | None]:
         from stayledger.identity.clustering import THIN_HISTORY
         from stayledger.identity.linking import identity_keys_of
         from stayledger.identity.pair_scores import score_candidates
 
         low, high = GREY_ZONE
+        event, probe, keys, resolved_keys = ready.event, ready.probe, ready.keys, ready.resolved_keys
         event_id = event.event_id
         person = next((self.cluster_of[o] for o in self._forced.get(event_id, ()) if o in self.cluster_of), None)
         probability: float | None = 1.0 if person else None
-        counts = event.document_number is not None and probe.column("doc_ocr")[0].as_py() is not None
-        doc = f"{document_key(event.document_number)}:{event.nationality}" if counts else None
+        doc = self._doc_key(event, probe)
         uses = identity_keys_of(probe)[event_id]
         if person is None and doc is not None:
             fast = self._by_doc.get(doc)  # deterministic fast path, unless the person's document history objects
@@ -382,11 +449,18 @@ class RealtimeLinker:
                 person = fast
         if person is None:
             refused: set[str] = set()  # persons the document history keeps this event out of
-            candidates = self._index.candidates_for(probe, keys)
             recent = self._recent.candidates_for(keys)
-            if recent:
-                candidates = pa.concat_tables([candidates, *(r.select(candidates.column_names) for r in recent)])
-            for other, p in score_candidates(probe, candidates, self.model, engine=self._engine):
+            if ready.scores is None:  # not scored ahead: the index's candidates too, now
+                candidates = self._index.candidates_for(probe, keys)
+                if recent:
+                    candidates = pa.concat_tables([candidates, *(r.select(candidates.column_names) for r in recent)])
+                scored = score_candidates(probe, candidates, self.model, engine=self._engine)
+            else:  # the index's scored ahead; those linked since are scored here (a pair's score is its own)
+                scored = list(ready.scores)
+                if recent:
+                    scored += score_candidates(probe, pa.concat_tables(recent), self.model, engine=self._engine)
+                    scored.sort(key=lambda item: (-item[1], item[0]))
+            for other, p in scored:
                 if frozenset((event_id, other)) in self._forbidden or p < low:
                     continue
                 if p >= MATCH_THRESHOLD and person is None:
@@ -452,10 +526,13 @@ class LiveLinker:
 
     def valid_for(self, store: EventStore) -> bool:
         """Whether it can link for ``store`` now: the same run, and every event since its position linked (and taken in)."""
-        if self._linker is None or store.latest_run() != self._run:
+        if self._linker is None:
             return False
-        if store.event_position() == self._position:
-            return True  # the usual case: nothing appended by anyone else (two cheap index reads)
+        run, position = store.run_and_position()
+        if run != self._run:
+            return False
+        if position == self._position:
+            return True  # the usual case: nothing appended by anyone else (one statement, two cheap index reads)
         newer, position = store.events_after(self._position)
         ids = newer.column("event_id").to_pylist()
         linked = store.assignments_for(ids)
@@ -494,14 +571,23 @@ class LiveLinker:
         self._run, self._position = store.latest_run(), position
         return True
 
-    def link(self, store: EventStore, events: list[Event], appended: int) -> int:
-        """Link events just appended (``appended`` of them new to the ledger); store their identities and questions."""
+    def prepare(self, events: list[Event]) -> PreparedLinks | None:
+        """Link-time work done ahead, outside the identity lock (see ``RealtimeLinker.prepare``): the lock serialises
+        every worker's linking, so time spent under it is everyone's wait. None when there is no linker yet."""
+        return self._linker.prepare(events) if self._linker is not None else None
+
+    def link(self, store: EventStore, events: list[Event], appended: int, *, all_new: bool = False,
+             prepared: PreparedLinks | None = None) -> dict[str, IdentityAssignment]:
+        """Link events just appended (``appended`` of them new to the ledger; ``all_new``: every one of them, none a
+        duplicate); store their identities and questions. Returns every given event's assignment (the new ones and
+        those linked before). ``prepared``: from ``prepare`` (ignored when the linker was rebuilt since)."""
         assert self._linker is not None
         grey_before = len(self._linker.grey)
-        known = store.assignments_for(e.event_id for e in events)
+        # An event new to the ledger has no identity yet: only a duplicate of an earlier one may have one.
+        known = {} if all_new else store.assignments_for(e.event_id for e in events)
         assignments = []
         fresh = [event for event in events if event.event_id not in known]  # the rest were linked before
-        for event, (person, probability) in zip(fresh, self._linker.link_all(fresh)):
+        for event, (person, probability) in zip(fresh, self._linker.link_all(fresh, prepared)):
             assignments.append(IdentityAssignment(event.event_id, person, probability))
         store.add_identities(assignments)
         grey = self._linker.grey[grey_before:]
@@ -511,4 +597,5 @@ class LiveLinker:
             store.add_review_items(one_question_per_person_pair(grey, person_of, store.review_items()))
         if appended:
             self._position = store.event_position()  # ours: appends take turns until our commit
-        return len(assignments)
+        linked = {a.event_id: a for a in reversed(assignments)}  # an id given twice: its first, as stored
+        return {**known, **linked}

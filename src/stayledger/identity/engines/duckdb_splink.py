@@ -109,7 +109,7 @@ class _PairComparer:
         tf = ", ".join(f"tf_{c}_l, tf_{c}_r" for c in TF_COLUMNS)
         self._sql = (
             f"WITH pairs AS (SELECT {', '.join(select)} FROM new_features l CROSS JOIN candidate_features r) "
-            f"SELECT unique_id_r, {', '.join(gammas)}, {tf} FROM pairs"
+            f"SELECT unique_id_r, unique_id_l, {', '.join(gammas)}, {tf} FROM pairs"
         )
 
     def score(self, new_features: pa.Table, candidate_features: pa.Table) -> list[ComparedPair]:
@@ -124,11 +124,11 @@ class _PairComparer:
         n = len(self._levels)
         out = []
         for row in rows:
-            tf_values = row[1 + n :]
+            tf_values = row[2 + n :]
             tf: dict[str, float | None] = {}
             for k, c in enumerate(TF_COLUMNS):
                 tf[f"{c}_l"], tf[f"{c}_r"] = tf_values[2 * k], tf_values[2 * k + 1]
-            out.append(ComparedPair(row[0], list(row[1 : 1 + n]), tf))
+            out.append(ComparedPair(row[0], list(row[2 : 2 + n]), tf, row[1]))
         return out
 
 
@@ -178,6 +178,11 @@ class DuckDBCandidateIndex:
         probe_keys = ", ".join(f"{_key_sql([l for l, _ in rule])} AS k{i}" for i, rule in enumerate(self._rules))
         self._probe_sql = f"SELECT {probe_keys} FROM probe"
         self._resolved_sql = f"SELECT {keys} FROM probe"
+        resolved_keys = ", ".join(f"{_key_sql([r for _, r in rule])} AS r{i}" for i, rule in enumerate(self._rules))
+        self._both_sql = f"SELECT {probe_keys}, {resolved_keys} FROM probe"
+        # A group's new events are asked for both kinds of keys, one after the other: both come from one query (a
+        # query costs milliseconds whatever its size), the second answer kept for the second question.
+        self._resolved_of: tuple[pa.Table, list[tuple[Any, ...]]] | None = None
 
     def _keys_of(self, sql: str, features: pa.Table) -> list[tuple[Any, ...]]:
         with self._lock:
@@ -201,10 +206,18 @@ class DuckDBCandidateIndex:
 
     def probe_keys_of_each(self, new_features: pa.Table) -> list[tuple[Any, ...]]:
         """``probe_keys`` of every row, in one query (a posted group's events together)."""
-        return self._keys_of(self._probe_sql, new_features)
+        n = len(self._rules)
+        both = self._keys_of(self._both_sql, new_features)
+        with self._lock:
+            self._resolved_of = (new_features, [row[n:] for row in both])
+        return [row[:n] for row in both]
 
     def resolved_keys_of_each(self, features: pa.Table) -> list[tuple[Any, ...]]:
-        """``resolved_keys`` of every row, in one query."""
+        """``resolved_keys`` of every row, in one query (none when ``probe_keys_of_each`` was just asked about them)."""
+        with self._lock:
+            kept, self._resolved_of = self._resolved_of, None
+        if kept is not None and kept[0] is features:
+            return kept[1]
         return self._keys_of(self._resolved_sql, features)
 
     def candidates_for(self, new_features: pa.Table, keys: tuple[Any, ...] | None = None) -> pa.Table:
