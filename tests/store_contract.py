@@ -233,6 +233,16 @@ class StoreContract:
         ((_, count, reason),) = store.erasure_log()
         assert (count, reason) == (1, "retention")
 
+    def test_an_erasure_starts_a_new_run_so_that_live_linkers_forget_the_erased(self, store):
+        store.append_events(batch(arrival("a"), arrival("b")), [])
+        run = store.replace_identities([IdentityAssignment("a", "P1", None), IdentityAssignment("b", "P2", None)], [],
+                                       ResolutionRun("deterministic-keys", None, 2, 2, 0, 0))
+        store.erase(ErasurePlan(["a"], ["P1"], [], "retention"))
+        assert store.latest_run() > run and store.run_and_position()[0] == store.latest_run()
+        after = store.latest_run()
+        store.erase(ErasurePlan([], [], [], "nothing due"))  # nothing erased: the linkers stay as they are
+        assert store.latest_run() == after
+
     def test_the_stays_snapshot_is_replaced_wholesale_comes_back_exactly_and_goes_with_an_erasure(self, store):
         from datetime import date
 

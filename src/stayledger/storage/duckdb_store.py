@@ -782,6 +782,11 @@ class DuckDBStore(EventStore):
                     # snapshot goes whole, and the next `stays determine` makes a new one.
                     self._con.execute("DELETE FROM stays")
                     self._con.execute("DELETE FROM stays_runs")
+                    # A new run, so that every live linker (each service worker's) drops what it holds in memory.
+                    self._con.execute(
+                        """INSERT INTO resolution_runs (run_id, method, model_version, events, persons, merges, splits, finished_at)
+                           SELECT nextval('run_seq'), 'erasure', NULL, (SELECT count(*) FROM events),
+                                  (SELECT count(DISTINCT person_id) FROM identities), 0, 0, now()""")
                 self._con.execute("INSERT INTO erasure_log VALUES (?, ?, ?)", [_naive_utc(self.clock()), count, plan.reason])
                 self._con.execute("INSERT OR REPLACE INTO ledger_meta VALUES (?, 'true')", [_COMPACTION_PENDING])
             finally:

@@ -257,6 +257,9 @@ class MemoryStore(EventStore):
             self._changes = [c for c in self._changes if not {c.person_id, c.other_person_id} & persons]
             if plan.event_ids:
                 self._stays = None  # stays derive from events: the snapshot goes whole (as in the SQL stores)
+                # A new run, so that a live linker drops what it holds in memory (as in the SQL stores).
+                persons = len({a.person_id for a in self._identities.values()})
+                self._runs.append(ResolutionRun("erasure", None, len(self._events), persons, 0, 0))
             self._erasures.append((_now(), len(gone), plan.reason))
         return len(gone)
 

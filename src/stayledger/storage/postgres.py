@@ -620,6 +620,10 @@ class PostgresStore(EventStore):
             if ids:  # stays derive from events (another person's exit can be a held stay's evidence): all go
                 cur.execute("DELETE FROM stays")
                 cur.execute("DELETE FROM stays_runs")
+                # A new run, so that every live linker (each service worker's) drops what it holds in memory.
+                cur.execute("""INSERT INTO resolution_runs
+                               SELECT nextval('run_seq'), 'erasure', NULL, (SELECT count(*) FROM events),
+                                      (SELECT count(DISTINCT person_id) FROM identities), 0, 0, timezone('UTC', now())""")
             cur.execute("INSERT INTO erasure_log VALUES (%s, %s, %s)", [_naive_utc(self.clock()), count, plan.reason])
         return count
 
