@@ -72,6 +72,9 @@ FEATURE_SCHEMA: Final = pa.schema(
         pa.field("dob_day", pa.int32()),
         pa.field("dob_full", pa.bool_()),
         pa.field("dob_jan1", pa.bool_()),
+        # The year of a vague birth date (only a year or a month known, or 1 January, often a placeholder),
+        # else empty: blocks such a record with everyone born that year without blocking everyone so.
+        pa.field("dob_year_vague", pa.int32()),
         pa.field("sex", pa.string()),
         pa.field("nationality", pa.string()),
         pa.field("doc", pa.string()),
@@ -319,6 +322,7 @@ def build_features(events: pa.Table) -> pa.Table:
         "dob_day": day,
         "dob_full": full,
         "dob_jan1": jan1,
+        "dob_year_vague": pc.if_else(pc.or_kleene(pc.invert(full), jan1), year, pa.scalar(None, pa.int32())),
         "sex": column("sex"),
         "nationality": column("nationality"),
         "doc": doc,

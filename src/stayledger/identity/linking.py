@@ -109,18 +109,53 @@ def link_events(
     whether the final clustering nevertheless joined them (possible when ``match_threshold`` is
     below the top of the grey zone: a reviewer may want to split) or left them apart (a reviewer
     may want to merge). Cannot-link pairs are never grey pairs; pairs are sorted strongest first.
+
+    The two halves, ``score_batch`` and ``cluster_batch``, let a caller drop the feature table in between.
     """
+    _check_grey_zone(grey_zone)
+    scored = score_batch(build_features(events) if features is None else features, model,
+                         threshold=min(grey_zone[0], match_threshold), engine=engine)
+    return cluster_batch(scored, match_threshold=match_threshold, grey_zone=grey_zone, must_link=must_link, cannot_link=cannot_link)
+
+
+def _check_grey_zone(grey_zone: tuple[float, float]) -> None:
     low, high = grey_zone
     if not 0.0 <= low <= high <= 1.0:
         raise LinkageError(f"grey_zone must satisfy 0 <= low <= high <= 1, got {grey_zone}")
-    must = [(a, b) for a, b in must_link]
-    cannot = [(a, b) for a, b in cannot_link]
-    features = build_features(events) if features is None else features
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredBatch:
+    """A batch's scored pairs and what clustering needs of its features (the feature table itself is not kept)."""
+
+    event_ids: list[str]
+    links: pa.Table
+    keys: dict[str, IdentityKeys]
+
+
+def score_batch(features: pa.Table, model: LinkageModel, *, threshold: float, engine: LinkageEngine | None = None) -> ScoredBatch:
+    """Score a batch's blocked pairs at or above ``threshold`` and take the chaining guard's keys."""
     # Numbers this batch gives with several unrelated identities weigh nothing, like the model's.
     features = discount_documents(features, shared_documents_of(features) | model.shared_documents)
-    links = predict_links(features, model, threshold=min(low, match_threshold), engine=engine)
+    links = predict_links(features, model, threshold=threshold, engine=engine)
     event_ids = features.column("unique_id").to_pylist()
-    keys = identity_keys_of(features, event_ids)
+    return ScoredBatch(event_ids, links, identity_keys_of(features, event_ids))
+
+
+def cluster_batch(
+    scored: ScoredBatch,
+    *,
+    match_threshold: float = 0.9,
+    grey_zone: tuple[float, float] = (0.5, 0.9),
+    must_link: Iterable[tuple[str, str]] = (),
+    cannot_link: Iterable[tuple[str, str]] = (),
+) -> LinkageResult:
+    """Constrained clustering of a scored batch, and the pairs for review (see ``link_events``)."""
+    _check_grey_zone(grey_zone)
+    low, high = grey_zone
+    must = [(a, b) for a, b in must_link]
+    cannot = [(a, b) for a, b in cannot_link]
+    event_ids, links, keys = scored.event_ids, scored.links, scored.keys
     clusters = cluster_links(event_ids, links, match_threshold=match_threshold, must_link=must, cannot_link=cannot, identity_keys=keys)
     confident = clusters if high <= match_threshold else cluster_links(
         event_ids, links, match_threshold=high, must_link=must, cannot_link=cannot, identity_keys=keys

@@ -343,7 +343,16 @@ def comparisons(*, for_training: bool = False) -> list[dict[str, Any]]:
 BLOCKING_RULES: Final[tuple[str, ...]] = (
     "l.doc_ocr = r.doc_ocr",
     "l.dob = r.dob AND l.surname_ph = r.surname_ph",
-    "l.surname_tk = r.surname_tk AND l.given_initial = r.given_initial AND l.dob_year = r.dob_year",
+    # New passport, a given name written otherwise and a birth date mistyped in its day or its month, or
+    # with the two swapped. Not surname, initial and year alone: at national scale a common surname with
+    # an initial makes blocks of thousands born in one year, and pairs that grow with their square.
+    "l.surname_tk = r.surname_tk AND l.given_initial = r.given_initial AND l.dob_year = r.dob_year AND l.dob_month = r.dob_month",
+    "l.surname_tk = r.surname_tk AND l.given_initial = r.given_initial AND l.dob_year = r.dob_year AND l.dob_day = r.dob_day",
+    "l.surname_tk = r.surname_tk AND l.given_initial = r.given_initial AND l.dob_year = r.dob_year "
+    "AND l.dob_month = r.dob_day AND l.dob_day = r.dob_month",
+    # A vague birth date (a year only, or the 1 January placeholder) against any date of that year.
+    "l.surname_tk = r.surname_tk AND l.given_initial = r.given_initial AND l.dob_year_vague = r.dob_year",
+    "l.surname_tk = r.surname_tk AND l.given_initial = r.given_initial AND l.dob_year = r.dob_year_vague",
     # New passport and a changed, shortened or differently transliterated surname.
     "l.dob = r.dob AND l.given_first_tk = r.given_first_tk",
     # Name order swapped (both orientations: Splink keeps pairs with l.unique_id < r.unique_id).
@@ -353,11 +362,12 @@ BLOCKING_RULES: Final[tuple[str, ...]] = (
     # A mistyped document number together with mistyped names.
     "l.dob = r.dob AND l.doc_head = r.doc_head",
     # A mistyped number and a missing or mistyped birth date: one keying error leaves the first
-    # or the last four characters intact. Not the head with the surname: issuers' series prefixes
-    # make that a family-sized block (a quarter more pairs on a 100k-traveller population).
-    "l.doc_head = r.doc_head AND l.given_first_tk = r.given_first_tk",
-    "l.doc_tail = r.doc_tail AND l.surname_ph = r.surname_ph",
-    "l.doc_tail = r.doc_tail AND l.given_first_tk = r.given_first_tk",
+    # or the last four characters intact, and the issuer is the same (it is the same passport).
+    # Not the head with the surname: issuers' series prefixes make that a family-sized block (a
+    # quarter more pairs on a 100k-traveller population).
+    "l.doc_head = r.doc_head AND l.given_first_tk = r.given_first_tk AND l.document_issuer = r.document_issuer",
+    "l.doc_tail = r.doc_tail AND l.surname_ph = r.surname_ph AND l.document_issuer = r.document_issuer",
+    "l.doc_tail = r.doc_tail AND l.given_first_tk = r.given_first_tk AND l.document_issuer = r.document_issuer",
     # New passport and a typo in the year of birth.
     "l.surname_tk = r.surname_tk AND l.given_first_tk = r.given_first_tk AND l.dob_month = r.dob_month AND l.dob_day = r.dob_day",
 )

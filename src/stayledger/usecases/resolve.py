@@ -155,7 +155,8 @@ def relink(store: EventStore, *, full: bool = False, train: bool = False, engine
     previous_assignments = store.identity_assignments()
     previous = {a.event_id: a.person_id for a in previous_assignments.values()}
     ids = events.column("event_id")
-    new_count = events.num_rows - (pc.sum(pc.is_in(ids, value_set=pa.array(list(previous), pa.string()))).as_py() or 0 if previous else 0)
+    event_count = events.num_rows
+    new_count = event_count - (pc.sum(pc.is_in(ids, value_set=pa.array(list(previous), pa.string()))).as_py() or 0 if previous else 0)
     if not new_count and not full and not train:
         persons = len(set(previous.values()))
         return ResolveReport("unchanged", events.num_rows, persons, 0, 0, 0, notes=["nothing new to resolve"])
@@ -181,18 +182,25 @@ def relink(store: EventStore, *, full: bool = False, train: bool = False, engine
             notes.append("incremental linking runs in process (DuckDB) whatever the engine; --full links the batch on "
                          f"{engine.name}")
     else:
-        from stayledger.identity.linking import link_events
+        from stayledger.identity.features import build_features
+        from stayledger.identity.linking import cluster_batch, score_batch
 
         method = "splink"
-        result = link_events(events, model, match_threshold=MATCH_THRESHOLD, grey_zone=GREY_ZONE, must_link=must, cannot_link=cannot,
-                             engine=engine, features=built[0] if built else None)
-        del built
+        features = built.pop() if built else build_features(events)
+        # From here the batch needs only its features, and clustering not even those: at ten million events
+        # each table is gigabytes.
+        del events
+        scored = score_batch(features, model, threshold=min(GREY_ZONE[0], MATCH_THRESHOLD), engine=engine)
+        del features
+        result = cluster_batch(scored, match_threshold=MATCH_THRESHOLD, grey_zone=GREY_ZONE, must_link=must, cannot_link=cannot)
+        del scored
         steps.append("batch prediction")
         cluster_of = result.cluster_of
         probabilities = result.joining_probability
         grey = _review_items(result.grey_pairs)
         if result.questioned_pairs is not None:
             grey += _review_items(result.questioned_pairs)
+        del result  # its links
 
     # Positions settle ties between parts of a previous person: without previous persons there are none to settle.
     order = {event_id: i for i, event_id in enumerate(ids.to_pylist())} if previous else None
@@ -202,7 +210,7 @@ def relink(store: EventStore, *, full: bool = False, train: bool = False, engine
     merges = sum(1 for c in assignment.changes if c.change == "merge")
     splits = len(assignment.changes) - merges
     persons = len(set(assignment.person_of.values()))
-    run = ResolutionRun(method, str(model_version) if model_version else None, events.num_rows, persons, merges, splits)
+    run = ResolutionRun(method, str(model_version) if model_version else None, event_count, persons, merges, splits)
     with store.unit_of_work():
         run_id = store.replace_identities(assignments, assignment.changes, run)
         failpoint("resolve.identities_written")
@@ -212,7 +220,7 @@ def relink(store: EventStore, *, full: bool = False, train: bool = False, engine
     where = engine_description(engine)
     if steps and engine is not None and engine.name != "duckdb":
         notes.append(f"{' and '.join(steps)} ran on {where}; clustering, person ids and review routing in this process")
-    return ResolveReport(method, events.num_rows, persons, merges, splits, run_id, model_version, queued, notes,
+    return ResolveReport(method, event_count, persons, merges, splits, run_id, model_version, queued, notes,
                          engine=where if steps else "duckdb", engine_steps=tuple(steps))
 
 
