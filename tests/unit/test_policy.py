@@ -90,7 +90,7 @@ EXPECTED: dict[Action, tuple[set[str], bool]] = {  # action: (roles allowed, pur
 INTERNAL_STEPS = {
     "resolve.ensure_resolved", "resolve.relink", "resolve.unresolved_count", "resolve.review_constraints",
     "stays.person_groups", "stays.unsettled_links", "stays.determine_stays", "report.stay_facts",
-    "stays.determine_stays_table", "stays.stay_inputs",
+    "stays.determine_stays_table", "stays.stay_inputs", "stays.map_stays",
     "evaluate.measure_accuracy", "evaluate.determinations_with_true_identities", "review.find_item",
     "lookup.nearest_unlinked_exits", "audit.log_origin", "lookup.person_stays", "lookup.persons_stays",
     "lookup.persons_records_and_stays", "lookup.same_day_holders", "lookup.copied_number_records",

@@ -50,6 +50,7 @@ _EVENT_COLUMNS = ", ".join(FIELDS)
 # Up to this many keys, a lookup lists them as values, so DuckDB fetches the rows through the key's index (its
 # default index_scan_max_count); beyond, a join scanning the table is cheaper.
 _INDEX_LOOKUP_MAX = 2048
+CHECKPOINT_THRESHOLD = "256MB"  # see DuckDBStore.__init__
 
 
 def _keys_in(column: str, keys: list[str]) -> tuple[str, list]:
@@ -156,7 +157,9 @@ class DuckDBStore(EventStore):
         self.clock = clock
         self._depth = 0
         self._tail: tuple[int, str, Frontier] | None = None  # the audit log's end; this process is the only writer
-        self._config = dict(duckdb_config or {})
+        # Checkpoint after 256 MB of write-ahead log, not DuckDB's 16 MB: each checkpoint rewrites the events'
+        # primary-key index, so at ten million events frequent checkpoints made a bulk ingest's commits its cost.
+        self._config = {"checkpoint_threshold": CHECKPOINT_THRESHOLD, **(duckdb_config or {})}
         self._con = self._connect()
         if not read_only:
             self._remove_stale_compaction()

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from datetime import date
 from pathlib import Path
 from typing import TextIO
 
 from stayledger.domain.access import AccessContext, Action
+from stayledger.domain.stays import StayDetermination
 from stayledger.storage.arrow_events import table_to_events
 from stayledger.storage.base import EventStore
 from stayledger.usecases.accountability import operation
 from stayledger.usecases.resolve import ensure_resolved
-from stayledger.usecases.stays import determine_stays
+from stayledger.usecases.stays import map_stays
 
 IDENTITY_HEADER = ("event_id", "person_id")
 STAYS_HEADER = (
@@ -89,25 +91,34 @@ def export_stays(store: EventStore, ctx: AccessContext, as_of: date, out: Path, 
 def _write_stays(store: EventStore, as_of: date, out: Path, pack: str) -> int:
     count = 0
     with _open(out) as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(STAYS_HEADER)
-        for stay in determine_stays(store, as_of, pack=pack):
-            writer.writerow(
-                (
-                    stay.arrival_event_id,
-                    stay.person_id,
-                    stay.status.value,
-                    stay.authorized_until.isoformat() if stay.authorized_until else "",
-                    stay.overstay_days,
-                    stay.admission_class,
-                    stay.departure_event_id or "",
-                    stay.closed_by.value,
-                    stay.held_because.value if stay.held_because else "",
-                    "true" if stay.pending else "false",
-                    stay.rule_pack,
-                    stay.rule_version,
-                    stay.evidence_summary(),
-                )
-            )
-            count += 1
+        csv.writer(handle, lineterminator="\n").writerow(STAYS_HEADER)
+        for rows, written in map_stays(store, as_of, stays_csv_rows, pack=pack):
+            handle.write(rows)
+            count += written
     return count
+
+
+def stays_csv_rows(stays: list[StayDetermination]) -> tuple[str, int]:
+    """The stays as rows of the stays CSV (``STAYS_HEADER``), and how many (made in a worker process: text is
+    cheap to send back)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for stay in stays:
+        writer.writerow(
+            (
+                stay.arrival_event_id,
+                stay.person_id,
+                stay.status.value,
+                stay.authorized_until.isoformat() if stay.authorized_until else "",
+                stay.overstay_days,
+                stay.admission_class,
+                stay.departure_event_id or "",
+                stay.closed_by.value,
+                stay.held_because.value if stay.held_because else "",
+                "true" if stay.pending else "false",
+                stay.rule_pack,
+                stay.rule_version,
+                stay.evidence_summary(),
+            )
+        )
+    return buffer.getvalue(), len(stays)

@@ -8,10 +8,13 @@ the main process appends.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
 import threading
+from collections import deque
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +44,7 @@ if TYPE_CHECKING:
 DEFAULT_CHUNK = 50_000
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024  # below this, starting worker processes costs more than it saves
 PARALLEL_CHUNK_BYTES = 8 * 1024 * 1024
+IN_FLIGHT_PER_WORKER = 3
 EXAMPLE_LIMIT = 5
 
 
@@ -217,22 +221,35 @@ def _validate_jsonl_range(origin: str, path: str, start: int, end: int, first_li
 def _ingest_jsonl_parallel(
     op: Operation, path: Path, report: IngestReport, *, workers: int, progress: Callable[[int], None] | None = None
 ) -> IngestReport:
-    """Validate byte ranges of a JSON Lines file in worker processes; append in file order here."""
+    """Validate byte ranges of a JSON Lines file in worker processes; append in file order here.
+
+    At most ``IN_FLIGHT_PER_WORKER`` ranges per worker wait validated or in validation: when appending is the
+    slower side, validated chunks would otherwise pile up in memory (gigabytes at ten million events)."""
     ranges = list(_byte_ranges(path, PARALLEL_CHUNK_BYTES))
+    pending: deque[tuple[int, Future[ValidatedChunk]]] = deque()
     with worker_pool(workers) as pool, path.open("rb") as handle:
-        futures = []
         line = 1
-        for start, end in ranges:  # submit as soon as each range's first line number is known
-            futures.append(pool.submit(_validate_jsonl_range, path.name, str(path), start, end, line))
+
+        def submit(start: int, end: int) -> None:
+            nonlocal line
+            pending.append((end, pool.submit(_validate_jsonl_range, path.name, str(path), start, end, line)))
             handle.seek(start)
             line += handle.read(end - start).count(b"\n")
+
+        waiting = iter(ranges)
         try:
-            for (_, end), future in zip(ranges, futures):
-                _append(op, report, future.result())
+            for start, end in itertools.islice(waiting, workers * IN_FLIGHT_PER_WORKER):
+                submit(start, end)
+            while pending:
+                end, future = pending.popleft()
+                chunk = future.result()
+                for start, next_end in itertools.islice(waiting, 1):  # keep the workers busy while this appends
+                    submit(start, next_end)
+                _append(op, report, chunk)
                 if progress is not None:
                     progress(end)
         except BaseException:
-            for future in futures:
+            for _, future in pending:
                 future.cancel()
             raise
     return _finish(report)

@@ -7,9 +7,12 @@ with that candidate named in the evidence.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import itertools
+import os
+from collections import defaultdict, deque
+from concurrent.futures import Future
 from datetime import date
-from typing import Collection, Iterator, Mapping
+from typing import Callable, Collection, Iterator, Mapping, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -26,7 +29,9 @@ from stayledger.rules.determination import (  # noqa: F401 - re-exported: the pe
 from stayledger.storage.arrow_events import EVENT_SCHEMA, table_to_events
 from stayledger.storage.arrow_stays import stays_to_table
 from stayledger.storage.base import EventStore
+from stayledger.worker_processes import worker_pool
 
+T = TypeVar("T")
 EXIT_KINDS = frozenset({"departure", "departure_report"})
 
 
@@ -99,25 +104,78 @@ def determine_stays(store: EventStore, as_of: date, *, pack: str = "us") -> Iter
     Persons are read a table of a few hundred thousand events at a time (``resolved_events_by_person``): Python
     objects for ten million events would not fit in memory; the open review queue's exits are read once.
     """
-    rules = get_pack(pack)
+    unsettled, exits_named = _review_context(store)
+    for table in store.resolved_events_by_person():
+        yield from _stays_of_table(table, as_of, pack, unsettled, exits_named)
+
+
+def map_stays(
+    store: EventStore, as_of: date, render: Callable[[list[StayDetermination]], T], *, pack: str = "us",
+    workers: int | None = None, rows_per_table: int = 250_000,
+) -> Iterator[T]:
+    """``render`` of each table's worth of ``determine_stays``, in the same order, determined in ``workers`` worker
+    processes when the ledger is large (a module-level ``render`` whose result is cheap to send back: text, Arrow;
+    sending the determinations themselves would cost more than making them)."""
+    unsettled, exits_named = _review_context(store)
+    tables = store.resolved_events_by_person(rows_per_table)
+    workers = workers if workers is not None else min(2, os.cpu_count() or 1)
+    first = next(tables, None)
+    if first is None:
+        return
+    second = next(tables, None)
+    if workers < 2 or second is None:  # one table: worker processes would only add their start-up
+        for table in (first, second):
+            if table is not None:
+                yield render(list(_stays_of_table(table, as_of, pack, unsettled, exits_named)))
+        yield from (render(list(_stays_of_table(t, as_of, pack, unsettled, exits_named))) for t in tables)
+        return
+    pending: deque[Future[T]] = deque()
+    with worker_pool(workers) as pool:
+        try:
+            for table in itertools.chain((first, second), tables):
+                pending.append(pool.submit(_render_stays_of_table, table, as_of, pack, unsettled, exits_named, render))
+                if len(pending) > workers * 2:  # bounded: each waiting table holds its events
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def _review_context(store: EventStore) -> tuple[UnsettledLinks, dict[str, Event]]:
+    """The open review queue's unsettled links, and the exits it names as possible departures of other persons."""
     unsettled = unsettled_links(store)
     named = {event_id for exits in unsettled.exits_elsewhere.values() for event_id, _ in exits}
-    exits_named = {e.event_id: e for e in store.events_by_id(sorted(named))}
-    for table in store.resolved_events_by_person():
-        persons = table.column("person_id").to_pylist()
-        linked = table.column("link_probability").to_pylist()
-        groups: dict[str, list[Event]] = defaultdict(list)
-        probabilities: dict[str, float] = {}
-        for event, person, probability in zip(table_to_events(table), persons, linked):
-            groups[person].append(event)
-            if probability is not None:
-                probabilities[event.event_id] = probability
-        events_by_id = {**exits_named, **{e.event_id: e for events in groups.values() for e in events}}
-        for person_id in groups:  # in ascending order, as the store gives them
-            yield from determine_person(
-                rules, person_id, groups[person_id], as_of,
-                probabilities=probabilities, unsettled=unsettled, events_by_id=events_by_id,
-            )
+    return unsettled, {e.event_id: e for e in store.events_by_id(sorted(named))}
+
+
+def _render_stays_of_table(
+    table: pa.Table, as_of: date, pack: str, unsettled: UnsettledLinks, exits_named: dict[str, Event],
+    render: Callable[[list[StayDetermination]], T],
+) -> T:
+    return render(list(_stays_of_table(table, as_of, pack, unsettled, exits_named)))
+
+
+def _stays_of_table(
+    table: pa.Table, as_of: date, pack: str, unsettled: UnsettledLinks, exits_named: Mapping[str, Event]
+) -> Iterator[StayDetermination]:
+    """The stays of the persons whose resolved events (all of them, grouped by person) this table holds."""
+    rules = get_pack(pack)
+    persons = table.column("person_id").to_pylist()
+    linked = table.column("link_probability").to_pylist()
+    groups: dict[str, list[Event]] = defaultdict(list)
+    probabilities: dict[str, float] = {}
+    for event, person, probability in zip(table_to_events(table), persons, linked):
+        groups[person].append(event)
+        if probability is not None:
+            probabilities[event.event_id] = probability
+    events_by_id = {**exits_named, **{e.event_id: e for events in groups.values() for e in events}}
+    for person_id in groups:  # in ascending order, as the store gives them
+        yield from determine_person(
+            rules, person_id, groups[person_id], as_of,
+            probabilities=probabilities, unsettled=unsettled, events_by_id=events_by_id,
+        )
 
 
 def determine_stays_table(store: EventStore, as_of: date, *, pack: str = "us") -> pa.Table:
