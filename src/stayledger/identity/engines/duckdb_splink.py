@@ -7,6 +7,8 @@ since a new connection per event would cost more than the lookup. Splink is impo
 
 from __future__ import annotations
 
+import os
+import tempfile
 import threading
 import weakref
 from typing import TYPE_CHECKING, Any, Final
@@ -27,12 +29,21 @@ DUCKDB_THREADS: Final = 2
 DUCKDB_MEMORY_LIMIT: Final = "2500MB"
 
 
+# Batch prediction scores the blocked pairs of this many events' worth of left-hand records at a time (Splink's
+# chunks): unchunked, ten million events' pairs joined to their features spilled tens of gigabytes to disk.
+PREDICT_EVENTS_PER_CHUNK: Final = 2_000_000
+
+
 def connect() -> duckdb.DuckDBPyConnection:
-    """A fresh in-memory DuckDB connection within the linkage's thread and memory budget."""
+    """A fresh in-memory DuckDB connection within the linkage's thread and memory budget; what does not fit spills
+    to the system's temporary directory (DuckDB's default, ``.tmp`` in whatever directory the process runs in,
+    may be read-only or the user's own folder)."""
     con = duckdb.connect(":memory:")
     con.execute(f"SET threads = {DUCKDB_THREADS}")
     con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+    con.execute("SET temp_directory = ?", [os.path.join(tempfile.gettempdir(), f"stayledger-linkage-{os.getpid()}")])
     con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")  # the command's own progress is shown, not a query's
     return con
 
 
@@ -70,7 +81,9 @@ class DuckDBSplinkEngine:
         try:
             settings = dict(model.settings, retain_matching_columns=False, retain_intermediate_calculation_columns=False)
             linker = _linker(features, settings, con)
-            predictions = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
+            chunks = -(-features.num_rows // PREDICT_EVENTS_PER_CHUNK)
+            predictions = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never",
+                                                   **({"num_chunks_left": chunks, "num_chunks_right": 1} if chunks > 1 else {}))
             table = con.sql(
                 "SELECT unique_id_l AS event_id_l, unique_id_r AS event_id_r, "
                 "CAST(match_probability AS DOUBLE) AS match_probability, CAST(match_weight AS DOUBLE) AS match_weight "
