@@ -222,6 +222,8 @@ class PostgresStore(EventStore):
 
         return PostgresState(self._pool)
 
+    concurrent_writers = True  # each thread's unit of work has its own connection; the locks order the writers
+
     def reader(self) -> "PostgresStore":
         """This store: each thread already works on a pooled connection and transaction of its own."""
         return self
