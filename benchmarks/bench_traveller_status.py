@@ -127,12 +127,12 @@ def main() -> None:
                     into.append(elapsed)
                 assert found is expected or not expected, details  # a wrong birth date never finds anyone
         stop.set()
+        if args.posting:
+            poster.join(timeout=120)  # its group done: the store's connection is free again
         print(f"{'DuckDB' if not args.db else 'PostgreSQL'}, {store.event_count():,} events"
               + (f"; meanwhile {posted[0]:,} events posted in groups of 15" if args.posting else "; nothing else running"))
         print("  " + summary("found", hits))
         print("  " + summary("not found (birth date a day off)", misses))
-        if args.posting:
-            poster.join(timeout=60)
         store.close()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
