@@ -1,10 +1,9 @@
 """Where a group of posted events spends its time: the service's write path, step by step and statement by statement.
 
 The service commits the posts waiting at one moment as one group (api/ledger.py `_together` →
-`record_posted_together`), their linking prepared beside the writer (`linkable_events` → `LiveLinker.prepare`).
-This script runs that path directly, without HTTP, on a copy of a built ledger, and prints per group: the wall
-time (p50, p99), the writer's turn (the wall time without the preparation), the time of each step and store call
-(median per group) and how many SQL statements the store ran.
+`record_posted_together`). This script runs that path directly, without HTTP, on a copy of a built ledger, and prints
+per group: the wall time (p50, p99), the time of each step and store call (median per group) and how many SQL
+statements the store ran.
 
 Usage: python benchmarks/bench_post_group.py [--workdir bench-api] [--group 15] [--groups 40] [--db postgresql://…/EMPTY]
 (the ledger is the one benchmarks/bench_api.py builds in --workdir; --db: copied to that empty PostgreSQL database
@@ -172,37 +171,24 @@ def main() -> None:
         timings = Timings()
         instrument(store, timings)
         walls: list[float] = []
-        turns: list[float] = []  # without the preparation, which the service does beside the writer
-        try:
-            from stayledger.usecases.ingest import linkable_events
-        except ImportError:  # older code (a before/after comparison): prepared inside the writer's turn
-            linkable_events = None  # type: ignore[assignment]
         feed = iter(held)
         for _ in range(args.groups + 2):  # the first two groups warm caches up and are not counted
             posted = [PostedEvents(AccessContext(f"feed-{i}", Role.INGEST), "api", [next(feed)]) for i in range(args.group)]
             started = time.perf_counter()
-            prepared = None
-            if linkable_events is not None:  # as the service's preparer does, beside the writer
-                prepared = live.prepare(linkable_events(posted))
-            turn = time.perf_counter()
             live.valid_for(store)  # the writer's catch-up outside the lock
             with store.unit_of_work():
-                results = (record_posted_together(store, posted, as_of=AS_OF, live=live, prepared=prepared)
-                           if prepared is not None else record_posted_together(store, posted, as_of=AS_OF, live=live))
+                results = record_posted_together(store, posted, as_of=AS_OF, live=live)
                 committing = time.perf_counter()
             ended = time.perf_counter()
             timings.add("commit", ended - committing)
             walls.append(ended - started)
-            turns.append(ended - turn)
             timings.add("whole group", ended - started)
-            timings.add("the writer's turn", ended - turn)
             assert all(not isinstance(r, BaseException) and r.accepted == 1 for r in results), results
             timings.next_group()
-        walls, turns, groups, counts = walls[2:], turns[2:], timings.groups[2:], timings.statements_per_group[2:]
+        walls, groups, counts = walls[2:], timings.groups[2:], timings.statements_per_group[2:]
         print(f"groups of {args.group} posts: {len(walls)}; wall p50 {statistics.median(walls) * 1000:.0f} ms, "
-              f"p99 {percentile(walls, 0.99) * 1000:.0f} ms; the writer's turn (the rest prepared beside it) p50 "
-              f"{statistics.median(turns) * 1000:.0f} ms, p99 {percentile(turns, 0.99) * 1000:.0f} ms; SQL statements "
-              f"per group: median {statistics.median(counts):.0f} (min {min(counts)}, max {max(counts)})")
+              f"p99 {percentile(walls, 0.99) * 1000:.0f} ms; SQL statements per group: median "
+              f"{statistics.median(counts):.0f} (min {min(counts)}, max {max(counts)})")
         names = sorted({name for group in groups for name in group})
         print("| step or store call | calls per group | median ms per group | max ms |")
         print("|---|---|---|---|")

@@ -39,7 +39,7 @@ def post_while_the_writer_is_busy(ledger: Ledger, records: list[dict]) -> dict[i
     for caller in callers:
         caller.start()
     deadline = time.monotonic() + 10
-    while ledger.waiting() < len(records) and time.monotonic() < deadline:
+    while ledger._jobs.qsize() < len(records) and time.monotonic() < deadline:
         time.sleep(0.01)
     release.set()
     for thread in [holder, *callers]:
@@ -152,18 +152,18 @@ def test_a_read_waiting_with_posts_is_answered_before_their_linking(trained, tmp
                for i in range(4)]
     for poster in posters:
         poster.start()
-    while ledger.waiting() < len(posters):
+    while ledger._jobs.qsize() < len(posters):
         time.sleep(0.01)
     reader = threading.Thread(target=ledger.read, args=(lambda r: look_up_person(r, officer, person, TODAY),))
     reader.start()  # queued after the posts
-    while ledger.waiting() < len(posters) + 1:
+    while ledger._jobs.qsize() < len(posters) + 1:
         time.sleep(0.01)
     release.set()
     for thread in [holder, *posters, reader]:
         thread.join(30)
     order = [(e["action"], e["actor"]) for e in entries_after(store, before)]
     assert order[0] == ("person.view", "officer-9") and len(order) == 5, order
-    assert ledger.groups == 1 and ledger.grouped_jobs == 4  # the read's entry alone before, then the four posts together
+    assert ledger.groups == 2  # the read's entry alone, then the four posts together
     ledger.close()
 
 
@@ -193,47 +193,3 @@ def test_on_postgresql_a_read_commits_its_own_entry_without_waiting_for_the_writ
     assert [(e["action"], e["actor"]) for e in entries] == [("traveller.status", traveller.actor)]
     ledger.close()
     store.close()
-
-
-def test_the_next_posts_are_prepared_for_linking_while_the_writer_records_a_group(trained, tmp_path, monkeypatch):
-    """Scoring a group against the resolved events is done beside the writer, not in its turn."""
-    import stayledger.usecases.ingest as ingest
-
-    base, held = trained
-    store = copy(base, tmp_path, "pipeline.duckdb")
-    ledger = Ledger(store, None, today=lambda: TODAY)
-    ledger.warm_up()
-    writing, release = threading.Event(), threading.Event()
-    append = ingest._append_parts
-
-    def slow_append(store, chunks):
-        writing.set()
-        release.wait(30)
-        return append(store, chunks)
-
-    monkeypatch.setattr(ingest, "_append_parts", slow_append)
-    prepared_for: list[tuple[str, list[str]]] = []
-    prepare = LiveLinker.prepare
-
-    def watched_prepare(live, events):
-        prepared_for.append((threading.current_thread().name, [e.event_id for e in events]))
-        return prepare(live, events)
-
-    monkeypatch.setattr(LiveLinker, "prepare", watched_prepare)
-    first = threading.Thread(target=ledger.post, args=(as_role(Role.INGEST, actor="feed-1"), "api", [held[0]]))
-    first.start()
-    assert writing.wait(30)  # the writer is recording the first post
-    second = threading.Thread(target=ledger.post, args=(as_role(Role.INGEST, actor="feed-2"), "api", [held[1]]))
-    second.start()
-    deadline = time.monotonic() + 10
-    while len(prepared_for) < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    prepared_while_writing = list(prepared_for)
-    release.set()
-    for thread in (first, second):
-        thread.join(30)
-    assert prepared_while_writing == [("stayledger-preparer", [held[0]["event_id"]]),
-                                      ("stayledger-preparer", [held[1]["event_id"]])]
-    assert len(prepared_for) == 2  # used as prepared: the writer does not score them again
-    assert set(store.assignments_for([held[0]["event_id"], held[1]["event_id"]])) == {held[0]["event_id"], held[1]["event_id"]}
-    ledger.close()

@@ -9,11 +9,6 @@
 - Posted events and audit entries waiting at the same moment are committed together, as one unit of work (group
   commit): sixteen carriers posting one event each cost one append, one linking pass and one commit, not sixteen.
   If such a group fails, each of its parts is run again on its own, so one caller's failure is nobody else's.
-- Posts pass a preparer thread on their way to the writer: it scores a group's events against the live linker's
-  resolved events (``LiveLinker.prepare``: nothing the writer does changes those scores) while the writer records
-  the group before, so that the writer's turn per group is shorter. It takes the posts waiting once the writer
-  has taken the previous group (or is idle), not while the writer runs a job of another kind, so posts that wait
-  together still go together.
 """
 
 from __future__ import annotations
@@ -84,15 +79,6 @@ class _Post(_Job):
     groupable: bool = True
 
 
-@dataclass
-class _Posts(_Job):
-    """Posts taken together by the preparer, with their linking prepared (None: the writer prepares it)."""
-
-    posts: list[_Post] = field(default_factory=list)
-    prepared: Any = None
-    groupable: bool = True
-
-
 class Ledger:
     """The one store of this process and the threads around it (see the module's docstring)."""
 
@@ -113,11 +99,7 @@ class Ledger:
         if first is not None:
             self._readers.put(first)
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._incoming: queue.SimpleQueue[Any] = queue.SimpleQueue()  # posts, on their way to the preparer
-        self._holding = 0  # posts the preparer has taken and not yet handed to the writer
-        self._may_take = threading.Event()  # set: the writer is idle or has taken the previous posts
         self._writer: threading.Thread | None = None  # started by the first write, again after close()
-        self._preparer: threading.Thread | None = None  # started and stopped with the writer
         self._writer_lock = threading.Lock()
         self.groups = 0  # groups committed, and the jobs in them (for the benchmark's figures)
         self.grouped_jobs = 0
@@ -153,7 +135,7 @@ class Ledger:
     def post(self, ctx: AccessContext, origin: str, records: list[object]) -> "RecordedEvents":
         """Record a caller's events, possibly together with other callers' waiting at the same moment."""
         job = _Post(ctx=ctx, origin=origin, records=records)
-        self._submit(job, self._incoming)
+        self._submit(job)
         return job.future.result()  # type: ignore[no-any-return]
 
     def _commit_audit(self, records: list[AuditRecord]) -> None:
@@ -178,25 +160,17 @@ class Ledger:
     def close(self) -> None:
         """Stop the writer once the jobs before this call are done (a later write starts it again)."""
         with self._writer_lock:
-            if self._writer is not None and self._preparer is not None:
-                self._incoming.put(_STOP)  # the preparer hands on the posts before it, then stops the writer
-                self._preparer.join()
+            if self._writer is not None:
+                self._jobs.put(_STOP)
                 self._writer.join()
-                self._writer = self._preparer = None
+                self._writer = None
 
-    def waiting(self) -> int:
-        """Jobs given to the ledger that its writer has not taken yet."""
-        return self._jobs.qsize() + self._incoming.qsize() + self._holding
-
-    def _submit(self, job: _Job, into: "queue.SimpleQueue[Any] | None" = None) -> None:
+    def _submit(self, job: _Job) -> None:
         with self._writer_lock:
             if self._writer is None:
-                self._may_take.clear()  # set by the writer once it waits for work
                 self._writer = threading.Thread(target=self._write_loop, name="stayledger-writer", daemon=True)
-                self._preparer = threading.Thread(target=self._prepare_loop, name="stayledger-preparer", daemon=True)
                 self._writer.start()
-                self._preparer.start()
-            (into if into is not None else self._jobs).put(job)
+            self._jobs.put(job)
 
     # --- callers ---------------------------------------------------------------------------
     def caller(self, token: str) -> tuple[str, str] | None:
@@ -218,84 +192,37 @@ class Ledger:
     def forget_tokens(self) -> None:
         self._tokens.clear()
 
-    # --- the preparer ----------------------------------------------------------------------
-    def _prepare_loop(self) -> None:
-        while True:
-            first = self._incoming.get()
-            if first is _STOP:
-                self._jobs.put(_STOP)
-                return
-            self._holding = 1
-            self._may_take.wait()  # the writer took the posts before (or waits): these will be the next group
-            self._may_take.clear()
-            posts, stop = [first], False
-            while len(posts) < GROUP_LIMIT:
-                try:
-                    waiting = self._incoming.get_nowait()
-                except queue.Empty:
-                    break
-                if waiting is _STOP:
-                    stop = True
-                    break
-                posts.append(waiting)
-            self._holding = len(posts)
-            job = _Posts(posts=posts, prepared=self._prepared(posts))
-            self._jobs.put(job)
-            self._holding = 0
-            if stop:
-                self._jobs.put(_STOP)
-                return
-
-    def _prepared(self, posts: list[_Post]) -> Any:
-        """The linking of these posts' events, prepared beside the writer (None: the writer prepares it itself)."""
-        from stayledger.usecases.ingest import PostedEvents, linkable_events
-
-        try:
-            events = linkable_events([PostedEvents(p.ctx, p.origin, p.records) for p in posts])  # type: ignore[arg-type]
-            return self.live.prepare(events)
-        except Exception:  # noqa: BLE001 - the writer prepares it again, and reports what fails then
-            _log.debug("preparing posts beside the writer failed", exc_info=True)
-            return None
-
     # --- the writer ------------------------------------------------------------------------
     def _write_loop(self) -> None:
         carried: Any = None
         while True:
-            if carried is None and self._jobs.empty():
-                self._may_take.set()  # idle: the preparer may hand over what waits
             job = carried if carried is not None else self._jobs.get()
             carried = None
             if job is _STOP:
                 return
             if not job.groupable:
-                self._may_take.clear()  # posts arriving meanwhile wait together for the end of this job
                 self._alone(job)
                 continue
-            self._may_take.set()  # the preparer may take the next posts while these are written
             group = [job]
             while len(group) < GROUP_LIMIT:
                 try:
                     waiting = self._jobs.get_nowait()
                 except queue.Empty:
                     break
-                if waiting is _STOP or not waiting.groupable or (
-                        isinstance(waiting, _Posts) and any(isinstance(j, _Posts) for j in group)):
-                    carried = waiting  # one group of posts at a time: each was prepared as a whole
+                if waiting is _STOP or not waiting.groupable:
+                    carried = waiting
                     break
                 group.append(waiting)
-            posts = [job for job in group if isinstance(job, _Posts)]
-            if posts:
+            if any(isinstance(waiting, _Post) for waiting in group):
                 self._catch_up()
             try:
-                if len(group) == 1 and posts and len(posts[0].posts) == 1:
-                    self._alone(posts[0].posts[0], posts[0].prepared)
-                elif len(group) == 1 and not posts:
+                if len(group) == 1:
                     self._alone(job)
                 else:
                     self._together(group)
             except Exception as exc:  # a bug here must not leave callers waiting for ever
                 _log.exception("the writer failed")
-                for waiting in [j for g in group for j in (g.posts if isinstance(g, _Posts) else [g])]:
+                for waiting in group:
                     if not waiting.future.done():
                         waiting.future.set_exception(exc)
 
@@ -310,8 +237,6 @@ class Ledger:
     def _together(self, group: list[Any]) -> None:
         from stayledger.usecases.ingest import PostedEvents, record_posted_together
 
-        prepared = next((job.prepared for job in group if isinstance(job, _Posts)), None)
-        group = [j for job in group for j in (job.posts if isinstance(job, _Posts) else [job])]
         posts = [job for job in group if isinstance(job, _Post)]
         audits = [job for job in group if isinstance(job, _Audit)]
         if posts and audits:  # reads waiting for their entries are answered first, not after the posts' linking
@@ -322,7 +247,7 @@ class Ledger:
             with self.store.unit_of_work():
                 results = record_posted_together(
                     self.store, [PostedEvents(job.ctx, job.origin, job.records) for job in posts],
-                    as_of=self.today(), live=self.live, pack=self.pack, prepared=prepared) if posts else []
+                    as_of=self.today(), live=self.live, pack=self.pack) if posts else []
                 if records:  # after the posts: locks in one order (identities, audit) in every worker
                     self.store.append_audit(records)
         except BaseException as exc:  # nothing of the group was kept: each part again, on its own
@@ -341,7 +266,7 @@ class Ledger:
             else:
                 job.future.set_result(result)
 
-    def _alone(self, job: Any, prepared: Any = None) -> None:
+    def _alone(self, job: Any) -> None:
         from stayledger.usecases.ingest import record_events
 
         try:
@@ -353,7 +278,7 @@ class Ledger:
             else:
                 assert job.ctx is not None
                 result = record_events(self.store, job.ctx, job.origin, job.records, as_of=self.today(),
-                                       live=self.live, pack=self.pack, prepared=prepared)
+                                       live=self.live, pack=self.pack)
         except BaseException as exc:  # the caller's thread raises it
             job.future.set_exception(exc)
         else:

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from stayledger.audit.log import AuditRecord
 
-    from stayledger.usecases.resolve import LiveLinker, PreparedLinks
+    from stayledger.usecases.resolve import LiveLinker
 
     from stayledger.formats.airports import AirportTable
     from stayledger.formats.mapping import TabularMapping
@@ -386,17 +386,16 @@ class RecordedEvents:
 
 def record_events(
     store: EventStore, ctx: AccessContext, origin: str, records: list[object], *, as_of: "date",
-    live: "LiveLinker | None" = None, pack: str = "us", prepared: "PreparedLinks | None" = None,
+    live: "LiveLinker | None" = None, pack: str = "us",
 ) -> RecordedEvents:
     """Append a batch from a port or carrier system, link each new event and re-determine its person's stays.
 
     One unit of work: the events, their quarantine entries, the links and the audit entry commit together, so a
     caller that gets an answer can rely on it; a caller that gets an error may simply send the batch again.
-    ``live``: the service's linker kept between requests (rebuilt here when the ledger changed under it);
-    ``prepared``: as for ``record_posted_together``.
+    ``live``: the service's linker kept between requests (rebuilt here when the ledger changed under it).
     """
     with operation(store, ctx, Action.INGEST_EVENTS, origin=origin, records=len(records)) as op:
-        return _record(store, [(op, _raw_records(records))], as_of, live, pack, prepared)[0]
+        return _record(store, [(op, _raw_records(records))], as_of, live, pack)[0]
 
 
 @dataclass(frozen=True)
@@ -408,30 +407,14 @@ class PostedEvents:
     records: list[object]
 
 
-def linkable_events(posted: list[PostedEvents]) -> list[Event]:
-    """The events ``record_posted_together`` will link for these batches, in its order: what ``LiveLinker.prepare``
-    can work on ahead, while the writer still records the group before (nothing is written or audited here)."""
-    events: list[Event] = []
-    for batch in posted:
-        try:
-            authorize(batch.ctx, Action.INGEST_EVENTS)
-        except AccessDenied:
-            continue
-        events.extend(_validated(batch.origin, _raw_records(batch.records))[1])
-    return events
-
-
 def record_posted_together(
     store: EventStore, posted: list[PostedEvents], *, as_of: "date", live: "LiveLinker | None" = None, pack: str = "us",
-    prepared: "PreparedLinks | None" = None,
 ) -> list[RecordedEvents | AccessDenied]:
     """Several callers' batches in one unit of work: one append, one linking pass, one read per step.
 
     Each caller is authorised and audited as its own operation (a refusal is logged and returned in its place).
     All or nothing: on an error every batch is rolled back, nothing of them is audited, and the error is raised;
     the caller must then record each batch on its own with ``record_events``, which audits its own outcome.
-    ``prepared``: ``live.prepare(linkable_events(posted))``, done ahead (else done here; unused if the linker
-    was rebuilt since).
     """
     results: list[RecordedEvents | AccessDenied | None] = [None] * len(posted)
     ops: dict[int, Operation] = {}
@@ -448,8 +431,7 @@ def record_posted_together(
     results_of: dict[int, RecordedEvents] = {}
     with store.unit_of_work():  # the audit after the events: every worker takes its locks in one order
         if ops:
-            recorded = _record(store, [(ops[i], _raw_records(posted[i].records)) for i in ops], as_of, live, pack,
-                               prepared)
+            recorded = _record(store, [(ops[i], _raw_records(posted[i].records)) for i in ops], as_of, live, pack)
             results_of = dict(zip(ops, recorded))
         store.append_audit([*refusals, *(op.record(op.outcome) for op in ops.values())])
     for i, result in results_of.items():
@@ -476,8 +458,7 @@ def record_manifest(
 
 
 def _record(
-    store: EventStore, parts: list[tuple[Operation, list[RawRecord]]], as_of: "date", live: "LiveLinker | None", pack: str,
-    prepared: "PreparedLinks | None" = None,
+    store: EventStore, parts: list[tuple[Operation, list[RawRecord]]], as_of: "date", live: "LiveLinker | None", pack: str
 ) -> list[RecordedEvents]:
     """Validate, append and link each part's records, then determine the stays of every person they touch."""
     from stayledger.usecases.lookup import persons_stays
@@ -487,8 +468,7 @@ def _record(
     chunks = [chunk for chunk, _ in validated]
     valid = [event for _, events in validated for event in events]  # in batch order (each chunk's batch is these)
     # Scoring against the resolved events is done before the lock; under it, only what was linked meanwhile.
-    if prepared is None and live is not None:
-        prepared = live.prepare(valid)
+    prepared = live.prepare(valid) if live is not None else None
     store.lock_identities()  # another worker linking now would not see these events, nor we its: one at a time
     use_live = live is not None and live.valid_for(store)
     if live is not None and not use_live:

@@ -575,8 +575,7 @@ class LiveLinker:
     def prepare(self, events: list[Event]) -> PreparedLinks | None:
         """Link-time work done ahead, outside the identity lock (see ``RealtimeLinker.prepare``): the lock serialises
         every worker's linking, so time spent under it is everyone's wait. None when there is no linker yet."""
-        linker = self._linker  # read once: the writer may rebuild it meanwhile (the result is then not used)
-        return linker.prepare(events) if linker is not None else None
+        return self._linker.prepare(events) if self._linker is not None else None
 
     def link(self, store: EventStore, events: list[Event], appended: int, *, all_new: bool = False,
              prepared: PreparedLinks | None = None) -> dict[str, IdentityAssignment]:
