@@ -3,8 +3,8 @@
 - A read runs on a reader connection of its own (when the backend has them), beside other reads and the writes.
   The answer is released only once its audit entries are committed (an answer never leaves without its entry).
   On an embedded store they are handed to the writer; where writers may commit beside each other (PostgreSQL,
-  whose locks order the audit chain) the reader commits them itself, so a lookup does not wait for the linking of
-  a group of posts.
+  whose locks order the audit chain) the reader commits them itself, so a lookup waits at most for a group's
+  commit (a group takes the audit lock last), not for its linking.
 - Every write runs on one writer thread, one after the other, as the embedded database has one writer.
 - Posted events and audit entries waiting at the same moment are committed together, as one unit of work (group
   commit): sixteen carriers posting one event each cost one append, one linking pass and one commit, not sixteen.
