@@ -76,3 +76,24 @@ def test_a_reader_sees_what_is_committed_and_nothing_before(tmp_path):
         store.append_events(batch(arrival("b")), [])
         assert [e.event_id for e in reader.events_by_id(["a", "b"])] == ["a"]
     assert [e.event_id for e in reader.events_by_id(["a", "b"])] == ["a", "b"]
+
+
+def test_a_ledger_from_before_the_person_index_reads_its_persons_through_it_in_append_order(tmp_path, monkeypatch):
+    import stayledger.storage.duckdb_store as duckdb_store
+    from stayledger.storage.base import IdentityAssignment
+
+    path = tmp_path / "old.duckdb"
+    monkeypatch.setattr(duckdb_store, "MIGRATIONS", {v: s for v, s in MIGRATIONS.items() if v <= 9})
+    old = DuckDBStore(path)
+    old.append_events(batch(arrival("b"), arrival("a"), arrival("c")), [])
+    old.add_identities([IdentityAssignment("a", "P1", 0.97), IdentityAssignment("b", "P1", None),
+                        IdentityAssignment("c", "P2", None)])
+    old.close()
+    monkeypatch.undo()
+    store = DuckDBStore(path)
+    indexes = {r[0] for r in store.connection.execute("SELECT index_name FROM duckdb_indexes()").fetchall()}
+    assert "identities_person" in indexes  # a person's records: no scan of every identity
+    assert store.events_of_persons(["P1", "P2", "P9"]) == {"P1": ["b", "a"], "P2": ["c"], "P9": []}
+    assert store.person_event_ids("P1") == ["b", "a"]
+    found = store.persons_events(["P1"])["P1"]
+    assert [(e.event_id, p) for e, p in found] == [("b", None), ("a", 0.97)]

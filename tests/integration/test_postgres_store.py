@@ -117,3 +117,13 @@ def test_a_lookup_by_document_is_answered_by_the_index_not_a_scan_of_every_event
             f"EXPLAIN SELECT event_id FROM events WHERE {document_key_sql('document_number')} = %s", ["X102"]))
     assert "events_document_key" in plan
     store.close()
+
+
+def test_a_persons_records_and_the_review_items_of_events_are_read_through_indexes(pg_url):
+    store = PostgresStore(pg_url)
+    with psycopg.connect(pg_url) as con:
+        indexed = {(table, definition.split("(", 1)[1].rstrip(")")) for table, definition in con.execute(
+            "SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = current_schema()").fetchall()}
+    assert ("identities", "person_id") in indexed
+    assert ("review_queue", "event_id_r") in indexed  # the left side: the primary key
+    store.close()

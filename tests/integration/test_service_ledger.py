@@ -165,3 +165,31 @@ def test_a_read_waiting_with_posts_is_answered_before_their_linking(trained, tmp
     assert order[0] == ("person.view", "officer-9") and len(order) == 5, order
     assert ledger.groups == 2  # the read's entry alone, then the four posts together
     ledger.close()
+
+
+def test_on_postgresql_a_read_commits_its_own_entry_without_waiting_for_the_writer(pg_url):
+    """Where writers may commit beside each other, a lookup does not wait behind a group of posts being linked."""
+    from stayledger.storage.postgres import PostgresStore
+    from stayledger.usecases.traveller import TravellerIdentity, check_stay
+
+    store = PostgresStore(pg_url)
+    ledger = Ledger(store, None, today=lambda: TODAY)
+    traveller = as_role(Role.TRAVELLER, purpose="own record")
+    busy, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=ledger.run, args=(lambda store: (busy.set(), release.wait(30)),))
+    holder.start()
+    busy.wait(10)
+    answers: list[object] = []
+    reader = threading.Thread(target=lambda: answers.append(ledger.read(
+        lambda r: check_stay(r, traveller, TravellerIdentity("X1234567", "FRA", "1980-01-01", "Martin"), TODAY))))
+    reader.start()
+    reader.join(10)
+    answered_while_busy = not reader.is_alive()
+    entries = entries_after(store, 0)
+    release.set()
+    for thread in (holder, reader):
+        thread.join(30)
+    assert answered_while_busy and answers[0][0] is False
+    assert [(e["action"], e["actor"]) for e in entries] == [("traveller.status", traveller.actor)]
+    ledger.close()
+    store.close()

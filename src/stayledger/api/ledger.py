@@ -1,8 +1,10 @@
 """The service's one ledger, shared by every request: reads beside each other, writes in turn, posts together.
 
 - A read runs on a reader connection of its own (when the backend has them), beside other reads and the writes.
-  Its audit entries are not written by the reader: they are handed to the writer, and the answer is released
-  only once they are committed (an answer never leaves without its entry).
+  The answer is released only once its audit entries are committed (an answer never leaves without its entry).
+  On an embedded store they are handed to the writer; where writers may commit beside each other (PostgreSQL,
+  whose locks order the audit chain) the reader commits them itself, so a lookup waits at most for a group's
+  commit (a group takes the audit lock last), not for its linking.
 - Every write runs on one writer thread, one after the other, as the embedded database has one writer.
 - Posted events and audit entries waiting at the same moment are committed together, as one unit of work (group
   commit): sixteen carriers posting one event each cost one append, one linking pass and one commit, not sixteen.
@@ -137,7 +139,10 @@ class Ledger:
         return job.future.result()  # type: ignore[no-any-return]
 
     def _commit_audit(self, records: list[AuditRecord]) -> None:
-        if records:
+        if records and self.store.concurrent_writers:
+            with self.store.unit_of_work():  # this thread's own transaction, beside the writer's
+                self.store.append_audit(records)
+        elif records:
             job = _Audit(records=records)
             self._submit(job)
             job.future.result()

@@ -464,6 +464,11 @@ class EventStore(ABC):
 
         return ProcessState()
 
+    # Whether units of work on several threads may write beside each other, the database serialising what must be
+    # (PostgreSQL: its locks order the audit chain, as for several service processes). An embedded store has one
+    # writer: every write goes through it.
+    concurrent_writers: bool = False
+
     def reader(self) -> "EventStore | None":
         """A store for reads that may run beside this one's writes in other threads; None when the backend has none
         (then every call goes through this store, one at a time)."""

@@ -506,22 +506,23 @@ class DuckDBStore(EventStore):
         return [IdentityChange(*r) for r in rows]
 
     def person_event_ids(self, person_id: str) -> list[str]:
-        rows = self._con.execute(
-            "SELECT i.event_id FROM identities i JOIN events e USING (event_id) WHERE person_id = ? ORDER BY e.seq",
-            [person_id],
-        ).fetchall()
-        return [r[0] for r in rows]
+        return self.events_of_persons([person_id])[person_id]
+
+    def _links_of_persons(self, persons: list[str]) -> list[tuple[str, str, float | None]]:
+        """(event id, person id, link probability) of the persons' events, through the person id's index."""
+        where, params = _keys_in("person_id", persons)
+        return self._con.execute(f"SELECT event_id, person_id, link_probability FROM identities WHERE {where}",
+                                 params).fetchall()
 
     def events_of_persons(self, person_ids: Iterable[str]) -> dict[str, list[str]]:
         wanted = list(dict.fromkeys(person_ids))
         found: dict[str, list[str]] = {person: [] for person in wanted}
-        if wanted:
-            rows = self._con.execute(
-                """SELECT i.person_id, i.event_id FROM identities i JOIN events e USING (event_id)
-                   WHERE i.person_id IN (SELECT unnest(?)) ORDER BY e.seq""", [wanted]
-            ).fetchall()
-            for person, event_id in rows:
-                found[person].append(event_id)
+        links = self._links_of_persons(wanted) if wanted else []
+        if links:  # two reads through the keys' indexes, not a join that scans both tables
+            where, params = _keys_in("event_id", [event_id for event_id, _, _ in links])
+            person_of = {event_id: person for event_id, person, _ in links}
+            for event_id, in self._con.execute(f"SELECT event_id FROM events WHERE {where} ORDER BY seq", params).fetchall():
+                found[person_of[event_id]].append(event_id)
         return found
 
     def persons_events(self, person_ids: Iterable[str]) -> dict[str, list[tuple[Event, float | None]]]:
@@ -530,10 +531,8 @@ class DuckDBStore(EventStore):
         if not wanted:
             return found
         # Two reads, not a join: joined, DuckDB scans every event's every column (~300 ms at a million events);
-        # the events are then fetched through the key's index (``_keys_in``).
-        links = self._con.execute(
-            "SELECT event_id, person_id, link_probability FROM identities WHERE person_id IN (SELECT unnest(?))", [wanted]
-        ).fetchall()
+        # the links are read through the person id's index, the events then through the event id's (``_keys_in``).
+        links = self._links_of_persons(wanted)
         if not links:
             return found
         where, params = _keys_in("event_id", [event_id for event_id, _, _ in links])

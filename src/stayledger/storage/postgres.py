@@ -60,7 +60,7 @@ from stayledger.storage.shared_state import SharedState
 
 _EVENT_COLUMNS = ", ".join(FIELDS)
 _STAGED_COLUMNS = (*FIELDS, *BATCH_PROVENANCE)
-POOL_SIZE = 4  # per process: the CLI needs one connection, a service worker a few
+POOL_SIZE = 8  # per process, opened as needed: the CLI needs one; a service worker one per concurrent read and its writer
 
 
 def migrations() -> dict[int, str]:
@@ -221,6 +221,8 @@ class PostgresStore(EventStore):
         from stayledger.storage.postgres_state import PostgresState
 
         return PostgresState(self._pool)
+
+    concurrent_writers = True  # each thread's unit of work has its own connection; the locks order the writers
 
     def reader(self) -> "PostgresStore":
         """This store: each thread already works on a pooled connection and transaction of its own."""
@@ -498,6 +500,15 @@ class PostgresStore(EventStore):
         sql = "SELECT event_id_l, event_id_r, match_probability, status, decided_by, note FROM review_queue"
         where, params = (" WHERE status = %s", [status]) if status is not None else ("", [])
         return [ReviewItem(*r) for r in self._rows(sql + where + " ORDER BY queued_at, event_id_l, event_id_r", params)]
+
+    def review_items_touching(self, event_ids: Iterable[str], status: str = "open") -> list[ReviewItem]:
+        ids = list(dict.fromkeys(event_ids))
+        if not ids:
+            return []
+        rows = self._rows("""SELECT event_id_l, event_id_r, match_probability, status, decided_by, note FROM review_queue
+                             WHERE status = %s AND (event_id_l = ANY(%s) OR event_id_r = ANY(%s))
+                             ORDER BY queued_at, event_id_l, event_id_r""", [status, ids, ids])
+        return [ReviewItem(*r) for r in rows]
 
     def decide_review(self, event_id_l: str, event_id_r: str, status: str, decided_by: str, note: str | None) -> None:
         at = _naive_utc(self.clock())

@@ -576,6 +576,7 @@ class LiveLinker:
             return person
 
         self._linker = RealtimeLinker(resolved, assignments, LinkageModel.from_json(latest[1]), must, cannot, new_person)
+        self._linker.model.compiled()  # the model's weights, read through Splink once (~0.3 s) now, not by a post
         self._run, self._position = store.latest_run(), position
         return True
 
