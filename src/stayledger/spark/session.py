@@ -65,7 +65,7 @@ def require_pyspark() -> Any:
 
 
 def similarity_jar() -> str:
-    """Splink's Scala similarity functions (jaro_winkler and friends) for this Spark version, shipped in Splink."""
+    """Splink's Scala similarity functions (damerau_levenshtein and friends) for this Spark version, shipped in Splink."""
     from splink.backends.spark import similarity_jar_location
 
     return str(similarity_jar_location())

@@ -149,7 +149,7 @@ class SplinkSparkEngine:
 
         frame, lookups = self._export(spark, features, work)
         job = work.rstrip("/").rsplit("/", 1)[-1].replace("-", "_")  # views are per job: the session outlives it
-        api = SparkAPI(spark_session=spark)  # registers Splink's similarity functions (jaro_winkler, …)
+        api = SparkAPI(spark_session=spark)  # registers Splink's similarity functions (damerau_levenshtein, …)
         linker = Linker(api.register(frame, table_name=f"{FEATURES_VIEW}_{job}"), settings, log_level=None)
         for column, lookup in lookups.items():
             lookup_frame = api.register(lookup, table_name=f"stayledger_tf_{column}_{job}")
