@@ -17,10 +17,15 @@ Figures (2026-12-05, the 2-core machine shared with four other agents; CPU secon
   2,407,340 events (570,000 travellers), model loaded (--model-from the 1M ledger), load average 3-5: 679 s wall,
   608 CPU s, peak 4.53 GB. CPU s: ingest 105.5, features 16.3, predict 283.8, guard keys 17.2, clustering 73.7,
   ids 6.3, writing identities 6.7, stays (1,283,523) 81.3.
-  10,000,000 events were not run (no machine time left). Predict grows superlinearly (5.1x the CPU for 2.4x the
-  events: blocks on common names grow with the square of the travellers sharing them): ~4,000 CPU s at 10M, far
-  over the 15-minute target on its own; the rest grows about linearly (~1,200 CPU s at 10M). Peak memory grew
-  0.8 GB per million events in predict and 1.6 GB in clustering: ~11 GB and ~17 GB at 10M.
+  Session 7 (blocking rules for national scale, chunked prediction, bounded ingest, stays in 2 worker processes;
+  machine shared with Spark benchmarks, load average 3-7):
+  1,012,548 events, trained on first use: 196 s wall, 170 CPU s, peak 3.29 GB; predict 34.6 CPU s (27.7 on a
+  quieter run, against 42.7 with the old rules); pair P 0.99916 R 0.99933, the same as with the old rules.
+  10,141,505 events (2,400,000 travellers, seed 5), model loaded from the 1M ledger: 3,467 s wall, 3,670 CPU s,
+  peak 15.18 GB (target NOT met: 900 s). CPU s: ingest 394 (2.44 GB peak), features 76, predict 2,178 (6 chunks,
+  spilling to disk), guard keys 62, clustering 346 (the 15.18 GB peak), ids 30, writing identities 28, stays
+  (5,407,905) 472 CPU s in 246 s wall. Pair P 0.99221 R 0.99919: namesakes across 2.4M travellers merge.
+  Blocked pairs before the union: 30.3M at 1M events, 395M at 10M (benchmarks/blocking_counts.py).
 
 Usage: python benchmarks/bench_scale.py --people 2400000 [--data DIR] [--db PATH] [--keep] [--as-of 2025-12-31]
        python benchmarks/bench_scale.py --events 1000000   (people estimated at 4.2 events each)
