@@ -243,8 +243,9 @@ def _ingest_jsonl_parallel(
             while pending:
                 end, future = pending.popleft()
                 chunk = future.result()
-                for start, next_end in itertools.islice(waiting, 1):  # keep the workers busy while this appends
-                    submit(start, next_end)
+                following = next(waiting, None)
+                if following is not None:  # keep the workers busy while this chunk appends
+                    submit(*following)
                 _append(op, report, chunk)
                 if progress is not None:
                     progress(end)

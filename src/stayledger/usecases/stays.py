@@ -119,20 +119,14 @@ def map_stays(
     unsettled, exits_named = _review_context(store)
     tables = store.resolved_events_by_person(rows_per_table)
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
-    first = next(tables, None)
-    if first is None:
-        return
-    second = next(tables, None)
-    if workers < 2 or second is None:  # one table: worker processes would only add their start-up
-        for table in (first, second):
-            if table is not None:
-                yield render(list(_stays_of_table(table, as_of, pack, unsettled, exits_named)))
-        yield from (render(list(_stays_of_table(t, as_of, pack, unsettled, exits_named))) for t in tables)
+    head = list(itertools.islice(tables, 2))
+    if workers < 2 or len(head) < 2:  # one table: worker processes would only add their start-up
+        yield from (render(list(_stays_of_table(t, as_of, pack, unsettled, exits_named))) for t in itertools.chain(head, tables))
         return
     pending: deque[Future[T]] = deque()
     with worker_pool(workers) as pool:
         try:
-            for table in itertools.chain((first, second), tables):
+            for table in itertools.chain(head, tables):
                 pending.append(pool.submit(_render_stays_of_table, table, as_of, pack, unsettled, exits_named, render))
                 if len(pending) > workers * 2:  # bounded: each waiting table holds its events
                     yield pending.popleft().result()
