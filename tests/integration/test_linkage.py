@@ -312,6 +312,51 @@ def test_score_candidates_equals_splink_predict(data: tuple[pa.Table, dict[str, 
         assert math.isclose(probability, link["match_probability"], rel_tol=1e-9, abs_tol=1e-12)
 
 
+def _sparse_copies() -> list[dict[str, Any]]:
+    """Identical records too sparse to decide on: three with a surname only (no rule blocks them), three with a
+    surname and a birth date (blocked; their own copies score what they score)."""
+    on = date(2024, 5, 1)
+    bare = [dict(_event("bare", n, "arrival", on, "Nemo", None, "", "M", "NGA", ""), date_of_birth=None, document_number=None,
+                 sex=None, nationality=None, document_issuer=None) for n in range(3)]
+    dated = [dict(_event("dated", n, "arrival", on, "Nemo", None, "1980-02-02", "M", "NGA", ""), document_number=None,
+                  sex=None, nationality=None, document_issuer=None) for n in range(3)]
+    return bare + dated
+
+
+class _CountingEngine:
+    """The DuckDB engine, counting the records each prediction is given."""
+
+    def __init__(self) -> None:
+        from stayledger.identity.engines.duckdb_splink import DuckDBSplinkEngine
+
+        self.engine, self.name, self.rows = DuckDBSplinkEngine(), "duckdb", list[int]()
+
+    def predict(self, features: pa.Table, model: LinkageModel, *, threshold: float) -> pa.Table:
+        self.rows.append(features.num_rows)
+        return self.engine.predict(features, model, threshold=threshold)
+
+
+def test_identical_records_are_scored_once_yet_every_event_gets_every_pair(
+    data: tuple[pa.Table, dict[str, str]], model: LinkageModel
+) -> None:
+    from stayledger.identity.engines.duckdb_splink import DuckDBSplinkEngine
+    from stayledger.identity.term_frequencies import with_term_frequencies
+
+    events, _ = data
+    features = build_features(pa.concat_tables([events, _table(_sparse_copies())]))
+    counting = _CountingEngine()
+    collapsed = predict_links(features, model, threshold=0.0, engine=counting)  # type: ignore[arg-type]
+    every_event = DuckDBSplinkEngine().predict(with_term_frequencies(features, model), model, threshold=0.0)
+    assert collapsed.num_rows > 1000
+    assert collapsed.equals(every_event)  # the same pairs, the same scores to the last bit, the same order
+    # The passports read the same at each crossing are scored once: far fewer records reach the engine.
+    across, within = counting.rows
+    assert across < 0.8 * features.num_rows and within < features.num_rows
+    pairs = {(a, b) for a, b in zip(collapsed.column("event_id_l").to_pylist(), collapsed.column("event_id_r").to_pylist())}
+    assert not any(a.startswith("bare") for a, _ in pairs)  # nothing blocks a surname alone, copies or not
+    assert {("dated-0", "dated-1"), ("dated-0", "dated-2"), ("dated-1", "dated-2")} <= pairs
+
+
 def test_candidate_index_finds_what_batch_blocking_pairs(data: tuple[pa.Table, dict[str, str]], model: LinkageModel) -> None:
     events, _ = data
     features = build_features(events)

@@ -25,6 +25,7 @@ from stayledger.identity.clustering import (
 )
 from stayledger.identity.engine import LINK_SCHEMA, LinkageEngine
 from stayledger.identity.features import build_features, discount_documents, shared_documents_of
+from stayledger.identity.identical_records import expand_links, group_identical, pairs_table, representatives_table, within_group_model
 from stayledger.identity.model import LinkageError, LinkageModel
 from stayledger.identity.term_frequencies import with_term_frequencies
 
@@ -33,7 +34,8 @@ def predict_links(features: pa.Table, model: LinkageModel, *, threshold: float =
     """Score the blocked candidate pairs of a feature table; keep those at or above ``threshold``.
 
     Returns ``event_id_l, event_id_r, match_probability, match_weight`` (event_id_l < event_id_r),
-    sorted by the two ids so that equal inputs give equal tables.
+    sorted by the two ids so that equal inputs give equal tables. Events with identical features are scored
+    once (``identical_records``); the result is the same as scoring every event.
     """
     if features.num_rows < 2:
         return LINK_SCHEMA.empty_table()
@@ -41,7 +43,17 @@ def predict_links(features: pa.Table, model: LinkageModel, *, threshold: float =
         from stayledger.identity.engines import default_engine
 
         engine = default_engine()
-    return engine.predict(with_term_frequencies(features, model), model, threshold=threshold)
+    features = with_term_frequencies(features, model)
+    groups = group_identical(features)
+    if not groups.collapses:
+        return engine.predict(features, model, threshold=threshold)
+    # Identical records scored once (``identical_records``): across groups on their representatives, within a group
+    # on its representative and one other member.
+    representatives = representatives_table(features, groups)
+    across = engine.predict(representatives, model, threshold=threshold) if representatives.num_rows > 1 else LINK_SCHEMA.empty_table()
+    del representatives
+    within = engine.predict(pairs_table(features, groups), within_group_model(model), threshold=threshold)
+    return expand_links(features, groups, across, within)
 
 
 @dataclass(frozen=True, slots=True)
