@@ -80,8 +80,9 @@ class FixedLinks:
         raise NotImplementedError
 
     def predict(self, features: pa.Table, model: LinkageModel, *, threshold: float) -> pa.Table:
-        self.predicted_on = features.column("unique_id").to_pylist()
-        kept = [(a, b, p, 0.0) for a, b, p in self.links if p >= threshold]
+        given = set(features.column("unique_id").to_pylist())
+        self.predicted_on += sorted(given - set(self.predicted_on))
+        kept = [(a, b, p, 0.0) for a, b, p in self.links if p >= threshold and a in given and b in given]
         return pa.table([list(c) for c in zip(*kept)] if kept else [[], [], [], []], schema=LINK_SCHEMA)
 
     def compare(self, left: pa.Table, right: pa.Table, model: LinkageModel) -> list[ComparedPair]:
