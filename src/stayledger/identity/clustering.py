@@ -13,7 +13,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from typing import Final, Iterable, Iterator, Mapping, Sequence
+from typing import Final, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -303,36 +303,34 @@ def contradicts(a: IdentityKeys, b: IdentityKeys) -> bool:
 
 
 class _Components:
-    """Union-find over event ids with member lists (for the guard) and cannot-link sets.
+    """Union-find over event positions (ints: ten million events as strings in dicts cost gigabytes) with member
+    lists (for the guard) and cannot-link sets.
 
     A component of one event has no list of its own (``members_of`` gives it): ten million one-element lists
     would cost most of a gigabyte."""
 
-    def __init__(self, event_ids: Sequence[str]) -> None:
-        self.parent: dict[str, str] = {e: e for e in event_ids}
-        self.members: dict[str, list[str]] = {}  # root -> members, for components of two or more events
-        self.forbidden: dict[str, set[str]] = {}
+    def __init__(self, size: int) -> None:
+        self.parent: list[int] = list(range(size))
+        self.members: dict[int, list[int]] = {}  # root -> members, for components of two or more events
+        self.forbidden: dict[int, set[int]] = {}
 
-    def add(self, event_id: str) -> None:
-        if event_id not in self.parent:
-            self.parent[event_id] = event_id
-
-    def members_of(self, root: str) -> list[str]:
+    def members_of(self, root: int) -> list[int]:
         return self.members.get(root) or [root]
 
-    def find(self, e: str) -> str:
+    def find(self, e: int) -> int:
+        parent = self.parent
         root = e
-        while self.parent[root] != root:
-            root = self.parent[root]
-        while self.parent[e] != root:  # path compression
-            self.parent[e], e = root, self.parent[e]
+        while parent[root] != root:
+            root = parent[root]
+        while parent[e] != root:  # path compression
+            parent[e], e = root, parent[e]
         return root
 
-    def separated(self, ra: str, rb: str) -> bool:
+    def separated(self, ra: int, rb: int) -> bool:
         small, large = (ra, rb) if len(self.forbidden.get(ra, ())) <= len(self.forbidden.get(rb, ())) else (rb, ra)
         return any(self.find(x) == large for x in self.forbidden.get(small, ()))
 
-    def union(self, ra: str, rb: str) -> str:
+    def union(self, ra: int, rb: int) -> int:
         if len(self.members_of(ra)) < len(self.members_of(rb)):
             ra, rb = rb, ra
         self.parent[rb] = ra
@@ -381,133 +379,142 @@ def cluster_links(
     A~B and B~C must not make A and C one person against the evidence. Components whose cross
     product exceeds ``CHAINING_GUARD_MAX_CROSS_PAIRS`` are not checked.
     Raises ``ReviewDecisionConflict`` when the must-links themselves join a cannot-link pair.
+
+    Events are handled as positions in one list of ids (the given events first, then any only a link or a
+    review decision names); ids are strings again only in the result.
     """
-    components = _Components(event_ids)
-    joining: dict[str, float | None] = {e: None for e in event_ids}
+    must = [(a, b) for a, b in must_link]
+    cannot = [(a, b) for a, b in cannot_link]
+    accepted = links.filter(pc.greater_equal(links.column("match_probability"), match_threshold))
+    accepted = accepted.sort_by([("match_probability", "descending"), ("event_id_l", "ascending"), ("event_id_r", "ascending")])
+    decided = [e for pair in must + cannot for e in pair]
+    names, given_index, left_index, right_index, decided_index = _indexed_links(event_ids, accepted, decided)
+    position = iter(decided_index)
+    must_at = [(next(position), next(position)) for _ in must]
+    cannot_at = [(next(position), next(position)) for _ in cannot]
+    # Every event the result names: the given ones, and those only a link or a review decision names.
+    named = np.zeros(len(names), dtype=bool)
+    named[given_index] = True
+    named[left_index] = named[right_index] = True
+    named[decided_index] = True
+
+    components = _Components(len(names))
+    joining: list[float | None] = [None] * len(names)
     refused: list[tuple[str, str, float, str]] = []
     questioned: list[tuple[str, str, float, str]] = []
 
-    cannot = [(a, b) for a, b in cannot_link]
-    for a, b in cannot:
-        components.add(a)
-        components.add(b)
+    for a, b in cannot_at:
         components.forbidden.setdefault(a, set()).add(b)
         components.forbidden.setdefault(b, set()).add(a)
-
-    for a, b in must_link:
-        components.add(a)
-        components.add(b)
+    for a, b in must_at:
         joining[a] = joining[b] = 1.0
         ra, rb = components.find(a), components.find(b)
         if ra != rb:
             components.union(ra, rb)
-    for a, b in cannot:
+    for (a, b), (x, y) in zip(cannot_at, cannot):
         if components.find(a) == components.find(b):
-            raise ReviewDecisionConflict(f"must-link decisions join {a!r} and {b!r}, which a cannot-link decision separates")
+            raise ReviewDecisionConflict(f"must-link decisions join {x!r} and {y!r}, which a cannot-link decision separates")
 
-    accepted = links.filter(pc.greater_equal(links.column("match_probability"), match_threshold))
-    accepted = accepted.sort_by([("match_probability", "descending"), ("event_id_l", "ascending"), ("event_id_r", "ascending")])
-    names, left_index, right_index = _indexed_links(event_ids, accepted)
-    direct = _DirectLinks(names, left_index, right_index) if identity_keys is not None else None
-    for a, b, p in _links_in_order(names, left_index, right_index, accepted.column("match_probability")):
-        components.add(a)
-        components.add(b)
-        ra, rb = components.find(a), components.find(b)
+    direct = _DirectLinks(len(names), left_index, right_index) if identity_keys is not None else None
+    find, touch = components.find, _touch
+    for a, b, p in _links_in_order(left_index, right_index, accepted.column("match_probability")):
+        ra, rb = find(a), find(b)
         if ra == rb:
-            _touch(joining, a, b, p)
+            touch(joining, a, b, p)
             continue
         if components.separated(ra, rb):
-            refused.append((a, b, p, "cannot-link"))
+            refused.append((names[a], names[b], p, "cannot-link"))
             continue
         if identity_keys is not None:
             assert direct is not None
-            conflict = _chaining_conflict(components.members_of(ra), components.members_of(rb), identity_keys, direct)
+            conflict = _chaining_conflict(components.members_of(ra), components.members_of(rb), names, identity_keys, direct)
             if conflict == THIN_HISTORY:
-                questioned.append((a, b, p, conflict))
+                questioned.append((names[a], names[b], p, conflict))
             elif conflict is not None:
-                refused.append((a, b, p, f"chaining guard: {conflict}"))
+                refused.append((names[a], names[b], p, f"chaining guard: {conflict}"))
                 continue
         components.union(ra, rb)
-        _touch(joining, a, b, p)
+        touch(joining, a, b, p)
 
     cluster_of: dict[str, str] = {}
-    for root, parent in components.parent.items():
-        if root != parent:
+    parent = components.parent
+    for root in np.flatnonzero(named).tolist():
+        if parent[root] != root:
             continue
         members = components.members_of(root)
-        key = min(members)
+        key = min(names[e] for e in members)
         for e in members:
-            cluster_of[e] = key
-    for e in cluster_of:
-        joining.setdefault(e, None)
-    return ClusterResult(cluster_of=cluster_of, joining_probability=joining, refused=refused, questioned=questioned)
+            cluster_of[names[e]] = key
+    joining_probability = {names[e]: joining[e] for e in np.flatnonzero(named).tolist()}
+    return ClusterResult(cluster_of=cluster_of, joining_probability=joining_probability, refused=refused, questioned=questioned)
 
 
 _LINKS_AT_ONCE: Final = 1_000_000
 
 
-def _indexed_links(event_ids: Sequence[str], accepted: pa.Table) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Every id (the given events first, then any only a link names) and each link's two sides as positions in it.
+def _indexed_links(
+    event_ids: Sequence[str], accepted: pa.Table, decided: Sequence[str] = ()
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, list[int]]:
+    """Every id (the given events first, then any only a link or a review decision names); the given events', each
+    link's two sides' and each decided id's positions in it.
 
     The links' ids are read as positions, not as strings of their own: ten million events have tens of
     millions of links, whose ids as Python strings would take gigabytes."""
     sides = [pc.cast(accepted.column(c), pa.string()).combine_chunks() for c in ("event_id_l", "event_id_r")]
     given = pa.array(event_ids, pa.string())
-    ids = pa.concat_arrays([given, *sides]).unique()
+    ids = pa.concat_arrays([given, *sides, pa.array(list(decided), pa.string())]).unique()
     if len(ids) >= len(given) and ids.slice(0, len(given)).equals(given):
         # The usual case (the given ids are distinct): the given strings themselves, then the links' others.
         names = list(event_ids) + ids.slice(len(given)).to_pylist()
+        given_index = np.arange(len(given), dtype=np.int64)
     else:
         names = ids.to_pylist()
+        given_index = pc.index_in(given, value_set=ids).to_numpy(zero_copy_only=False).astype(np.int64)
     left, right = (pc.index_in(side, value_set=ids).to_numpy(zero_copy_only=False).astype(np.int64) for side in sides)
-    return names, left, right
+    decided_index = pc.index_in(pa.array(list(decided), pa.string()), value_set=ids).to_pylist() if decided else []
+    return names, given_index, left, right, decided_index
 
 
-def _links_in_order(
-    names: list[str], left: np.ndarray, right: np.ndarray, probabilities: pa.ChunkedArray
-) -> Iterator[tuple[str, str, float]]:
-    """(event_id_l, event_id_r, probability) of each link, a million at a time as Python objects."""
+def _links_in_order(left: np.ndarray, right: np.ndarray, probabilities: pa.ChunkedArray) -> Iterator[tuple[int, int, float]]:
+    """(position_l, position_r, probability) of each link, a million at a time as Python objects."""
     for start in range(0, len(left), _LINKS_AT_ONCE):
         stop = start + _LINKS_AT_ONCE
         chunk = probabilities.slice(start, _LINKS_AT_ONCE).to_pylist()
-        for i, j, p in zip(left[start:stop].tolist(), right[start:stop].tolist(), chunk):
-            yield names[i], names[j], p
+        yield from zip(left[start:stop].tolist(), right[start:stop].tolist(), chunk)
 
 
-def _touch(joining: dict[str, float | None], a: str, b: str, p: float) -> None:
+def _touch(joining: list[float | None], a: int, b: int, p: float) -> None:
     for e in (a, b):
-        current = joining.get(e)
+        current = joining[e]
         if current is None or p > current:
             joining[e] = p
 
 
 class _DirectLinks:
-    """Which pairs of events the model linked directly (at or above the threshold).
+    """Which pairs of events (positions) the model linked directly (at or above the threshold).
 
-    Kept as a sorted array of 64-bit pair codes (an event's index times the number of events, plus
+    Kept as a sorted array of 64-bit pair codes (an event's position times the number of events, plus
     the other's): a million events' links take tens of megabytes, not a set of tuples' hundreds."""
 
-    def __init__(self, names: list[str], left: np.ndarray, right: np.ndarray) -> None:
-        self._index = dict(zip(names, range(len(names))))
-        self._n = len(names)
-        codes = np.sort(np.minimum(left, right) * self._n + np.maximum(left, right))
+    def __init__(self, size: int, left: np.ndarray, right: np.ndarray) -> None:
+        self._n = size
         self._codes = array("q")
-        self._codes.frombytes(codes.astype(np.int64).tobytes())
+        self._codes.frombytes(np.sort(np.minimum(left, right) * size + np.maximum(left, right)).astype(np.int64).tobytes())
 
-    def linked(self, a: str, b: str) -> bool:
-        i, j = self._index.get(a), self._index.get(b)
-        if i is None or j is None:
-            return False
-        code = min(i, j) * self._n + max(i, j)
+    def linked(self, a: int, b: int) -> bool:
+        code = min(a, b) * self._n + max(a, b)
         at = bisect_left(self._codes, code)
         return at < len(self._codes) and self._codes[at] == code
 
 
-def core_records(members: Iterable[str], keys: Mapping[str, IdentityKeys]) -> list[str]:
+_Event = TypeVar("_Event", str, int)
+
+
+def core_records(members: Iterable[_Event], keys: Mapping[_Event, IdentityKeys]) -> list[_Event]:
     """The records of a component that state its corroborated identity: a surname and full birth
     date that two or more of its records give alike (given names vary more: a middle name dropped).
     An odd record (a typo, a dropped second surname) is not one."""
-    identity = {e: (keys[e].surname, keys[e].date_of_birth) for e in members if e in keys}
+    identity = {e: (keys[e].surname, keys[e].date_of_birth) for e in members if e in keys}  # event ids or positions
     counts: dict[tuple[str | None, str | None], int] = {}
     for value in identity.values():
         counts[value] = counts.get(value, 0) + 1
@@ -515,20 +522,21 @@ def core_records(members: Iterable[str], keys: Mapping[str, IdentityKeys]) -> li
 
 
 def _chaining_conflict(
-    left: list[str],
-    right: list[str],
+    left: list[int],
+    right: list[int],
+    names: list[str],
     keys: Mapping[str, IdentityKeys],
     direct: _DirectLinks,
 ) -> str | None:
-    """Why joining the two components would contradict the evidence, or None."""
+    """Why joining the two components (event positions) would contradict the evidence, or None."""
     if len(left) * len(right) > CHAINING_GUARD_MAX_CROSS_PAIRS:
         return None
     if len(left) == 1 and len(right) == 1:
         # Two single records: the model scored them itself, a history needs three uses (X, Y, X) and a borrowed
         # number a birth date two records state; nothing below can object (and it is most merges).
         return None
-    left_keyed = [(e, keys[e]) for e in left if e in keys]
-    right_keyed = [(e, keys[e]) for e in right if e in keys]
+    left_keyed = [(e, keys[names[e]]) for e in left if names[e] in keys]
+    right_keyed = [(e, keys[names[e]]) for e in right if names[e] in keys]
     if len(left) > 1 or len(right) > 1:  # a pair of singletons was scored by the model itself
         left_docs = {k.document for _, k in left_keyed if k.document}
         right_docs = {k.document for _, k in right_keyed if k.document}
@@ -551,7 +559,11 @@ def _chaining_conflict(
 
     if namesakes((k for _, k in left_keyed), (k for _, k in right_keyed)):
         return "each side's records agree on their own, different birth date (namesakes)"
-    core_left, core_right = core_records(left, keys), core_records(right, keys)
+    core_left, core_right = core_records(*_keyed_by_position(left_keyed)), core_records(*_keyed_by_position(right_keyed))
     if core_left and core_right and not any(direct.linked(a, b) for a in core_left for b in core_right):
         return "no direct link between the records each side agrees on (a chain through an odd record)"
     return None
+
+
+def _keyed_by_position(keyed: list[tuple[int, IdentityKeys]]) -> tuple[list[int], dict[int, IdentityKeys]]:
+    return [e for e, _ in keyed], dict(keyed)

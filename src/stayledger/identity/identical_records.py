@@ -97,33 +97,52 @@ def pairs_table(features: pa.Table, groups: RecordGroups) -> pa.Table:
 
 def expand_links(features: pa.Table, groups: RecordGroups, across: pa.Table, within: pa.Table) -> pa.Table:
     """Every event's pairs from its representative's (``across``, scored on representatives) and its group's
-    (``within``, scored on ``pairs_table``): ``event_id_l < event_id_r``, sorted by the two ids."""
+    (``within``, scored on ``pairs_table``): ``event_id_l < event_id_r``, sorted by the two ids.
+
+    Worked out on row positions and the ids' sort ranks (integers), the ids taken as strings once at the end:
+    at ten million events the pairs are tens of millions, and joins and sorts on their ids as strings took
+    gigabytes."""
     ids = features.column("unique_id").combine_chunks()
-    member_ids = ids.take(groups.members.values)
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[pc.sort_indices(ids).to_numpy()] = np.arange(len(ids), dtype=np.int64)
+    rows = groups.members.values.to_numpy()
+    starts = groups.members.offsets.to_numpy()[:-1].astype(np.int64)
+    sizes = groups.sizes.astype(np.int64)
     rep_ids = ids.take(pa.array(groups.representatives))
-    group_of_member = np.repeat(np.arange(len(groups.sizes), dtype=np.int64), groups.sizes)
-    members = pa.table({"rep": rep_ids.take(pa.array(group_of_member)), "member": member_ids})
 
-    scores = ["match_probability", "match_weight"]
-    expanded_across = (
-        across.join(members.rename_columns(["event_id_l", "member_l"]), keys="event_id_l", join_type="inner")
-        .join(members.rename_columns(["event_id_r", "member_r"]), keys="event_id_r", join_type="inner")
-    )
-    left, right = expanded_across.column("member_l"), expanded_across.column("member_r")
-    first = pc.less(left, right)
-    parts = [pa.table({"event_id_l": pc.if_else(first, left, right), "event_id_r": pc.if_else(first, right, left),
-                       **{s: expanded_across.column(s) for s in scores}})]
+    def group_of(column: pa.ChunkedArray) -> np.ndarray:
+        return pc.index_in(column, value_set=rep_ids).to_numpy(zero_copy_only=False).astype(np.int64)
 
+    def member_pairs(left: np.ndarray, right: np.ndarray, same_group: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each scored pair of groups as the pairs of their members (row positions), with the scored pair's index;
+        within a group each two members once."""
+        counts = sizes[left] * sizes[right]
+        pair = np.repeat(np.arange(len(left), dtype=np.int64), counts)
+        local = np.arange(len(pair), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+        width = sizes[right][pair]
+        i, j = local // width, local % width
+        if same_group:
+            keep = i < j
+            pair, i, j = pair[keep], i[keep], j[keep]
+        return rows[starts[left][pair] + i], rows[starts[right][pair] + j], pair
+
+    parts = []
+    if across.num_rows:
+        parts.append((*member_pairs(group_of(across.column("event_id_l")), group_of(across.column("event_id_r")), False), across))
     if within.num_rows:
-        # The scored pair names the group's representative on one side (it is the group's smaller-numbered row
-        # of the two only by chance): find the group by either side.
+        # The scored pair names the group's representative on one side (either: ids decide the sides).
         rep_side = pc.if_else(pc.is_in(within.column("event_id_l"), value_set=rep_ids), within.column("event_id_l"),
                               within.column("event_id_r"))
-        scored_groups = pa.table({"rep": rep_side, **{s: within.column(s) for s in scores}})
-        pairs = members.join(scored_groups, keys="rep", join_type="inner")
-        pairs = pairs.join(members.rename_columns(["rep", "other"]), keys="rep", join_type="inner")
-        pairs = pairs.filter(pc.less(pairs.column("member"), pairs.column("other")))
-        parts.append(pa.table({"event_id_l": pairs.column("member"), "event_id_r": pairs.column("other"),
-                               **{s: pairs.column(s) for s in scores}}))
-    out = pa.concat_tables([p.cast(LINK_SCHEMA) for p in parts])
-    return out.sort_by([("event_id_l", "ascending"), ("event_id_r", "ascending")])
+        group = group_of(rep_side)
+        parts.append((*member_pairs(group, group, True), within))
+    if not parts:
+        return LINK_SCHEMA.empty_table()
+    first = np.concatenate([p[0] for p in parts])
+    second = np.concatenate([p[1] for p in parts])
+    scores = {name: np.concatenate([table.column(name).to_numpy()[pair] for _, _, pair, table in parts])
+              for name in ("match_probability", "match_weight")}
+    swap = rank[first] > rank[second]
+    first[swap], second[swap] = second[swap], first[swap]
+    order = np.lexsort((rank[second], rank[first]))
+    return pa.table({"event_id_l": ids.take(pa.array(first[order])), "event_id_r": ids.take(pa.array(second[order])),
+                     **{name: pa.array(values[order]) for name, values in scores.items()}}, schema=LINK_SCHEMA)
