@@ -97,3 +97,16 @@ def test_a_ledger_from_before_the_person_index_reads_its_persons_through_it_in_a
     assert store.person_event_ids("P1") == ["b", "a"]
     found = store.persons_events(["P1"])["P1"]
     assert [(e.event_id, p) for e, p in found] == [("b", None), ("a", 0.97)]
+
+
+@pytest.mark.parametrize("configured", [None, "1GB"])
+def test_giving_back_a_whole_read_keeps_the_events_and_the_memory_limit_the_ledger_was_opened_with(tmp_path, configured):
+    config = {"memory_limit": configured} if configured else None
+    store = DuckDBStore(tmp_path / "l.duckdb", duckdb_config=config)
+    store.append_events(batch(*(arrival(f"e{i}") for i in range(50))), [])
+    limit = store.connection.execute("SELECT current_setting('memory_limit')").fetchall()
+    events = store.events_table()
+    store.release_read_memory()
+    assert store.connection.execute("SELECT current_setting('memory_limit')").fetchall() == limit
+    assert store.events_table().equals(events)
+    store.close()

@@ -264,6 +264,10 @@ class EventStore(ABC):
     @abstractmethod
     def quarantine_count(self) -> int: ...
 
+    def release_read_memory(self) -> None:  # noqa: B027 - a backend that caches nothing in process needs nothing
+        """Give back what the backend keeps in this process from a whole-ledger read the caller now holds itself
+        (a batch job calls it after ``events_table``; a service, whose other requests read on, does not)."""
+
     # --- identities ------------------------------------------------------------------------
     def lock_identities(self) -> None:  # noqa: B027 - a backend with one writer at a time needs nothing
         """Serialise linking: hold off other writers of identities (and, on a backend with several writers, of
