@@ -110,3 +110,17 @@ def test_giving_back_a_whole_read_keeps_the_events_and_the_memory_limit_the_ledg
     assert store.connection.execute("SELECT current_setting('memory_limit')").fetchall() == limit
     assert store.events_table().equals(events)
     store.close()
+
+
+def test_giving_back_memory_it_cannot_give_back_leaves_the_callers_transaction_usable(tmp_path, monkeypatch):
+    import stayledger.storage.duckdb_store as duckdb_store
+
+    store = DuckDBStore(tmp_path / "l.duckdb")
+    store.append_events(batch(*(arrival(f"e{i}") for i in range(50))), [])
+    monkeypatch.setattr(duckdb_store, "RELEASE_MEMORY_LIMIT", "1KB")  # below what is in use: DuckDB refuses it
+    with store.unit_of_work():
+        events = store.events_table()
+        store.release_read_memory()
+        store.append_events(batch(arrival("after")), [])
+    assert store.event_count() == events.num_rows + 1
+    store.close()

@@ -51,6 +51,7 @@ _EVENT_COLUMNS = ", ".join(FIELDS)
 # default index_scan_max_count); beyond, a join scanning the table is cheaper.
 _INDEX_LOOKUP_MAX = 2048
 CHECKPOINT_THRESHOLD = "256MB"  # see DuckDBStore.__init__
+RELEASE_MEMORY_LIMIT = "256MB"  # see DuckDBStore.release_read_memory
 
 
 def _keys_in(column: str, keys: list[str]) -> tuple[str, list]:
@@ -386,13 +387,17 @@ class DuckDBStore(EventStore):
     def release_read_memory(self) -> None:
         """DuckDB keeps the blocks a query read (and its sort's) cached up to its memory limit, 80% of the machine by
         default: after reading ten million events about 2.5 GB beyond the Arrow table the caller holds. Lowering the
-        limit for a moment evicts them (the database's limit is global: only batch jobs call this)."""
+        limit for a moment evicts them (the database's limit is global: only batch jobs call this). On a connection
+        of its own: a limit DuckDB cannot reach now fails there, not in the caller's transaction (which it aborts)."""
         configured = self._config.get("memory_limit")
+        settings = self._con.cursor()
         try:
-            self._con.execute("SET memory_limit = '256MB'")
-            self._con.execute(f"SET memory_limit = '{configured}'" if configured else "RESET memory_limit")
+            settings.execute(f"SET memory_limit = '{RELEASE_MEMORY_LIMIT}'")
+            settings.execute(f"SET memory_limit = '{configured}'" if configured else "RESET memory_limit")
         except duckdb.Error:  # memory in use beyond the moment's limit: nothing to give back now
             pass
+        finally:
+            settings.close()
 
     def event_position(self) -> int:
         row = _first(self._con.execute("SELECT coalesce(max(seq), 0) FROM events").fetchall())
