@@ -9,7 +9,7 @@ Usage: python benchmarks/bench_api.py [--people 250000] [--clients 16] [--second
 with --workers processes; give an empty database each run (dropdb/createdb), as the run's posts stay in it.
 --compare --db postgresql://…/postgres --workers 4: three runs on fresh copies of the same ledger, side by side:
 DuckDB in one process, PostgreSQL with one worker, PostgreSQL with 4 workers (databases stayledger_bench_w1 and
-stayledger_bench_w4 are made on that server, and left for a look afterwards).
+stayledger_bench_w4 are made on that server, and left for a look afterwards; --db-prefix names them otherwise).
 """
 
 from __future__ import annotations
@@ -225,6 +225,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("bench-api"))
     parser.add_argument("--db", help="an empty PostgreSQL database to copy the ledger to and serve from (with "
                                      "--compare: any database on the server; the runs make their own)")
+    parser.add_argument("--db-prefix", default="stayledger_bench",
+                        help="with --compare: the runs' databases are PREFIX_w1 and PREFIX_wN")
     parser.add_argument("--workers", type=int, default=1, help="service worker processes (PostgreSQL only)")
     parser.add_argument("--compare", action="store_true", help="run DuckDB (one process), then PostgreSQL with one "
                                                                "worker and with --workers, each on a fresh copy")
@@ -241,7 +243,7 @@ def main() -> None:
         shutil.copy(built, copy)  # the run's posts stay in its copy, not in the built ledger
         runs.append(serve_and_load(copy, 1, held, args, "DuckDB, 1 process"))
         for workers in dict.fromkeys((1, args.workers)):
-            url = fresh_database(args.db, f"stayledger_bench_w{workers}")
+            url = fresh_database(args.db, f"{args.db_prefix}_w{workers}")
             copy_to(built, url)
             runs.append(serve_and_load(url, workers, held, args, f"PostgreSQL, {workers} worker{'s' * (workers > 1)}"))
     elif args.db:

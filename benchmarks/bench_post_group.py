@@ -91,7 +91,7 @@ def instrument(store: Any, timings: Timings) -> None:
     for name in ("latest_run", "event_position", "events_after", "events_by_id", "append_events", "assignments_for",
                  "add_identities", "review_items", "review_items_touching", "events_of_persons", "person_event_ids",
                  "cases", "append_audit", "lock_identities", "add_review_items", "persons_events",
-                 "group_view", "identities_version"):
+                 "group_view", "identities_version", "run_and_position", "append_new_events"):
         if hasattr(store, name):
             setattr(store, name, timed(timings, f"store.{name}", getattr(store, name)))
     for module, name in ((ingest, "validate_records"), (ingest, "_append_parts"), (lookup, "persons_stays"),
@@ -101,6 +101,14 @@ def instrument(store: Any, timings: Timings) -> None:
                       (resolve.RealtimeLinker, "link_all"), (resolve.RealtimeLinker, "_link_one")):
         if hasattr(cls, name):  # (older code, for a before/after comparison, may lack some)
             setattr(cls, name, timed(timings, f"step {cls.__name__}.{name}", getattr(cls, name)))
+    import stayledger.identity.features as features
+    import stayledger.identity.pair_scores as pair_scores
+    from stayledger.identity.engines import duckdb_splink
+
+    features.build_features = timed(timings, "step build_features", features.build_features)
+    pair_scores.score_candidates_of_each = timed(timings, "step score_candidates_of_each", pair_scores.score_candidates_of_each)
+    duckdb_splink.DuckDBCandidateIndex._keys_of = timed(timings, "step DuckDBCandidateIndex._keys_of",
+                                                        duckdb_splink.DuckDBCandidateIndex._keys_of)
     if hasattr(store, "_con"):
         store._con = CountingConnection(store._con, timings)
     elif hasattr(store, "_cursor"):
