@@ -29,6 +29,7 @@ from stayledger.usecases.accountability import operation
 
 if TYPE_CHECKING:  # the linkage engine (Splink) is imported only when linking runs
     from stayledger.identity.engine import LinkageEngine
+    from stayledger.identity.clustering import IdentityKeys
     from stayledger.identity.model import LinkageModel
 
 MATCH_THRESHOLD = 0.9  # a link at or above this joins two events
@@ -316,6 +317,7 @@ class _Prepared:
     keys: tuple  # its blocking keys on the side of a new event
     resolved_keys: tuple  # and on the side of a resolved one (for the events linked after it)
     scores: list[tuple[str, float]] | None  # against the index's candidates, strongest first; None: not scored ahead
+    uses: IdentityKeys  # its identity keys, for the document-history check of each join
 
 
 @dataclass
@@ -415,7 +417,7 @@ class RealtimeLinker:
             self.model, engine=self._engine))) if ahead else {}
         for i, event in enumerate(events):
             prepared.of[event.event_id] = _Prepared(event, probes.slice(i, 1), probe_keys[i], resolved_keys[i],
-                                                    scores.get(i))
+                                                    scores.get(i), uses_of[event.event_id])
         return prepared
 
     def link_all(self, events: list[Event], prepared: PreparedLinks | None = None) -> list[tuple[str, float | None]]:
@@ -450,16 +452,14 @@ class RealtimeLinker:
 
     def _link_one(self, ready: _Prepared) -> tuple[str, float | None]:
         from stayledger.identity.clustering import THIN_HISTORY
-        from stayledger.identity.linking import identity_keys_of
         from stayledger.identity.pair_scores import score_candidates
 
         low, high = GREY_ZONE
-        event, probe, keys, resolved_keys = ready.event, ready.probe, ready.keys, ready.resolved_keys
+        event, probe, keys, resolved_keys, uses = ready.event, ready.probe, ready.keys, ready.resolved_keys, ready.uses
         event_id = event.event_id
         person = next((self.cluster_of[o] for o in self._forced.get(event_id, ()) if o in self.cluster_of), None)
         probability: float | None = 1.0 if person else None
         doc = self._doc_key(event, probe)
-        uses = identity_keys_of(probe)[event_id]
         if person is None and doc is not None:
             fast = self._by_doc.get(doc)  # deterministic fast path, unless the person's document history objects
             if fast is not None and self._histories.conflict(fast, uses) is None:
