@@ -133,6 +133,17 @@ class StoreContract:
         assert store.append_new_events(batch(arrival("d"), arrival("d")), []) is None  # "d" given twice
         assert [e.event_id for e in store.events_by_id(["a", "b", "c", "d"])] == ["a", "b"]  # nothing else written
 
+    def test_new_events_appended_together_keep_their_order_and_every_field(self, store):
+        store.append_events(batch(arrival("first")), [])
+        raws = [arrival("z", given_names="ANA MARIA", sex="F", admitted_until=None, duration_of_status=True),
+                arrival("a", document_issuer="IRL", port="JFK", carrier="BA"), arrival("m", surname="O'NEIL, JR")]
+        outcome = store.append_new_events(batch(*raws), [])
+        assert outcome is not None and outcome.added == 3
+        assert store.events_table().column("event_id").to_pylist() == ["first", "z", "a", "m"]  # append order
+        assert store.events_by_id(["z", "a", "m"]) == [parse_event(r) for r in raws]
+        newer, position = store.events_after(0)
+        assert newer.column("event_id").to_pylist() == ["first", "z", "a", "m"] and position == store.event_position()
+
     def test_the_latest_run_and_the_append_position_are_read_together(self, store):
         assert store.run_and_position() == (0, 0)
         store.append_events(batch(arrival("a"), arrival("b")), [])

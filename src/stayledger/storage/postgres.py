@@ -274,6 +274,23 @@ class PostgresStore(EventStore):
                 outcome.quarantined = self._insert_quarantine(to_quarantine)
         return outcome
 
+    def append_new_events(self, batch: pa.Table, quarantine: Sequence[QuarantineEntry]) -> AppendOutcome | None:
+        """The common case of a group of posts: every id new and given once. The rows are copied straight into the
+        events table, each taking its seq from the sequence in input order (as staging gives them), without the
+        staging table's three statements of DDL; None (nothing written) when the batch needs ``append_events``."""
+        ids = batch.column("event_id").to_pylist()
+        if not ids or len(set(ids)) != len(ids):
+            return None
+        with self.unit_of_work():
+            self.lock_identities()  # every append holds it: none of these ids can be appended before our commit
+            with self._cursor() as cur:
+                cur.execute("SELECT 1 FROM events WHERE event_id = ANY(%s) LIMIT 1", [ids])
+                if cur.fetchone() is not None:
+                    return None
+                self._copy_in(cur, "events", FIELDS, batch)
+            quarantined = self._insert_quarantine(list(quarantine)) if quarantine else 0
+        return AppendOutcome(added=len(ids), quarantined=quarantined)
+
     def _stage(self, cur: psycopg.Cursor[Any], batch: pa.Table) -> None:
         """COPY the batch into a temporary table; each row takes its seq from the events' sequence, in input order."""
         cur.execute(
