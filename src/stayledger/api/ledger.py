@@ -213,8 +213,8 @@ class Ledger:
                     carried = waiting
                     break
                 group.append(waiting)
-            if any(isinstance(waiting, _Post) for waiting in group):
-                self._catch_up()
+            if self.store.concurrent_writers and any(isinstance(waiting, _Post) for waiting in group):
+                self._catch_up()  # (an embedded store's only writer is this thread: nothing to catch up with)
             try:
                 if len(group) == 1:
                     self._alone(job)

@@ -337,11 +337,12 @@ class DuckDBStore(EventStore):
         """
         if pc.count_distinct(batch.column("event_id")).as_py() != batch.num_rows:
             return False
+        where, params = _keys_in("event_id", batch.column("event_id").to_pylist())  # through the key's index
+        known = _first(self._con.execute(f"SELECT count(*) FROM events WHERE {where}", params).fetchall())
+        if known and known[0]:
+            return False
         self._con.register("incoming_batch", batch)
         try:
-            known = _first(self._con.execute("SELECT count(*) FROM incoming_batch JOIN events USING (event_id)").fetchall())
-            if known and known[0]:
-                return False
             self._con.execute(
                 f"""INSERT INTO events (seq, {_EVENT_COLUMNS}, ingested_at, document_key)
                     SELECT (SELECT coalesce(max(seq), 0) FROM events) + row_number() OVER (),
