@@ -14,8 +14,8 @@ representative against one other member, blocked by the group itself *and* the m
 pairs exist exactly when the model's own blocking makes them.
 
 The expanded table is the one prediction on every event would give, pair for pair and score for score; the
-blocking rules are a symmetric set and the comparisons symmetric, which ``tests/integration/test_identical_records``
-checks against a prediction over every event.
+blocking rules are a symmetric set and the comparisons symmetric. ``tests/integration/test_linkage.py`` checks it
+against Splink's prediction over every event, ``tests/unit/test_identical_records.py`` over random populations.
 """
 
 from __future__ import annotations
