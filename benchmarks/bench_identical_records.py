@@ -3,7 +3,7 @@
 Reads the ledger's events and latest model, builds the features as resolve does, then predicts twice:
 ``linking.predict_links`` (groups of identical records scored once, ``identity/identical_records.py``) and the
 engine's prediction over every event (unless ``--skip-every-event``). Prints records reaching the engine, wall and
-CPU seconds, the peak RSS of this process, and whether the two tables are equal pair for pair and score for score.
+CPU seconds, the peak RSS (bench_scale's sampler: this process and its children), and whether the two tables are equal pair for pair and score for score.
 
 Usage: python benchmarks/bench_identical_records.py LEDGER.duckdb [--skip-every-event] [--threshold 0.5]
 """
@@ -11,11 +11,9 @@ Usage: python benchmarks/bench_identical_records.py LEDGER.duckdb [--skip-every-
 from __future__ import annotations
 
 import argparse
-import os
-import resource
-import threading
-import time
+import sys
 from pathlib import Path
+from typing import Any, Callable
 
 from stayledger.identity import linking
 from stayledger.identity.engines.duckdb_splink import DuckDBSplinkEngine
@@ -25,34 +23,16 @@ from stayledger.identity.model import LinkageModel
 from stayledger.identity.term_frequencies import with_term_frequencies
 from stayledger.storage.duckdb_store import DuckDBStore
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_scale import Meter  # noqa: E402 - the stage clock and RSS sampler of the end-to-end benchmark
 
-class PeakRSS:
-    """The largest RSS of this process seen every 50 ms while the block runs."""
-
-    def __enter__(self) -> "PeakRSS":
-        self.peak, self._stop = 0, threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self) -> None:
-        page = os.sysconf("SC_PAGE_SIZE")
-        while not self._stop.wait(0.05):
-            with open("/proc/self/statm") as statm:
-                self.peak = max(self.peak, int(statm.read().split()[1]) * page)
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+METER = Meter()
 
 
-def timed(label: str, work):  # type: ignore[no-untyped-def]
-    cpu0, wall0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-    with PeakRSS() as peak:
+def timed(label: str, work: Callable[[], Any]) -> Any:
+    with METER.stage(label) as stage:
         result = work()
-    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
-    print(f"{label:<44} {time.perf_counter() - wall0:8.1f} s wall {cpu:8.1f} CPU s  peak {peak.peak / 1e9:5.2f} GB")
+    print(f"{label:<44} {stage.seconds:8.1f} s wall {stage.cpu:8.1f} CPU s  peak {stage.peak / 1e9:5.2f} GB")
     return result
 
 
@@ -62,6 +42,7 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=0.5, help="lowest probability kept (resolve keeps the grey zone's 0.5)")
     parser.add_argument("--skip-every-event", action="store_true", help="do not run the prediction over every event")
     args = parser.parse_args()
+    METER.start()
 
     store = DuckDBStore(args.ledger, read_only=True)
     events = store.events_table()

@@ -29,7 +29,7 @@ Figures (2026-12-05, the 2-core machine shared with four other agents; CPU secon
   Session 8 (identical records scored once, clustering on positions, memory given back between resolve's steps;
   the same 10,141,505 events and model; the machine shared with a helper's test runs, load average 2-5.5):
   1,299 s wall, 1,638 CPU s, peak 14.99 GB (memory target met, time NOT: 900 s). CPU s: ingest 363 (354 s wall;
-  215 s in a quieter run), features 68, predict 210 (34% of the records distinct at 1M; 1,558,669 scored pairs
+  215 s in a quieter run), features 68, predict 210 (34% of the records distinct at 1M; measured apart: 1,558,669 pairs
   across groups, 32,840,307 after expansion), guard keys 48, clustering 272, ids 34, writing identities 27, stays
   (5,407,905) 524 CPU s in 275 s wall. 2,385,192 persons, 77,606 review items, pair P 0.99221 R 0.99919: the same
   as session 7's prediction over every event.
