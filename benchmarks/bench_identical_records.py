@@ -2,8 +2,9 @@
 
 Reads the ledger's events and latest model, builds the features as resolve does, then predicts twice:
 ``linking.predict_links`` (groups of identical records scored once, ``identity/identical_records.py``) and the
-engine's prediction over every event (unless ``--skip-every-event``). Prints records reaching the engine, wall and
-CPU seconds, the peak RSS (bench_scale's sampler: this process and its children), and whether the two tables are equal pair for pair and score for score.
+engine's prediction over every event (unless ``--skip-every-event``). Prints the distinct records, wall and CPU
+seconds, the peak RSS (bench_scale's sampler: this process and its children), and whether the two tables are equal
+pair for pair and score for score.
 
 Usage: python benchmarks/bench_identical_records.py LEDGER.duckdb [--skip-every-event] [--threshold 0.5]
 """
