@@ -6,6 +6,10 @@ each other (a relative's passport, document and birth date both different, two n
 their own corroborated birth date) or that only an odd record joins (the chaining guard, see
 ``cluster_links``).
 Must-link pairs are joined before any scored link.
+
+Order matters only where the guard may object. A connected component of links whose records all carry the same
+document, issuer, birth date and surname (most travellers' are) is one cluster whatever the order, and is settled
+at once with array operations; so is a merge of two such components inside the ordered pass.
 """
 
 from __future__ import annotations
@@ -302,17 +306,23 @@ def contradicts(a: IdentityKeys, b: IdentityKeys) -> bool:
     return different_document and _dob_conflict(a.date_of_birth, b.date_of_birth)
 
 
+# A component's kind: the code of the identity keys all its records share, else one of these.
+UNKEYED: Final = -1  # no record of the component has keys
+MIXED: Final = -2  # its records' keys differ (or some have none)
+
+
 class _Components:
     """Union-find over event positions (ints: ten million events as strings in dicts cost gigabytes) with member
-    lists (for the guard) and cannot-link sets.
+    lists (for the guard), cannot-link sets and, with the guard, each component's kind (see ``_record_kinds``).
 
     A component of one event has no list of its own (``members_of`` gives it): ten million one-element lists
     would cost most of a gigabyte."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, kinds: list[int] | None = None) -> None:
         self.parent: list[int] = list(range(size))
         self.members: dict[int, list[int]] = {}  # root -> members, for components of two or more events
         self.forbidden: dict[int, set[int]] = {}
+        self.kind = kinds  # by root
 
     def members_of(self, root: int) -> list[int]:
         return self.members.get(root) or [root]
@@ -330,6 +340,12 @@ class _Components:
         small, large = (ra, rb) if len(self.forbidden.get(ra, ())) <= len(self.forbidden.get(rb, ())) else (rb, ra)
         return any(self.find(x) == large for x in self.forbidden.get(small, ()))
 
+    def alike(self, ra: int, rb: int) -> bool:
+        """Every record of both components carries the same identity keys (or none has keys): no check of the
+        chaining guard can object to joining them by a direct link."""
+        kind = self.kind
+        return kind is not None and kind[ra] == kind[rb] and kind[ra] != MIXED
+
     def union(self, ra: int, rb: int) -> int:
         if len(self.members_of(ra)) < len(self.members_of(rb)):
             ra, rb = rb, ra
@@ -337,6 +353,8 @@ class _Components:
         self.members.setdefault(ra, [ra]).extend(self.members.pop(rb, None) or [rb])
         if rb in self.forbidden:
             self.forbidden.setdefault(ra, set()).update(self.forbidden.pop(rb))
+        if self.kind is not None and self.kind[ra] != self.kind[rb]:
+            self.kind[ra] = MIXED
         return ra
 
 
@@ -348,6 +366,7 @@ def cluster_links(
     must_link: Iterable[tuple[str, str]] = (),
     cannot_link: Iterable[tuple[str, str]] = (),
     identity_keys: Mapping[str, IdentityKeys] | None = None,
+    identity_kinds: np.ndarray | None = None,
 ) -> ClusterResult:
     """Group events into identities from scored links (``event_id_l, event_id_r, match_probability``).
 
@@ -380,15 +399,23 @@ def cluster_links(
     product exceeds ``CHAINING_GUARD_MAX_CROSS_PAIRS`` are not checked.
     Raises ``ReviewDecisionConflict`` when the must-links themselves join a cannot-link pair.
 
+    ``identity_kinds`` (optional, with ``identity_keys``; one per ``event_ids``, all of which have keys): codes equal
+    exactly when two events' keys but for the date are equal (``linking.identity_kinds_of`` takes them from the
+    feature columns; else they are computed here from the keys).
+
     Events are handled as positions in one list of ids (the given events first, then any only a link or a
     review decision names); ids are strings again only in the result.
     """
     must = [(a, b) for a, b in must_link]
     cannot = [(a, b) for a, b in cannot_link]
     accepted = links.filter(pc.greater_equal(links.column("match_probability"), match_threshold))
-    accepted = accepted.sort_by([("match_probability", "descending"), ("event_id_l", "ascending"), ("event_id_r", "ascending")])
     decided = [e for pair in must + cannot for e in pair]
     names, given_index, left_index, right_index, decided_index = _indexed_links(event_ids, accepted, decided)
+    probabilities = accepted.column("match_probability").to_numpy()
+    del accepted
+    strongest_first = _strongest_first(names, left_index, right_index, probabilities)
+    left_index, right_index, probabilities = left_index[strongest_first], right_index[strongest_first], probabilities[strongest_first]
+    del strongest_first
     position = iter(decided_index)
     must_at = [(next(position), next(position)) for _ in must]
     cannot_at = [(next(position), next(position)) for _ in cannot]
@@ -398,7 +425,8 @@ def cluster_links(
     named[left_index] = named[right_index] = True
     named[decided_index] = True
 
-    components = _Components(len(names))
+    kinds = None if identity_keys is None else _kinds_at(names, given_index, identity_keys, identity_kinds)
+    components = _Components(len(names), kinds.tolist() if kinds is not None else None)
     joining: list[float | None] = [None] * len(names)
     refused: list[tuple[str, str, float, str]] = []
     questioned: list[tuple[str, str, float, str]] = []
@@ -415,9 +443,19 @@ def cluster_links(
         if components.find(a) == components.find(b):
             raise ReviewDecisionConflict(f"must-link decisions join {x!r} and {y!r}, which a cannot-link decision separates")
 
+    # Components no order can change are settled at once; only the others go through the ordered pass.
+    label, settled = _order_free_components(len(names), left_index, right_index, decided_index, kinds)
+    in_order = ~settled[label[left_index]]
+    if not in_order.all():
+        settled_links = ~in_order
+        joined_at = _strongest_link_of(len(names), left_index[settled_links], right_index[settled_links], probabilities[settled_links])
+        left_index, right_index, probabilities = left_index[in_order], right_index[in_order], probabilities[in_order]
+        for e in np.flatnonzero(settled[label] & ~np.isnan(joined_at)).tolist():
+            joining[e] = float(joined_at[e])
+
     direct = _DirectLinks(len(names), left_index, right_index) if identity_keys is not None else None
     find, touch = components.find, _touch
-    for a, b, p in _links_in_order(left_index, right_index, accepted.column("match_probability")):
+    for a, b, p in _links_in_order(left_index, right_index, probabilities):
         ra, rb = find(a), find(b)
         if ra == rb:
             touch(joining, a, b, p)
@@ -425,7 +463,7 @@ def cluster_links(
         if components.separated(ra, rb):
             refused.append((names[a], names[b], p, "cannot-link"))
             continue
-        if identity_keys is not None:
+        if identity_keys is not None and not components.alike(ra, rb):
             assert direct is not None
             conflict = _chaining_conflict(components.members_of(ra), components.members_of(rb), names, identity_keys, direct)
             if conflict == THIN_HISTORY:
@@ -436,17 +474,116 @@ def cluster_links(
         components.union(ra, rb)
         touch(joining, a, b, p)
 
+    # Cluster key = the smallest id of the cluster: of the settled component, or of the ordered pass's component.
+    smallest = _smallest_member(names, label, settled)
+    key_of_root: dict[int, str] = {}
     cluster_of: dict[str, str] = {}
-    parent = components.parent
-    for root in np.flatnonzero(named).tolist():
-        if parent[root] != root:
-            continue
-        members = components.members_of(root)
-        key = min(names[e] for e in members)
-        for e in members:
-            cluster_of[names[e]] = key
-    joining_probability = {names[e]: joining[e] for e in np.flatnonzero(named).tolist()}
+    joining_probability: dict[str, float | None] = {}
+    find = components.find
+    for e, settled_at in zip(np.flatnonzero(named).tolist(), smallest[label[named]].tolist()):
+        name = names[e]
+        if settled_at >= 0:
+            cluster_of[name] = names[settled_at]
+        else:
+            root = find(e)
+            key = key_of_root.get(root)
+            if key is None:
+                key = key_of_root[root] = min(names[m] for m in components.members_of(root))
+            cluster_of[name] = key
+        joining_probability[name] = joining[e]
     return ClusterResult(cluster_of=cluster_of, joining_probability=joining_probability, refused=refused, questioned=questioned)
+
+
+def _record_kinds(names: Sequence[str], keys: Mapping[str, IdentityKeys]) -> np.ndarray:
+    """Each event's kind: a code for its document, issuer, birth date and surname (equal codes, equal keys), or
+    ``UNKEYED``."""
+    codes: dict[tuple[str | None, ...], int] = {}
+    return np.fromiter(
+        (UNKEYED if k is None else codes.setdefault((k.document, k.issuer, k.date_of_birth, k.surname, k.document_format), len(codes))
+         for k in map(keys.get, names)),
+        dtype=np.int64, count=len(names))
+
+
+def _kinds_at(
+    names: Sequence[str], given_index: np.ndarray, keys: Mapping[str, IdentityKeys], given_kinds: np.ndarray | None
+) -> np.ndarray:
+    """Each event's kind: the given events' own (when given), others' computed; events only a link or a review
+    decision names get a kind each (never wrongly alike) or ``UNKEYED``."""
+    if given_kinds is None:
+        return _record_kinds(names, keys)
+    kinds = np.arange(len(names), dtype=np.int64) + int(np.max(given_kinds, initial=-1)) + 1
+    others = np.ones(len(names), dtype=bool)
+    others[given_index] = False
+    for e in np.flatnonzero(others).tolist():
+        if names[e] not in keys:
+            kinds[e] = UNKEYED
+    kinds[given_index] = given_kinds
+    return kinds
+
+
+def _order_free_components(
+    size: int, left: np.ndarray, right: np.ndarray, decided: Sequence[int], kinds: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each event's connected component of links and review decisions, and per component whether no order of
+    its links can change its clustering.
+
+    That holds for a component no review decision touches whose records are all of one kind (with the guard,
+    ``kinds``): none of the chaining guard's checks can object to a direct link between records that carry the
+    same document, issuer, birth date and surname (they need two numbers, two dates or two surnames), so every
+    link joins and the component is one cluster. Most travellers' records are alike (a passport read at each
+    crossing), so many links skip the ordered pass.
+    """
+    from scipy.sparse import coo_array
+    from scipy.sparse.csgraph import connected_components
+
+    if size == 0:
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=bool)
+    pairs = np.asarray(decided, dtype=np.int64).reshape(-1, 2)
+    rows = np.concatenate([left, pairs[:, 0]]).astype(np.int32)
+    cols = np.concatenate([right, pairs[:, 1]]).astype(np.int32)
+    graph = coo_array((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(size, size)).tocsr()
+    del rows, cols
+    count, label = connected_components(graph, directed=False)
+    del graph
+    order_free = np.ones(count, dtype=bool)
+    order_free[label[pairs.ravel()]] = False
+    if kinds is not None:
+        lowest = np.full(count, np.iinfo(np.int64).max)
+        highest = np.full(count, np.iinfo(np.int64).min)
+        np.minimum.at(lowest, label, kinds)
+        np.maximum.at(highest, label, kinds)
+        order_free &= lowest == highest
+    return label, order_free
+
+
+def _strongest_first(names: Sequence[str], left: np.ndarray, right: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """The order of the links strongest first, ties broken by the ids of their two events (deterministic)."""
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[pc.sort_indices(pa.array(names, pa.string())).to_numpy()] = np.arange(len(names))
+    return np.lexsort((rank[right], rank[left], -probabilities))
+
+
+def _strongest_link_of(size: int, left: np.ndarray, right: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """Each event's strongest link probability (NaN for an event with none)."""
+    strongest = np.full(size, -np.inf)
+    np.maximum.at(strongest, left, probabilities)
+    np.maximum.at(strongest, right, probabilities)
+    strongest[np.isneginf(strongest)] = np.nan
+    return strongest
+
+
+def _smallest_member(names: Sequence[str], label: np.ndarray, settled: np.ndarray) -> np.ndarray:
+    """Per component: the position of its member with the smallest id when it is settled, else -1."""
+    smallest = np.full(len(settled), -1, dtype=np.int64)
+    members = np.flatnonzero(settled[label])
+    if len(members) == 0:
+        return smallest
+    by_id = members[pc.sort_indices(pa.array([names[e] for e in members.tolist()], pa.string())).to_numpy()]
+    first = np.full(len(settled), len(members), dtype=np.int64)  # a component's first place in id order
+    np.minimum.at(first, label[by_id], np.arange(len(by_id)))
+    has_members = first < len(members)
+    smallest[has_members] = by_id[first[has_members]]
+    return smallest
 
 
 _LINKS_AT_ONCE: Final = 1_000_000
@@ -461,26 +598,33 @@ def _indexed_links(
     The links' ids are read as positions, not as strings of their own: ten million events have tens of
     millions of links, whose ids as Python strings would take gigabytes."""
     sides = [pc.cast(accepted.column(c), pa.string()).combine_chunks() for c in ("event_id_l", "event_id_r")]
+    chosen = pa.array(list(decided), pa.string())
     given = pa.array(event_ids, pa.string())
-    ids = pa.concat_arrays([given, *sides, pa.array(list(decided), pa.string())]).unique()
-    if len(ids) >= len(given) and ids.slice(0, len(given)).equals(given):
-        # The usual case (the given ids are distinct): the given strings themselves, then the links' others.
-        names = list(event_ids) + ids.slice(len(given)).to_pylist()
+    distinct_given = given.unique()
+    if len(distinct_given) == len(given):  # the usual case: the given strings themselves come first
+        names = list(event_ids)
         given_index = np.arange(len(given), dtype=np.int64)
     else:
-        names = ids.to_pylist()
-        given_index = pc.index_in(given, value_set=ids).to_numpy(zero_copy_only=False).astype(np.int64)
-    left, right = (pc.index_in(side, value_set=ids).to_numpy(zero_copy_only=False).astype(np.int64) for side in sides)
-    decided_index = pc.index_in(pa.array(list(decided), pa.string()), value_set=ids).to_pylist() if decided else []
+        given, names = distinct_given, distinct_given.to_pylist()
+        given_index = pc.index_in(pa.array(event_ids, pa.string()), value_set=given).to_numpy(zero_copy_only=False).astype(np.int64)
+    # Ids only a link or a review decision names (few) come after the given ones; hashing only the given ids and
+    # those few costs less than hashing every link's two ids.
+    found = [pc.index_in(side, value_set=given) for side in (*sides, chosen)]
+    others = pa.concat_arrays([side.filter(pc.is_null(at)) for side, at in zip((*sides, chosen), found)]).unique()
+    if len(others):
+        value_set = pa.concat_arrays([given, others])
+        names += others.to_pylist()
+        found = [pc.index_in(side, value_set=value_set) for side in (*sides, chosen)]
+    left, right = (at.to_numpy(zero_copy_only=False).astype(np.int64) for at in found[:2])
+    decided_index = found[2].to_pylist()
     return names, given_index, left, right, decided_index
 
 
-def _links_in_order(left: np.ndarray, right: np.ndarray, probabilities: pa.ChunkedArray) -> Iterator[tuple[int, int, float]]:
+def _links_in_order(left: np.ndarray, right: np.ndarray, probabilities: np.ndarray) -> Iterator[tuple[int, int, float]]:
     """(position_l, position_r, probability) of each link, a million at a time as Python objects."""
     for start in range(0, len(left), _LINKS_AT_ONCE):
         stop = start + _LINKS_AT_ONCE
-        chunk = probabilities.slice(start, _LINKS_AT_ONCE).to_pylist()
-        yield from zip(left[start:stop].tolist(), right[start:stop].tolist(), chunk)
+        yield from zip(left[start:stop].tolist(), right[start:stop].tolist(), probabilities[start:stop].tolist())
 
 
 def _touch(joining: list[float | None], a: int, b: int, p: float) -> None:

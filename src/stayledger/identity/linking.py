@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -86,6 +87,36 @@ def _shared_values(column: pa.ChunkedArray | pa.Array, compute: Any = None) -> l
     return [distinct[i] for i in indices.tolist()]
 
 
+def _value_codes(column: pa.ChunkedArray | pa.Array, compute: Any = None) -> np.ndarray:
+    """Per row, a code equal for two rows exactly when their values (``compute`` applied) are equal; 0 for None."""
+    encoded = pc.dictionary_encode(column)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    distinct = encoded.dictionary.to_pylist()
+    code_of: dict[Any, int] = {None: 0}
+    codes = np.array([code_of.setdefault(compute(v) if compute is not None else v, len(code_of)) for v in distinct] + [0],
+                     dtype=np.int64)
+    return codes[pc.fill_null(encoded.indices, len(distinct)).to_numpy(zero_copy_only=False)]
+
+
+def identity_kinds_of(features: pa.Table) -> np.ndarray:
+    """Per event, a code equal for two events exactly when their chaining guard keys (``identity_keys_of``) are
+    equal but for the date: document, issuer, birth date, surname and document format (see ``cluster_links``).
+    Computed on columns, not on ten million key objects."""
+    kinds = np.zeros(features.num_rows, dtype=np.int64)
+    for codes in (_value_codes(features.column("doc_ocr")), _value_codes(features.column("dob")),
+                  _value_codes(features.column("surname")), _value_codes(_issuers(features)),
+                  _value_codes(features.column("doc"), document_format)):
+        # Both factors stay below the row count, so the product fits in 64 bits below a billion rows.
+        _, kinds = np.unique(kinds * (int(codes.max(initial=0)) + 1) + codes, return_inverse=True)
+    return kinds.astype(np.int64).reshape(-1)
+
+
+def _issuers(features: pa.Table) -> pa.ChunkedArray:
+    """The document's issuer, else the nationality (one issuer's passports form a history)."""
+    return pc.coalesce(features.column("document_issuer"), features.column("nationality"))
+
+
 def identity_keys_of(features: pa.Table, ids: list[str] | None = None) -> dict[str, IdentityKeys]:
     """Document (OCR-canonical), birth date and normalised surname per event, for the clustering chaining guard.
 
@@ -94,7 +125,7 @@ def identity_keys_of(features: pa.Table, ids: list[str] | None = None) -> dict[s
     docs = features.column("doc_ocr").to_pylist()
     dobs = _shared_values(features.column("dob"))
     surnames = _shared_values(features.column("surname"))
-    issuers = _shared_values(pc.coalesce(features.column("document_issuer"), features.column("nationality")))
+    issuers = _shared_values(_issuers(features))
     dates = _shared_values(pc.cast(features.column("occurred_on"), pa.string()))
     formats = _shared_values(features.column("doc"), document_format)
     return {e: IdentityKeys(d, b, n, i, o, f) for e, d, b, n, i, o, f in zip(ids, docs, dobs, surnames, issuers, dates, formats)}
@@ -143,6 +174,8 @@ class ScoredBatch:
     event_ids: list[str]
     links: pa.Table
     keys: dict[str, IdentityKeys]
+    # Per event (in ``event_ids`` order), equal exactly when the keys but for the date are equal: ``identity_kinds_of``.
+    kinds: np.ndarray | None = None
 
 
 def score_batch(features: pa.Table, model: LinkageModel, *, threshold: float, engine: LinkageEngine | None = None) -> ScoredBatch:
@@ -151,7 +184,7 @@ def score_batch(features: pa.Table, model: LinkageModel, *, threshold: float, en
     features = discount_documents(features, shared_documents_of(features) | model.shared_documents)
     links = predict_links(features, model, threshold=threshold, engine=engine)
     event_ids = features.column("unique_id").to_pylist()
-    return ScoredBatch(event_ids, links, identity_keys_of(features, event_ids))
+    return ScoredBatch(event_ids, links, identity_keys_of(features, event_ids), identity_kinds_of(features))
 
 
 def cluster_batch(
@@ -168,9 +201,10 @@ def cluster_batch(
     must = [(a, b) for a, b in must_link]
     cannot = [(a, b) for a, b in cannot_link]
     event_ids, links, keys = scored.event_ids, scored.links, scored.keys
-    clusters = cluster_links(event_ids, links, match_threshold=match_threshold, must_link=must, cannot_link=cannot, identity_keys=keys)
+    clusters = cluster_links(event_ids, links, match_threshold=match_threshold, must_link=must, cannot_link=cannot,
+                             identity_keys=keys, identity_kinds=scored.kinds)
     confident = clusters if high <= match_threshold else cluster_links(
-        event_ids, links, match_threshold=high, must_link=must, cannot_link=cannot, identity_keys=keys
+        event_ids, links, match_threshold=high, must_link=must, cannot_link=cannot, identity_keys=keys, identity_kinds=scored.kinds
     )
     grey_pairs = _grey_pairs(links, low, high, clusters, confident, cannot)
     return LinkageResult(
