@@ -7,7 +7,6 @@ are) with typos, relatives' passports, namesakes, renewals, unknown keys and rev
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import date
 from unittest import mock
 
@@ -144,5 +143,5 @@ def test_kinds_from_columns_are_equal_exactly_when_the_guard_keys_but_the_date_a
     keys = list(identity_keys_of(features).values())
     for i in range(features.num_rows):
         for j in range(features.num_rows):
-            alike = dataclasses.replace(keys[i], occurred_on=None) == dataclasses.replace(keys[j], occurred_on=None)
+            alike = keys[i]._replace(occurred_on=None) == keys[j]._replace(occurred_on=None)
             assert (kinds[i] == kinds[j]) == alike, (keys[i], keys[j])

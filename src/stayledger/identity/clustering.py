@@ -17,7 +17,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from typing import Final, Iterable, Iterator, Mapping, Sequence, TypeVar
+from typing import Final, Iterable, Iterator, Mapping, NamedTuple, Sequence, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -35,10 +35,12 @@ class ReviewDecisionConflict(StayledgerError):
     """Must-link decisions join two events that a cannot-link decision keeps apart."""
 
 
-@dataclass(frozen=True, slots=True)
-class IdentityKeys:
+class IdentityKeys(NamedTuple):
     """What the chaining guard compares: OCR-canonical document number, birth date and normalised
-    surname (None when unknown)."""
+    surname (None when unknown).
+
+    A NamedTuple, not a frozen dataclass: a batch builds one per event (ten million at national scale), and a
+    tuple is several times cheaper to construct."""
 
     document: str | None
     date_of_birth: str | None

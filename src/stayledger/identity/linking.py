@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from stayledger.bulk_objects import cycle_collector_paused
 from stayledger.identity.clustering import (
     ClusterResult,
     IdentityKeys,
@@ -128,7 +129,8 @@ def identity_keys_of(features: pa.Table, ids: list[str] | None = None) -> dict[s
     issuers = _shared_values(_issuers(features))
     dates = _shared_values(pc.cast(features.column("occurred_on"), pa.string()))
     formats = _shared_values(features.column("doc"), document_format)
-    return {e: IdentityKeys(d, b, n, i, o, f) for e, d, b, n, i, o, f in zip(ids, docs, dobs, surnames, issuers, dates, formats)}
+    with cycle_collector_paused():
+        return {e: IdentityKeys(d, b, n, i, o, f) for e, d, b, n, i, o, f in zip(ids, docs, dobs, surnames, issuers, dates, formats)}
 
 
 def link_events(

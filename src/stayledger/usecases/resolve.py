@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from stayledger.bulk_objects import cycle_collector_paused
 from stayledger.domain.access import AccessContext, Action
 from stayledger.failpoints import failpoint
 from stayledger.domain.events import Event
@@ -209,8 +210,9 @@ def relink(store: EventStore, *, full: bool = False, train: bool = False, engine
     # Positions settle ties between parts of a previous person: without previous persons there are none to settle.
     order = {event_id: i for i, event_id in enumerate(ids.to_pylist())} if previous else None
     reason = f"{method} run" + (f" (model v{model_version})" if model_version else "")
-    assignment = assign_person_ids(cluster_of, previous, reason=reason, order=order)
-    assignments = [IdentityAssignment(e, p, probabilities.get(e)) for e, p in assignment.person_of.items()]
+    with cycle_collector_paused():  # a person's events and an assignment per event: millions of objects
+        assignment = assign_person_ids(cluster_of, previous, reason=reason, order=order)
+        assignments = [IdentityAssignment(e, p, probabilities.get(e)) for e, p in assignment.person_of.items()]
     merges = sum(1 for c in assignment.changes if c.change == "merge")
     splits = len(assignment.changes) - merges
     persons = len(set(assignment.person_of.values()))
