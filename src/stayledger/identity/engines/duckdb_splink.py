@@ -69,8 +69,9 @@ class _PreparedQueries:
 
     Each input is registered once per schema: a table of another schema (never seen in practice, but a stream of
     another shape must not be read by a plan bound to the first) registers it anew and prepares the queries again.
-    The connection runs one thread without the optimizer: on a few hundred pairs, planning and starting threads
-    cost more than they save (a prepared query still ran the optimizer each time it ran)."""
+    The connection runs without the optimizer, which saves little on these plain scans and, when on, made DuckDB
+    bind and optimise the prepared query again at each run; and on one thread, as starting threads for a few
+    hundred rows costs more than it saves."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, queries: dict[str, str]) -> None:
         self._con = con
@@ -174,9 +175,10 @@ class _PairComparer:
             whens = " ".join(f"WHEN {lv.sql} THEN {j}" for j, lv in enumerate(levels) if lv.sql.strip().upper() != ELSE_LEVEL)
             gammas.append(f"CASE {whens} ELSE {len(levels) - 1} END AS g{i}")
         tf = ", ".join(f"tf_{c}_l, tf_{c}_r" for c in TF_COLUMNS)
+        # A subquery, not a CTE: without the optimizer a CTE is materialised (every column copied once more).
         self._sql = (
-            f"WITH pairs AS (SELECT {', '.join(select)} FROM new_features l CROSS JOIN candidate_features r) "
-            f"SELECT unique_id_r, unique_id_l, {', '.join(gammas)}, {tf} FROM pairs"
+            f"SELECT unique_id_r, unique_id_l, {', '.join(gammas)}, {tf} "
+            f"FROM (SELECT {', '.join(select)} FROM new_features l CROSS JOIN candidate_features r) pairs"
         )
         self._queries = _PreparedQueries(self._con, {"compare_pairs": self._sql})
 
