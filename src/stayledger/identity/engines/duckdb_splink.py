@@ -67,8 +67,8 @@ class _ArrowInput:
 class _PreparedQueries:
     """Named queries prepared once on a connection of their own, over named Arrow inputs of any number of rows.
 
-    Each input is registered once per schema: a table of another schema (never seen in practice, but a stream of
-    another shape must not be read by a plan bound to the first) registers it anew and prepares the queries again.
+    Each input is registered once per schema: a table of another schema (not seen in practice; DuckDB would refuse
+    to read it through a plan bound to the first) registers it anew and prepares the queries again.
     The connection runs without the optimizer, which saves little on these plain scans and, when on, made DuckDB
     bind and optimise the prepared query again at each run; and on one thread, as starting threads for a few
     hundred rows costs more than it saves."""
