@@ -2,8 +2,9 @@
 
 The service commits the posts waiting at one moment as one group (api/ledger.py `_together` →
 `record_posted_together`). This script runs that path directly, without HTTP, on a copy of a built ledger, and prints
-per group: the wall time (p50, p99), the time of each step and store call (median per group) and how many SQL
-statements the store ran.
+per group: the wall time (p50, p99), the time of each step and store call (median per group, wall and CPU: the CPU
+time of the whole process meanwhile, less distorted by other work on a shared machine) and how many SQL statements the
+store ran.
 
 Usage: python benchmarks/bench_post_group.py [--workdir bench-api] [--group 15] [--groups 40] [--db postgresql://…/EMPTY]
 (the ledger is the one benchmarks/bench_api.py builds in --workdir; --db: copied to that empty PostgreSQL database
@@ -35,27 +36,32 @@ class Timings:
 
     def __init__(self) -> None:
         self.current: dict[str, list[float]] = defaultdict(list)
+        self.current_cpu: dict[str, list[float]] = defaultdict(list)
         self.groups: list[dict[str, list[float]]] = []
+        self.groups_cpu: list[dict[str, list[float]]] = []
         self.statements = 0
         self.statements_per_group: list[int] = []
 
-    def add(self, name: str, seconds: float) -> None:
+    def add(self, name: str, seconds: float, cpu_seconds: float = 0.0) -> None:
         self.current[name].append(seconds)
+        self.current_cpu[name].append(cpu_seconds)
 
     def next_group(self) -> None:
         self.groups.append(self.current)
+        self.groups_cpu.append(self.current_cpu)
         self.statements_per_group.append(self.statements)
         self.current = defaultdict(list)
+        self.current_cpu = defaultdict(list)
         self.statements = 0
 
 
 def timed(timings: Timings, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         try:
             return function(*args, **kwargs)
         finally:
-            timings.add(name, time.perf_counter() - started)
+            timings.add(name, time.perf_counter() - started, time.process_time() - cpu)
     return wrapper
 
 
@@ -182,28 +188,31 @@ def main() -> None:
         feed = iter(held)
         for _ in range(args.groups + 2):  # the first two groups warm caches up and are not counted
             posted = [PostedEvents(AccessContext(f"feed-{i}", Role.INGEST), "api", [next(feed)]) for i in range(args.group)]
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             live.valid_for(store)  # the writer's catch-up outside the lock
             with store.unit_of_work():
                 results = record_posted_together(store, posted, as_of=AS_OF, live=live)
-                committing = time.perf_counter()
-            ended = time.perf_counter()
-            timings.add("commit", ended - committing)
+                committing, cpu_committing = time.perf_counter(), time.process_time()
+            ended, cpu_ended = time.perf_counter(), time.process_time()
+            timings.add("commit", ended - committing, cpu_ended - cpu_committing)
             walls.append(ended - started)
-            timings.add("whole group", ended - started)
+            timings.add("whole group", ended - started, cpu_ended - cpu)
             assert all(not isinstance(r, BaseException) and r.accepted == 1 for r in results), results
             timings.next_group()
         walls, groups, counts = walls[2:], timings.groups[2:], timings.statements_per_group[2:]
+        groups_cpu = timings.groups_cpu[2:]
         print(f"groups of {args.group} posts: {len(walls)}; wall p50 {statistics.median(walls) * 1000:.0f} ms, "
               f"p99 {percentile(walls, 0.99) * 1000:.0f} ms; SQL statements per group: median "
               f"{statistics.median(counts):.0f} (min {min(counts)}, max {max(counts)})")
         names = sorted({name for group in groups for name in group})
-        print("| step or store call | calls per group | median ms per group | max ms |")
-        print("|---|---|---|---|")
+        print("| step or store call | calls per group | median ms per group | median CPU ms per group | max ms |")
+        print("|---|---|---|---|---|")
         for name in sorted(names, key=lambda n: -statistics.median(sum(g.get(n, [0.0])) for g in groups)):
             per_group = [sum(g.get(name, [0.0])) for g in groups]
+            cpu_per_group = [sum(g.get(name, [0.0])) for g in groups_cpu]
             calls = statistics.median(len(g.get(name, [])) for g in groups)
-            print(f"| {name} | {calls:g} | {statistics.median(per_group) * 1000:.1f} | {max(per_group) * 1000:.1f} |")
+            print(f"| {name} | {calls:g} | {statistics.median(per_group) * 1000:.1f} | "
+                  f"{statistics.median(cpu_per_group) * 1000:.1f} | {max(per_group) * 1000:.1f} |")
         store.close()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

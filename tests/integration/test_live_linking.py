@@ -153,3 +153,86 @@ def test_several_new_events_scored_in_one_call_score_as_each_alone(trained):
             return [pair._replace(new_id=None) for pair in engine.compare(left, right, model)]
 
     assert score_candidates_of_each(probes, candidates, model, engine=OneAtATime()) == alone
+
+
+def test_the_prepared_pair_comparison_and_blocking_keys_give_what_a_fresh_query_gives_call_after_call(trained):
+    """The engine plans its pair comparison and key queries once and reads each call's tables through them: every
+    call must see its own tables (not the previous call's), whatever their size, nulls or column types, and give
+    exactly the rows (levels, name frequencies, keys) and scores of the query planned afresh on those tables."""
+    import pyarrow as pa
+
+    from stayledger.domain.events import parse_event
+    from stayledger.identity.engines.duckdb_splink import DuckDBSplinkEngine, connect
+    from stayledger.identity.features import PAIR_COLUMNS, build_features
+    from stayledger.identity.model import LinkageModel
+    from stayledger.identity.pair_scores import score_candidates
+    from stayledger.identity.scoring import match_probability, pair_weight
+    from stayledger.identity.term_frequencies import with_term_frequencies
+    from stayledger.storage.arrow_events import events_to_table
+
+    base, held = trained
+    store = DuckDBStore(base, read_only=True)
+    model = LinkageModel.from_json(store.latest_model()[1])
+    engine = DuckDBSplinkEngine()
+    index = engine.candidate_index(build_features(store.events_table()), model)
+    store.close()
+    blanked = [{**held[0], "event_id": "blank-1", "given_names": None, "date_of_birth": held[0]["date_of_birth"][:4]},
+               {**held[1], "event_id": "blank-2", "document_number": None, "sex": None}]  # null levels and frequency
+    probes = build_features(events_to_table([parse_event(r) for r in held[:30] + blanked]))
+    fresh = connect()
+
+    def planned_afresh(sql: str, tables: dict[str, pa.Table]) -> list[tuple]:
+        for name, table in tables.items():
+            fresh.register(name, table)
+        return fresh.execute(sql).fetchall()
+
+    def sides(rows: list) -> pa.Table:
+        return with_term_frequencies(probes.take(rows).select(list(PAIR_COLUMNS)), model)
+
+    def candidates(rows: list) -> pa.Table:
+        found = pa.concat_tables([index.candidates_for(probes.slice(i, 1)) for i in rows])
+        return with_term_frequencies(found.select(list(PAIR_COLUMNS)), model)
+
+    tf_as_float32 = lambda t: t.set_column(t.schema.get_field_index("tf_given"), "tf_given",  # noqa: E731
+                                           t.column("tf_given").cast(pa.float32()))
+    calls = [(sides([0, 1, 2]), candidates([0, 1, 2])), (sides([3]), candidates([3])),
+             (sides(list(range(4, 30))), candidates(list(range(4, 30)))),  # hundreds of pairs
+             (sides([30, 31]), sides(list(range(10)))), (sides([0, 1, 2]), candidates([0, 1, 2])),
+             (tf_as_float32(sides([5, 30])), candidates([5])),  # another schema: planned again, not misread
+             (sides([31]), candidates([7])), (sides([2]), candidates([2]).slice(0, 0))]
+    comparer = None
+    seen_null_level = seen_null_frequency = False
+    for left, right in calls:
+        pairs = engine.compare(left, right, model)
+        comparer = comparer or next(iter(engine._comparers.values()))
+        rows = planned_afresh(comparer._sql, {"new_features": left, "candidate_features": right})
+        assert len(pairs) == left.num_rows * right.num_rows == len(rows)
+        expected = {(r[1], r[0]): r[2:] for r in rows}
+        for pair in pairs:
+            n = len(pair.gammas)
+            assert (*pair.gammas, *pair.tf.values()) == expected[(pair.new_id, pair.other_id)][: n + 4]
+            seen_null_level |= 0 in pair.gammas
+            seen_null_frequency |= None in pair.tf.values()
+    assert seen_null_level and seen_null_frequency
+
+    # Scores to the last bit: those of the levels the fresh query gives, through the same arithmetic.
+    levels = model.compiled()
+    for i in (0, 3, 30, 0):
+        one = probes.slice(i, 1)
+        cands = index.candidates_for(one)
+        left = with_term_frequencies(one.select(list(PAIR_COLUMNS)), model)
+        right = with_term_frequencies(cands.select(list(PAIR_COLUMNS)), model)
+        rows = planned_afresh(comparer._sql, {"new_features": left, "candidate_features": right})
+        n = len(levels)
+        by_fresh_query = sorted(((r[0], match_probability(pair_weight(
+            model.prior, levels, list(r[2:2 + n]),
+            {"surname_l": r[2 + n], "surname_r": r[3 + n], "given_l": r[4 + n], "given_r": r[5 + n]}))) for r in rows),
+            key=lambda item: (-item[1], item[0]))
+        assert score_candidates(one, cands, model, engine=engine) == by_fresh_query
+
+    # Blocking keys: each call's own rows, in order, of each kind, however the group is cut.
+    key_sql = index._queries._queries
+    for rows in ([0, 1, 2], [3], list(range(4, 32)), [0, 1, 2], [31]):
+        group = probes.take(rows)
+        for kind, sql in key_sql.items():
+            assert index._keys_of(kind, group) == planned_afresh(sql, {"probe": group.select(list(PAIR_COLUMNS))}), kind

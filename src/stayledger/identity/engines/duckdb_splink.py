@@ -47,6 +47,61 @@ def connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
+class _ArrowInput:
+    """A table that a prepared query reads by name and that is swapped for each call: DuckDB reads whichever table
+    is set when the query runs (through the Arrow stream interface), so the query is parsed, bound and planned once,
+    not per call as it would be after registering each new table (10-15 ms for the pair comparison, most of a call
+    on a handful of pairs)."""
+
+    def __init__(self, schema: pa.Schema) -> None:
+        self.schema = schema
+        self.table = schema.empty_table()
+
+    def __arrow_c_schema__(self) -> Any:
+        return self.schema.__arrow_c_schema__()
+
+    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
+        return self.table.__arrow_c_stream__(requested_schema)
+
+
+class _PreparedQueries:
+    """Named queries prepared once on a connection of their own, over named Arrow inputs of any number of rows.
+
+    Each input is registered once per schema: a table of another schema (not seen in practice; DuckDB would refuse
+    to read it through a plan bound to the first) registers it anew and prepares the queries again.
+    The connection runs without the optimizer, which saves little on these plain scans and, when on, made DuckDB
+    bind and optimise the prepared query again at each run; and on one thread, as starting threads for a few
+    hundred rows costs more than it saves."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, queries: dict[str, str]) -> None:
+        self._con = con
+        self._con.execute("SET threads = 1")
+        self._con.execute("PRAGMA disable_optimizer")
+        self._queries = queries
+        self._inputs: dict[str, _ArrowInput] = {}
+        self._prepared: set[str] = set()
+
+    def run(self, name: str, tables: dict[str, pa.Table]) -> list[tuple[Any, ...]]:
+        """Rows of query ``name`` on ``tables`` (input name → table); the caller holds the connection's lock."""
+        for input_name, table in tables.items():
+            current = self._inputs.get(input_name)
+            if current is None or current.schema != table.schema:
+                current = self._inputs[input_name] = _ArrowInput(table.schema)
+                self._con.register(input_name, current)
+                self._prepared.clear()
+        if name not in self._prepared:
+            self._con.execute(f"PREPARE {name} AS {self._queries[name]}")
+            self._prepared.add(name)
+        try:
+            for input_name, table in tables.items():
+                self._inputs[input_name].table = table
+            return self._con.execute(f"EXECUTE {name}").fetchall()
+        finally:
+            for input_name in tables:  # do not keep the caller's tables alive until the next call
+                current = self._inputs[input_name]
+                current.table = current.schema.empty_table()
+
+
 def _linker(features: pa.Table, settings: dict[str, Any], con: duckdb.DuckDBPyConnection) -> Any:
     from splink import DuckDBAPI, Linker
 
@@ -120,20 +175,17 @@ class _PairComparer:
             whens = " ".join(f"WHEN {lv.sql} THEN {j}" for j, lv in enumerate(levels) if lv.sql.strip().upper() != ELSE_LEVEL)
             gammas.append(f"CASE {whens} ELSE {len(levels) - 1} END AS g{i}")
         tf = ", ".join(f"tf_{c}_l, tf_{c}_r" for c in TF_COLUMNS)
+        # A subquery, not a CTE: without the optimizer a CTE is materialised (every column copied once more).
         self._sql = (
-            f"WITH pairs AS (SELECT {', '.join(select)} FROM new_features l CROSS JOIN candidate_features r) "
-            f"SELECT unique_id_r, unique_id_l, {', '.join(gammas)}, {tf} FROM pairs"
+            f"SELECT unique_id_r, unique_id_l, {', '.join(gammas)}, {tf} "
+            f"FROM (SELECT {', '.join(select)} FROM new_features l CROSS JOIN candidate_features r) pairs"
         )
+        self._queries = _PreparedQueries(self._con, {"compare_pairs": self._sql})
 
     def score(self, new_features: pa.Table, candidate_features: pa.Table) -> list[ComparedPair]:
         with self._lock:
-            self._con.register("new_features", new_features)
-            self._con.register("candidate_features", candidate_features)
-            try:
-                rows = self._con.execute(self._sql).fetchall()
-            finally:
-                self._con.unregister("new_features")
-                self._con.unregister("candidate_features")
+            rows = self._queries.run("compare_pairs", {"new_features": new_features,
+                                                       "candidate_features": candidate_features})
         n = len(self._levels)
         out = []
         for row in rows:
@@ -189,38 +241,35 @@ class DuckDBCandidateIndex:
             order = np.argsort(values, kind="stable")
             self._sorted.append((values[order], rows[order]))
         probe_keys = ", ".join(f"{_key_sql([l for l, _ in rule])} AS k{i}" for i, rule in enumerate(self._rules))
-        self._probe_sql = f"SELECT {probe_keys} FROM probe"
-        self._resolved_sql = f"SELECT {keys} FROM probe"
         resolved_keys = ", ".join(f"{_key_sql([r for _, r in rule])} AS r{i}" for i, rule in enumerate(self._rules))
-        self._both_sql = f"SELECT {probe_keys}, {resolved_keys} FROM probe"
+        # one row per input row, in order (no ORDER BY needed: a scan)
+        self._queries = _PreparedQueries(self._con, {"probe_keys": f"SELECT {probe_keys} FROM probe",
+                                                     "resolved_keys": f"SELECT {keys} FROM probe",
+                                                     "both_keys": f"SELECT {probe_keys}, {resolved_keys} FROM probe"})
         # A group's new events are asked for both kinds of keys, one after the other: both come from one query (a
         # query costs milliseconds whatever its size), the second answer kept for the second question.
         self._resolved_of: tuple[pa.Table, list[tuple[Any, ...]]] | None = None
 
-    def _keys_of(self, sql: str, features: pa.Table) -> list[tuple[Any, ...]]:
+    def _keys_of(self, query: str, features: pa.Table) -> list[tuple[Any, ...]]:
         with self._lock:
-            self._con.register("probe", features.select(list(PAIR_COLUMNS)))
-            try:
-                rows = self._con.execute(sql).fetchall()  # one row per input row, in order (no ORDER BY needed: a scan)
-            finally:
-                self._con.unregister("probe")
+            rows = self._queries.run(query, {"probe": features.select(list(PAIR_COLUMNS))})
         return [tuple(row) for row in rows]
 
     def probe_keys(self, new_features: pa.Table) -> tuple[Any, ...]:
         """The (one-row) new event's blocking keys, one per rule, on the side of a new event."""
-        found = self._keys_of(self._probe_sql, new_features)
+        found = self._keys_of("probe_keys", new_features)
         return found[0] if found else ()
 
     def resolved_keys(self, features: pa.Table) -> tuple[Any, ...]:
         """A (one-row) event's blocking keys on the side of the resolved events, so that a later new
         event finds it by its ``probe_keys`` (see ``RecentEvents``)."""
-        found = self._keys_of(self._resolved_sql, features)
+        found = self._keys_of("resolved_keys", features)
         return found[0] if found else ()
 
     def probe_keys_of_each(self, new_features: pa.Table) -> list[tuple[Any, ...]]:
         """``probe_keys`` of every row, in one query (a posted group's events together)."""
         n = len(self._rules)
-        both = self._keys_of(self._both_sql, new_features)
+        both = self._keys_of("both_keys", new_features)
         with self._lock:
             self._resolved_of = (new_features, [row[n:] for row in both])
         return [row[:n] for row in both]
@@ -231,7 +280,7 @@ class DuckDBCandidateIndex:
             kept, self._resolved_of = self._resolved_of, None
         if kept is not None and kept[0] is features:
             return kept[1]
-        return self._keys_of(self._resolved_sql, features)
+        return self._keys_of("resolved_keys", features)
 
     def candidates_for(self, new_features: pa.Table, keys: tuple[Any, ...] | None = None) -> pa.Table:
         """Resolved events sharing a blocking key with the (one-row) new event's features."""
