@@ -49,6 +49,8 @@ def test_events_come_back_from_arrow_with_missing_dates_and_flags() -> None:
     nulls = table.set_column(table.schema.get_field_index("duration_of_status"), "duration_of_status",
                              pa.array([None, True, None, None], pa.bool_()))
     assert [e.duration_of_status for e in table_to_events(nulls)] == [False, True, False, False]
+    untyped = table.set_column(table.schema.get_field_index("duration_of_status"), "duration_of_status", pa.nulls(4))
+    assert [e.duration_of_status for e in table_to_events(untyped)] == [False] * 4
     chunked = pa.concat_tables([table.slice(0, 1), table.slice(1)])  # dates decoded across chunks
     assert list(table_to_events(chunked)) == events
     without = table.drop_columns(["admitted_until", "duration_of_status"])

@@ -43,7 +43,7 @@ def _values(table: pa.Table, name: str) -> list[Any]:
         return [False if name == "duration_of_status" else None] * table.num_rows
     column = table.column(name)
     if name == "duration_of_status":
-        return column.fill_null(False).to_pylist()
+        return [False if value is None else value for value in column.to_pylist()]
     if pa.types.is_date(column.type):
         # Arrow makes a date object per row, slowly; a ledger's dates repeat, so decode each distinct day once.
         encoded = column.combine_chunks().dictionary_encode()

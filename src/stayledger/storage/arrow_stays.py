@@ -40,14 +40,12 @@ STAYS_SCHEMA = pa.schema(
 STAYS_ORDER = (("person_id", "ascending"), ("arrived_on", "ascending"), ("arrival_event_id", "ascending"))
 
 
-
-
 def _list_encoder() -> Callable[[list[Any] | tuple[Any, ...]], str]:
     """``json.dumps(value, ensure_ascii=False, separators=(",", ":"))`` of a list or tuple, built once.
 
     json.dumps with options builds a new encoder per call (a third of the time here), and even a kept
-    ``JSONEncoder.encode`` builds its C encoder anew on each call (half of what remained): this builds that C
-    encoder once, with the arguments ``JSONEncoder.iterencode`` gives it. Without the C encoder: ``encode``."""
+    ``JSONEncoder.encode`` builds its C encoder anew on each call: this builds that C encoder once (half the time
+    again), with the arguments ``JSONEncoder.iterencode`` gives it. Without the C encoder: ``encode``."""
     encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
     make = getattr(json.encoder, "c_make_encoder", None)
     if make is None:

@@ -125,8 +125,8 @@ def map_stays(
         yield from (_render_stays_of_table(t, as_of, pack, unsettled, exits_named, render) for t in itertools.chain(head, tables))
         return
     pending: deque[Future[T]] = deque()
-    # The review context goes to each worker once: with each table, pickling it cost more than the table's stays
-    # at 10M events (77,606 open review items).
+    # The review context goes to each worker once, not with each table: it grows with the review queue (at 10M
+    # events, 77,606 open items: tens of MB, pickled and unpickled some 40 times).
     with worker_pool(workers, _keep_review_context, (unsettled, exits_named)) as pool:
         try:
             for table in itertools.chain(head, tables):
@@ -185,7 +185,7 @@ def _determine_table(
     """``_stays_of_table``, and the events (the persons' own and ``exits_named``) by id.
 
     Called with the garbage collector paused: a table's events and stays are hundreds of thousands of objects and
-    no cycles, and each full collection walks all of them (half the CPU time at 1M events)."""
+    no cycles, and each full collection walks all of them (half the CPU time for 1M events in one table)."""
     rules = get_pack(pack)
     events = list(table_to_events(table))
     event_ids = [event.event_id for event in events]
