@@ -35,14 +35,15 @@ recorded but not applied (PAXLST counts are integers).
 
 from __future__ import annotations
 
+import gc
 import re
 from bisect import bisect_left, bisect_right
+from contextlib import contextmanager
 from itertools import accumulate, count, repeat
 from operator import add
 from dataclasses import dataclass, field
-from typing import Callable, Final, Iterable, NamedTuple
+from typing import Callable, Final, Iterable, Iterator, NamedTuple
 
-from stayledger.collector import gc_paused  # noqa: F401 - paxlst imports it from here
 from stayledger.errors import ParseError
 
 _WHITESPACE: Final = " \t\r\n\f\v\ufeff"
@@ -250,6 +251,22 @@ def split_elements(data: str, delimiters: Delimiters) -> list[list[str]]:
     del parts[0]
     component = delimiters.component
     return [[_unrelease(value, release) for value in _split_released(part, component, release)] for part in parts]
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many small lists.
+
+    A parse allocates millions of short lists and tuples and no reference cycles; left on, the collector
+    rescans them again and again and costs several times the parse itself. Restores the previous state.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _skip_whitespace(text: str, offset: int) -> int:

@@ -17,7 +17,7 @@ from typing import Callable, Collection, Iterator, Mapping, TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from stayledger.collector import gc_paused
+from stayledger.bulk_objects import cycle_collector_paused
 from stayledger.domain.events import Event
 from stayledger.domain.stays import StayDetermination
 from stayledger.rules import get_pack
@@ -167,7 +167,7 @@ def _render_stays_of_table(
     table: pa.Table, as_of: date, pack: str, unsettled: UnsettledLinks, exits_named: dict[str, Event],
     render: Callable[[list[StayDetermination]], T],
 ) -> T:
-    with gc_paused():  # rendering makes as many objects again
+    with cycle_collector_paused():  # rendering makes as many objects again
         return render(_stays_of_table(table, as_of, pack, unsettled, exits_named))
 
 
@@ -175,7 +175,7 @@ def _stays_of_table(
     table: pa.Table, as_of: date, pack: str, unsettled: UnsettledLinks, exits_named: Mapping[str, Event]
 ) -> list[StayDetermination]:
     """The stays of the persons whose resolved events (all of them, grouped by person) this table holds."""
-    with gc_paused():
+    with cycle_collector_paused():
         return _determine_table(table, as_of, pack, unsettled, exits_named)[0]
 
 
@@ -219,7 +219,7 @@ def _person_runs(persons: pa.ChunkedArray) -> tuple[list[str], list[int]]:
 def _stays_table_of_table(
     table: pa.Table, as_of: date, pack: str, unsettled: UnsettledLinks, exits_named: Mapping[str, Event]
 ) -> pa.Table:
-    with gc_paused():
+    with cycle_collector_paused():
         stays, events_by_id = _determine_table(table, as_of, pack, unsettled, exits_named)
         return stays_to_table(stays, {s.arrival_event_id: events_by_id[s.arrival_event_id].occurred_on for s in stays})
 
