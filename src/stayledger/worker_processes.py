@@ -15,21 +15,27 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
-from typing import Final
+from typing import Any, Callable, Final
 
 PARENT_CHECK_SECONDS: Final = 0.2
 
 
-def worker_pool(workers: int) -> ProcessPoolExecutor:
-    """A pool of ``workers`` spawned processes that ignore Ctrl-C and exit when this process dies."""
+def worker_pool(
+    workers: int, initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()
+) -> ProcessPoolExecutor:
+    """A pool of ``workers`` spawned processes that ignore Ctrl-C and exit when this process dies; each runs
+    ``initializer(*initargs)`` first (to send what every task needs once per worker, not with each task)."""
     return ProcessPoolExecutor(
-        max_workers=workers, mp_context=get_context("spawn"), initializer=_start_worker, initargs=(os.getpid(),)
+        max_workers=workers, mp_context=get_context("spawn"), initializer=_start_worker,
+        initargs=(os.getpid(), initializer, initargs),
     )
 
 
-def _start_worker(parent: int) -> None:
+def _start_worker(parent: int, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, args=(parent,), name="exit-with-parent", daemon=True).start()
+    if initializer is not None:
+        initializer(*initargs)
 
 
 def _exit_with_parent(parent: int) -> None:

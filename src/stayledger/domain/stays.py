@@ -41,7 +41,10 @@ class ClosedBy(StrEnum):
         """How the event that closed a stay closed it (None: the stay is not closed by an event)."""
         if closer is None:
             return cls.OPEN
-        return {"departure": cls.DEPARTURE, "departure_report": cls.DEPARTURE_REPORT}.get(closer.kind, cls.NEXT_ARRIVAL)
+        return _CLOSED_BY_KIND.get(closer.kind, cls.NEXT_ARRIVAL)
+
+
+_CLOSED_BY_KIND: Final = {"departure": ClosedBy.DEPARTURE, "departure_report": ClosedBy.DEPARTURE_REPORT}
 
 
 class HeldBecause(StrEnum):
@@ -126,4 +129,4 @@ class StayDetermination:
             parts.append(item)
         if self.uncertain_links:
             parts.append("unreviewed links: " + " ".join(self.uncertain_links))
-        return " | ".join(p.replace("\n", " ").replace("\r", " ") for p in parts)
+        return " | ".join(parts).replace("\n", " ").replace("\r", " ")  # the separator has no line breaks

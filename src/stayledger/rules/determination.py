@@ -87,8 +87,8 @@ def determine_person(
         link_probabilities=probabilities,
         uncertain_event_ids=unsettled.within_person,
     )
-    if unsettled.disputed:
-        stays = [hold_for_dispute(s, unsettled.disputed) for s in stays]
+    if unsettled.disputed and not unsettled.disputed.isdisjoint([e.event_id for e in events]):
+        stays = [hold_for_dispute(s, unsettled.disputed) for s in stays]  # a stay rests on the person's events only
     candidates = unsettled.exits_elsewhere.get(person_id)
     if not candidates:
         return stays

@@ -248,10 +248,9 @@ def _decisive_uncertain(
 
 def _evidence(events: list[Event], probabilities: Mapping[str, float] | None) -> tuple[EvidenceEvent, ...]:
     if probabilities:
-        return tuple(
-            EvidenceEvent(e.event_id, e.kind, e.source, e.occurred_on, probabilities.get(e.event_id)) for e in events
-        )
-    return tuple(EvidenceEvent(e.event_id, e.kind, e.source, e.occurred_on, None) for e in events)
+        get = probabilities.get
+        return tuple([EvidenceEvent(e.event_id, e.kind, e.source, e.occurred_on, get(e.event_id)) for e in events])
+    return tuple([EvidenceEvent(e.event_id, e.kind, e.source, e.occurred_on, None) for e in events])
 
 
 def _probability_note(event_id: str, probabilities: Mapping[str, float] | None) -> str:
@@ -388,6 +387,8 @@ def determine_person_stays(
     to match probability) is copied into the evidence.
     """
     ordered = sorted((e for e in events if e.occurred_on <= as_of), key=event_order_key)
+    if uncertain_event_ids and uncertain_event_ids.isdisjoint([e.event_id for e in ordered]):
+        uncertain_event_ids = frozenset()  # none of this person's: no stay of theirs rests on one
     windows = _split_windows(ordered)
     last = len(windows) - 1
     return [

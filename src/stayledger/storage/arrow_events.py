@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import pyarrow as pa
 
@@ -34,9 +34,19 @@ def events_to_table(events: Sequence[Event]) -> pa.Table:
 
 def table_to_events(table: pa.Table) -> Iterable[Event]:
     """Events back from a table in EVENT_SCHEMA (or any table with those columns)."""
-    columns = [table.column(name).to_pylist() if name in table.column_names else [None] * table.num_rows for name in Event._fields]
-    dos = Event._fields.index("duration_of_status")
-    for values in zip(*columns):
-        if values[dos] is None:
-            values = values[:dos] + (False,) + values[dos + 1 :]
-        yield Event(*values)
+    columns = [_values(table, name) for name in Event._fields]
+    return map(Event._make, zip(*columns))
+
+
+def _values(table: pa.Table, name: str) -> list[Any]:
+    if name not in table.column_names:
+        return [False if name == "duration_of_status" else None] * table.num_rows
+    column = table.column(name)
+    if name == "duration_of_status":
+        return [False if value is None else value for value in column.to_pylist()]
+    if pa.types.is_date(column.type):
+        # Arrow makes a date object per row, slowly; a ledger's dates repeat, so decode each distinct day once.
+        encoded = column.combine_chunks().dictionary_encode()
+        days = encoded.dictionary.to_pylist()
+        return [None if i is None else days[i] for i in encoded.indices.to_pylist()]
+    return column.to_pylist()

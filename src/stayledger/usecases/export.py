@@ -102,23 +102,22 @@ def stays_csv_rows(stays: list[StayDetermination]) -> tuple[str, int]:
     """The stays as rows of the stays CSV (``STAYS_HEADER``), and how many (made in a worker process: text is
     cheap to send back)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    for stay in stays:
-        writer.writerow(
-            (
-                stay.arrival_event_id,
-                stay.person_id,
-                stay.status.value,
-                stay.authorized_until.isoformat() if stay.authorized_until else "",
-                stay.overstay_days,
-                stay.admission_class,
-                stay.departure_event_id or "",
-                stay.closed_by.value,
-                stay.held_because.value if stay.held_because else "",
-                "true" if stay.pending else "false",
-                stay.rule_pack,
-                stay.rule_version,
-                stay.evidence_summary(),
-            )
+    csv.writer(buffer, lineterminator="\n").writerows(
+        (
+            stay.arrival_event_id,
+            stay.person_id,
+            stay.status,  # a StrEnum: written as its value
+            stay.authorized_until.isoformat() if stay.authorized_until else "",
+            stay.overstay_days,
+            stay.admission_class,
+            stay.departure_event_id or "",
+            stay.closed_by,
+            stay.held_because or "",
+            "true" if stay.pending else "false",
+            stay.rule_pack,
+            stay.rule_version,
+            stay.evidence_summary(),
         )
+        for stay in stays
+    )
     return buffer.getvalue(), len(stays)

@@ -17,6 +17,7 @@ from typing import Callable, Collection, Iterator, Mapping, TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from stayledger.bulk_objects import cycle_collector_paused
 from stayledger.domain.events import Event
 from stayledger.domain.stays import StayDetermination
 from stayledger.rules import get_pack
@@ -121,13 +122,15 @@ def map_stays(
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
     head = list(itertools.islice(tables, 2))
     if workers < 2 or len(head) < 2:  # one table: worker processes would only add their start-up
-        yield from (render(list(_stays_of_table(t, as_of, pack, unsettled, exits_named))) for t in itertools.chain(head, tables))
+        yield from (_render_stays_of_table(t, as_of, pack, unsettled, exits_named, render) for t in itertools.chain(head, tables))
         return
     pending: deque[Future[T]] = deque()
-    with worker_pool(workers) as pool:
+    # The review context goes to each worker once, not with each table: it grows with the review queue (at 10M
+    # events, 77,606 open items: tens of MB, pickled and unpickled some 40 times).
+    with worker_pool(workers, _keep_review_context, (unsettled, exits_named)) as pool:
         try:
             for table in itertools.chain(head, tables):
-                pending.append(pool.submit(_render_stays_of_table, table, as_of, pack, unsettled, exits_named, render))
+                pending.append(pool.submit(_render_stays_of_table_in_worker, table, as_of, pack, render))
                 if len(pending) > workers * 2:  # bounded: each waiting table holds its events
                     yield pending.popleft().result()
             while pending:
@@ -144,40 +147,88 @@ def _review_context(store: EventStore) -> tuple[UnsettledLinks, dict[str, Event]
     return unsettled, {e.event_id: e for e in store.events_by_id(sorted(named))}
 
 
+# In a worker process of map_stays: the open review queue's context, sent once (see _keep_review_context).
+_worker_review_context: tuple[UnsettledLinks, dict[str, Event]] | None = None
+
+
+def _keep_review_context(unsettled: UnsettledLinks, exits_named: dict[str, Event]) -> None:
+    global _worker_review_context
+    _worker_review_context = (unsettled, exits_named)
+
+
+def _render_stays_of_table_in_worker(
+    table: pa.Table, as_of: date, pack: str, render: Callable[[list[StayDetermination]], T]
+) -> T:
+    assert _worker_review_context is not None, "a map_stays worker starts with _keep_review_context"
+    return _render_stays_of_table(table, as_of, pack, *_worker_review_context, render)
+
+
 def _render_stays_of_table(
     table: pa.Table, as_of: date, pack: str, unsettled: UnsettledLinks, exits_named: dict[str, Event],
     render: Callable[[list[StayDetermination]], T],
 ) -> T:
-    return render(list(_stays_of_table(table, as_of, pack, unsettled, exits_named)))
+    with cycle_collector_paused():  # rendering makes as many objects again
+        return render(_stays_of_table(table, as_of, pack, unsettled, exits_named))
 
 
 def _stays_of_table(
     table: pa.Table, as_of: date, pack: str, unsettled: UnsettledLinks, exits_named: Mapping[str, Event]
-) -> Iterator[StayDetermination]:
+) -> list[StayDetermination]:
     """The stays of the persons whose resolved events (all of them, grouped by person) this table holds."""
+    with cycle_collector_paused():
+        return _determine_table(table, as_of, pack, unsettled, exits_named)[0]
+
+
+def _determine_table(
+    table: pa.Table, as_of: date, pack: str, unsettled: UnsettledLinks, exits_named: Mapping[str, Event]
+) -> tuple[list[StayDetermination], dict[str, Event]]:
+    """``_stays_of_table``, and the events (the persons' own and ``exits_named``) by id.
+
+    Called with the garbage collector paused: a table's events and stays are hundreds of thousands of objects and
+    no cycles, and each full collection walks all of them (half the CPU time for 1M events in one table)."""
     rules = get_pack(pack)
-    persons = table.column("person_id").to_pylist()
-    linked = table.column("link_probability").to_pylist()
-    groups: dict[str, list[Event]] = defaultdict(list)
-    probabilities: dict[str, float] = {}
-    for event, person, probability in zip(table_to_events(table), persons, linked):
-        groups[person].append(event)
-        if probability is not None:
-            probabilities[event.event_id] = probability
-    events_by_id = {**exits_named, **{e.event_id: e for events in groups.values() for e in events}}
-    for person_id in groups:  # in ascending order, as the store gives them
-        yield from determine_person(
-            rules, person_id, groups[person_id], as_of,
+    events = list(table_to_events(table))
+    event_ids = [event.event_id for event in events]
+    scored = table.select(["event_id", "link_probability"])
+    scored = scored.filter(pc.is_valid(scored.column("link_probability")))
+    probabilities = dict(zip(scored.column("event_id").to_pylist(), scored.column("link_probability").to_pylist()))
+    events_by_id = dict(exits_named)
+    events_by_id.update(zip(event_ids, events))
+    persons, starts = _person_runs(table.column("person_id"))
+    stays: list[StayDetermination] = []
+    for person_id, start, end in zip(persons, starts, starts[1:]):  # in ascending order, as the store gives them
+        stays += determine_person(
+            rules, person_id, events[start:end], as_of,
             probabilities=probabilities, unsettled=unsettled, events_by_id=events_by_id,
         )
+    return stays, events_by_id
+
+
+def _person_runs(persons: pa.ChunkedArray) -> tuple[list[str], list[int]]:
+    """The persons of a column in which each person's rows are together, and where each one's rows start (then the
+    column's length)."""
+    n = len(persons)
+    if not n:
+        return [], [0]
+    column = persons.combine_chunks()
+    changes = pc.indices_nonzero(pc.not_equal(column.slice(1), column.slice(0, n - 1)))
+    starts = [0, *(pc.add(changes, 1).to_pylist())]
+    return column.take(pa.array(starts)).to_pylist(), [*starts, n]
+
+
+def _stays_table_of_table(
+    table: pa.Table, as_of: date, pack: str, unsettled: UnsettledLinks, exits_named: Mapping[str, Event]
+) -> pa.Table:
+    with cycle_collector_paused():
+        stays, events_by_id = _determine_table(table, as_of, pack, unsettled, exits_named)
+        return stays_to_table(stays, {s.arrival_event_id: events_by_id[s.arrival_event_id].occurred_on for s in stays})
 
 
 def determine_stays_table(store: EventStore, as_of: date, *, pack: str = "us") -> pa.Table:
     """``determine_stays`` as a table in STAYS_SCHEMA (snapshot order), with each stay's arrival date."""
-    arrivals = store.events_table().select(["event_id", "kind", "occurred_on"])
-    arrivals = arrivals.filter(pc.equal(arrivals.column("kind"), "arrival"))
-    arrived_on = dict(zip(arrivals.column("event_id").to_pylist(), arrivals.column("occurred_on").to_pylist()))
-    return stays_to_table(determine_stays(store, as_of, pack=pack), arrived_on)
+    unsettled, exits_named = _review_context(store)
+    parts = [_stays_table_of_table(table, as_of, pack, unsettled, exits_named) for table in store.resolved_events_by_person()]
+    return pa.concat_tables(parts) if parts else stays_to_table([], {})
 
 
 # --- stays elsewhere (Spark): each person's inputs as rows, determined by the same determine_person ---------------
