@@ -13,7 +13,8 @@ def cycle_collector_paused() -> Iterator[None]:
 
     The collector runs after every few hundred new container objects, and its full pass walks every object
     alive; ten million new tuples would trigger passes over a heap that keeps growing (at a million identity
-    keys: 3.2 s of building, 0.6 s of it the tuples themselves). The collector's normal schedule resumes after.
+    keys: 3.2 s of building, 0.6 s of it the tuples themselves; a PAXLST parse's short lists, and the stays'
+    events and determinations, likewise). The collector's normal schedule resumes after.
     """
     was_enabled = gc.isenabled()
     gc.disable()

@@ -35,15 +35,14 @@ recorded but not applied (PAXLST counts are integers).
 
 from __future__ import annotations
 
-import gc
 import re
 from bisect import bisect_left, bisect_right
-from contextlib import contextmanager
 from itertools import accumulate, count, repeat
 from operator import add
 from dataclasses import dataclass, field
-from typing import Callable, Final, Iterable, Iterator, NamedTuple
+from typing import Callable, Final, Iterable, NamedTuple
 
+from stayledger.bulk_objects import cycle_collector_paused
 from stayledger.errors import ParseError
 
 _WHITESPACE: Final = " \t\r\n\f\v\ufeff"
@@ -186,7 +185,7 @@ def tokenize(text: str) -> list[Segment]:
 
 def scan(text: str) -> Scan:
     """Tokenize like ``tokenize`` and also return the delimiters in force and the warnings."""
-    with gc_paused():
+    with cycle_collector_paused():
         raw = scan_raw(text)
         blocks = [
             Block(block.delimiters, [to_segment(segment, block.delimiters) for segment in block.segments])
@@ -197,7 +196,7 @@ def scan(text: str) -> Scan:
 
 def scan_raw(text: str) -> RawScan:
     """Find the segments (tags checked, positions known) without splitting their elements."""
-    with gc_paused():
+    with cycle_collector_paused():
         found = find_segments(text)
         at = found.positions.at
         blocks = []
@@ -214,7 +213,7 @@ def find_segments(text: str) -> SegmentScan:
 
     Raises ``ParseError`` with the line and position of bad input, like ``tokenize``.
     """
-    with gc_paused():
+    with cycle_collector_paused():
         positions = TextPositions(text)
         blocks: list[SegmentBlock] = []
         warnings: list[str] = []
@@ -251,22 +250,6 @@ def split_elements(data: str, delimiters: Delimiters) -> list[list[str]]:
     del parts[0]
     component = delimiters.component
     return [[_unrelease(value, release) for value in _split_released(part, component, release)] for part in parts]
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many small lists.
-
-    A parse allocates millions of short lists and tuples and no reference cycles; left on, the collector
-    rescans them again and again and costs several times the parse itself. Restores the previous state.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _skip_whitespace(text: str, offset: int) -> int:

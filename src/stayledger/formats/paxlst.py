@@ -47,13 +47,13 @@ from stayledger.domain.countries import normalise_country
 from stayledger.domain.events import EARLIEST_BIRTH_YEAR
 from stayledger.errors import ParseError
 from stayledger.formats.airports import AirportTable, border_area, bundled_airports
+from stayledger.bulk_objects import cycle_collector_paused
 from stayledger.formats.edifact import (
     Delimiters,
     Segment,
     SegmentBlock,
     TextPositions,
     find_segments,
-    gc_paused,
     render_segment,
     split_elements,
 )
@@ -304,7 +304,7 @@ class _Envelope:
 
 def parse_paxlst(text: str) -> PaxlstParse:
     """Parse a PAXLST file into manifests; ``ParseError`` for broken structure, warnings for the tolerable."""
-    with gc_paused():
+    with cycle_collector_paused():
         return _parse(text)
 
 
@@ -1145,7 +1145,7 @@ def _reject(manifest: Manifest, traveller: Traveller, reason: str) -> RejectedTr
 
 def paxlst_to_records(text: str, country: str, airports: AirportTable | None = None) -> PaxlstRecords:
     """Parse a PAXLST file and convert every manifest for the receiving ``country``."""
-    with gc_paused():
+    with cycle_collector_paused():
         return _to_records(text, country, airports)
 
 
