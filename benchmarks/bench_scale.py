@@ -33,6 +33,15 @@ Figures (2026-12-05, the 2-core machine shared with four other agents; CPU secon
   across groups, 32,840,307 after expansion), guard keys 48, clustering 272, ids 34, writing identities 27, stays
   (5,407,905) 524 CPU s in 275 s wall. 2,385,192 persons, 77,606 review items, pair P 0.99221 R 0.99919: the same
   as session 7's prediction over every event.
+  Session 9 (clustering settles components whose records are all alike at once and skips the guard for merges of
+  alike components; identity keys as tuples built with the cycle collector paused; stays: collector paused per
+  table, review context sent once per worker, persons cut with Arrow; the same events and a model trained on this
+  session's 1M ledger; load average 1-2): 947 s wall, 1,307 CPU s, peak 15.42 GB (memory met, time NOT: 900 s).
+  CPU s: ingest 374 (208 s wall), features 85, predict 247 (162 s wall), guard keys 24, clustering 204, ids 34,
+  writing identities 22, stays (5,407,905) 202 CPU s in 112 s wall (the 15.42 GB peak). 2,385,192 persons, pair
+  P 0.99221 R 0.99919. An earlier run of the same resolve code gave 2,385,168 persons and 77,622 review items
+  (P 0.99213): the persons vary between runs at 10M, before clustering (old and new clustering give the same
+  2,385,192 clusters on one captured input, 323 and 198 CPU s); the cause is not found yet.
 
 Usage: python benchmarks/bench_scale.py --people 2400000 [--data DIR] [--db PATH] [--keep] [--as-of 2025-12-31]
        python benchmarks/bench_scale.py --events 1000000   (people estimated at 4.2 events each)
