@@ -130,17 +130,13 @@ def test_several_new_events_scored_in_one_call_score_as_each_alone(trained):
     same order, as one call per event, however the calls are cut, and with an engine that cannot batch."""
     from stayledger.identity.engines import default_engine
     from stayledger.identity.features import build_features
-    from stayledger.identity.model import LinkageModel
     from stayledger.identity.pair_scores import score_candidates, score_candidates_of_each
     from stayledger.storage.arrow_events import events_to_table
     from stayledger.domain.events import parse_event
 
     base, held = trained
-    store = DuckDBStore(base, read_only=True)
-    model = LinkageModel.from_json(store.latest_model()[1])
     engine = default_engine()
-    index = engine.candidate_index(build_features(store.events_table()), model)
-    store.close()
+    model, index = _model_and_index(base, engine)
     probes = build_features(events_to_table([parse_event(r) for r in held[:20]]))
     candidates = [index.candidates_for(probes.slice(i, 1)) for i in range(probes.num_rows)]
     assert sum(c.num_rows > 1 for c in candidates) >= 10  # most have several candidates
@@ -155,6 +151,19 @@ def test_several_new_events_scored_in_one_call_score_as_each_alone(trained):
     assert score_candidates_of_each(probes, candidates, model, engine=OneAtATime()) == alone
 
 
+def _model_and_index(base, engine):
+    """The trained ledger's model and the engine's candidate index over its events."""
+    from stayledger.identity.features import build_features
+    from stayledger.identity.model import LinkageModel
+
+    store = DuckDBStore(base, read_only=True)
+    try:
+        model = LinkageModel.from_json(store.latest_model()[1])
+        return model, engine.candidate_index(build_features(store.events_table()), model)
+    finally:
+        store.close()
+
+
 def test_the_prepared_pair_comparison_and_blocking_keys_give_what_a_fresh_query_gives_call_after_call(trained):
     """The engine plans its pair comparison and key queries once and reads each call's tables through them: every
     call must see its own tables (not the previous call's), whatever their size, nulls or column types, and give
@@ -164,18 +173,14 @@ def test_the_prepared_pair_comparison_and_blocking_keys_give_what_a_fresh_query_
     from stayledger.domain.events import parse_event
     from stayledger.identity.engines.duckdb_splink import DuckDBSplinkEngine, connect
     from stayledger.identity.features import PAIR_COLUMNS, build_features
-    from stayledger.identity.model import LinkageModel
     from stayledger.identity.pair_scores import score_candidates
     from stayledger.identity.scoring import match_probability, pair_weight
     from stayledger.identity.term_frequencies import with_term_frequencies
     from stayledger.storage.arrow_events import events_to_table
 
     base, held = trained
-    store = DuckDBStore(base, read_only=True)
-    model = LinkageModel.from_json(store.latest_model()[1])
     engine = DuckDBSplinkEngine()
-    index = engine.candidate_index(build_features(store.events_table()), model)
-    store.close()
+    model, index = _model_and_index(base, engine)
     blanked = [{**held[0], "event_id": "blank-1", "given_names": None, "date_of_birth": held[0]["date_of_birth"][:4]},
                {**held[1], "event_id": "blank-2", "document_number": None, "sex": None}]  # null levels and frequency
     probes = build_features(events_to_table([parse_event(r) for r in held[:30] + blanked]))
