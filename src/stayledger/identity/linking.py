@@ -74,30 +74,31 @@ class LinkageResult:
     questioned_pairs: pa.Table | None = None
 
 
-def _shared_values(column: pa.ChunkedArray | pa.Array, compute: Any = None) -> list[Any]:
-    """The column as Python values, one object per distinct value (``compute`` applied once per distinct value):
-    ten million events name a few hundred issuers and a few thousand dates, not ten million strings."""
+def _distinct_values(column: pa.ChunkedArray | pa.Array, compute: Any = None) -> tuple[list[Any], np.ndarray]:
+    """The column's distinct values (``compute`` applied once to each) and each row's index into them; nulls index a
+    None added last."""
     encoded = pc.dictionary_encode(column)
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.combine_chunks()
     distinct = encoded.dictionary.to_pylist()
     if compute is not None:
         distinct = [compute(v) for v in distinct]
-    distinct.append(None)  # nulls take the last index
-    indices = pc.fill_null(encoded.indices, len(distinct) - 1).to_numpy(zero_copy_only=False)
+    distinct.append(None)
+    return distinct, pc.fill_null(encoded.indices, len(distinct) - 1).to_numpy(zero_copy_only=False)
+
+
+def _shared_values(column: pa.ChunkedArray | pa.Array, compute: Any = None) -> list[Any]:
+    """The column as Python values, one object per distinct value (``compute`` applied once per distinct value):
+    ten million events name a few hundred issuers and a few thousand dates, not ten million strings."""
+    distinct, indices = _distinct_values(column, compute)
     return [distinct[i] for i in indices.tolist()]
 
 
 def _value_codes(column: pa.ChunkedArray | pa.Array, compute: Any = None) -> np.ndarray:
     """Per row, a code equal for two rows exactly when their values (``compute`` applied) are equal; 0 for None."""
-    encoded = pc.dictionary_encode(column)
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
-    distinct = encoded.dictionary.to_pylist()
+    distinct, indices = _distinct_values(column, compute)
     code_of: dict[Any, int] = {None: 0}
-    codes = np.array([code_of.setdefault(compute(v) if compute is not None else v, len(code_of)) for v in distinct] + [0],
-                     dtype=np.int64)
-    return codes[pc.fill_null(encoded.indices, len(distinct)).to_numpy(zero_copy_only=False)]
+    return np.array([code_of.setdefault(v, len(code_of)) for v in distinct], dtype=np.int64)[indices]
 
 
 def identity_kinds_of(features: pa.Table) -> np.ndarray:

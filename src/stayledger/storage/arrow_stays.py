@@ -45,12 +45,13 @@ def _list_encoder() -> Callable[[list[Any] | tuple[Any, ...]], str]:
 
     json.dumps with options builds a new encoder per call (a third of the time here), and even a kept
     ``JSONEncoder.encode`` builds its C encoder anew on each call: this builds that C encoder once (half the time
-    again), with the arguments ``JSONEncoder.iterencode`` gives it. Without the C encoder: ``encode``."""
+    again), with the arguments ``JSONEncoder.iterencode`` gives it. Without the C encoder (an internal of CPython's json): ``encode``."""
     encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:
+    make: Any = getattr(json.encoder, "c_make_encoder", None)
+    try:
+        iterencode = make(None, encoder.default, json.encoder.encode_basestring, None, ":", ",", False, False, True)
+    except TypeError:  # no C encoder, or an interpreter whose internal signature differs
         return encoder.encode
-    iterencode = make(None, encoder.default, json.encoder.encode_basestring, None, ":", ",", False, False, True)
     return lambda value: "".join(iterencode(value, 0))
 
 
