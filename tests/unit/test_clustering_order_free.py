@@ -7,6 +7,7 @@ are) with typos, relatives' passports, namesakes, renewals, unknown keys and rev
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from unittest import mock
 
@@ -61,17 +62,53 @@ def ledgers(draw: st.DrawFn) -> tuple[list[str], pa.Table, dict[str, IdentityKey
     return ids, links, keys, must, cannot
 
 
-def _in_order_only(size: int, *_: object) -> tuple[np.ndarray, np.ndarray]:
-    return np.arange(size), np.zeros(size, dtype=bool)
+@st.composite
+def batches(draw: st.DrawFn) -> tuple:
+    """Several ledgers' records in one batch (ids kept apart): several components."""
+    ids: list[str] = []
+    sides: dict[str, list] = {"event_id_l": [], "event_id_r": [], "match_probability": []}
+    keys: dict[str, IdentityKeys] = {}
+    must: list[tuple[str, str]] = []
+    cannot: list[tuple[str, str]] = []
+    for n, (own_ids, links, own_keys, own_must, own_cannot) in enumerate(draw(st.lists(ledgers(), min_size=2, max_size=5))):
+        ids += [f"{n}{e}" for e in own_ids]
+        for name in ("event_id_l", "event_id_r"):
+            sides[name] += [f"{n}{e}" for e in links.column(name).to_pylist()]
+        sides["match_probability"] += links.column("match_probability").to_pylist()
+        keys.update({f"{n}{e}": k for e, k in own_keys.items()})
+        must += [(f"{n}{a}", f"{n}{b}") for a, b in own_must]
+        cannot += [(f"{n}{a}", f"{n}{b}") for a, b in own_cannot]
+    links = pa.table({"event_id_l": pa.array(sides["event_id_l"], pa.string()), "event_id_r": pa.array(sides["event_id_r"], pa.string()),
+                      "match_probability": pa.array(sides["match_probability"], pa.float64())})
+    return ids, links, keys, must, cannot
 
 
-def _cluster(ledger: tuple, *, guarded: bool) -> clustering.ClusterResult | str:
+def _in_order_only(size: int, *args: object) -> tuple[np.ndarray, np.ndarray]:
+    label, _ = _real_order_free_components(size, *args)  # type: ignore[arg-type]
+    return label, np.zeros(int(label.max(initial=-1)) + 1, dtype=bool)
+
+
+_real_order_free_components = clustering._order_free_components
+
+
+def _cluster(ledger: tuple, *, guarded: bool, executor: ThreadPoolExecutor | None = None) -> clustering.ClusterResult | str:
     ids, links, keys, must, cannot = ledger
     try:
         return cluster_links(ids, links, match_threshold=0.9, must_link=must, cannot_link=cannot,
-                             identity_keys=keys if guarded else None)
+                             identity_keys=keys if guarded else None, executor=executor)
     except ReviewDecisionConflict as conflict:
         return str(conflict)
+
+
+def _assert_same(result: clustering.ClusterResult | str, expected: clustering.ClusterResult | str) -> None:
+    if isinstance(expected, str):
+        assert result == expected
+        return
+    assert isinstance(result, clustering.ClusterResult)
+    assert result.cluster_of == expected.cluster_of
+    assert result.joining_probability == expected.joining_probability
+    assert result.refused == expected.refused
+    assert result.questioned == expected.questioned
 
 
 @settings(max_examples=400, deadline=None)
@@ -80,14 +117,37 @@ def test_settling_order_free_components_at_once_gives_the_ordered_result(ledger:
     fast = _cluster(ledger, guarded=guarded)
     with mock.patch.object(clustering, "_order_free_components", _in_order_only):
         ordered = _cluster(ledger, guarded=guarded)
-    if isinstance(ordered, str):
-        assert fast == ordered
-        return
-    assert isinstance(fast, clustering.ClusterResult)
-    assert fast.cluster_of == ordered.cluster_of
-    assert fast.joining_probability == ordered.joining_probability
-    assert fast.refused == ordered.refused
-    assert fast.questioned == ordered.questioned
+    _assert_same(fast, ordered)
+
+
+@settings(max_examples=300, deadline=None)
+@given(batch=batches(), guarded=st.booleans(), order_free=st.booleans())
+def test_the_ordered_pass_in_two_shares_gives_the_one_pass_result(batch: tuple, guarded: bool, order_free: bool) -> None:
+    """Cut into two shares of whole components (one through the executor), the ordered pass gives what one pass
+    gives: the same clusters, joining probabilities, and refusals and questions in the same order."""
+    patch_order = mock.patch.object(clustering, "_order_free_components",
+                                    _real_order_free_components if order_free else _in_order_only)
+    with patch_order:
+        one = _cluster(batch, guarded=guarded)
+        with ThreadPoolExecutor(1) as pool, mock.patch.object(clustering, "ORDERED_PASS_SHARE_LINKS", 0), \
+                mock.patch.object(pool, "submit", wraps=pool.submit) as submit:
+            two = _cluster(batch, guarded=guarded, executor=pool)
+    _assert_same(two, one)
+    assert submit.call_count == (0 if isinstance(one, str) else 1)
+
+
+def test_two_shares_each_get_whole_components_of_about_as_many_links() -> None:
+    keys = {e: IdentityKeys(doc, "1980-05-06", "SMITH", "GBR", DAYS[0], "AA9999999")
+            for e, doc in [("a1", "AB1"), ("a2", "AB2"), ("a3", "AB3"), ("b1", "CD1"), ("b2", "CD2"), ("b3", "CD3")]}
+    links = pa.table({"event_id_l": ["a1", "b1", "a2", "b2"], "event_id_r": ["a2", "b2", "a3", "b3"],
+                      "match_probability": [0.99, 0.98, 0.97, 0.96]})
+    shares: list = []
+    with ThreadPoolExecutor(1) as pool, mock.patch.object(clustering, "ORDERED_PASS_SHARE_LINKS", 0), \
+            mock.patch.object(clustering, "_run_shares", side_effect=lambda s, e: shares.extend(s) or [clustering._ordered_pass(x) for x in s]):
+        result = cluster_links(list(keys), links, match_threshold=0.9, identity_keys=keys, executor=pool)
+    assert [len(share.positions) for share in shares] == [3, 3]
+    assert [share.link_numbers.tolist() for share in shares] in ([[0, 2], [1, 3]], [[1, 3], [0, 2]])
+    assert len(set(result.cluster_of.values())) == 2
 
 
 def test_alike_records_settle_without_the_ordered_pass() -> None:

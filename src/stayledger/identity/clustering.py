@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
+from concurrent.futures import Executor
+from itertools import count
 from dataclasses import dataclass, field
 from typing import Final, Iterable, Iterator, Mapping, NamedTuple, Sequence, TypeVar
 
@@ -29,6 +31,9 @@ from stayledger.errors import StayledgerError
 FAMILY_NUMBER_MAX_GAP: Final = 10
 # Above this many cross pairs the chaining guard is not evaluated (the merge is allowed).
 CHAINING_GUARD_MAX_CROSS_PAIRS: Final = 10_000
+# With an executor, an ordered pass of this many links or more is cut into two shares run at once (below it a
+# worker's start and the shares' transfer cost more than they save).
+ORDERED_PASS_SHARE_LINKS = 1_000_000
 
 
 class ReviewDecisionConflict(StayledgerError):
@@ -339,6 +344,8 @@ class _Components:
         return root
 
     def separated(self, ra: int, rb: int) -> bool:
+        if not self.forbidden:  # no cannot-link decision here (most batches)
+            return False
         small, large = (ra, rb) if len(self.forbidden.get(ra, ())) <= len(self.forbidden.get(rb, ())) else (rb, ra)
         return any(self.find(x) == large for x in self.forbidden.get(small, ()))
 
@@ -369,6 +376,7 @@ def cluster_links(
     cannot_link: Iterable[tuple[str, str]] = (),
     identity_keys: Mapping[str, IdentityKeys] | None = None,
     identity_kinds: np.ndarray | None = None,
+    executor: Executor | None = None,
 ) -> ClusterResult:
     """Group events into identities from scored links (``event_id_l, event_id_r, match_probability``).
 
@@ -407,6 +415,10 @@ def cluster_links(
 
     Events are handled as positions in one list of ids (the given events first, then any only a link or a
     review decision names); ids are strings again only in the result.
+
+    ``executor`` (optional, e.g. a process pool): when the ordered pass has ``ORDERED_PASS_SHARE_LINKS`` links or
+    more, its components are cut into two shares of about as many links, one run there and one here. Components
+    cannot change each other, so the result is the same as in one pass.
     """
     must = [(a, b) for a, b in must_link]
     cannot = [(a, b) for a, b in cannot_link]
@@ -415,85 +427,181 @@ def cluster_links(
     names, given_index, left_index, right_index, decided_index = _indexed_links(event_ids, accepted, decided)
     probabilities = accepted.column("match_probability").to_numpy()
     del accepted
-    strongest_first = _strongest_first(names, left_index, right_index, probabilities)
+    kinds = None if identity_keys is None else _kinds_at(names, given_index, identity_keys, identity_kinds)
+    rank = _id_ranks(names)
+    strongest_first = np.lexsort((rank[right_index], rank[left_index], -probabilities))  # ties broken by the ids
     left_index, right_index, probabilities = left_index[strongest_first], right_index[strongest_first], probabilities[strongest_first]
     del strongest_first
     position = iter(decided_index)
     must_at = [(next(position), next(position)) for _ in must]
     cannot_at = [(next(position), next(position)) for _ in cannot]
+    _check_review_decisions(must_at, cannot_at, must, cannot)
     # Every event the result names: the given ones, and those only a link or a review decision names.
     named = np.zeros(len(names), dtype=bool)
     named[given_index] = True
     named[left_index] = named[right_index] = True
     named[decided_index] = True
 
-    kinds = None if identity_keys is None else _kinds_at(names, given_index, identity_keys, identity_kinds)
-    components = _Components(len(names), kinds.tolist() if kinds is not None else None)
-    joining: list[float | None] = [None] * len(names)
-    refused: list[tuple[str, str, float, str]] = []
-    questioned: list[tuple[str, str, float, str]] = []
+    # Components no order can change are settled at once; only the others go through the ordered pass, in shares
+    # of whole components (no link or decision crosses two components, so shares cannot change each other).
+    label, settled = _order_free_components(len(names), left_index, right_index, decided_index, kinds)
+    in_order = np.flatnonzero(~settled[label[left_index]])
+    shares = _ordered_shares(names, label, settled, left_index, right_index, in_order, must_at, cannot_at,
+                             identity_keys, kinds, split=executor is not None and len(in_order) >= ORDERED_PASS_SHARE_LINKS)
+    outcomes = _run_shares(shares, executor)
 
-    for a, b in cannot_at:
-        components.forbidden.setdefault(a, set()).add(b)
-        components.forbidden.setdefault(b, set()).add(a)
+    # Every event's group: its settled component, or its root in the ordered pass.
+    group = label.astype(np.int64) + len(names)
+    kept = np.ones(len(left_index), dtype=bool)  # links not refused: they give the joining probabilities
+    refused: list[tuple[int, str, str, float, str]] = []
+    questioned: list[tuple[int, str, str, float, str]] = []
+    for share, outcome in zip(shares, outcomes):
+        group[share.positions] = share.positions[outcome.roots]
+        for numbers, reasons, out in ((outcome.refused, outcome.refused_reasons, refused),
+                                      (outcome.questioned, outcome.questioned_reasons, questioned)):
+            link = share.link_numbers[numbers]
+            out.extend(zip(link.tolist(), (names[e] for e in left_index[link].tolist()), (names[e] for e in right_index[link].tolist()),
+                           probabilities[link].tolist(), reasons))
+        kept[share.link_numbers[outcome.refused]] = False
+    refused.sort()
+    questioned.sort()
+    joining = _strongest_link_of(len(names), left_index[kept], right_index[kept], probabilities[kept])
     for a, b in must_at:
         joining[a] = joining[b] = 1.0
+
+    # Cluster key = the smallest id of the group.
+    first = np.full(2 * len(names), len(names), dtype=np.int64)
+    np.minimum.at(first, group, rank)
+    by_rank = np.empty(len(names), dtype=np.int64)
+    by_rank[rank] = np.arange(len(names))
+    members = np.flatnonzero(named)
+    keys_at = by_rank[first[group[members]]]
+    cluster_of = dict(zip((names[e] for e in members.tolist()), (names[k] for k in keys_at.tolist())))
+    joining_probability = dict(zip((names[e] for e in members.tolist()),
+                                   (None if p != p else p for p in joining[members].tolist())))
+    return ClusterResult(cluster_of=cluster_of, joining_probability=joining_probability,
+                         refused=[link[1:] for link in refused], questioned=[link[1:] for link in questioned])
+
+
+def _check_review_decisions(
+    must_at: list[tuple[int, int]], cannot_at: list[tuple[int, int]], must: list[tuple[str, str]], cannot: list[tuple[str, str]]
+) -> None:
+    """Raise ``ReviewDecisionConflict`` when the must-links join a cannot-link pair (the first such, in order)."""
+    parent: dict[int, int] = {}
+
+    def find(e: int) -> int:
+        while (up := parent.get(e, e)) != e:
+            parent[e] = parent.get(up, up)  # path halving
+            e = up
+        return e
+
+    for a, b in must_at:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[rb] = ra
+    for (a, b), (x, y) in zip(cannot_at, cannot):
+        if find(a) == find(b):
+            raise ReviewDecisionConflict(f"must-link decisions join {x!r} and {y!r}, which a cannot-link decision separates")
+
+
+class _Share(NamedTuple):
+    """Whole components for the ordered pass, their events renumbered 0..n-1 (a worker is sent only them)."""
+
+    positions: np.ndarray  # the share's events' positions in the batch, ascending
+    link_numbers: np.ndarray  # its links' places in the batch's strongest-first order, ascending
+    left: np.ndarray  # its links' two events, as the share's own positions
+    right: np.ndarray
+    keys: list[IdentityKeys | None] | None  # by the share's own position (None: no guard)
+    kinds: list[int] | None
+    must: list[tuple[int, int]]
+    cannot: list[tuple[int, int]]
+
+
+class _ShareOutcome(NamedTuple):
+    roots: np.ndarray  # each of the share's events' root (the share's own positions)
+    refused: np.ndarray  # places in the share's links
+    refused_reasons: list[str]
+    questioned: np.ndarray
+    questioned_reasons: list[str]
+
+
+def _ordered_shares(
+    names: Sequence[str], label: np.ndarray, settled: np.ndarray, left: np.ndarray, right: np.ndarray, in_order: np.ndarray,
+    must_at: list[tuple[int, int]], cannot_at: list[tuple[int, int]], identity_keys: Mapping[str, IdentityKeys] | None,
+    kinds: np.ndarray | None, *, split: bool,
+) -> list[_Share]:
+    """The components that are not settled, as one share or (``split``) two of about as many links."""
+    unsettled = np.flatnonzero(~settled[label])
+    part = np.zeros(len(settled), dtype=np.int8)  # by component
+    if split:
+        cumulative = np.cumsum(np.bincount(label[left[in_order]], minlength=len(settled)))
+        part[cumulative > cumulative[-1] // 2] = 1
+    local = np.full(len(names), -1, dtype=np.int64)
+    shares = []
+    for number in range(2 if split else 1):
+        positions = unsettled[part[label[unsettled]] == number]
+        links = in_order[part[label[left[in_order]]] == number]
+        local[positions] = np.arange(len(positions))
+        shares.append(_Share(
+            positions, links, local[left[links]], local[right[links]],
+            None if identity_keys is None else [identity_keys.get(names[e]) for e in positions.tolist()],
+            None if kinds is None else kinds[positions].tolist(),
+            [(int(local[a]), int(local[b])) for a, b in must_at if part[label[a]] == number],
+            [(int(local[a]), int(local[b])) for a, b in cannot_at if part[label[a]] == number],
+        ))
+    return shares
+
+
+def _run_shares(shares: list[_Share], executor: Executor | None) -> list[_ShareOutcome]:
+    """The first share here, the others through the executor at the same time."""
+    if executor is None or len(shares) == 1:
+        return [_ordered_pass(share) for share in shares]
+    elsewhere = [executor.submit(_ordered_pass, share) for share in shares[1:]]
+    here = _ordered_pass(shares[0])
+    return [here, *(future.result() for future in elsewhere)]
+
+
+def _ordered_pass(share: _Share) -> _ShareOutcome:
+    """The share's links strongest first, each joined unless a cannot-link or the chaining guard objects."""
+    size = len(share.positions)
+    keys = share.keys
+    components = _Components(size, share.kinds)
+    for a, b in share.cannot:
+        components.forbidden.setdefault(a, set()).add(b)
+        components.forbidden.setdefault(b, set()).add(a)
+    for a, b in share.must:
         ra, rb = components.find(a), components.find(b)
         if ra != rb:
             components.union(ra, rb)
-    for (a, b), (x, y) in zip(cannot_at, cannot):
-        if components.find(a) == components.find(b):
-            raise ReviewDecisionConflict(f"must-link decisions join {x!r} and {y!r}, which a cannot-link decision separates")
-
-    # Components no order can change are settled at once; only the others go through the ordered pass.
-    label, settled = _order_free_components(len(names), left_index, right_index, decided_index, kinds)
-    in_order = ~settled[label[left_index]]
-    if not in_order.all():
-        settled_links = ~in_order
-        joined_at = _strongest_link_of(len(names), left_index[settled_links], right_index[settled_links], probabilities[settled_links])
-        left_index, right_index, probabilities = left_index[in_order], right_index[in_order], probabilities[in_order]
-        for e in np.flatnonzero(settled[label] & ~np.isnan(joined_at)).tolist():
-            joining[e] = float(joined_at[e])
-
-    direct = _DirectLinks(len(names), left_index, right_index) if identity_keys is not None else None
-    find, touch = components.find, _touch
-    for a, b, p in _links_in_order(left_index, right_index, probabilities):
+    direct = _DirectLinks(size, share.left, share.right) if keys is not None else None
+    refused: list[int] = []
+    refused_reasons: list[str] = []
+    questioned: list[int] = []
+    questioned_reasons: list[str] = []
+    find, separated, alike, union, members_of = (
+        components.find, components.separated, components.alike, components.union, components.members_of)
+    for number, (a, b) in zip(count(), _pairs_in_order(share.left, share.right)):
         ra, rb = find(a), find(b)
         if ra == rb:
-            touch(joining, a, b, p)
             continue
-        if components.separated(ra, rb):
-            refused.append((names[a], names[b], p, "cannot-link"))
+        if separated(ra, rb):
+            refused.append(number)
+            refused_reasons.append("cannot-link")
             continue
-        if identity_keys is not None and not components.alike(ra, rb):
+        if keys is not None and not alike(ra, rb):
             assert direct is not None
-            conflict = _chaining_conflict(components.members_of(ra), components.members_of(rb), names, identity_keys, direct)
+            conflict = _chaining_conflict(members_of(ra), members_of(rb), keys, direct)
             if conflict == THIN_HISTORY:
-                questioned.append((names[a], names[b], p, conflict))
+                questioned.append(number)
+                questioned_reasons.append(conflict)
             elif conflict is not None:
-                refused.append((names[a], names[b], p, f"chaining guard: {conflict}"))
+                refused.append(number)
+                refused_reasons.append(f"chaining guard: {conflict}")
                 continue
-        components.union(ra, rb)
-        touch(joining, a, b, p)
-
-    # Cluster key = the smallest id of the cluster: of the settled component, or of the ordered pass's component.
-    smallest = _smallest_member(names, label, settled)
-    key_of_root: dict[int, str] = {}
-    cluster_of: dict[str, str] = {}
-    joining_probability: dict[str, float | None] = {}
-    find = components.find
-    for e, settled_at in zip(np.flatnonzero(named).tolist(), smallest[label[named]].tolist()):
-        name = names[e]
-        if settled_at >= 0:
-            cluster_of[name] = names[settled_at]
-        else:
-            root = find(e)
-            key = key_of_root.get(root)
-            if key is None:
-                key = key_of_root[root] = min(names[m] for m in components.members_of(root))
-            cluster_of[name] = key
-        joining_probability[name] = joining[e]
-    return ClusterResult(cluster_of=cluster_of, joining_probability=joining_probability, refused=refused, questioned=questioned)
+        union(ra, rb)
+    roots = np.fromiter((find(e) for e in range(size)), dtype=np.int64, count=size)
+    return _ShareOutcome(roots, np.array(refused, dtype=np.int64), refused_reasons,
+                         np.array(questioned, dtype=np.int64), questioned_reasons)
 
 
 def _record_kinds(names: Sequence[str], keys: Mapping[str, IdentityKeys]) -> np.ndarray:
@@ -558,11 +666,11 @@ def _order_free_components(
     return label, order_free
 
 
-def _strongest_first(names: Sequence[str], left: np.ndarray, right: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
-    """The order of the links strongest first, ties broken by the ids of their two events (deterministic)."""
+def _id_ranks(names: Sequence[str]) -> np.ndarray:
+    """Each position's place in the ids' sort order."""
     rank = np.empty(len(names), dtype=np.int64)
     rank[pc.sort_indices(pa.array(names, pa.string())).to_numpy()] = np.arange(len(names))
-    return np.lexsort((rank[right], rank[left], -probabilities))
+    return rank
 
 
 def _strongest_link_of(size: int, left: np.ndarray, right: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
@@ -572,20 +680,6 @@ def _strongest_link_of(size: int, left: np.ndarray, right: np.ndarray, probabili
     np.maximum.at(strongest, right, probabilities)
     strongest[np.isneginf(strongest)] = np.nan
     return strongest
-
-
-def _smallest_member(names: Sequence[str], label: np.ndarray, settled: np.ndarray) -> np.ndarray:
-    """Per component: the position of its member with the smallest id when it is settled, else -1."""
-    smallest = np.full(len(settled), -1, dtype=np.int64)
-    members = np.flatnonzero(settled[label])
-    if len(members) == 0:
-        return smallest
-    by_id = members[pc.sort_indices(pa.array([names[e] for e in members.tolist()], pa.string())).to_numpy()]
-    first = np.full(len(settled), len(members), dtype=np.int64)  # a component's first place in id order
-    np.minimum.at(first, label[by_id], np.arange(len(by_id)))
-    has_members = first < len(members)
-    smallest[has_members] = by_id[first[has_members]]
-    return smallest
 
 
 _LINKS_AT_ONCE: Final = 1_000_000
@@ -622,18 +716,11 @@ def _indexed_links(
     return names, given_index, left, right, decided_index
 
 
-def _links_in_order(left: np.ndarray, right: np.ndarray, probabilities: np.ndarray) -> Iterator[tuple[int, int, float]]:
-    """(position_l, position_r, probability) of each link, a million at a time as Python objects."""
+def _pairs_in_order(left: np.ndarray, right: np.ndarray) -> Iterator[tuple[int, int]]:
+    """(position_l, position_r) of each link, a million at a time as Python objects."""
     for start in range(0, len(left), _LINKS_AT_ONCE):
         stop = start + _LINKS_AT_ONCE
-        yield from zip(left[start:stop].tolist(), right[start:stop].tolist(), probabilities[start:stop].tolist())
-
-
-def _touch(joining: list[float | None], a: int, b: int, p: float) -> None:
-    for e in (a, b):
-        current = joining[e]
-        if current is None or p > current:
-            joining[e] = p
+        yield from zip(left[start:stop].tolist(), right[start:stop].tolist())
 
 
 class _DirectLinks:
@@ -670,19 +757,18 @@ def core_records(members: Iterable[_Event], keys: Mapping[_Event, IdentityKeys])
 def _chaining_conflict(
     left: list[int],
     right: list[int],
-    names: list[str],
-    keys: Mapping[str, IdentityKeys],
+    keys: Sequence[IdentityKeys | None],
     direct: _DirectLinks,
 ) -> str | None:
-    """Why joining the two components (event positions) would contradict the evidence, or None."""
+    """Why joining the two components (event positions; ``keys`` by position) would contradict the evidence, or None."""
     if len(left) * len(right) > CHAINING_GUARD_MAX_CROSS_PAIRS:
         return None
     if len(left) == 1 and len(right) == 1:
         # Two single records: the model scored them itself, a history needs three uses (X, Y, X) and a borrowed
         # number a birth date two records state; nothing below can object (and it is most merges).
         return None
-    left_keyed = [(e, keys[names[e]]) for e in left if names[e] in keys]
-    right_keyed = [(e, keys[names[e]]) for e in right if names[e] in keys]
+    left_keyed = [(e, k) for e in left if (k := keys[e]) is not None]
+    right_keyed = [(e, k) for e in right if (k := keys[e]) is not None]
     if len(left) > 1 or len(right) > 1:  # a pair of singletons was scored by the model itself
         left_docs = {k.document for _, k in left_keyed if k.document}
         right_docs = {k.document for _, k in right_keyed if k.document}

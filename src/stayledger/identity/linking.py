@@ -10,6 +10,7 @@ document-history evidence against them, become questions for a reviewer.
 from __future__ import annotations
 
 from collections import defaultdict
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
@@ -197,17 +198,20 @@ def cluster_batch(
     grey_zone: tuple[float, float] = (0.5, 0.9),
     must_link: Iterable[tuple[str, str]] = (),
     cannot_link: Iterable[tuple[str, str]] = (),
+    executor: Executor | None = None,
 ) -> LinkageResult:
-    """Constrained clustering of a scored batch, and the pairs for review (see ``link_events``)."""
+    """Constrained clustering of a scored batch, and the pairs for review (see ``link_events``); ``executor`` runs
+    a share of a large batch's ordered pass (see ``cluster_links``)."""
     _check_grey_zone(grey_zone)
     low, high = grey_zone
     must = [(a, b) for a, b in must_link]
     cannot = [(a, b) for a, b in cannot_link]
     event_ids, links, keys = scored.event_ids, scored.links, scored.keys
     clusters = cluster_links(event_ids, links, match_threshold=match_threshold, must_link=must, cannot_link=cannot,
-                             identity_keys=keys, identity_kinds=scored.kinds)
+                             identity_keys=keys, identity_kinds=scored.kinds, executor=executor)
     confident = clusters if high <= match_threshold else cluster_links(
-        event_ids, links, match_threshold=high, must_link=must, cannot_link=cannot, identity_keys=keys, identity_kinds=scored.kinds
+        event_ids, links, match_threshold=high, must_link=must, cannot_link=cannot, identity_keys=keys, identity_kinds=scored.kinds,
+        executor=executor,
     )
     grey_pairs = _grey_pairs(links, low, high, clusters, confident, cannot)
     return LinkageResult(

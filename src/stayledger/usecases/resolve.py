@@ -27,6 +27,7 @@ from stayledger.identity.person_ids import assign_person_ids
 from stayledger.storage.arrow_events import table_to_events
 from stayledger.storage.base import EventStore, IdentityAssignment, ResolutionRun, ReviewItem
 from stayledger.usecases.accountability import operation
+from stayledger.worker_processes import worker_pool
 
 if TYPE_CHECKING:  # the linkage engine (Splink) is imported only when linking runs
     from stayledger.identity.engine import LinkageEngine
@@ -197,7 +198,10 @@ def relink(store: EventStore, *, full: bool = False, train: bool = False, engine
         scored = score_batch(features, model, threshold=min(GREY_ZONE[0], MATCH_THRESHOLD), engine=engine)
         del features
         _return_freed_arrow_memory()
-        result = cluster_batch(scored, match_threshold=MATCH_THRESHOLD, grey_zone=GREY_ZONE, must_link=must, cannot_link=cannot)
+        # A large batch's clustering runs half its ordered pass in a worker process (started only if needed).
+        with worker_pool(1) as pool:
+            result = cluster_batch(scored, match_threshold=MATCH_THRESHOLD, grey_zone=GREY_ZONE, must_link=must,
+                                   cannot_link=cannot, executor=pool)
         del scored
         steps.append("batch prediction")
         cluster_of = result.cluster_of
