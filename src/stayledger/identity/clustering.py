@@ -199,8 +199,10 @@ def document_history_conflict(left: Iterable[IdentityKeys], right: Iterable[Iden
         return out
 
     mine, theirs = by_issuer(left), by_issuer(right)
-    for issuer, _ in mine.keys() & theirs.keys():
-        group = (issuer, _)
+    thin = False
+    # Groups in a fixed order, and firm evidence in any group before thin evidence in another: the verdict must not
+    # depend on a set's order (string hashes differ from process to process).
+    for group in sorted(mine.keys() & theirs.keys(), key=lambda g: (g[0], g[1] or "")):
         if len({n for _, n in mine[group]} | {n for _, n in theirs[group]}) < 2:
             continue
         if _alternation(mine[group]) or _alternation(theirs[group]):
@@ -210,9 +212,9 @@ def document_history_conflict(left: Iterable[IdentityKeys], right: Iterable[Iden
             continue
         least_seen, runs = found
         if least_seen >= 2 and runs >= 3:
-            return f"two numbers of {issuer} used alternately (two people, each on their own passport)"
-        return THIN_HISTORY
-    return None
+            return f"two numbers of {group[0]} used alternately (two people, each on their own passport)"
+        thin = True
+    return THIN_HISTORY if thin else None
 
 
 def describe_document_history(keys: Iterable[IdentityKeys]) -> list[str]:
@@ -447,7 +449,7 @@ def cluster_links(
     label, settled = _order_free_components(len(names), left_index, right_index, decided_index, kinds)
     in_order = np.flatnonzero(~settled[label[left_index]])
     shares = _ordered_shares(names, label, settled, left_index, right_index, in_order, must_at, cannot_at,
-                             identity_keys, kinds, split=executor is not None and len(in_order) >= ORDERED_PASS_SHARE_LINKS)
+                             identity_keys, kinds, split=executor is not None and len(in_order) >= max(ORDERED_PASS_SHARE_LINKS, 1))
     outcomes = _run_shares(shares, executor)
 
     # Every event's group: its settled component, or its root in the ordered pass.
