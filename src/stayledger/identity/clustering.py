@@ -205,11 +205,9 @@ def document_history_conflict(left: Iterable[IdentityKeys], right: Iterable[Iden
     for group in sorted(mine.keys() & theirs.keys(), key=lambda g: (g[0], g[1] or "")):
         if len({n for _, n in mine[group]} | {n for _, n in theirs[group]}) < 2:
             continue
-        if _alternation(mine[group]) or _alternation(theirs[group]):
-            continue  # already alternating on one side: not this merge's doing
-        found = _alternation(mine[group] + theirs[group])
-        if found is None:
-            continue
+        found = _alternation(mine[group] + theirs[group])  # first: most merges alternate nothing (cheaper)
+        if found is None or _alternation(mine[group]) or _alternation(theirs[group]):
+            continue  # no alternation, or already alternating on one side: not this merge's doing
         least_seen, runs = found
         if least_seen >= 2 and runs >= 3:
             return f"two numbers of {group[0]} used alternately (two people, each on their own passport)"
