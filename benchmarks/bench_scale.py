@@ -40,8 +40,23 @@ Figures (2026-12-05, the 2-core machine shared with four other agents; CPU secon
   CPU s: ingest 374 (208 s wall), features 85, predict 247 (162 s wall), guard keys 24, clustering 204, ids 34,
   writing identities 22, stays (5,407,905) 202 CPU s in 112 s wall (the 15.42 GB peak). 2,385,192 persons, pair
   P 0.99221 R 0.99919. An earlier run of the same resolve code gave 2,385,168 persons and 77,622 review items
-  (P 0.99213): the persons vary between runs at 10M, before clustering (old and new clustering give the same
-  2,385,192 clusters on one captured input, 323 and 198 CPU s); the cause is not found yet.
+  (P 0.99213): the persons vary between runs at 10M (cause found in session 10: see below).
+  Session 10 (the clustering's ordered pass in two shares of whole components, one in a worker process; the chaining
+  guard's document-history verdict made independent of string hashes; the same events and a model trained anew on
+  the 1M ledger). The machine was slower than in session 9: the same ingest code took 502-513 CPU s, not 374.
+  Two runs, each with cluster_links' input written to disk (52-55 s, in "batch policy (other)"):
+  A (before the hash fix): 1,078 s wall (1,023 s without the capture), 1,578 CPU s, peak 15.82 GB (stays, with
+  --stays-out). CPU s: ingest 502 (268 s wall), features 102, predict 283 (184 s wall), guard keys 31, clustering 135
+  (152 s wall; the worker's share not counted), ids 38, writing identities 20, stays 251 (136 s wall). 2,385,177
+  persons, P 0.99215.
+  B (after): 1,193 s wall (1,140 s without the capture), 1,734 CPU s, peak 14.66 GB (stays 9.67 GB without
+  --stays-out); every stage 5-25% slower than in A on the same code (features 117 CPU s, predict 322). 2,385,205
+  persons, 77,593 review items, P 0.99224 R 0.99919.
+  The run-to-run difference: A's and B's clustering inputs are equal (ids in order, 32,840,307 links bit for bit,
+  kinds, keys), so everything before clustering is deterministic. The old clustering gave 2,385,177 and 2,385,201
+  clusters on the same input in two processes: the document-history check looked at issuers in a set's order (string
+  hashes differ per process) and returned the first verdict, firm or thin. Fixed, PYTHONHASHSEED 1 and 2 give the
+  same result on that input (2,385,205 clusters, 446,467 refusals, 3,816 questions), as B's own run did.
 
 Usage: python benchmarks/bench_scale.py --people 2400000 [--data DIR] [--db PATH] [--keep] [--as-of 2025-12-31]
        python benchmarks/bench_scale.py --events 1000000   (people estimated at 4.2 events each)
