@@ -17,8 +17,8 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from concurrent.futures import Executor
-from itertools import count
 from dataclasses import dataclass, field
+from itertools import count
 from typing import Final, Iterable, Iterator, Mapping, NamedTuple, Sequence, TypeVar
 
 import numpy as np
@@ -446,8 +446,9 @@ def cluster_links(
     # of whole components (no link or decision crosses two components, so shares cannot change each other).
     label, settled = _order_free_components(len(names), left_index, right_index, decided_index, kinds)
     in_order = np.flatnonzero(~settled[label[left_index]])
+    split = executor is not None and len(in_order) >= max(ORDERED_PASS_SHARE_LINKS, 1)
     shares = _ordered_shares(names, label, settled, left_index, right_index, in_order, must_at, cannot_at,
-                             identity_keys, kinds, split=executor is not None and len(in_order) >= max(ORDERED_PASS_SHARE_LINKS, 1))
+                             identity_keys, kinds, split=split)
     outcomes = _run_shares(shares, executor)
 
     # Every event's group: its settled component, or its root in the ordered pass.
