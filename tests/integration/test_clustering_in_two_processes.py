@@ -49,10 +49,9 @@ def _batch(travellers: int, seed: int) -> tuple[list[str], pa.Table, dict[str, I
 def test_a_share_clustered_in_a_worker_process_gives_the_one_pass_result() -> None:
     ids, links, keys = _batch(400, seed=3)
     one = cluster_links(ids, links, match_threshold=0.9, identity_keys=keys)
-    with worker_pool(1) as pool, mock.patch.object(clustering, "ORDERED_PASS_SHARE_LINKS", 0):
-        submitted = mock.patch.object(pool, "submit", wraps=pool.submit)
-        with submitted as submit:
-            two = cluster_links(ids, links, match_threshold=0.9, identity_keys=keys, executor=pool)
+    with worker_pool(1) as pool, mock.patch.object(clustering, "ORDERED_PASS_SHARE_LINKS", 0), \
+            mock.patch.object(pool, "submit", wraps=pool.submit) as submit:
+        two = cluster_links(ids, links, match_threshold=0.9, identity_keys=keys, executor=pool)
     assert submit.call_count == 1
     assert one.refused, "the batch should give the guard something to refuse"
     assert two.cluster_of == one.cluster_of

@@ -83,12 +83,12 @@ def batches(draw: st.DrawFn) -> tuple:
     return ids, links, keys, must, cannot
 
 
+_real_order_free_components = clustering._order_free_components
+
+
 def _in_order_only(size: int, *args: object) -> tuple[np.ndarray, np.ndarray]:
     label, _ = _real_order_free_components(size, *args)  # type: ignore[arg-type]
     return label, np.zeros(int(label.max(initial=-1)) + 1, dtype=bool)
-
-
-_real_order_free_components = clustering._order_free_components
 
 
 def _cluster(ledger: tuple, *, guarded: bool, executor: ThreadPoolExecutor | None = None) -> clustering.ClusterResult | str:

@@ -477,10 +477,9 @@ def cluster_links(
     by_rank = np.empty(len(names), dtype=np.int64)
     by_rank[rank] = np.arange(len(names))
     members = np.flatnonzero(named)
-    keys_at = by_rank[first[group[members]]]
-    cluster_of = dict(zip((names[e] for e in members.tolist()), (names[k] for k in keys_at.tolist())))
-    joining_probability = dict(zip((names[e] for e in members.tolist()),
-                                   (None if p != p else p for p in joining[members].tolist())))
+    member_names = [names[e] for e in members.tolist()]
+    cluster_of = dict(zip(member_names, (names[k] for k in by_rank[first[group[members]]].tolist())))
+    joining_probability = dict(zip(member_names, (None if p != p else p for p in joining[members].tolist())))
     return ClusterResult(cluster_of=cluster_of, joining_probability=joining_probability,
                          refused=[link[1:] for link in refused], questioned=[link[1:] for link in questioned])
 
