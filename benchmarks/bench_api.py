@@ -183,6 +183,15 @@ def fresh_database(server_url: str, name: str) -> str:
     return head.rsplit("/", 1)[0] + "/" + name
 
 
+def fresh_copy(built: Path) -> Path:
+    """A copy of the built ledger for one run: the run's posts stay in it, so the next run posts new events again
+    (posting the held-back events a second time would measure the path for duplicates, not for new events)."""
+    copy = built.with_name("run.duckdb")
+    Path(f"{copy}.wal").unlink(missing_ok=True)  # a former run's log would not match the fresh copy
+    shutil.copy(built, copy)
+    return copy
+
+
 def copy_to(built: Path, url: str) -> None:
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "stayledger", "migrate", "--db", str(built), "--to", url], check=True,
@@ -238,10 +247,7 @@ def main() -> None:
     if args.compare:
         if not args.db:
             parser.error("--compare needs --db postgresql://… (a server on which the runs may create databases)")
-        copy = args.workdir / "run.duckdb"
-        Path(f"{copy}.wal").unlink(missing_ok=True)  # a former run's log would not match the fresh copy
-        shutil.copy(built, copy)  # the run's posts stay in its copy, not in the built ledger
-        runs.append(serve_and_load(copy, 1, held, args, "DuckDB, 1 process"))
+        runs.append(serve_and_load(fresh_copy(built), 1, held, args, "DuckDB, 1 process"))
         for workers in dict.fromkeys((1, args.workers)):
             url = fresh_database(args.db, f"{args.db_prefix}_w{workers}")
             copy_to(built, url)
@@ -252,7 +258,7 @@ def main() -> None:
     else:
         if args.workers > 1:
             parser.error("--workers needs --db postgresql://… (the DuckDB file is owned by one process)")
-        runs.append(serve_and_load(built, 1, held, args, "DuckDB, 1 process"))
+        runs.append(serve_and_load(fresh_copy(built), 1, held, args, "DuckDB, 1 process"))
     for figures in runs:
         report(figures, args.clients)
     if len(runs) > 1:

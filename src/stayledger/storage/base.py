@@ -17,8 +17,8 @@ import pyarrow as pa
 
 from stayledger.audit.log import AuditRecord, SealedEntry, TreeHead, seal, utc_now
 from stayledger.audit.merkle import Frontier
-from stayledger.domain.events import Event
-from stayledger.storage.arrow_events import events_to_table
+from stayledger.domain.events import FIELDS, Event
+from stayledger.storage.arrow_events import EVENT_SCHEMA
 
 if TYPE_CHECKING:
     from stayledger.storage.shared_state import SharedState
@@ -81,12 +81,20 @@ class AppendOutcome:
 BATCH_PROVENANCE = ("origin", "location", "raw")
 
 
+BATCH_SCHEMA = EVENT_SCHEMA.append(pa.field("origin", pa.string())).append(pa.field("location", pa.string())).append(
+    pa.field("raw", pa.string()))
+
+
 def make_batch(events: Sequence[Event], origins: Sequence[str], locations: Sequence[str], raws: Sequence[str]) -> pa.Table:
-    """An append batch: validated events in EVENT_SCHEMA plus their provenance columns."""
-    table = events_to_table(events)
-    for name, values in zip(BATCH_PROVENANCE, (origins, locations, raws)):
-        table = table.append_column(name, pa.array(values, pa.string()))
-    return table
+    """An append batch: validated events in EVENT_SCHEMA plus their provenance columns (BATCH_SCHEMA).
+
+    Built in one step: Arrow's per-call costs (~0.1 ms a column appended) outweigh the rows in a posted event's batch."""
+    if not events:
+        return BATCH_SCHEMA.empty_table()
+    by_name = dict(zip(Event._fields, zip(*events)))  # events are tuples: one transpose gives the columns
+    columns = {name: by_name[name] for name in FIELDS}
+    columns.update(zip(BATCH_PROVENANCE, (origins, locations, raws)))
+    return pa.Table.from_pydict(columns, schema=BATCH_SCHEMA)
 
 
 @dataclass(frozen=True, slots=True)
