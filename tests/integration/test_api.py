@@ -307,6 +307,31 @@ def test_under_the_schengen_pack_a_traveller_sees_days_used_and_left_in_the_180_
         assert miss == {"found": False, "stays": [], "schengen": None}
 
 
+def test_found_or_not_a_traveller_waits_out_the_floor_the_operator_set(tmp_path, monkeypatch):
+    """`serve --traveller-floor-ms` reaches every worker's app: no answer, found or not, comes sooner."""
+    import time
+
+    from stayledger.api.workers import WorkerConfig, create_worker_app
+    from stayledger.formats.canonical import RawRecord
+    from stayledger.usecases.ingest import ingest_records
+
+    arrival = {"event_id": "FL-1", "kind": "arrival", "occurred_on": "2026-11-01", "source": "border", "surname": "Okafor",
+               "date_of_birth": "1979-02-03", "nationality": "NGA", "document_number": "A01234567",
+               "admission_class": "B2", "admitted_until": "2027-04-30"}
+    store = DuckDBStore(tmp_path / "floor.duckdb")
+    ingest_records(store, ADMIN, "seed", [RawRecord("line 1", json.dumps(arrival), arrival)])
+    store.close()
+    monkeypatch.delenv("STAYLEDGER_SERVE_WORKER", raising=False)
+    WorkerConfig(str(tmp_path / "floor.duckdb"), str(tmp_path / "audit.pem"), traveller_floor=0.4).to_environment()
+    identity = {"document_number": "A01234567", "document_issuer": "NGA", "date_of_birth": "1979-02-03", "surname": "OKAFOR"}
+    with TestClient(create_worker_app()) as client:
+        for body, found in ((identity, True), ({**identity, "surname": "OKAFO"}, False)):
+            started = time.monotonic()
+            answer = client.post("/v1/traveller/status", json=body).json()
+            assert answer["found"] is found
+            assert time.monotonic() - started >= 0.4
+
+
 def test_the_overstay_report_comes_as_json_rows(service):
     client, _, tokens = service
     report = client.get("/v1/reports/overstays", params={"fiscal_year": 2024, "as_of": "2025-01-01"},

@@ -30,6 +30,7 @@ class WorkerConfig:
     oidc_audience: str | None = None
     oidc_jwks: str | None = None
     oidc_role_claim: str = "stayledger_role"
+    traveller_floor: float = 0.1  # seconds (`serve --traveller-floor-ms`)
 
     def to_environment(self) -> None:
         os.environ[CONFIG_ENV] = json.dumps(asdict(self))
@@ -49,4 +50,5 @@ def create_worker_app() -> FastAPI:
                                            config.oidc_role_claim)
     settings = Settings.load(config.db, config.audit_key)
     return create_app(open_store(settings), load_signer(settings), per_client=config.per_client,
-                      per_document=config.per_document, oidc=oidc, pack=config.pack, close_store=True)
+                      per_document=config.per_document, oidc=oidc, pack=config.pack, close_store=True,
+                      traveller_floor=config.traveller_floor)

@@ -82,6 +82,7 @@ def serve(
     oidc_jwks: Annotated[Optional[Path], typer.Option("--oidc-jwks", help="The issuer's public keys (JWKS JSON file; nothing is fetched at run time).")] = None,
     oidc_role_claim: Annotated[str, typer.Option("--oidc-role-claim", help="The claim that names the stayledger role.")] = "stayledger_role",
     workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes (more than one needs a PostgreSQL --db).")] = 1,
+    traveller_floor_ms: Annotated[int, typer.Option("--traveller-floor-ms", min=10, max=5000, help="A traveller's status answer takes at least this long, found or not, so that its time does not tell a guesser the details were right. Keep it above the slowest found lookup under your load (benchmarks/bench_api.py --with-misses shows both).")] = 100,
     key: KeyOption = None,
     db: DbOption = None,
 ) -> None:
@@ -119,7 +120,8 @@ def serve(
 
         store.close()
         WorkerConfig(settings.db, str(settings.audit_key), pack, traveller_limit, max(10, traveller_limit // 3),
-                     oidc_issuer, oidc_audience, str(oidc_jwks) if oidc_jwks else None, oidc_role_claim).to_environment()
+                     oidc_issuer, oidc_audience, str(oidc_jwks) if oidc_jwks else None, oidc_role_claim,
+                     traveller_floor_ms / 1000).to_environment()
         err_console.print(f"serving {shown_location(settings.db)} with {workers} workers on http://{host}:{port} (OpenAPI: /openapi.json)")
         uvicorn.run("stayledger.api.workers:create_worker_app", factory=True, workers=workers, host=host, port=port,
                     log_level="warning")
@@ -127,7 +129,7 @@ def serve(
     try:
         err_console.print(f"serving {shown_location(settings.db)} on http://{host}:{port} (OpenAPI: /openapi.json)")
         app = create_app(store, signer, per_client=traveller_limit, per_document=max(10, traveller_limit // 3), oidc=oidc,
-                         pack=pack)
+                         pack=pack, traveller_floor=traveller_floor_ms / 1000)
         uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
         store.close()
