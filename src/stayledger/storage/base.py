@@ -79,16 +79,13 @@ class AppendOutcome:
 
 # Columns an append batch carries beside EVENT_SCHEMA: where each record came from, kept for conflicts.
 BATCH_PROVENANCE = ("origin", "location", "raw")
-
-
-BATCH_SCHEMA = EVENT_SCHEMA.append(pa.field("origin", pa.string())).append(pa.field("location", pa.string())).append(
-    pa.field("raw", pa.string()))
+BATCH_SCHEMA = pa.schema([*EVENT_SCHEMA, *(pa.field(name, pa.string()) for name in BATCH_PROVENANCE)])
 
 
 def make_batch(events: Sequence[Event], origins: Sequence[str], locations: Sequence[str], raws: Sequence[str]) -> pa.Table:
     """An append batch: validated events in EVENT_SCHEMA plus their provenance columns (BATCH_SCHEMA).
 
-    Built in one step: Arrow's per-call costs (~0.1 ms a column appended) outweigh the rows in a posted event's batch."""
+    Built in one step: Arrow's cost per call (about 80 µs a column appended) outweighs a posted event's few rows."""
     if not events:
         return BATCH_SCHEMA.empty_table()
     by_name = dict(zip(Event._fields, zip(*events)))  # events are tuples: one transpose gives the columns

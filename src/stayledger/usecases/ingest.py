@@ -104,8 +104,9 @@ def _validated_parts(parts: list[tuple[str, Iterable[RawRecord]]]) -> list[tuple
     """``_validated`` of each (origin, records), with one append batch made for all of them and cut per part: a
     posted group is many batches of an event or two, and Arrow's cost per call, not per row, is most of each."""
     parsed = [_Parsed.of(origin, records) for origin, records in parts]
-    batch = make_batch([e for p in parsed for e in p.events], [origin for (origin, _), p in zip(parts, parsed) for _ in p.events],
-                       [loc for p in parsed for loc in p.locations], [raw for p in parsed for raw in p.raws])
+    origins = [origin for (origin, _), p in zip(parts, parsed) for _ in p.events]
+    batch = make_batch([e for p in parsed for e in p.events], origins, [loc for p in parsed for loc in p.locations],
+                       [raw for p in parsed for raw in p.raws])
     validated, start = [], 0
     for p in parsed:
         validated.append((ValidatedChunk(p.count, batch.slice(start, len(p.events)), p.refused, p.problems), p.events))
