@@ -288,6 +288,16 @@ class DuckDBStore(EventStore):
                     )
                 finally:
                     self._con.unregister("incoming_batch")
+                # The ledger's events under the batch's ids: through the key's index when the ids are few (joined
+                # with the whole table, a re-sent group of posts scanned every event's id twice).
+                ids = list(dict.fromkeys(batch.column("event_id").to_pylist()))
+                if len(ids) <= _INDEX_LOOKUP_MAX:
+                    where, params = _keys_in("event_id", ids)
+                    self._con.execute(f"CREATE OR REPLACE TEMP TABLE known AS SELECT {_EVENT_COLUMNS} FROM events "
+                                      f"WHERE {where}", params)
+                    known = "known"
+                else:
+                    known = "events"
                 # Later copies of an id inside the batch: identical ones are duplicates, others conflicts.
                 repeats = self._con.execute(
                     f"""SELECT s.event_id, s.origin, s.location, s.raw, {_same_content('s', 'f')}
@@ -297,7 +307,7 @@ class DuckDBStore(EventStore):
                 ).fetchall()
                 clashes = self._con.execute(
                     f"""SELECT s.event_id, s.origin, s.location, s.raw, {_same_content('s', 'e')}
-                        FROM staged s JOIN events e USING (event_id) ORDER BY s.position"""
+                        FROM staged s JOIN {known} e USING (event_id) ORDER BY s.position"""
                 ).fetchall()
                 for rows, hint in ((repeats, "earlier in the same input"), (clashes, "in the ledger")):
                     for event_id, origin, location, raw, identical in rows:
@@ -314,11 +324,13 @@ class DuckDBStore(EventStore):
                                {', '.join('s.' + f for f in FIELDS)}, now(), {document_key_sql('s.document_number')}
                         FROM (SELECT * FROM staged
                               QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY position) = 1) s
-                        ANTI JOIN events e USING (event_id)
+                        ANTI JOIN {known} e USING (event_id)
                         ORDER BY s.position"""
                 ).fetchall())
                 outcome.added = int(inserted[0]) if inserted else 0
                 self._con.execute("DROP TABLE staged")
+                if known == "known":
+                    self._con.execute("DROP TABLE known")
             if to_quarantine:
                 outcome.quarantined = self._insert_quarantine(to_quarantine)
         return outcome
