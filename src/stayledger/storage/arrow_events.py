@@ -28,8 +28,13 @@ def events_to_table(events: Sequence[Event]) -> pa.Table:
     """Columnar copy of events, in EVENT_SCHEMA."""
     if not events:
         return EVENT_SCHEMA.empty_table()
+    return pa.Table.from_pydict(event_columns(events), schema=EVENT_SCHEMA)
+
+
+def event_columns(events: Sequence[Event]) -> dict[str, tuple[Any, ...]]:
+    """The events' values by field, in FIELDS order (non-empty ``events``)."""
     by_name = dict(zip(Event._fields, zip(*events)))  # events are tuples: one transpose gives the columns
-    return pa.Table.from_pydict({name: by_name[name] for name in FIELDS}, schema=EVENT_SCHEMA)
+    return {name: by_name[name] for name in FIELDS}
 
 
 def table_to_events(table: pa.Table) -> Iterable[Event]:

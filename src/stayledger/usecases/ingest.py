@@ -95,9 +95,7 @@ def validate_records(origin: str, records: Iterable[RawRecord]) -> ValidatedChun
 
 def _validated(origin: str, records: Iterable[RawRecord]) -> tuple[ValidatedChunk, list[Event]]:
     """``validate_records``, and the valid events as parsed (the service links them: no reading them back)."""
-    parsed = _Parsed.of(origin, records)
-    batch = make_batch(parsed.events, [origin] * len(parsed.events), parsed.locations, parsed.raws)
-    return ValidatedChunk(parsed.count, batch, parsed.refused, parsed.problems), parsed.events
+    return _validated_parts([(origin, records)])[0]
 
 
 def _validated_parts(parts: list[tuple[str, Iterable[RawRecord]]]) -> list[tuple[ValidatedChunk, list[Event]]]:
