@@ -7,7 +7,9 @@ import pytest
 from stayledger.audit.log import AuditRecord, parse_entry, verify_entries
 from stayledger.domain.events import parse_event
 from stayledger.storage.base import (
+    AppendOutcome,
     ErasurePlan,
+    EventIdsKnown,
     EventStore,
     IdentityAssignment,
     IdentityChange,
@@ -29,6 +31,16 @@ def arrival(event_id: str, surname: str = "DOE", **extra) -> dict:
 def batch(*raws: dict):
     events = [parse_event(r) for r in raws]
     return make_batch(events, ["test.jsonl"] * len(events), [f"line {i + 1}" for i in range(len(events))], [str(r) for r in raws])
+
+
+def append_as_a_file_ingest_does(store: EventStore, appended, quarantine=()) -> AppendOutcome:
+    """The optimistic append as its contract asks: first write of a unit of work we own, redone on EventIdsKnown."""
+    try:
+        with store.unit_of_work():
+            return store.append_events_optimistically(appended, list(quarantine))
+    except EventIdsKnown:
+        with store.unit_of_work():
+            return store.append_events(appended, list(quarantine))
 
 
 class StoreContract:
@@ -132,6 +144,18 @@ class StoreContract:
         assert store.append_new_events(batch(arrival("c"), arrival("a")), []) is None  # "a" is known
         assert store.append_new_events(batch(arrival("d"), arrival("d")), []) is None  # "d" given twice
         assert [e.event_id for e in store.events_by_id(["a", "b", "c", "d"])] == ["a", "b"]  # nothing else written
+
+    def test_an_optimistic_append_ends_as_a_careful_one_would_new_known_repeated_or_conflicting(self, store):
+        entry = QuarantineEntry("f.jsonl", "line 9", '{"broken', "not valid JSON")
+        first = append_as_a_file_ingest_does(store, batch(arrival("a"), arrival("b")), [entry])
+        assert (first.added, first.duplicates, first.conflicts, first.quarantined) == (2, 0, [], 1)
+        again = append_as_a_file_ingest_does(store, batch(arrival("c"), arrival("a"), arrival("b", surname="ROE")), [entry])
+        assert (again.added, again.duplicates, [c.event_id for c in again.conflicts]) == (1, 1, ["b"])
+        repeated = append_as_a_file_ingest_does(store, batch(arrival("d"), arrival("d")))
+        assert (repeated.added, repeated.duplicates) == (1, 1)
+        assert store.events_table().column("event_id").to_pylist() == ["a", "b", "c", "d"]
+        assert store.events_by_id(["b"])[0].surname == "DOE"
+        assert sorted(q.entry.location for q in store.quarantine_entries()) == ["line 3", "line 9"]  # once each
 
     def test_new_events_appended_together_keep_their_order_and_every_field(self, store):
         store.append_events(batch(arrival("first")), [])

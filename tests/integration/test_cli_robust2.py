@@ -161,7 +161,7 @@ def test_ctrl_c_between_chunks_reports_the_records_committed(tmp_path, monkeypat
 
 def test_ctrl_c_while_a_chunk_is_written_commits_it_first_and_says_so(tmp_path, monkeypatch):
     monkeypatch.setattr(ingest, "DEFAULT_CHUNK", 2)
-    real, appends = DuckDBStore.append_events, []
+    real, appends = DuckDBStore.append_events_optimistically, []
 
     def ctrl_c_during_append(self, batch, quarantine):
         appends.append(1)
@@ -169,7 +169,7 @@ def test_ctrl_c_while_a_chunk_is_written_commits_it_first_and_says_so(tmp_path, 
             os.kill(os.getpid(), signal.SIGINT)  # arrives while DuckDB writes: it used to abort the query
         return real(self, batch, quarantine)
 
-    monkeypatch.setattr(DuckDBStore, "append_events", ctrl_c_during_append)
+    monkeypatch.setattr(DuckDBStore, "append_events_optimistically", ctrl_c_during_append)
     db = tmp_path / "l.duckdb"
     result = run("ingest", str(write_csv(tmp_path / "e.csv", 7)), "--db", str(db))
     assert result.exit_code == 130, (result.output, result.exception)

@@ -3,6 +3,7 @@ import pytest
 
 from stayledger.storage.duckdb_store import DuckDBStore
 from stayledger.storage.migrations import MIGRATIONS
+from stayledger.storage.base import EventIdsKnown
 from tests.store_contract import StoreContract, arrival, batch
 
 
@@ -19,6 +20,33 @@ def test_the_schema_refuses_a_second_row_with_the_same_event_id(tmp_path):
     store.append_events(batch(arrival("a")), [])
     with pytest.raises(duckdb.ConstraintException):
         store.connection.execute("INSERT INTO events SELECT * FROM events")
+
+
+def test_an_optimistic_append_lets_the_key_refuse_a_known_id_and_the_rollback_leaves_nothing(tmp_path, monkeypatch):
+    store = DuckDBStore(tmp_path / "ledger.duckdb")
+    store.append_events(batch(arrival("a")), [])
+    # No lookup of the batch's ids: at millions of events it scans every stored id for each chunk.
+    monkeypatch.setattr(store, "_append_new_only", lambda batch: pytest.fail("looked the ids up first"))
+    with store.unit_of_work():
+        assert store.append_events_optimistically(batch(arrival("b")), []).added == 1
+    with pytest.raises(EventIdsKnown), store.unit_of_work():
+        store.append_events_optimistically(batch(arrival("c"), arrival("a")), [])
+    assert store.events_table().column("event_id").to_pylist() == ["a", "b"]  # "c" rolled back with the refusal
+    monkeypatch.undo()
+    with store.unit_of_work():  # the transaction after a refusal works
+        assert store.append_events(batch(arrival("c"), arrival("a")), []).duplicates == 1
+
+
+def test_an_optimistic_append_inside_a_joined_unit_of_work_looks_first_and_never_raises(tmp_path):
+    # A refusal would abort the outer unit's transaction, which this caller cannot redo.
+    store = DuckDBStore(tmp_path / "ledger.duckdb")
+    store.append_events(batch(arrival("a")), [])
+    with store.unit_of_work():
+        store.append_events(batch(arrival("b")), [])
+        with store.unit_of_work():
+            outcome = store.append_events_optimistically(batch(arrival("c"), arrival("a")), [])
+    assert (outcome.added, outcome.duplicates) == (1, 1)
+    assert store.events_table().column("event_id").to_pylist() == ["a", "b", "c"]
 
 
 def test_reopening_keeps_events_and_does_not_rerun_migrations(tmp_path):

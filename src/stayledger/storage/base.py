@@ -77,6 +77,11 @@ class AppendOutcome:
     quarantined: int = 0  # entries newly written to quarantine (conflicts included)
 
 
+class EventIdsKnown(Exception):
+    """``append_events_optimistically`` met an id the ledger already holds (or a repeat inside the batch). What the
+    call wrote is unusable: the caller's unit of work must roll back and be redone with ``append_events``."""
+
+
 # Columns an append batch carries beside EVENT_SCHEMA: where each record came from, kept for conflicts.
 BATCH_PROVENANCE = ("origin", "location", "raw")
 BATCH_SCHEMA = pa.schema([*EVENT_SCHEMA, *(pa.field(name, pa.string()) for name in BATCH_PROVENANCE)])
@@ -236,6 +241,16 @@ class EventStore(ABC):
         if len(set(ids)) != len(ids) or self.events_by_id(ids):
             return None
         return self.append_events(batch, quarantine)
+
+    def append_events_optimistically(self, batch: pa.Table, quarantine: Sequence[QuarantineEntry]) -> AppendOutcome:
+        """``append_events`` for a caller that can redo its unit of work: a backend may skip looking for the batch's
+        ids in the ledger and let the key refuse a known one, raising ``EventIdsKnown``. At millions of events that
+        lookup scans every stored id for each chunk of a file, though a re-sent id is rare.
+
+        Call it as the first write of a unit of work you own; on ``EventIdsKnown`` leave that unit (it rolls back)
+        and redo it with ``append_events``. This default checks first and never raises."""
+        outcome = self.append_new_events(batch, quarantine)
+        return outcome if outcome is not None else self.append_events(batch, quarantine)
 
     @abstractmethod
     def event_count(self) -> int: ...

@@ -10,7 +10,7 @@ import json
 import os
 import shutil
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
@@ -30,6 +30,7 @@ from stayledger.storage.base import (
     AppendOutcome,
     CorrectionCase,
     ErasurePlan,
+    EventIdsKnown,
     EventStore,
     IdentityAssignment,
     IdentityChange,
@@ -157,6 +158,7 @@ class DuckDBStore(EventStore):
         self.read_only = read_only
         self.clock = clock
         self._depth = 0
+        self._nested = 0  # units of work opened inside the outermost one (which joined it)
         self._tail: tuple[int, str, Frontier] | None = None  # the audit log's end; this process is the only writer
         # Checkpoint after 256 MB of write-ahead log, not DuckDB's 16 MB: each checkpoint rewrites the events'
         # primary-key index, so at ten million events frequent checkpoints made a bulk ingest's commits its cost.
@@ -218,7 +220,11 @@ class DuckDBStore(EventStore):
     @contextmanager
     def unit_of_work(self) -> Iterator[None]:
         if self._depth:  # joins the outer unit: one commit for the whole operation
-            yield
+            self._nested += 1
+            try:
+                yield
+            finally:
+                self._nested -= 1
             return
         try:
             self._con.execute("BEGIN TRANSACTION")
@@ -262,7 +268,7 @@ class DuckDBStore(EventStore):
         """
         twin = object.__new__(DuckDBStore)
         twin.path, twin.read_only, twin.clock, twin._config = self.path, True, self.clock, self._config
-        twin._depth, twin._tail = 0, None
+        twin._depth, twin._nested, twin._tail = 0, 0, None
         twin._con = self._con.cursor()
         return twin
 
@@ -342,6 +348,19 @@ class DuckDBStore(EventStore):
             quarantined = self._insert_quarantine(quarantine) if quarantine else 0
         return AppendOutcome(added=batch.num_rows, quarantined=quarantined)
 
+    def append_events_optimistically(self, batch: pa.Table, quarantine: Sequence[QuarantineEntry]) -> AppendOutcome:
+        # Only directly in the outermost unit of work: a refused insert aborts the whole transaction, so the caller
+        # must be the one that rolls it back and redoes it.
+        if not batch.num_rows or self._depth != 1 or self._nested:
+            return self.append_events(batch, quarantine)
+        if pc.count_distinct(batch.column("event_id")).as_py() != batch.num_rows:
+            raise EventIdsKnown("the batch repeats an event_id")
+        try:
+            self._insert_new(batch)  # the primary key refuses a known id
+        except duckdb.ConstraintException as exc:
+            raise EventIdsKnown(str(exc)) from None
+        return AppendOutcome(added=batch.num_rows, quarantined=self._insert_quarantine(quarantine) if quarantine else 0)
+
     def _append_new_only(self, batch: pa.Table) -> bool:
         """The common case, done in one statement: every id in the batch is new and appears once.
 
@@ -353,6 +372,10 @@ class DuckDBStore(EventStore):
         known = _first(self._con.execute(f"SELECT count(*) FROM events WHERE {where}", params).fetchall())
         if known and known[0]:
             return False
+        self._insert_new(batch)
+        return True
+
+    def _insert_new(self, batch: pa.Table) -> None:
         self._con.register("incoming_batch", batch)
         try:
             self._con.execute(
@@ -362,8 +385,10 @@ class DuckDBStore(EventStore):
                     FROM incoming_batch"""
             )
         finally:
-            self._con.unregister("incoming_batch")
-        return True
+            # A refused insert aborts the transaction, and then unregistering fails too (the next batch's
+            # register replaces the view): the refusal is what the caller must see.
+            with suppress(duckdb.TransactionException):
+                self._con.unregister("incoming_batch")
 
     def _insert_quarantine(self, entries: Sequence[QuarantineEntry]) -> int:
         unique = {e.quarantine_id: e for e in entries}

@@ -26,7 +26,7 @@ from stayledger.domain.access import AccessContext, AccessDenied, Action
 from stayledger.domain.events import Event, parse_event
 from stayledger.errors import InvalidRecord, ParseError
 from stayledger.formats.canonical import RawRecord, detect_format, jsonl_records, read_records, refuse_utf16
-from stayledger.storage.base import AppendOutcome, EventStore, QuarantineEntry, make_batch
+from stayledger.storage.base import AppendOutcome, EventIdsKnown, EventStore, QuarantineEntry, make_batch
 from stayledger.usecases.accountability import Operation, operation
 from stayledger.usecases.policy import authorize
 from stayledger.worker_processes import worker_pool
@@ -170,10 +170,10 @@ def _chunks(records: Iterable[RawRecord], size: int) -> Iterator[list[RawRecord]
 def _append(op: Operation, report: IngestReport, chunk: ValidatedChunk) -> None:
     """Append one chunk and its audit entry in one transaction, and count it in the report."""
     with _interrupt_after():
-        with op.store.unit_of_work():
-            outcome = op.store.append_events(chunk.batch, chunk.refused)
-            op.log_part(origin=report.origin, chunk=op.parts_logged + 1, records=chunk.records, added=outcome.added,
-                        duplicates=outcome.duplicates, quarantined=len(chunk.refused) + len(outcome.conflicts))
+        try:
+            outcome = _commit_chunk(op, report, chunk, op.store.append_events_optimistically)
+        except EventIdsKnown:  # ids already stored (a re-run): rolled back; the careful path sorts them out
+            outcome = _commit_chunk(op, report, chunk, op.store.append_events)
         report.chunks += 1
         report.records += chunk.records
         report.added += outcome.added
@@ -183,6 +183,17 @@ def _append(op: Operation, report: IngestReport, chunk: ValidatedChunk) -> None:
         report.note_problem(problem)
     for conflict in outcome.conflicts:
         report.note_problem(f"{conflict.location}: {conflict.reasons}")
+
+
+def _commit_chunk(
+    op: Operation, report: IngestReport, chunk: ValidatedChunk,
+    append: Callable[[pa.Table, list[QuarantineEntry]], AppendOutcome],
+) -> AppendOutcome:
+    with op.store.unit_of_work():
+        outcome = append(chunk.batch, chunk.refused)
+        op.log_part(origin=report.origin, chunk=op.parts_logged + 1, records=chunk.records, added=outcome.added,
+                    duplicates=outcome.duplicates, quarantined=len(chunk.refused) + len(outcome.conflicts))
+    return outcome
 
 
 @contextmanager
