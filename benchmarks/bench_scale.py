@@ -57,6 +57,21 @@ Figures (2026-12-05, the 2-core machine shared with four other agents; CPU secon
   clusters on the same input in two processes: the document-history check looked at issuers in a set's order (string
   hashes differ per process) and returned the first verdict, firm or thin. Fixed, PYTHONHASHSEED 1 and 2 give the
   same result on that input (2,385,205 clusters, 446,467 refusals, 3,816 questions), as B's own run did.
+  Session 12 (a file's chunks appended without first looking their ids up: the primary key refuses a known id and the
+  chunk is redone on the careful path; the same events, a model trained anew on the 1M ledger, which gave 240,170
+  persons, P 0.99916 R 0.99933). A quiet machine (load average 1.5-2 at the end of each run), runs one after another:
+  before (2b39015): 809 s wall, 1,181 CPU s, peak 14.69 GB. CPU s: ingest 349 (184 s wall), features 84, predict 226
+  (149 s wall), guard keys 25, clustering 117 (131 s wall), ids 30, writing identities 17, stays 193 (106 s wall).
+  after, run 1: 761 s wall, 1,107 CPU s, peak 15.26 GB (in batch policy); ingest 291 CPU s (152 s wall).
+  after, run 2: 737 s wall, 1,071 CPU s, peak 14.69 GB. CPU s: ingest 280 (145 s wall), features 78, predict 215
+  (142 s wall), guard keys 23, clustering 111 (124 s wall), ids 28, writing identities 16, stays 190 (103 s wall).
+  Target met in all three (<= 900 s, <= 16 GB); the old code met it too on this quiet day, so session 10's
+  1,023-1,140 s were mostly the machine. Every run: 2,385,205 persons, 77,593 review items, P 0.99224 R 0.99919.
+  Where the ingest's time went (the same file, ingest alone, wrapped timers): the main process appends while two
+  workers validate (182-186 CPU s). Before, each chunk's id lookup grew with the ledger, to 119 ms a chunk at 10M
+  (53 s over the ingest); the main process used 164 CPU s (183 s wall). After, 112 CPU s (157 s wall); in two more
+  such ingests (152 and 157 s), the chunks' commits took 78 and 76 s: DuckDB merging the rows into the key and
+  document-key indexes.
 
 Usage: python benchmarks/bench_scale.py --people 2400000 [--data DIR] [--db PATH] [--keep] [--as-of 2025-12-31]
        python benchmarks/bench_scale.py --events 1000000   (people estimated at 4.2 events each)
