@@ -157,8 +157,7 @@ class DuckDBStore(EventStore):
         self.path = str(path)
         self.read_only = read_only
         self.clock = clock
-        self._depth = 0
-        self._nested = 0  # units of work opened inside the outermost one (which joined it)
+        self._depth = 0  # units of work open: the outermost one and those that joined it
         self._tail: tuple[int, str, Frontier] | None = None  # the audit log's end; this process is the only writer
         # Checkpoint after 256 MB of write-ahead log, not DuckDB's 16 MB: each checkpoint rewrites the events'
         # primary-key index, so at ten million events frequent checkpoints made a bulk ingest's commits its cost.
@@ -220,11 +219,11 @@ class DuckDBStore(EventStore):
     @contextmanager
     def unit_of_work(self) -> Iterator[None]:
         if self._depth:  # joins the outer unit: one commit for the whole operation
-            self._nested += 1
+            self._depth += 1
             try:
                 yield
             finally:
-                self._nested -= 1
+                self._depth -= 1
             return
         try:
             self._con.execute("BEGIN TRANSACTION")
@@ -268,7 +267,7 @@ class DuckDBStore(EventStore):
         """
         twin = object.__new__(DuckDBStore)
         twin.path, twin.read_only, twin.clock, twin._config = self.path, True, self.clock, self._config
-        twin._depth, twin._nested, twin._tail = 0, 0, None
+        twin._depth, twin._tail = 0, None
         twin._con = self._con.cursor()
         return twin
 
@@ -351,7 +350,7 @@ class DuckDBStore(EventStore):
     def append_events_optimistically(self, batch: pa.Table, quarantine: Sequence[QuarantineEntry]) -> AppendOutcome:
         # Only directly in the outermost unit of work: a refused insert aborts the whole transaction, so the caller
         # must be the one that rolls it back and redoes it.
-        if not batch.num_rows or self._depth != 1 or self._nested:
+        if not batch.num_rows or self._depth != 1:
             return self.append_events(batch, quarantine)
         if pc.count_distinct(batch.column("event_id")).as_py() != batch.num_rows:
             raise EventIdsKnown("the batch repeats an event_id")
