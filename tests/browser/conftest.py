@@ -5,23 +5,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import threading
-import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
-import uvicorn
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from stayledger.api.app import create_app
 from stayledger.domain.access import Role
 from stayledger.storage.duckdb_store import DuckDBStore
-from stayledger.usecases.audit import Signer
 from stayledger.usecases.users import add_user
 from tests.access import ADMIN
+from tests.live_service import serving
 
 CHROMIUM = os.environ.get("STAYLEDGER_CHROMIUM", "/usr/bin/chromium")
 SHOTS = Path(os.environ.get("STAYLEDGER_SHOTS", "/tmp/shots"))
@@ -49,27 +41,6 @@ def service(tmp_path_factory: pytest.TempPathFactory):
     with serving(store) as url:
         yield Service(url, tokens)
     store.close()
-
-
-@contextmanager
-def serving(store) -> Iterator[str]:
-    """The service over ``store`` on a free local port, in a thread; yields its base URL."""
-    app = create_app(store, Signer(Ed25519PrivateKey.generate()), traveller_floor=0.0)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ details. Reads run beside each other; writes run in turn; posted events are comm
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -345,9 +346,10 @@ def create_app(
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         return AccessContext("traveller-self-service", Role.TRAVELLER, "own record", request_id=request_id[:100])
 
-    def answer_no_sooner(started: float) -> None:
-        """Wait out the traveller floor (outside the ledger's lock): found or not, the answer takes as long."""
-        time.sleep(max(0.0, traveller_floor - (time.monotonic() - started)))
+    async def answer_no_sooner(started: float) -> None:
+        """Wait out the traveller floor: found or not, the answer takes as long. The wait holds no thread (travellers
+        waiting it out would otherwise fill the thread pool that every other request needs)."""
+        await asyncio.sleep(max(0.0, traveller_floor - (time.monotonic() - started)))
 
     def limit_document(number: str) -> None:
         from stayledger.identity.normalise import ocr_canonical
@@ -355,15 +357,19 @@ def create_app(
         if not shared.allow(f"document:{hashlib.sha256(ocr_canonical(number).encode()).hexdigest()}", per_document, window):
             raise Problem(429, "Too many requests", "too many requests about this document; try again later")
 
+    def limited_read(number: str, work: Callable[[EventStore], Any]) -> Any:
+        limit_document(number)
+        return ledger.read(work)
+
     @app.post("/v1/traveller/status", tags=["travellers"])
-    def traveller_status(body: TravellerIn, ctx: AccessContext = Depends(traveller)) -> dict[str, Any]:
+    async def traveller_status(body: TravellerIn, ctx: AccessContext = Depends(traveller)) -> dict[str, Any]:
         """Your stays and how many days remain. A miss and a mismatch give the same answer: check what you typed."""
         from stayledger.usecases.traveller import check_stay
 
         started = time.monotonic()
-        limit_document(body.document_number)
-        found, stays, window = ledger.read(lambda store: check_stay(store, ctx, body.identity(), today(), pack))
-        answer_no_sooner(started)
+        found, stays, window = await run_in_threadpool(
+            limited_read, body.document_number, lambda store: check_stay(store, ctx, body.identity(), today(), pack))
+        await answer_no_sooner(started)
         answer: dict[str, Any] = {"found": found, "stays": [vars(s) for s in stays]}
         if pack == "schengen":
             answer["schengen"] = vars(window) if window else None  # the same keys whether found or not
@@ -391,14 +397,14 @@ def create_app(
         return ledger.read(lambda store: receipt_status(store, ctx, receipt_id[:64]))
 
     @app.post("/v1/traveller/access-log", tags=["travellers"])
-    def traveller_access_log(body: TravellerIn, ctx: AccessContext = Depends(traveller)) -> dict[str, Any]:
+    async def traveller_access_log(body: TravellerIn, ctx: AccessContext = Depends(traveller)) -> dict[str, Any]:
         """Who looked at your record, when, in which role and why."""
         from stayledger.usecases.traveller import who_looked
 
         started = time.monotonic()
-        limit_document(body.document_number)
-        entries = ledger.read(lambda store: who_looked(store, ctx, body.identity()))
-        answer_no_sooner(started)
+        entries = await run_in_threadpool(limited_read, body.document_number,
+                                          lambda store: who_looked(store, ctx, body.identity()))
+        await answer_no_sooner(started)
         return {"entries": entries}
 
     @app.post("/v1/traveller/corrections", tags=["travellers"], status_code=201)

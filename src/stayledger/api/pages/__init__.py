@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -24,7 +24,7 @@ class TravellerGuards:
 
     context: Callable[[Any], Any]  # request -> AccessContext (rate limit per address)
     limit_document: Callable[[str], None]
-    answer_no_sooner: Callable[[float], None]
+    answer_no_sooner: Callable[[float], Awaitable[None]]  # awaited: the wait holds no thread
     today: Callable[[], date]
     pack: str
 

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from stayledger.api.pages.portal import CSP, SECURITY_HEADERS, environment
 from stayledger.domain.access import AccessContext, Role
@@ -99,12 +100,12 @@ def console_router(app: FastAPI, today: Callable[[], Any], pack: str) -> APIRout
     @router.post("/login")
     async def login(request: Request) -> Response:
         token = (await posted(request)).get("token", "")
-        found = ledger.caller(token) if token else None
+        found = await run_in_threadpool(ledger.caller, token) if token else None  # the ledger blocks: not on the loop
         if found is None or found[1] == Role.TRAVELLER.value:
             return render("console_login.html", 401, session=None, error="That token is not valid (wrong, or revoked).")
         key = secrets.token_urlsafe(32)
-        sessions.save_session(key, vars(Session(found[0], found[1], secrets.token_urlsafe(24), time.time() + SESSION_SECONDS)),
-                              SESSION_SECONDS)
+        await run_in_threadpool(sessions.save_session, key, vars(Session(found[0], found[1], secrets.token_urlsafe(24),
+                                                                         time.time() + SESSION_SECONDS)), SESSION_SECONDS)
         answer = RedirectResponse("/console", status_code=303)
         answer.set_cookie(COOKIE, key, httponly=True, samesite="strict", path="/console", max_age=SESSION_SECONDS,
                           secure=request.url.scheme == "https")
@@ -113,9 +114,9 @@ def console_router(app: FastAPI, today: Callable[[], Any], pack: str) -> APIRout
     @router.post("/logout")
     async def logout(request: Request) -> Response:
         form = await posted(request)
-        session = session_of(request)
+        session = await run_in_threadpool(session_of, request)
         if session is not None and secrets.compare_digest(form.get("csrf", ""), session.csrf):
-            sessions.drop_session(request.cookies.get(COOKIE, ""))
+            await run_in_threadpool(sessions.drop_session, request.cookies.get(COOKIE, ""))
         answer = RedirectResponse("/console/login", status_code=303)
         answer.delete_cookie(COOKIE, path="/console")
         return answer
@@ -161,7 +162,7 @@ def console_router(app: FastAPI, today: Callable[[], Any], pack: str) -> APIRout
             return render("console_corrected.html", session=session, original=original, fixed=fixed, field=field,
                           person_id=form.get("person_id", "")[:100], purpose=form.get("purpose", ""))
 
-        return staff_page(request, work, form)
+        return await run_in_threadpool(staff_page, request, work, form)
 
     @route("GET", "/cases")
     def cases(request: Request, purpose: str = "", case_ref: str = "") -> Response:
@@ -186,7 +187,7 @@ def console_router(app: FastAPI, today: Callable[[], Any], pack: str) -> APIRout
                                                         reasons=form.get("reasons", "")))
             return render("console_decided.html", session=session, case=case)
 
-        return staff_page(request, work, form)
+        return await run_in_threadpool(staff_page, request, work, form)
 
     @route("GET", "/review")
     def review(request: Request) -> Response:
@@ -236,7 +237,7 @@ def console_router(app: FastAPI, today: Callable[[], Any], pack: str) -> APIRout
             return render("console_error.html", session=session, title="Decided",
                           message=f"{decided.event_id_l} / {decided.event_id_r}: {decided.status}")
 
-        return staff_page(request, work, form)
+        return await run_in_threadpool(staff_page, request, work, form)
 
     @route("GET", "/report")
     def report(request: Request, fiscal_year: int = 0) -> Response:

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 
@@ -69,7 +70,7 @@ def portal_router(app: FastAPI, guards: TravellerGuards) -> APIRouter:
         body = (await request.body())[:20_000].decode("utf-8", errors="replace")
         return {k: v[0].strip() for k, v in parse_qs(body).items() if k in ALLOWED}
 
-    def guarded(request: Request, fields: dict[str, str], template: str,
+    def attempt(request: Request, fields: dict[str, str], template: str,
                 work: Callable[[Any], dict[str, Any]]) -> HTMLResponse:
         """Run ``work(ctx)`` behind the API's guards; refusals become the page's own error, in the reader's language."""
         try:
@@ -86,14 +87,21 @@ def portal_router(app: FastAPI, guards: TravellerGuards) -> APIRouter:
         except StayledgerError as exc:
             return page(request, "error.html", 422, lang=fields.get("lang"), problem="invalid", detail=str(exc))
 
-    def identified_read(fields: dict[str, str], read: Callable[[Any, Any], Any]) -> Any:
-        """A lookup by the traveller's own identity, behind the per-document limit and the answer-time floor."""
-        body = TravellerIn.model_validate({k: fields.get(k, "") for k in IDENTITY})
+    async def guarded(request: Request, fields: dict[str, str], template: str,
+                      work: Callable[[Any], dict[str, Any]], *, floored: bool = False) -> HTMLResponse:
+        """``attempt`` on a worker thread (the ledger and the limits block; the event loop must not). A ``floored``
+        page, a lookup by the traveller's identity, answers no sooner than the API's floor, waited out here."""
         started = time.monotonic()
-        guards.limit_document(body.document_number)
-        answer = ledger.read(lambda store: read(store, body.identity()))
-        guards.answer_no_sooner(started)
+        answer = await run_in_threadpool(attempt, request, fields, template, work)
+        if floored and answer.status_code == 200:
+            await guards.answer_no_sooner(started)
         return answer
+
+    def identified_read(fields: dict[str, str], read: Callable[[Any, Any], Any]) -> Any:
+        """A lookup by the traveller's own identity, behind the per-document limit (its page is ``floored``)."""
+        body = TravellerIn.model_validate({k: fields.get(k, "") for k in IDENTITY})
+        guards.limit_document(body.document_number)
+        return ledger.read(lambda store: read(store, body.identity()))
 
     @router.get("/", response_class=HTMLResponse)
     def index(request: Request) -> HTMLResponse:
@@ -110,7 +118,7 @@ def portal_router(app: FastAPI, guards: TravellerGuards) -> APIRouter:
                 store, ctx, identity, guards.today(), guards.pack))
             return {"found": found, "stays": [vars(s) for s in stays], "window": vars(window) if window else None}
 
-        return guarded(request, fields, "status.html", work)
+        return await guarded(request, fields, "status.html", work, floored=True)
 
     @router.post("/departure", response_class=HTMLResponse)
     async def departure(request: Request) -> HTMLResponse:
@@ -130,13 +138,13 @@ def portal_router(app: FastAPI, guards: TravellerGuards) -> APIRouter:
                                                                 port=body.port, carrier=body.carrier))
             return {"receipt": {**receipt, "status": "reported"}, "new": True}
 
-        return guarded(request, fields, "receipt.html", work)
+        return await guarded(request, fields, "receipt.html", work)
 
     @router.get("/receipt/{receipt_id}", response_class=HTMLResponse)
-    def receipt(request: Request, receipt_id: str) -> HTMLResponse:
+    async def receipt(request: Request, receipt_id: str) -> HTMLResponse:
         from stayledger.usecases.traveller import receipt_status
 
-        return guarded(request, {}, "receipt.html", lambda ctx: {
+        return await guarded(request, {}, "receipt.html", lambda ctx: {
             "receipt": ledger.read(lambda store: receipt_status(store, ctx, receipt_id[:64])), "new": False})
 
     @router.post("/correction", response_class=HTMLResponse)
@@ -153,15 +161,15 @@ def portal_router(app: FastAPI, guards: TravellerGuards) -> APIRouter:
             return {"case": {"case_id": case_id, "state": "open", "field": body.field,
                              "claimed_value": body.claimed_value}, "access_code": code}
 
-        return guarded(request, fields, "case.html", work)
+        return await guarded(request, fields, "case.html", work)
 
     @router.get("/case", response_class=HTMLResponse)
-    def case(request: Request, case_id: str = "", code: str = "") -> HTMLResponse:
+    async def case(request: Request, case_id: str = "", code: str = "") -> HTMLResponse:
         from stayledger.usecases.traveller import case_state
 
         if not case_id or not code:
             return page(request, "error.html", 422, problem="invalid", fields=["case_id", "code"])
-        return guarded(request, {}, "case.html", lambda ctx: {
+        return await guarded(request, {}, "case.html", lambda ctx: {
             "case": ledger.read(lambda store: case_state(store, ctx, case_id[:40], code[:40]))})
 
     @router.post("/access-log", response_class=HTMLResponse)
@@ -173,7 +181,7 @@ def portal_router(app: FastAPI, guards: TravellerGuards) -> APIRouter:
         def work(ctx: Any) -> dict[str, Any]:
             return {"entries": identified_read(fields, lambda store, identity: who_looked(store, ctx, identity))}
 
-        return guarded(request, fields, "access_log.html", work)
+        return await guarded(request, fields, "access_log.html", work, floored=True)
 
     return router
 
