@@ -66,6 +66,7 @@ class Figures:
     failures: int = 0
     ready_after: float = 0.0
     hits: list[float] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds during the load (_cpu_seconds)
     misses: list[float] = field(default_factory=list)
     load_hits: list[float] = field(default_factory=list)  # --with-misses: the load's lookups, found and not
     load_misses: list[float] = field(default_factory=list)
@@ -86,6 +87,8 @@ def serve_and_load(db: Path | str, workers: int, held: list[dict], args: argpars
     figures = Figures(label, 0.0)
     try:
         for _ in range(1200):
+            if server.poll() is not None:  # it refused its options or failed to start: it said why above
+                raise SystemExit(f"[{label}] the service exited with status {server.returncode} before it was ready")
             try:
                 if httpx.get(f"{base}/v1/health").status_code == 200:
                     break
@@ -132,12 +135,14 @@ def serve_and_load(db: Path | str, workers: int, held: list[dict], args: argpars
                                 (figures.load_misses if miss else figures.load_hits).append(elapsed)
 
         started = time.perf_counter()
+        cpu_before = _cpu_seconds(server.pid)
         threads = [threading.Thread(target=client) for _ in range(args.clients)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         figures.wall = time.perf_counter() - started
+        figures.cpu = {k: v - cpu_before[k] for k, v in _cpu_seconds(server.pid).items()}
         figures.hits, figures.misses = _hit_and_miss_timings(base, held)
     finally:
         server.terminate()
@@ -167,6 +172,30 @@ def _wait_for_all_workers(server: int, seconds: float = 900) -> None:
         if now - before < 0.2:
             return
         before = now
+
+
+def _cpu_seconds(server: int) -> dict[str, float]:
+    """CPU seconds used so far by the load's clients (this process), the service (its processes) and PostgreSQL's
+    processes, and by the whole machine: where the two cores went during the load."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {"clients": time.process_time(), "service": 0.0, "postgresql": 0.0}
+    for entry in Path("/proc").iterdir():
+        try:
+            if not entry.name.isdigit():
+                continue
+            stat = (entry / "stat").read_text()
+            name = stat[stat.index("(") + 1:stat.rindex(")")]
+            fields = stat.rsplit(")", 1)[1].split()
+            seconds = (int(fields[11]) + int(fields[12])) / tick
+            if int(entry.name) == server or int(fields[1]) == server:
+                used["service"] += seconds
+            elif name.startswith("postgres"):
+                used["postgresql"] += seconds
+        except (OSError, IndexError, ValueError):
+            continue
+    busy = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    used["machine"] = (sum(int(v) for v in busy) - int(busy[3]) - int(busy[4])) / tick  # all but idle and iowait
+    return used
 
 
 def _resident_mib(server: int) -> list[float]:
@@ -221,6 +250,11 @@ def report(figures: Figures, clients: int) -> None:
     if lookups:
         print(f"  traveller status: {len(lookups):,}; p50 {statistics.median(lookups) * 1000:.0f} ms, "
               f"p99 {percentile(lookups, 0.99) * 1000:.0f} ms (target <= 50 ms)")
+    if figures.cpu:
+        cores = os.cpu_count() or 1
+        print(f"  CPU during the load ({cores} cores, {figures.wall * cores:.0f} core-s): machine {figures.cpu['machine']:.0f} s; "
+              f"service {figures.cpu['service']:.0f} s, PostgreSQL {figures.cpu['postgresql']:.0f} s, "
+              f"the clients {figures.cpu['clients']:.0f} s")
     if figures.load_hits and figures.load_misses:
         print(f"  traveller status under the load, found vs wrong birth date: {len(figures.load_hits)} vs "
               f"{len(figures.load_misses)}; p50 {statistics.median(figures.load_hits) * 1000:.1f} vs "

@@ -167,7 +167,7 @@ def test_a_read_waiting_with_posts_is_answered_before_their_linking(trained, tmp
     ledger.close()
 
 
-def test_on_postgresql_a_read_commits_its_own_entry_without_waiting_for_the_writer(pg_url):
+def test_on_postgresql_a_reads_entry_is_committed_without_waiting_for_the_writer(pg_url):
     """Where writers may commit beside each other, a lookup does not wait behind a group of posts being linked."""
     from stayledger.storage.postgres import PostgresStore
     from stayledger.usecases.traveller import TravellerIdentity, check_stay
@@ -191,5 +191,52 @@ def test_on_postgresql_a_read_commits_its_own_entry_without_waiting_for_the_writ
         thread.join(30)
     assert answered_while_busy and answers[0][0] is False
     assert [(e["action"], e["actor"]) for e in entries] == [("traveller.status", traveller.actor)]
+    ledger.close()
+    store.close()
+
+
+def test_on_postgresql_reads_waiting_together_have_their_entries_committed_together(pg_url, monkeypatch):
+    """One turn of the audit chain's lock and one commit for the reads waiting at the same moment, each entry its own."""
+    from stayledger.storage.postgres import PostgresStore
+    from stayledger.usecases.traveller import TravellerIdentity, check_stay
+
+    store = PostgresStore(pg_url)
+    ledger = Ledger(store, None, today=lambda: TODAY)
+    appends: list[int] = []
+    first_in, release = threading.Event(), threading.Event()
+    append_audit = store.append_audit
+
+    def held_first(records):
+        appends.append(len(records))
+        if len(appends) == 1:  # the first read's entry holds the audit thread until the others wait behind it
+            first_in.set()
+            release.wait(30)
+        return append_audit(records)
+
+    monkeypatch.setattr(store, "append_audit", held_first)
+    answers: list[object] = []
+
+    def look_up(i: int) -> None:
+        traveller = as_role(Role.TRAVELLER, purpose="own record", actor=f"traveller-{i}")
+        answers.append(ledger.read(lambda r: check_stay(
+            r, traveller, TravellerIdentity(f"X{i:07d}", "FRA", "1980-01-01", "Martin"), TODAY)))
+
+    readers = [threading.Thread(target=look_up, args=(i,)) for i in range(6)]
+    readers[0].start()
+    assert first_in.wait(10)
+    for reader in readers[1:]:
+        reader.start()
+    deadline = time.monotonic() + 10
+    while ledger._audits.qsize() < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not answers  # nobody answered before their entry is in
+    release.set()
+    for reader in readers:
+        reader.join(30)
+    assert appends == [1, 5] and len(answers) == 6
+    entries = entries_after(store, 0)
+    assert sorted(e["actor"] for e in entries) == sorted(f"traveller-{i}" for i in range(6))
+    assert {e["action"] for e in entries} == {"traveller.status"}
+    assert verify_audit(store, ADMIN).ok
     ledger.close()
     store.close()

@@ -3,8 +3,10 @@
 - A read runs on a reader connection of its own (when the backend has them), beside other reads and the writes.
   The answer is released only once its audit entries are committed (an answer never leaves without its entry).
   On an embedded store they are handed to the writer; where writers may commit beside each other (PostgreSQL,
-  whose locks order the audit chain) the reader commits them itself, so a lookup waits at most for a group's
-  commit (a group takes the audit lock last), not for its linking.
+  whose locks order the audit chain) they are handed to an audit thread of their own, so a lookup waits at most
+  for a group's commit (a group takes the audit lock last), not for its linking. That thread commits the entries
+  of the reads waiting at the same moment together: one turn of the chain's lock and one commit for all of them
+  (each reader committing its own held the lock through every round trip, and the lookups queued on it).
 - Every write runs on one writer thread, one after the other, as the embedded database has one writer.
 - Posted events and audit entries waiting at the same moment are committed together, as one unit of work (group
   commit): sixteen carriers posting one event each cost one append, one linking pass and one commit, not sixteen.
@@ -101,6 +103,8 @@ class Ledger:
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None  # started by the first write, again after close()
         self._writer_lock = threading.Lock()
+        self._audits: queue.SimpleQueue[Any] = queue.SimpleQueue()  # reads' entries, where writers run side by side
+        self._auditor: threading.Thread | None = None
         self.groups = 0  # groups committed, and the jobs in them (for the benchmark's figures)
         self.grouped_jobs = 0
 
@@ -139,13 +143,14 @@ class Ledger:
         return job.future.result()  # type: ignore[no-any-return]
 
     def _commit_audit(self, records: list[AuditRecord]) -> None:
-        if records and self.store.concurrent_writers:
-            with self.store.unit_of_work():  # this thread's own transaction, beside the writer's
-                self.store.append_audit(records)
-        elif records:
-            job = _Audit(records=records)
+        if not records:
+            return
+        job = _Audit(records=records)
+        if self.store.concurrent_writers:
+            self._submit_audit(job)  # committed beside the writer's groups, together with other reads' entries
+        else:
             self._submit(job)
-            job.future.result()
+        job.future.result()
 
     def warm_up(self) -> None:
         """Build the live linker before the first carrier posts (at 1M events this takes seconds)."""
@@ -158,12 +163,16 @@ class Ledger:
         self.run(build)
 
     def close(self) -> None:
-        """Stop the writer once the jobs before this call are done (a later write starts it again)."""
+        """Stop the writer and the audit thread once the jobs before this call are done (a later one starts them)."""
         with self._writer_lock:
             if self._writer is not None:
                 self._jobs.put(_STOP)
                 self._writer.join()
                 self._writer = None
+            if self._auditor is not None:
+                self._audits.put(_STOP)
+                self._auditor.join()
+                self._auditor = None
 
     def _submit(self, job: _Job) -> None:
         with self._writer_lock:
@@ -171,6 +180,13 @@ class Ledger:
                 self._writer = threading.Thread(target=self._write_loop, name="stayledger-writer", daemon=True)
                 self._writer.start()
             self._jobs.put(job)
+
+    def _submit_audit(self, job: _Audit) -> None:
+        with self._writer_lock:
+            if self._auditor is None:
+                self._auditor = threading.Thread(target=self._audit_loop, name="stayledger-auditor", daemon=True)
+                self._auditor.start()
+            self._audits.put(job)
 
     # --- callers ---------------------------------------------------------------------------
     def caller(self, token: str) -> tuple[str, str] | None:
@@ -225,6 +241,24 @@ class Ledger:
                 for waiting in group:
                     if not waiting.future.done():
                         waiting.future.set_exception(exc)
+
+    def _audit_loop(self) -> None:
+        """Reads' entries, those waiting at the same moment in one unit of work (beside the writer's groups)."""
+        while True:
+            group = [self._audits.get()]
+            while group[-1] is not _STOP and len(group) < GROUP_LIMIT:
+                try:
+                    group.append(self._audits.get_nowait())
+                except queue.Empty:
+                    break
+            stop = group[-1] is _STOP
+            jobs = group[:-1] if stop else group
+            if len(jobs) > 1:
+                self._together(jobs)  # a failed group is written again entry by entry
+            elif jobs:
+                self._alone(jobs[0])
+            if stop:
+                return
 
     def _catch_up(self) -> None:
         """Take in what other workers linked before waiting for the identity lock, so that little is left to take in
