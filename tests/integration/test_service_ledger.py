@@ -3,9 +3,11 @@ a failed group written again part by part; reads beside the writes, answered onl
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 import time
+import weakref
 from datetime import date
 
 import pytest
@@ -240,3 +242,36 @@ def test_on_postgresql_reads_waiting_together_have_their_entries_committed_toget
     assert verify_audit(store, ADMIN).ok
     ledger.close()
     store.close()
+
+
+def test_the_live_linker_is_kept_out_of_the_collectors_full_passes_and_a_former_build_is_freed(trained, tmp_path,
+                                                                                              monkeypatch):
+    """Full garbage-collector passes walked the linker's millions of objects and stalled every request; after each
+    build it is frozen out of them (and again every so many writes), and the build it replaces is still freed."""
+    import stayledger.api.ledger as service_ledger
+
+    monkeypatch.setattr(service_ledger, "REFREEZE_AFTER_WRITES", 3)
+    base, _ = trained
+    store = copy(base, tmp_path, "frozen.duckdb")
+    ledger = Ledger(store, None, today=lambda: TODAY)
+
+    def walked_by_a_pass(obj: object) -> bool:
+        return any(o is obj for generation in range(3) for o in gc.get_objects(generation=generation))
+
+    ledger.warm_up()
+    first = ledger.live._linker
+    assert first is not None and gc.is_tracked(first)
+    assert not walked_by_a_pass(first)
+    former = weakref.ref(first)
+    del first
+    ledger.run(lambda store: ledger.live.rebuild(store))
+    assert former() is None
+    second = ledger.live._linker
+    assert second is not None and not walked_by_a_pass(second)
+    added = [object()]  # what later writes add to the linker
+    ledger.run(lambda store: None)
+    assert walked_by_a_pass(added)
+    ledger.run(lambda store: None)
+    ledger.run(lambda store: None)
+    assert not walked_by_a_pass(added)
+    ledger.close()

@@ -546,6 +546,7 @@ class LiveLinker:
         self._run = -1
         self._position = -1  # append position of the newest event this linker knows
         self._taken: set[str] = set()
+        self.builds = 0  # how many times it was built (a long-running caller may act on each new build)
 
     def valid_for(self, store: EventStore) -> bool:
         """Whether it can link for ``store`` now: the same run, and every event since its position linked (and taken in)."""
@@ -593,6 +594,7 @@ class LiveLinker:
         self._linker = RealtimeLinker(resolved, assignments, LinkageModel.from_json(latest[1]), must, cannot, new_person)
         self._linker.model.compiled()  # the model's weights, read through Splink once (~0.3 s) now, not by a post
         self._run, self._position = store.latest_run(), position
+        self.builds += 1
         return True
 
     def prepare(self, events: list[Event]) -> PreparedLinks | None:
