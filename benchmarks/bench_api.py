@@ -66,10 +66,10 @@ class Figures:
     failures: int = 0
     ready_after: float = 0.0
     hits: list[float] = field(default_factory=list)
-    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds during the load (_cpu_seconds)
     misses: list[float] = field(default_factory=list)
     load_hits: list[float] = field(default_factory=list)  # --with-misses: the load's lookups, found and not
     load_misses: list[float] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds during the load (_cpu_seconds)
 
 
 def serve_and_load(db: Path | str, workers: int, held: list[dict], args: argparse.Namespace, label: str) -> Figures:

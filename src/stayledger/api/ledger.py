@@ -175,6 +175,8 @@ class Ledger:
         request of the process for 300–400 ms at a million events. Reference counting still frees frozen objects;
         after a new build the former one's, cycles included, are unfrozen and collected here. Runs on the writer
         (which alone rebuilds), after each job and before its answer (a warm-up returns with the linker frozen)."""
+        if threading.current_thread() is not self._writer:
+            return  # the audit thread's groups add nothing to the linker
         self._writes_since_freeze += jobs
         if self.live.builds != self._frozen_build:
             self._frozen_build = self.live.builds

@@ -9,9 +9,9 @@ from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
-from starlette.concurrency import run_in_threadpool
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from stayledger.api.pages import TravellerGuards
 from stayledger.api.pages.i18n import LANGUAGES, choose, is_rtl, long_date, translations
