@@ -231,6 +231,29 @@ class StoreContract:
         assert verify_entries(rows, store.audit_heads()).ok
         assert [size for size, _ in store.audit_heads()] == [1, 3]
 
+    def test_audit_entries_are_found_by_the_persons_and_events_they_name_and_only_by_those(self, store):
+        store.append_audit([
+            AuditRecord("person.view", "officer-7", "officer", "ok", "enquiry", objects={"person_id": "P1"}),
+            AuditRecord("events.ingest", "feed", "ingest", "ok", objects={"origin": "P1", "person_ids": ["P2", "P1"]}),
+            AuditRecord("pair.explain", "rev", "reviewer", "ok", objects={"event_ids": ["e1", "e2"]}),
+            AuditRecord("traveller.receipt", "t", "traveller", "ok", objects={"receipt": "e1", "confirmed_by": "e3"}),
+            AuditRecord("audit.list", "aud", "auditor", "ok", objects={"count": 4, "actor": "e2"}),
+        ])
+        with pytest.raises(RuntimeError):  # a rolled-back entry leaves nothing in the index either
+            with store.unit_of_work():
+                store.append_audit([AuditRecord("person.view", "x", "officer", "ok", objects={"person_id": "P9"})])
+                raise RuntimeError("killed half way")
+        texts = {seq: text for seq, text, _ in store.audit_rows()}
+        about = store.audit_entries_about
+        assert about(["P1"]) == [(1, texts[1]), (2, texts[2])]  # "origin": "P1" names no subject; entry 2 once
+        assert [seq for seq, _ in about({"e2", "e3", "P2"})] == [2, 3, 4]  # in order, each once
+        assert about(["e1"]) == [(3, texts[3])]  # a receipt id is not a subject
+        assert about(["P9"]) == [] and about([]) == []
+        rows = list(store.audit_rows_with_subjects())
+        assert [(seq, sorted(subjects)) for seq, _, _, subjects in rows] == [
+            (1, ["P1"]), (2, ["P1", "P2"]), (3, ["e1", "e2"]), (4, ["e3"]), (5, [])]
+        assert [row[:3] for row in rows] == list(store.audit_rows())
+
     def test_a_unit_of_work_commits_all_or_nothing(self, store):
         with pytest.raises(RuntimeError):
             with store.unit_of_work():

@@ -215,6 +215,23 @@ def test_a_traveller_sees_who_looked_at_their_record(service):
     assert traveller_asks(client, "/v1/traveller/access-log", surname="Other").json() == {"entries": []}
 
 
+def test_a_travellers_access_log_is_read_through_the_subject_index_not_a_scan_of_the_whole_log(service, monkeypatch):
+    # A scan took the longer the longer the log, and only for a record found: its time told a guesser they were right.
+    client, store, tokens = service
+    person = store.identity_assignments()["BRD-1"].person_id
+    client.get(f"/v1/persons/{person}", params={"purpose": "border check"},
+               headers={"Authorization": f"Bearer {tokens[Role.OFFICER]}"})
+    seen = traveller_asks(client, "/v1/traveller/access-log").json()["entries"]
+
+    def scanned(self, after_seq=0):
+        raise AssertionError("the whole audit log was read")
+
+    monkeypatch.setattr(DuckDBStore, "audit_rows", scanned)
+    again = traveller_asks(client, "/v1/traveller/access-log")
+    assert again.status_code == 200, again.text
+    assert again.json()["entries"] == seen and seen[-1]["action"] == "person.view"
+
+
 def test_guessing_is_rate_limited_per_document(tmp_path):
     store = DuckDBStore(tmp_path / "limits.duckdb")
     app = create_app(store, per_client=100, per_document=3, window=60)

@@ -115,6 +115,35 @@ def test_an_inserted_entry_is_detected(ledger):
     assert result.exit_code == 1 and "entry 6 says it is entry 5" in result.output
 
 
+def test_a_removed_subject_index_row_is_caught_as_an_access_hidden_from_the_traveller(ledger):
+    with duckdb.connect(str(ledger)) as con:
+        seq, subject = con.execute("SELECT seq, subject FROM audit_subjects WHERE seq IN (SELECT seq FROM audit_log "
+                                   "WHERE entry LIKE '%person.view%') ORDER BY seq LIMIT 1").fetchone()
+    tamper(ledger, ("DELETE FROM audit_subjects WHERE seq = ? AND subject = ?", [seq, subject]))
+    result = verify(ledger)
+    assert result.exit_code == 1, result.output
+    assert f"entry {seq}" in result.output and "subject index" in result.output
+    tamper(ledger, ("INSERT INTO audit_subjects VALUES (?, ?)", [subject, seq]))
+    assert verify(ledger).exit_code == 0
+
+
+def test_a_ledger_from_before_the_subject_index_has_its_entries_indexed_when_opened(ledger):
+    from stayledger.audit.log import subjects_of
+
+    with duckdb.connect(str(ledger)) as con:
+        person = con.execute("SELECT min(person_id) FROM identities").fetchone()[0]
+    tamper(ledger, ("DROP TABLE audit_subjects", []), ("DELETE FROM schema_version WHERE version >= 11", []))
+    store = DuckDBStore(ledger)  # schemas 11 and 12 again: the table, filled from the log, then its index
+    indexed = list(store.audit_rows_with_subjects())
+    viewed = [parse_entry(text)["action"] for _, text in store.audit_entries_about([person])]
+    store.close()
+    assert [sorted(subjects) for _, _, _, subjects in indexed] == [
+        subjects_of(parse_entry(text)["objects"]) for _, text, _, _ in indexed]
+    assert sum(1 for _, _, _, subjects in indexed if subjects) >= 3
+    assert "person.view" in viewed
+    assert verify(ledger).exit_code == 0
+
+
 def test_reordered_entries_are_detected(ledger):
     (s3, t3, h3), (s4, t4, h4) = rows(ledger)[2:4]
     tamper(ledger, ("DELETE FROM audit_log WHERE seq IN (?, ?)", [s3, s4]),

@@ -127,3 +127,25 @@ def test_a_persons_records_and_the_review_items_of_events_are_read_through_index
     assert ("identities", "person_id") in indexed
     assert ("review_queue", "event_id_r") in indexed  # the left side: the primary key
     store.close()
+
+
+def test_a_ledger_from_before_the_subject_index_has_its_entries_indexed_by_the_migration(pg_url):
+    from stayledger.audit.log import AuditRecord, parse_entry, subjects_of
+
+    store = PostgresStore(pg_url)
+    store.append_audit([
+        AuditRecord("person.view", "officer-7", "officer", "ok", "enquiry", objects={"person_id": "P1"}),
+        AuditRecord("events.ingest", "feed", "ingest", "ok", objects={"origin": "P1", "person_ids": ["P2", "P1"]}),
+        AuditRecord("traveller.receipt", "t", "traveller", "ok", objects={"receipt": "r", "confirmed_by": "e3"}),
+        AuditRecord("audit.list", "aud", "auditor", "ok", objects={"count": 4}),
+    ])
+    store.close()
+    with psycopg.connect(pg_url, autocommit=True) as con:  # as schema 5 left it
+        con.execute("DROP TABLE audit_subjects")
+        con.execute("DELETE FROM schema_version WHERE version >= 6")
+    store = PostgresStore(pg_url)
+    indexed = list(store.audit_rows_with_subjects())
+    assert [sorted(subjects) for _, _, _, subjects in indexed] == [
+        subjects_of(parse_entry(text)["objects"]) for _, text, _, _ in indexed] == [["P1"], ["P1", "P2"], ["e3"], []]
+    assert [seq for seq, _ in store.audit_entries_about(["P1"])] == [1, 2]
+    store.close()

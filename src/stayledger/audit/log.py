@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import orjson
 import rfc8785
@@ -21,6 +21,10 @@ GENESIS = "0" * 64  # the "previous hash" of the first entry
 
 # Objects an entry may reference: identifiers and counts, never names, dates of birth or document numbers.
 ObjectValue = str | int | bool | None | list[str]
+# The objects naming the persons and events an entry is about: its subjects, indexed beside the log so that a
+# traveller's access log is read by them instead of by a scan of every entry (which took longer the longer the
+# log, and far longer for a record found than for a miss: its time told a guesser the details were right).
+SUBJECT_KEYS = ("person_id", "person_ids", "event_ids", "confirmed_by")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,18 @@ class TreeHead:
     tree_size: int
     root_hash: str  # hex
     frontier: str  # Frontier.to_json(): lets the next append continue the tree without reading every entry
+
+
+def subjects_of(objects: Mapping[str, object]) -> list[str]:
+    """The persons and events an entry's ``objects`` name (sorted, each once): what the subject index holds for it."""
+    found: set[str] = set()
+    for key in SUBJECT_KEYS:
+        value = objects.get(key)
+        if isinstance(value, str):
+            found.add(value)
+        elif isinstance(value, list):
+            found.update(item for item in value if isinstance(item, str))
+    return sorted(found)
 
 
 def utc_now() -> datetime:
@@ -110,12 +126,15 @@ def verify_entries(
     heads: Iterable[tuple[int, str]] = (),
     *,
     checkpoint: tuple[int, bytes] | None = None,
+    indexed: Callable[[int], Sequence[str]] | None = None,
 ) -> Verification:
     """Check stored ``(seq, text, hash)`` rows in stored order, the stored tree heads and a trusted checkpoint.
 
     Entries must be numbered 1, 2, … in order, each text must hash to its stored hash, and each must name
     the previous entry's hash. Every stored tree head, and the checkpoint's (size, root), must be the Merkle
-    root of the entries up to its size.
+    root of the entries up to its size. ``indexed``: what the stored subject index holds for an entry (by seq); it
+    must be exactly the subjects the entry's objects name (a row removed would hide an access from the traveller's
+    access log, which is read through the index).
     """
     wanted: dict[int, list[str]] = {}
     for size, root in heads:
@@ -140,6 +159,7 @@ def verify_entries(
     problem = heads_at(0)
     if problem:
         return problem
+    misindexed: int | None = None
     for seq, text, stored_hash in rows:
         if seq != expected_seq:
             what = "missing (removed)" if seq > expected_seq else "stored twice or out of order"
@@ -157,6 +177,10 @@ def verify_entries(
         if claimed_prev != previous:
             return fail(seq, f"entry {seq} does not follow entry {seq - 1}: an entry before it was altered, "
                              "removed or inserted")
+        objects = document.get("objects")
+        if (indexed is not None and misindexed is None
+                and sorted(indexed(seq)) != subjects_of(objects if isinstance(objects, dict) else {})):
+            misindexed = seq  # told after the log itself is found intact: a broken chain says more
         frontier.append(digest)
         previous = stored_hash
         expected_seq += 1
@@ -169,6 +193,9 @@ def verify_entries(
         missing = f"entry {size}" if size == frontier.size + 1 else f"entries {frontier.size + 1}–{size}"
         return fail(frontier.size + 1, f"the log has {frontier.size} entries but {source} covers {size}: "
                                         f"{missing} removed")
+    if misindexed is not None:
+        return fail(misindexed, f"the subject index of entry {misindexed} does not match the entry: a traveller's "
+                                "access log would show the wrong accesses")
     return Verification(frontier.size, frontier.root().hex())
 
 

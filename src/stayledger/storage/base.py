@@ -11,11 +11,11 @@ from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Collection, Iterable, Iterator, Sequence
 
 import pyarrow as pa
 
-from stayledger.audit.log import AuditRecord, SealedEntry, TreeHead, seal, utc_now
+from stayledger.audit.log import AuditRecord, SealedEntry, TreeHead, seal, subjects_of, utc_now
 from stayledger.audit.merkle import Frontier
 from stayledger.domain.events import Event
 from stayledger.storage.arrow_events import EVENT_SCHEMA, event_columns
@@ -438,6 +438,8 @@ class EventStore(ABC):
             last_seq, last_hash, frontier = self._audit_tail()
             sealed, head = seal(records, last_seq=last_seq, last_hash=last_hash, frontier=frontier, at=self.clock())
             self._write_audit(sealed, head)
+            self._write_audit_subjects([(subject, entry.seq) for record, entry in zip(records, sealed)
+                                        for subject in subjects_of(record.objects)])
         return sealed
 
     @abstractmethod
@@ -450,6 +452,19 @@ class EventStore(ABC):
     @abstractmethod
     def audit_rows(self, after_seq: int = 0) -> Iterator[tuple[int, str, str]]:
         """Stored (seq, canonical JSON, hash) rows in seq order, as stored (verification reads them raw)."""
+
+    @abstractmethod
+    def _write_audit_subjects(self, rows: Sequence[tuple[str, int]]) -> None:
+        """Index (subject, seq) rows: the persons and events each new entry names (``subjects_of``)."""
+
+    @abstractmethod
+    def audit_entries_about(self, subjects: Collection[str]) -> list[tuple[int, str]]:
+        """(seq, canonical JSON) of the entries naming any of ``subjects``, in seq order, through the subject index
+        (a traveller's access log: as fast for a long log as for a short one)."""
+
+    @abstractmethod
+    def audit_rows_with_subjects(self) -> Iterator[tuple[int, str, str, list[str]]]:
+        """``audit_rows`` with what the subject index holds for each entry, read together (verification checks it)."""
 
     @abstractmethod
     def audit_heads(self) -> list[tuple[int, str]]:

@@ -13,13 +13,13 @@ import uuid
 from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Collection, Iterable, Iterator, Sequence
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from stayledger.audit.log import GENESIS, AuditRecord, SealedEntry, TreeHead, seal, utc_now
+from stayledger.audit.log import GENESIS, AuditRecord, SealedEntry, TreeHead, parse_entry, seal, subjects_of, utc_now
 from stayledger.audit.merkle import Frontier
 from stayledger.domain.events import FIELDS, Event
 from stayledger.errors import ReadOnlyLedger, StorageError
@@ -55,12 +55,12 @@ CHECKPOINT_THRESHOLD = "256MB"  # see DuckDBStore.__init__
 RELEASE_MEMORY_LIMIT = "256MB"  # see DuckDBStore.release_read_memory
 
 
-def _keys_in(column: str, keys: list[str]) -> tuple[str, list]:
+def _keys_in(column: str, keys: Sequence[str] | Sequence[int]) -> tuple[str, list]:
     """SQL (and its parameters) for ``column IN keys``: the keys as a list of values when few, so that DuckDB fetches
     the rows through the key's index (a subquery's join scans the table: ~300 ms for 120 events of a million)."""
     if len(keys) <= _INDEX_LOOKUP_MAX:
         return f"{column} IN ({', '.join('?' * len(keys))})", list(keys)
-    return f"{column} IN (SELECT unnest(?))", [keys]
+    return f"{column} IN (SELECT unnest(?))", [list(keys)]
 
 
 def _same_content(left: str, right: str) -> str:
@@ -191,6 +191,8 @@ class DuckDBStore(EventStore):
                     self._con.execute(statement)
                 if version == 4:
                     self._move_lookup_log_onto_audit_log()
+                if version == 11:
+                    self._index_audit_subjects()
                 self._con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
 
     def _move_lookup_log_onto_audit_log(self) -> None:
@@ -795,6 +797,57 @@ class DuckDBStore(EventStore):
         ).to_arrow_reader(65_536)
         for batch in reader:
             yield from zip(*(column.to_pylist() for column in batch.columns))
+
+    def _write_audit_subjects(self, rows: Sequence[tuple[str, int]]) -> None:
+        if len(rows) == 1:
+            self._con.execute("INSERT INTO audit_subjects VALUES (?, ?)", list(rows[0]))
+        elif rows:
+            table = pa.table({"subject": [subject for subject, _ in rows],
+                              "seq": pa.array([seq for _, seq in rows], pa.int64())})
+            self._con.register("incoming_subjects", table)
+            try:
+                self._con.execute("INSERT INTO audit_subjects SELECT subject, seq FROM incoming_subjects")
+            finally:
+                self._con.unregister("incoming_subjects")
+
+    def audit_entries_about(self, subjects: Collection[str]) -> list[tuple[int, str]]:
+        if not subjects:
+            return []
+        where, params = _keys_in("subject", sorted(set(subjects)))
+        seqs = [int(r[0]) for r in self._con.execute(f"SELECT DISTINCT seq FROM audit_subjects WHERE {where}",
+                                                      params).fetchall()]
+        if not seqs:
+            return []
+        where, params = _keys_in("seq", sorted(seqs))  # through the key's index: a join would read every entry
+        rows = self._con.execute(f"SELECT seq, entry FROM audit_log WHERE {where} ORDER BY seq", params).fetchall()
+        return [(int(seq), str(entry)) for seq, entry in rows]
+
+    def audit_rows_with_subjects(self) -> Iterator[tuple[int, str, str, list[str]]]:
+        reader = self._con.sql(
+            """SELECT a.seq, a.entry, a.entry_hash, coalesce(s.subjects, []) FROM audit_log a
+               LEFT JOIN (SELECT seq, list(subject) AS subjects FROM audit_subjects GROUP BY seq) s USING (seq)
+               ORDER BY a.seq""").to_arrow_reader(65_536)
+        for batch in reader:
+            yield from zip(*(column.to_pylist() for column in batch.columns))
+
+    def _index_audit_subjects(self) -> None:
+        """Schema 11: index the subjects of the entries logged before it (later ones are indexed as appended)."""
+        subjects: list[str] = []
+        seqs: list[int] = []
+
+        def flush() -> None:
+            self._write_audit_subjects(list(zip(subjects, seqs)))
+            subjects.clear()
+            seqs.clear()
+
+        for seq, text, _ in self.audit_rows():
+            objects = parse_entry(text).get("objects")
+            for subject in subjects_of(objects if isinstance(objects, dict) else {}):
+                subjects.append(subject)
+                seqs.append(seq)
+            if len(subjects) >= 100_000:
+                flush()
+        flush()
 
     def audit_heads(self) -> list[tuple[int, str]]:
         rows = self._con.execute("SELECT tree_size, root_hash FROM audit_tree_heads ORDER BY tree_size, rowid").fetchall()

@@ -7,7 +7,7 @@ import dataclasses
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Collection, Iterable, Iterator, Sequence
 
 import pyarrow as pa
 
@@ -58,6 +58,7 @@ class MemoryStore(EventStore):
         self._cases: dict[str, CorrectionCase] = {}
         self._audit: list[SealedEntry] = []
         self._heads: list[TreeHead] = []
+        self._audit_subjects: list[tuple[str, int]] = []
         self._erasures: list[tuple[datetime, int, str]] = []
         self._stays_runs = 0  # numbers given so far (they go on rising after an erasure)
         self._stays: tuple[StaysRun, pa.Table] | None = None
@@ -233,6 +234,20 @@ class MemoryStore(EventStore):
 
     def audit_rows(self, after_seq: int = 0) -> Iterator[tuple[int, str, str]]:
         return iter([(e.seq, e.text, e.hash) for e in self._audit if e.seq > after_seq])
+
+    def _write_audit_subjects(self, rows: Sequence[tuple[str, int]]) -> None:
+        self._audit_subjects.extend(rows)
+
+    def audit_entries_about(self, subjects: Collection[str]) -> list[tuple[int, str]]:
+        wanted = set(subjects)
+        seqs = {seq for subject, seq in self._audit_subjects if subject in wanted}
+        return [(e.seq, e.text) for e in self._audit if e.seq in seqs]
+
+    def audit_rows_with_subjects(self) -> Iterator[tuple[int, str, str, list[str]]]:
+        indexed: dict[int, list[str]] = {}
+        for subject, seq in self._audit_subjects:
+            indexed.setdefault(seq, []).append(subject)
+        return iter([(e.seq, e.text, e.hash, indexed.get(e.seq, [])) for e in self._audit])
 
     def audit_heads(self) -> list[tuple[int, str]]:
         return [(h.tree_size, h.root_hash) for h in self._heads]

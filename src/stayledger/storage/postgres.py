@@ -25,7 +25,7 @@ import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib import resources
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Collection, Iterable, Iterator, Sequence
 
 import psycopg
 import pyarrow as pa
@@ -618,6 +618,30 @@ class PostgresStore(EventStore):
                 return
             for seq, entry, digest in rows:
                 yield int(seq), str(entry), str(digest)
+            last = int(rows[-1][0])
+
+    def _write_audit_subjects(self, rows: Sequence[tuple[str, int]]) -> None:
+        if rows:
+            with self._cursor() as cur:
+                cur.executemany("INSERT INTO audit_subjects (subject, seq) VALUES (%s, %s)", list(rows))
+
+    def audit_entries_about(self, subjects: Collection[str]) -> list[tuple[int, str]]:
+        if not subjects:
+            return []
+        rows = self._rows("SELECT seq, entry FROM audit_log WHERE seq IN "
+                          "(SELECT seq FROM audit_subjects WHERE subject = ANY(%s)) ORDER BY seq", [sorted(set(subjects))])
+        return [(int(seq), str(entry)) for seq, entry in rows]
+
+    def audit_rows_with_subjects(self) -> Iterator[tuple[int, str, str, list[str]]]:
+        last = 0
+        while True:  # in pages, as audit_rows
+            rows = self._rows("SELECT a.seq, a.entry, a.entry_hash, coalesce((SELECT array_agg(s.subject) FROM "
+                              "audit_subjects s WHERE s.seq = a.seq), '{}') FROM audit_log a WHERE a.seq > %s "
+                              "ORDER BY a.seq LIMIT 50000", [last])
+            if not rows:
+                return
+            for seq, entry, digest, subjects in rows:
+                yield int(seq), str(entry), str(digest), [str(x) for x in subjects]
             last = int(rows[-1][0])
 
     def audit_heads(self) -> list[tuple[int, str]]:

@@ -51,6 +51,7 @@ TABLES: tuple[TableSpec, ...] = (
     _spec("ledger_meta", [("key", _S), ("value", _S)], "key"),
     _spec("audit_log", [("seq", _I64), ("entry", _S), ("entry_hash", _S)], "seq"),
     _spec("audit_tree_heads", [("tree_size", _I64), ("root_hash", _S), ("frontier", _S)], "@row"),
+    _spec("audit_subjects", [("subject", _S), ("seq", _I64)], "seq, subject"),
     _spec("users", [("name", _S), ("role", _S), ("token_id", _S), ("token_hash", _S), ("created_at", _TS),
                     ("revoked_at", _TS)], "name"),
     _spec("correction_cases", [("case_id", _S), ("event_id", _S), ("field", _S), ("claimed_value", _S),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterator
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -78,9 +78,17 @@ def verify_audit(
             if trusted_key is None:
                 raise StayledgerError("no public key to check the checkpoint's signature with")
             checkpoint = _trusted_checkpoint(store, checkpoint_note, key_name, trusted_key)
+        indexed: dict[int, list[str]] = {}  # the entry being checked: its subjects as the index holds them
+
+        def rows() -> Iterator[tuple[int, str, str]]:
+            for seq, text, digest, subjects in store.audit_rows_with_subjects():
+                indexed[seq] = subjects
+                yield seq, text, digest
+
         result = verify_entries(
-            store.audit_rows(), store.audit_heads(),
+            rows(), store.audit_heads(),
             checkpoint=(checkpoint.tree_size, checkpoint.root_hash) if checkpoint else None,
+            indexed=indexed.pop,
         )
         op.note(intact=result.ok, entries=result.entries, failed_seq=result.failed_seq)
         return result
