@@ -3,7 +3,7 @@
 Targets (issue "the service"): with 1,000,000 resolved events loaded, 16 clients posting single events for 60 s:
 p99 of POST → linked and determined <= 150 ms; traveller status p99 <= 50 ms.
 Usage: python benchmarks/bench_api.py [--people 250000] [--clients 16] [--seconds 60] [--workdir DIR] [--db URL]
-       [--workers N] [--compare] [--traveller-floor-ms 100] [--with-misses]
+       [--workers N] [--compare] [--traveller-floor-ms 25] [--with-misses]
 --with-misses: every other traveller lookup of the load has the birth date a day off, and found and not-found
 lookups are timed apart: under load, whether the service's --traveller-floor-ms still hides which is which.
 (the ledger is built once in --workdir and reused: synthesise, ingest all but the newest events, resolve).
@@ -290,7 +290,7 @@ def main() -> None:
     parser.add_argument("--db-prefix", default="stayledger_bench",
                         help="with --compare: the runs' databases are PREFIX_w1 and PREFIX_wN")
     parser.add_argument("--workers", type=int, default=1, help="service worker processes (PostgreSQL only)")
-    parser.add_argument("--traveller-floor-ms", type=int, default=100, help="the service's --traveller-floor-ms")
+    parser.add_argument("--traveller-floor-ms", type=int, default=25, help="the service's --traveller-floor-ms (its least floor)")
     parser.add_argument("--with-misses", action="store_true", help="every other lookup of the load has the birth date "
                                                                    "a day off (not found): found and not found timed apart")
     parser.add_argument("--compare", action="store_true", help="run DuckDB (one process), then PostgreSQL with one "

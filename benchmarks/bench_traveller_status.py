@@ -111,7 +111,8 @@ def main() -> None:
             from stayledger.storage.postgres import PostgresStore
             from stayledger.storage.transfer import copy_ledger
 
-            source, store = DuckDBStore(built, read_only=True), PostgresStore(args.db)
+            # Opened to write: a ledger built by older code is brought to this code's schema before it is copied.
+            source, store = DuckDBStore(built), PostgresStore(args.db)
             copy_ledger(source, store)
             source.close()
         else:

@@ -349,6 +349,43 @@ def test_found_or_not_a_traveller_waits_out_the_floor_the_operator_set(tmp_path,
             assert time.monotonic() - started >= 0.4
 
 
+def test_the_floor_rises_with_slow_found_lookups_and_misses_cannot_pull_it_down(tmp_path, monkeypatch):
+    """Under load found lookups slow down: a miss then waits as long as they take. A flood of quick misses (a guesser
+    trying details) leaves the floor where the found lookups put it."""
+    import time
+
+    import stayledger.usecases.traveller as traveller
+    from stayledger.formats.canonical import RawRecord
+    from stayledger.usecases.ingest import ingest_records
+
+    store = DuckDBStore(tmp_path / "adapt.duckdb")
+    ingest_records(store, ADMIN, "seed", [RawRecord("line 1", json.dumps(ARRIVAL), ARRIVAL)])
+    quick = traveller.check_stay
+
+    def slow_when_found(*args, **kwargs):
+        answer = quick(*args, **kwargs)
+        if answer[0]:
+            time.sleep(0.16)  # as a found record's read under load
+        return answer
+
+    def timed(client, body) -> float:
+        started = time.monotonic()
+        assert client.post("/v1/traveller/status", json=body).status_code == 200
+        return time.monotonic() - started
+
+    miss = {**IDENTITY, "surname": "Other"}
+    app = create_app(store, per_client=1000, per_document=1000, traveller_floor=0.01)
+    with TestClient(app) as client:
+        for _ in range(25):
+            timed(client, miss)
+        assert timed(client, miss) >= 0.1  # the misses did not pull it under its start
+        monkeypatch.setattr(traveller, "check_stay", slow_when_found)
+        for _ in range(20):
+            timed(client, IDENTITY)
+        assert timed(client, miss) >= 1.25 * 0.16  # above the slow found ones now
+    store.close()
+
+
 def test_the_overstay_report_comes_as_json_rows(service):
     client, _, tokens = service
     report = client.get("/v1/reports/overstays", params={"fiscal_year": 2024, "as_of": "2025-01-01"},

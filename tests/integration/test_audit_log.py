@@ -127,8 +127,11 @@ def test_a_removed_subject_index_row_is_caught_as_an_access_hidden_from_the_trav
     assert verify(ledger).exit_code == 0
 
 
-def test_a_ledger_from_before_the_subject_index_has_its_entries_indexed_when_opened(ledger):
+def test_a_ledger_from_before_the_subject_index_has_its_entries_indexed_when_opened(ledger, monkeypatch):
+    import stayledger.storage.duckdb_store as duckdb_store
     from stayledger.audit.log import subjects_of
+
+    monkeypatch.setattr(duckdb_store, "INDEXING_PAGE", 3)  # a long log is read in pages: several here
 
     with duckdb.connect(str(ledger)) as con:
         person = con.execute("SELECT min(person_id) FROM identities").fetchone()[0]

@@ -30,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from stayledger.domain.access import AccessContext, AccessDenied, PurposeRequired, Role
 from stayledger.errors import InvalidRecord, NotFound, ParseError, StayledgerError
 from stayledger.storage.base import EventStore
+from stayledger.api.answer_floor import AnswerFloor
 from stayledger.api.ledger import Ledger
 from stayledger.usecases.audit import Signer
 
@@ -130,15 +131,16 @@ class NewUser(BaseModel):
 
 def create_app(
     store: EventStore, signer: Signer | None = None, *, per_client: int = 30, per_document: int = 10, window: float = 300.0,
-    traveller_floor: float = 0.1, oidc: "OidcVerifier | None" = None, pack: str = "us", close_store: bool = False,
+    traveller_floor: float = 0.025, oidc: "OidcVerifier | None" = None, pack: str = "us", close_store: bool = False,
 ) -> FastAPI:
     """The service over ``store`` (opened by the caller, closed by the caller after the app stops, or by the app
     itself with ``close_store``).
 
     Traveller self-service is limited to ``per_client`` requests per address and ``per_document`` per document
     number in ``window`` seconds (429 beyond), so that guessing someone's details is slow. A traveller lookup
-    answers no sooner than ``traveller_floor`` seconds, found or not: a record found takes longer to show, and the
-    time must not tell a guesser that the number and surname were right.
+    answers no sooner than a floor, found or not: a record found takes longer to show, and the time must not tell a
+    guesser that the number and surname were right. The floor follows how long found lookups take (answer_floor.py),
+    never under ``traveller_floor`` seconds.
     """
     from stayledger.rules import get_pack
 
@@ -147,6 +149,7 @@ def create_app(
         return datetime.now(timezone.utc).date()
 
     ledger = Ledger(store, signer, oidc, pack=pack, today=today)
+    floor = AnswerFloor(traveller_floor)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -158,7 +161,7 @@ def create_app(
 
     app = FastAPI(title="stayledger", version="1", description=__doc__, lifespan=lifespan)
     shared = store.shared_state()  # rate limits and console sessions: in the database when workers share it
-    app.state.ledger, app.state.shared = ledger, shared
+    app.state.ledger, app.state.shared, app.state.answer_floor = ledger, shared, floor
 
     @app.exception_handler(Problem)
     def on_problem(request: Request, exc: Problem) -> JSONResponse:
@@ -346,10 +349,14 @@ def create_app(
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         return AccessContext("traveller-self-service", Role.TRAVELLER, "own record", request_id=request_id[:100])
 
-    async def answer_no_sooner(started: float) -> None:
-        """Wait out the traveller floor: found or not, the answer takes as long. The wait holds no thread (travellers
-        waiting it out would otherwise fill the thread pool that every other request needs)."""
-        await asyncio.sleep(max(0.0, traveller_floor - (time.monotonic() - started)))
+    async def answer_no_sooner(started: float, found: bool) -> None:
+        """Wait out the traveller floor: found or not, the answer takes as long (a found lookup's time moves the floor,
+        see answer_floor.py). The wait holds no thread (travellers waiting it out would otherwise fill the thread
+        pool that every other request needs)."""
+        took = time.monotonic() - started
+        if found:
+            floor.found_took(took)
+        await asyncio.sleep(max(0.0, floor.seconds() - took))
 
     def limit_document(number: str) -> None:
         from stayledger.identity.normalise import ocr_canonical
@@ -369,7 +376,7 @@ def create_app(
         started = time.monotonic()
         found, stays, window = await run_in_threadpool(
             limited_read, body.document_number, lambda store: check_stay(store, ctx, body.identity(), today(), pack))
-        await answer_no_sooner(started)
+        await answer_no_sooner(started, found)
         answer: dict[str, Any] = {"found": found, "stays": [vars(s) for s in stays]}
         if pack == "schengen":
             answer["schengen"] = vars(window) if window else None  # the same keys whether found or not
@@ -404,7 +411,7 @@ def create_app(
         started = time.monotonic()
         entries = await run_in_threadpool(limited_read, body.document_number,
                                           lambda store: who_looked(store, ctx, body.identity()))
-        await answer_no_sooner(started)
+        await answer_no_sooner(started, bool(entries))  # found with no entries: about as quick as a miss
         return {"entries": entries}
 
     @app.post("/v1/traveller/corrections", tags=["travellers"], status_code=201)

@@ -30,7 +30,7 @@ class WorkerConfig:
     oidc_audience: str | None = None
     oidc_jwks: str | None = None
     oidc_role_claim: str = "stayledger_role"
-    traveller_floor: float = 0.1  # seconds (`serve --traveller-floor-ms`)
+    traveller_floor: float = 0.025  # seconds: the least floor (`serve --traveller-floor-ms`)
 
     def to_environment(self) -> None:
         os.environ[CONFIG_ENV] = json.dumps(asdict(self))

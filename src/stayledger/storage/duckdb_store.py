@@ -53,6 +53,7 @@ _EVENT_COLUMNS = ", ".join(FIELDS)
 _INDEX_LOOKUP_MAX = 2048
 CHECKPOINT_THRESHOLD = "256MB"  # see DuckDBStore.__init__
 RELEASE_MEMORY_LIMIT = "256MB"  # see DuckDBStore.release_read_memory
+INDEXING_PAGE = 50_000  # audit entries read at a time when schema 11 indexes an existing log
 
 
 def _keys_in(column: str, keys: Sequence[str] | Sequence[int]) -> tuple[str, list]:
@@ -831,23 +832,20 @@ class DuckDBStore(EventStore):
             yield from zip(*(column.to_pylist() for column in batch.columns))
 
     def _index_audit_subjects(self) -> None:
-        """Schema 11: index the subjects of the entries logged before it (later ones are indexed as appended)."""
-        subjects: list[str] = []
-        seqs: list[int] = []
-
-        def flush() -> None:
-            self._write_audit_subjects(list(zip(subjects, seqs)))
-            subjects.clear()
-            seqs.clear()
-
-        for seq, text, _ in self.audit_rows():
-            objects = parse_entry(text).get("objects")
-            for subject in subjects_of(objects if isinstance(objects, dict) else {}):
-                subjects.append(subject)
-                seqs.append(seq)
-            if len(subjects) >= 100_000:
-                flush()
-        flush()
+        """Schema 11: index the subjects of the entries logged before it (later ones are indexed as appended).
+        Read in pages, each drained before its rows are written (one connection holds one open result)."""
+        last = 0
+        while True:
+            page = self._con.execute("SELECT seq, entry FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?",
+                                     [last, INDEXING_PAGE]).fetchall()
+            if not page:
+                return
+            rows: list[tuple[str, int]] = []
+            for seq, text in page:
+                objects = parse_entry(text).get("objects")
+                rows.extend((subject, seq) for subject in subjects_of(objects if isinstance(objects, dict) else {}))
+            self._write_audit_subjects(rows)
+            last = int(page[-1][0])
 
     def audit_heads(self) -> list[tuple[int, str]]:
         rows = self._con.execute("SELECT tree_size, root_hash FROM audit_tree_heads ORDER BY tree_size, rowid").fetchall()

@@ -24,7 +24,7 @@ class TravellerGuards:
 
     context: Callable[[Any], Any]  # request -> AccessContext (rate limit per address)
     limit_document: Callable[[str], None]
-    answer_no_sooner: Callable[[float], Awaitable[None]]  # awaited: the wait holds no thread
+    answer_no_sooner: Callable[[float, bool], Awaitable[None]]  # (started, found); awaited: it holds no thread
     today: Callable[[], date]
     pack: str
 

@@ -92,9 +92,15 @@ def portal_router(app: FastAPI, guards: TravellerGuards) -> APIRouter:
         """``attempt`` on a worker thread (the ledger and the limits block; the event loop must not). A ``floored``
         page, a lookup by the traveller's identity, answers no sooner than the API's floor, waited out here."""
         started = time.monotonic()
-        answer = await run_in_threadpool(attempt, request, fields, template, work)
-        if floored and answer.status_code == 200:
-            await guards.answer_no_sooner(started)
+        shown: dict[str, Any] = {}
+
+        def kept(ctx: Any) -> dict[str, Any]:
+            shown.update(work(ctx))
+            return shown
+
+        answer = await run_in_threadpool(attempt, request, fields, template, kept)
+        if floored and answer.status_code == 200:  # found: a status found, or an access log with entries (as the API)
+            await guards.answer_no_sooner(started, bool(shown.get("found") or shown.get("entries")))
         return answer
 
     def identified_read(fields: dict[str, str], read: Callable[[Any, Any], Any]) -> Any:
