@@ -128,53 +128,35 @@ def test_a_read_answers_only_once_its_audit_entry_is_committed(trained, tmp_path
     assert (entry["actor"], entry["action"], entry["outcome"], entry["objects"]["person_id"]) == \
         ("officer-3", "person.view", "ok", person)
 
-    def broken(records):
+    def broken(self, records):
         raise StorageError("the disk is full")
 
-    monkeypatch.setattr(store, "append_audit", broken)
+    monkeypatch.setattr(type(store), "append_audit", broken)  # whichever connection appends the reads' entries
     with pytest.raises(StorageError):  # the answer is withheld when its entry cannot be written
         ledger.read(lambda reader: look_up_person(reader, officer, person, TODAY))
     ledger.close()
 
 
-def test_a_read_waiting_with_posts_is_answered_before_their_linking(trained, tmp_path):
-    """A read's entry queued behind posts is committed first, on its own: the reader does not wait for the linking."""
-    base, held = trained
-    store = copy(base, tmp_path, "order.duckdb")
-    ledger = Ledger(store, None, today=lambda: TODAY)
-    ledger.warm_up()
-    person = next(iter(store.identity_assignments().values())).person_id
-    officer = as_role(Role.OFFICER, purpose="port check", actor="officer-9")
-    before = last_seq(store)
-    busy, release = threading.Event(), threading.Event()
-    holder = threading.Thread(target=ledger.run, args=(lambda store: (busy.set(), release.wait()),))
-    holder.start()
-    busy.wait(10)
-    posters = [threading.Thread(target=ledger.post, args=(as_role(Role.INGEST, actor=f"feed-{i}"), "api", [held[i]]))
-               for i in range(4)]
-    for poster in posters:
-        poster.start()
-    while ledger._jobs.qsize() < len(posters):
-        time.sleep(0.01)
-    reader = threading.Thread(target=ledger.read, args=(lambda r: look_up_person(r, officer, person, TODAY),))
-    reader.start()  # queued after the posts
-    while ledger._jobs.qsize() < len(posters) + 1:
-        time.sleep(0.01)
-    release.set()
-    for thread in [holder, *posters, reader]:
-        thread.join(30)
-    order = [(e["action"], e["actor"]) for e in entries_after(store, before)]
-    assert order[0] == ("person.view", "officer-9") and len(order) == 5, order
-    assert ledger.groups == 2  # the read's entry alone, then the four posts together
-    ledger.close()
+@pytest.fixture(params=["duckdb", "postgresql"])
+def served_store(request, tmp_path):
+    """A store of each backend that has an audit appender beside its writer."""
+    if request.param == "duckdb":
+        from stayledger.storage.duckdb_store import DuckDBStore
+
+        store = DuckDBStore(tmp_path / "served.duckdb")
+    else:
+        from stayledger.storage.postgres import PostgresStore
+
+        store = PostgresStore(request.getfixturevalue("pg_url"))
+    yield store
+    store.close()
 
 
-def test_on_postgresql_a_reads_entry_is_committed_without_waiting_for_the_writer(pg_url):
-    """Where writers may commit beside each other, a lookup does not wait behind a group of posts being linked."""
-    from stayledger.storage.postgres import PostgresStore
+def test_a_reads_entry_is_committed_without_waiting_for_the_writer(served_store):
+    """A lookup does not wait behind a group of posts being linked: its entry has a connection of its own."""
     from stayledger.usecases.traveller import TravellerIdentity, check_stay
 
-    store = PostgresStore(pg_url)
+    store = served_store
     ledger = Ledger(store, None, today=lambda: TODAY)
     traveller = as_role(Role.TRAVELLER, purpose="own record")
     busy, release = threading.Event(), threading.Event()
@@ -194,19 +176,62 @@ def test_on_postgresql_a_reads_entry_is_committed_without_waiting_for_the_writer
     assert answered_while_busy and answers[0][0] is False
     assert [(e["action"], e["actor"]) for e in entries] == [("traveller.status", traveller.actor)]
     ledger.close()
+
+
+@pytest.mark.parametrize("writer_commits", [True, False])
+def test_on_duckdb_a_reads_entry_waits_for_the_writers_open_audit_append_and_the_chain_stays_one(tmp_path, writer_commits):
+    """The writer's unit of work holds the audit chain's end from its append to its commit (or rollback): a read's
+    entry, on the audit connection, goes after it, on the entry committed last, never beside it."""
+    from stayledger.audit.log import AuditRecord
+    from stayledger.storage.duckdb_store import DuckDBStore
+    from stayledger.usecases.traveller import TravellerIdentity, check_stay
+
+    store = DuckDBStore(tmp_path / "chain.duckdb")
+    store.append_audit([AuditRecord("audit.list", "aud", "auditor", "ok")])
+    ledger = Ledger(store, None, today=lambda: TODAY)
+    appended, release = threading.Event(), threading.Event()
+
+    def write_and_wait(writer):
+        with writer.unit_of_work():
+            writer.append_audit([AuditRecord("events.ingest", "feed", "ingest", "ok", objects={"person_ids": ["P1"]})])
+            appended.set()
+            release.wait(30)
+            if not writer_commits:
+                raise RuntimeError("the group failed")
+
+    holder = threading.Thread(target=lambda: pytest.raises(Exception, ledger.run, write_and_wait)
+                              if not writer_commits else ledger.run(write_and_wait))
+    holder.start()
+    assert appended.wait(10)
+    traveller = as_role(Role.TRAVELLER, purpose="own record", actor="traveller-1")
+    reader = threading.Thread(target=ledger.read, args=(
+        lambda r: check_stay(r, traveller, TravellerIdentity("X1234567", "FRA", "1980-01-01", "Martin"), TODAY),))
+    reader.start()
+    reader.join(1.0)
+    waited = reader.is_alive()  # its entry cannot go on the end the writer holds
+    release.set()
+    for thread in (holder, reader):
+        thread.join(30)
+    assert waited
+    actions = [(seq, json.loads(entry)["action"]) for seq, entry, _ in store.audit_rows()]
+    expected = [(1, "audit.list"), (2, "events.ingest"), (3, "traveller.status")] if writer_commits \
+        else [(1, "audit.list"), (2, "traveller.status")]
+    assert actions == expected
+    assert verify_audit(store, ADMIN).ok
+    ledger.close()
     store.close()
 
 
-def test_on_postgresql_reads_waiting_together_have_their_entries_committed_together(pg_url, monkeypatch):
-    """One turn of the audit chain's lock and one commit for the reads waiting at the same moment, each entry its own."""
-    from stayledger.storage.postgres import PostgresStore
+def test_reads_waiting_together_have_their_entries_committed_together(served_store, monkeypatch):
+    """One turn of the audit chain and one commit for the reads waiting at the same moment, each entry its own."""
     from stayledger.usecases.traveller import TravellerIdentity, check_stay
 
-    store = PostgresStore(pg_url)
+    store = served_store
     ledger = Ledger(store, None, today=lambda: TODAY)
+    appender = ledger._audit_store
     appends: list[int] = []
     first_in, release = threading.Event(), threading.Event()
-    append_audit = store.append_audit
+    append_audit = appender.append_audit
 
     def held_first(records):
         appends.append(len(records))
@@ -215,7 +240,7 @@ def test_on_postgresql_reads_waiting_together_have_their_entries_committed_toget
             release.wait(30)
         return append_audit(records)
 
-    monkeypatch.setattr(store, "append_audit", held_first)
+    monkeypatch.setattr(appender, "append_audit", held_first)
     answers: list[object] = []
 
     def look_up(i: int) -> None:
@@ -241,7 +266,6 @@ def test_on_postgresql_reads_waiting_together_have_their_entries_committed_toget
     assert {e["action"] for e in entries} == {"traveller.status"}
     assert verify_audit(store, ADMIN).ok
     ledger.close()
-    store.close()
 
 
 def test_the_live_linker_is_kept_out_of_the_collectors_full_passes_and_a_former_build_is_freed(trained, tmp_path,

@@ -2,11 +2,12 @@
 
 - A read runs on a reader connection of its own (when the backend has them), beside other reads and the writes.
   The answer is released only once its audit entries are committed (an answer never leaves without its entry).
-  On an embedded store they are handed to the writer; where writers may commit beside each other (PostgreSQL,
-  whose locks order the audit chain) they are handed to an audit thread of their own, so a lookup waits at most
-  for a group's commit (a group takes the audit lock last), not for its linking. That thread commits the entries
-  of the reads waiting at the same moment together: one turn of the chain's lock and one commit for all of them
-  (each reader committing its own held the lock through every round trip, and the lookups queued on it).
+  They are handed to an audit thread with a store of its own that appends audit entries beside the writer's work
+  (``store.audit_appender()``: PostgreSQL, whose locks order the audit chain; DuckDB, a second connection that
+  shares the chain's end and takes turns at it), so a lookup waits at most for a group's commit (a group takes the
+  audit chain last), not for its linking. That thread commits the entries of the reads waiting at the same moment
+  together: one turn of the chain and one commit for all of them (each reader committing its own held the chain
+  through every round trip, and the lookups queued on it). A backend without one hands them to the writer.
 - Every write runs on one writer thread, one after the other, as the embedded database has one writer.
 - Posted events and audit entries waiting at the same moment are committed together, as one unit of work (group
   commit): sixteen carriers posting one event each cost one append, one linking pass and one commit, not sixteen.
@@ -107,8 +108,9 @@ class Ledger:
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None  # started by the first write, again after close()
         self._writer_lock = threading.Lock()
-        self._audits: queue.SimpleQueue[Any] = queue.SimpleQueue()  # reads' entries, where writers run side by side
+        self._audits: queue.SimpleQueue[Any] = queue.SimpleQueue()  # reads' entries, for the audit thread
         self._auditor: threading.Thread | None = None
+        self._audit_store = store.audit_appender()  # None: reads' entries go to the writer
         self._frozen_build = 0  # the live linker's build last kept out of the garbage collector's passes
         self._writes_since_freeze = 0
         self.groups = 0  # the writer's groups committed, and the jobs in them (figures for tests and benchmarks)
@@ -152,7 +154,7 @@ class Ledger:
         if not records:
             return
         job = _Audit(records=records)
-        if self.store.concurrent_writers:
+        if self._audit_store is not None:
             self._submit_audit(job)  # committed beside the writer's groups, together with other reads' entries
         else:
             self._submit(job)
@@ -279,9 +281,9 @@ class Ledger:
             stop = group[-1] is _STOP
             jobs = group[:-1] if stop else group
             if len(jobs) > 1:
-                self._together(jobs)  # a failed group is written again entry by entry
+                self._together(jobs, self._audit_store)  # a failed group is written again entry by entry
             elif jobs:
-                self._alone(jobs[0])
+                self._alone(jobs[0], self._audit_store)
             if stop:
                 return
 
@@ -293,9 +295,11 @@ class Ledger:
         except Exception:  # noqa: BLE001 - a failed read here is done again, under the lock, by the post itself
             _log.debug("catching up outside the lock failed", exc_info=True)
 
-    def _together(self, group: list[Any]) -> None:
+    def _together(self, group: list[Any], store: EventStore | None = None) -> None:
+        """Commit a group in one unit of work on ``store`` (the writer's, unless the audit thread gives its own)."""
         from stayledger.usecases.ingest import PostedEvents, record_posted_together
 
+        store = store or self.store
         posts = [job for job in group if isinstance(job, _Post)]
         audits = [job for job in group if isinstance(job, _Audit)]
         if posts and audits:  # reads waiting for their entries are answered first, not after the posts' linking
@@ -303,16 +307,16 @@ class Ledger:
             group, audits = posts, []
         records = [record for job in audits for record in job.records]
         try:
-            with self.store.unit_of_work():
+            with store.unit_of_work():
                 results = record_posted_together(
-                    self.store, [PostedEvents(job.ctx, job.origin, job.records) for job in posts],
+                    store, [PostedEvents(job.ctx, job.origin, job.records) for job in posts],
                     as_of=self.today(), live=self.live, pack=self.pack) if posts else []
                 if records:  # after the posts: locks in one order (identities, audit) in every worker
-                    self.store.append_audit(records)
+                    store.append_audit(records)
         except BaseException as exc:  # nothing of the group was kept: each part again, on its own
             _log.warning("a group of %d writes failed (%s); writing each on its own", len(group), exc)
             for job in group:
-                self._alone(job)
+                self._alone(job, store)
             return
         self._keep_linker_out_of_collections(len(group))  # a post may have rebuilt it (the ledger changed under it)
         if threading.current_thread() is self._writer:  # the audit thread's groups are not counted (nor raced)
@@ -327,7 +331,7 @@ class Ledger:
             else:
                 job.future.set_result(result)
 
-    def _alone(self, job: Any) -> None:
+    def _alone(self, job: Any, store: EventStore | None = None) -> None:
         from stayledger.usecases.ingest import record_events
 
         try:
@@ -335,7 +339,7 @@ class Ledger:
                 assert job.work is not None
                 result = job.work(self.store)
             elif isinstance(job, _Audit):
-                result = self.store.append_audit(job.records)
+                result = (store or self.store).append_audit(job.records)
             else:
                 assert job.ctx is not None
                 result = record_events(self.store, job.ctx, job.origin, job.records, as_of=self.today(),

@@ -512,3 +512,8 @@ class EventStore(ABC):
         """A store for reads that may run beside this one's writes in other threads; None when the backend has none
         (then every call goes through this store, one at a time)."""
         return None
+
+    def audit_appender(self) -> "EventStore | None":
+        """A store that appends audit entries (and nothing else) beside this one's writes, from another thread: itself
+        where writers may run side by side (``concurrent_writers``); None when the backend has no such thing."""
+        return self if self.concurrent_writers else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import uuid
 from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
@@ -145,6 +146,16 @@ def _refuse_read_only_file(path: str) -> None:
         )
 
 
+class _AuditChain:
+    """The audit log's end, shared by this process's connections that append to it (the store and its audit twin):
+    one appends at a time, holding ``lock`` from reading the end until its transaction ends (DuckDB's file lock keeps
+    other processes out)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.tail: tuple[int, str, Frontier] | None = None  # as committed, or as this lock's holder appended it
+
+
 class DuckDBStore(EventStore):
     def __init__(
         self,
@@ -159,7 +170,9 @@ class DuckDBStore(EventStore):
         self.read_only = read_only
         self.clock = clock
         self._depth = 0  # units of work open: the outermost one and those that joined it
-        self._tail: tuple[int, str, Frontier] | None = None  # the audit log's end; this process is the only writer
+        self._chain = _AuditChain()  # the audit log's end (this process is the only writer of the file)
+        self._holds_chain = False  # this connection appended audit entries in its open transaction
+        self._tail_before: tuple[int, str, Frontier] | None = None  # the end when it took the chain: put back on rollback
         # Checkpoint after 256 MB of write-ahead log, not DuckDB's 16 MB: each checkpoint rewrites the events'
         # primary-key index, so at ten million events frequent checkpoints made a bulk ingest's commits its cost.
         self._config = {"checkpoint_threshold": CHECKPOINT_THRESHOLD, **(duckdb_config or {})}
@@ -237,27 +250,39 @@ class DuckDBStore(EventStore):
             yield
         except BaseException as exc:  # KeyboardInterrupt too: nothing half-written survives
             self._depth = 0
-            self._tail = None  # an audit append may have been rolled back
             try:
                 self._con.execute("ROLLBACK")
             except duckdb.Error:
                 pass  # the transaction is already gone (e.g. the write failed): nothing to undo
+            finally:
+                self._release_chain(committed=False)  # an audit append may have been rolled back
             if isinstance(exc, duckdb.Error):
                 raise StorageError(f"{self.path}: {exc}") from exc
             if _interrupted(exc):
                 raise KeyboardInterrupt from None
             raise
         self._depth = 0
+        committed = False
         try:
             self._con.execute("COMMIT")
+            committed = True
         except duckdb.Error as exc:
-            self._tail = None
             raise StorageError(f"{self.path}: could not commit: {exc}") from exc
         except RuntimeError as exc:
             if _interrupted(exc):
-                self._tail = None
                 raise KeyboardInterrupt from None
             raise
+        finally:
+            self._release_chain(committed=committed)
+
+    def _release_chain(self, *, committed: bool) -> None:
+        """The transaction ended: let the next appender have the audit log's end (as it was, if nothing committed)."""
+        if not self._holds_chain:
+            return
+        if not committed:
+            self._chain.tail = self._tail_before
+        self._holds_chain = False
+        self._chain.lock.release()
 
     def close(self) -> None:
         self._con.close()
@@ -268,9 +293,17 @@ class DuckDBStore(EventStore):
         It sees what was committed when its transaction began. It must not write: the audit chain and the event
         sequence are appended by this store alone.
         """
+        return self._twin(read_only=True)
+
+    def audit_appender(self) -> "DuckDBStore":
+        """Another connection that appends audit entries beside this store's writes (and nothing else): the chain's
+        end is shared, and each appender holds it from reading the end until its commit."""
+        return self._twin(read_only=False)
+
+    def _twin(self, *, read_only: bool) -> "DuckDBStore":
         twin = object.__new__(DuckDBStore)
-        twin.path, twin.read_only, twin.clock, twin._config = self.path, True, self.clock, self._config
-        twin._depth, twin._tail = 0, None
+        twin.path, twin.read_only, twin.clock, twin._config = self.path, read_only, self.clock, self._config
+        twin._depth, twin._chain, twin._holds_chain, twin._tail_before = 0, self._chain, False, None
         twin._con = self._con.cursor()
         return twin
 
@@ -756,9 +789,12 @@ class DuckDBStore(EventStore):
 
     # --- audit log -------------------------------------------------------------------------
     def _audit_tail(self) -> tuple[int, str, Frontier]:
-        if self._tail is None:
-            self._tail = self._read_audit_tail()
-        seq, digest, frontier = self._tail
+        if not self._holds_chain:  # held until this transaction ends: appenders take turns, in one order
+            self._chain.lock.acquire()
+            self._holds_chain, self._tail_before = True, self._chain.tail
+        if self._chain.tail is None:  # known once read: what the others appended since reached it with their commits
+            self._chain.tail = self._read_audit_tail()
+        seq, digest, frontier = self._chain.tail
         return seq, digest, frontier.copy()  # sealing extends it in place
 
     def _read_audit_tail(self) -> tuple[int, str, Frontier]:
@@ -789,7 +825,7 @@ class DuckDBStore(EventStore):
             finally:
                 self._con.unregister("incoming_audit")
         self._con.execute("INSERT INTO audit_tree_heads VALUES (?, ?, ?)", [head.tree_size, head.root_hash, head.frontier])
-        self._tail = (entries[-1].seq, entries[-1].hash, Frontier.from_json(head.frontier))
+        self._chain.tail = (entries[-1].seq, entries[-1].hash, Frontier.from_json(head.frontier))
 
     def audit_rows(self, after_seq: int = 0) -> Iterator[tuple[int, str, str]]:
         # Read in batches through Arrow: a million entries stream without holding Python rows for all of them.

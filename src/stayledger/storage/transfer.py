@@ -130,7 +130,7 @@ def write_tables(target: EventStore, tables: dict[str, pa.Table]) -> None:
             for sequence, (table, column) in _SEQUENCES.items():
                 row = con.execute(f"SELECT coalesce(max({column}), 0) + 1 FROM {table}").fetchall()
                 con.execute(f"CREATE OR REPLACE SEQUENCE {sequence} START {int(row[0][0])}")
-            target._tail = None  # type: ignore[attr-defined]  # its cached audit tail was of the empty log
+            target._chain.tail = None  # type: ignore[attr-defined]  # its cached audit tail was of the empty log
         else:
             with target._cursor() as cur:  # type: ignore[attr-defined]
                 cur.execute("DELETE FROM ledger_meta")
