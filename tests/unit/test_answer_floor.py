@@ -37,6 +37,7 @@ def test_it_follows_the_found_lookups_99th_percentile_down_to_the_least_and_up_t
     assert floor.seconds() == pytest.approx(1.25 * 0.0397)
     clock.now += 61  # a minute later those have aged out; quick ones now: never under the least
     for _ in range(30):
+        clock.now += 0.1
         floor.found_took(0.002)
     assert floor.seconds() == 0.025
     for _ in range(30):
@@ -44,14 +45,22 @@ def test_it_follows_the_found_lookups_99th_percentile_down_to_the_least_and_up_t
     assert floor.seconds() == 5.0
 
 
-def test_old_lookups_age_out_even_when_no_new_one_comes():
+def test_in_a_quiet_minute_the_last_found_lookups_count_however_old():
     clock = Clock()
     floor = AnswerFloor(0.025, clock=clock)
     for _ in range(50):
         floor.found_took(0.3)
     assert floor.seconds() == pytest.approx(0.375)
-    clock.now += 61
-    assert floor.seconds() == 0.1  # none left in the last minute: back to the start
+    clock.now += 600
+    assert floor.seconds() == pytest.approx(0.375)  # none in the last minute: the last 20 seen still say 0.3 s
+    for _ in range(10):
+        clock.now += 30  # a quiet service: a found lookup now and then
+        floor.found_took(0.02)
+    assert floor.seconds() == pytest.approx(0.375)  # half of the last 20 are still the slow ones
+    for _ in range(10):
+        clock.now += 30
+        floor.found_took(0.02)
+    assert floor.seconds() == 0.025  # 1.25 × 20 ms is under the least
 
 
 def test_one_lookup_moves_it_only_with_the_next_recomputation():

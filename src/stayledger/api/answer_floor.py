@@ -6,10 +6,11 @@ slowest found lookup under the heaviest load, and then makes every traveller wai
 quiet; set lower, it stops hiding anything once load slows the found lookups past it.
 
 This floor follows the found lookups themselves: it is 1.25 times the 99th percentile of how long the found lookups
-of the last minute took (``margin`` × ``quantile`` over ``horizon``), never under ``least`` (the operator's setting)
-nor over ``most``. Only found lookups count: a flood of misses, which are fast, cannot pull it down. It is
-recomputed every ``every`` found lookups (and when it is stale), so that one lookup moves it by nothing a guesser
-could see. Until ``enough`` found lookups have been seen in the horizon it holds at ``start`` at least.
+of the last minute took (``margin`` × ``quantile`` over ``horizon``; in a quieter minute, of the last ``enough``
+found lookups, however old), never under ``least`` (the operator's setting) nor over ``most``. Only found lookups
+count: a flood of misses, which are fast, cannot pull it down. It is recomputed every ``every`` found lookups (and
+when it is stale), so that one lookup moves it by nothing a guesser could see. Until ``enough`` found lookups have
+been seen at all (after a start) it holds at ``start`` at least.
 """
 
 from __future__ import annotations
@@ -58,10 +59,10 @@ class AnswerFloor:
 
     def _compute(self) -> None:
         now = self._clock()
-        while self._found and now - self._found[0][0] > self._horizon:
-            self._found.popleft()
-        took = sorted(seconds for _, seconds in self._found)
-        if len(took) < self._enough:  # too few to say where the slow ones lie: the start, or above all of them
+        took = sorted(seconds for when, seconds in self._found if now - when <= self._horizon)
+        if len(took) < self._enough:  # a quiet minute: the last ones seen, however old
+            took = sorted(seconds for _, seconds in list(self._found)[-self._enough:])
+        if len(took) < self._enough:  # too few ever seen to say where the slow ones lie: the start, or above them all
             floor = max(self.start, self._margin * took[-1]) if took else self.start
         else:
             floor = self._margin * took[min(len(took) - 1, int(self._quantile * len(took)))]

@@ -82,7 +82,7 @@ def serve(
     oidc_jwks: Annotated[Optional[Path], typer.Option("--oidc-jwks", help="The issuer's public keys (JWKS JSON file; nothing is fetched at run time).")] = None,
     oidc_role_claim: Annotated[str, typer.Option("--oidc-role-claim", help="The claim that names the stayledger role.")] = "stayledger_role",
     workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes (more than one needs a PostgreSQL --db).")] = 1,
-    traveller_floor_ms: Annotated[int, typer.Option("--traveller-floor-ms", min=10, max=5000, help="The least time a traveller's answer about their own record takes, found or not, so that its time does not tell a guesser the details were right. Above it the floor follows the found lookups themselves: 1.25 times the 99th percentile of the last minute's (100 ms until 20 have been seen), so it covers them under any load without making travellers wait that long when the service is quiet (benchmarks/bench_api.py --with-misses times both kinds).")] = 25,
+    traveller_floor_ms: Annotated[int, typer.Option("--traveller-floor-ms", min=10, max=5000, help="The least time a traveller's answer about their own record takes, found or not, so that its time does not tell a guesser the details were right. Above it the floor follows the found lookups themselves: 1.25 times the 99th percentile of the last minute's, or of the last 20 in a quieter minute (100 ms until 20 have been seen), so it covers them under any load without making travellers wait that long when the service is quiet (benchmarks/bench_api.py --with-misses times both kinds).")] = 25,
     key: KeyOption = None,
     db: DbOption = None,
 ) -> None:

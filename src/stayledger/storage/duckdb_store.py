@@ -290,8 +290,8 @@ class DuckDBStore(EventStore):
     def reader(self) -> "DuckDBStore":
         """Another connection to the same database, for reads beside this store's writes (threads of this process).
 
-        It sees what was committed when its transaction began. It must not write: the audit chain and the event
-        sequence are appended by this store alone.
+        It sees what was committed when its transaction began. It must not write: the event sequence is appended
+        by this store alone, the audit chain by this store and its ``audit_appender``, taking turns at its end.
         """
         return self._twin(read_only=True)
 
