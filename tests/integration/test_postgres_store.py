@@ -72,7 +72,8 @@ def test_an_application_role_without_ddl_rights_uses_a_ledger_the_owner_made_but
         owner.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
         owner.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role}")
         owner.execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {role}")
-        owner.execute(f"REVOKE UPDATE, DELETE ON {schema}.audit_log, {schema}.audit_tree_heads FROM {role}")
+        owner.execute(f"REVOKE UPDATE, DELETE ON {schema}.audit_log, {schema}.audit_tree_heads, {schema}.audit_subjects "
+                      f"FROM {role}")
         try:
             app_url = pg_url.replace("postgresql://postgres@", f"postgresql://{role}@")
             store = PostgresStore(app_url)

@@ -161,7 +161,7 @@ def create_app(
 
     app = FastAPI(title="stayledger", version="1", description=__doc__, lifespan=lifespan)
     shared = store.shared_state()  # rate limits and console sessions: in the database when workers share it
-    app.state.ledger, app.state.shared, app.state.answer_floor = ledger, shared, floor
+    app.state.ledger, app.state.shared = ledger, shared
 
     @app.exception_handler(Problem)
     def on_problem(request: Request, exc: Problem) -> JSONResponse:
