@@ -122,7 +122,7 @@ def main() -> None:
             grow_audit_log(store, args.access_log)
         reader = KeptAside(store.reader() or store)
         ctx = AccessContext("traveller-self-service", Role.TRAVELLER, "own record")
-        lookup = ((lambda identity: bool(who_looked(reader, ctx, identity)) or None) if args.access_log
+        lookup = ((lambda identity: bool(who_looked(reader, ctx, identity))) if args.access_log
                   else (lambda identity: check_stay(reader, ctx, identity, AS_OF)[0]))
         people = identities(args.workdir, args.lookups)
         stop = threading.Event()
