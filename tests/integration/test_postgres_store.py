@@ -150,3 +150,98 @@ def test_a_ledger_from_before_the_subject_index_has_its_entries_indexed_by_the_m
         subjects_of(parse_entry(text)["objects"]) for _, text, _, _ in indexed] == [["P1"], ["P1", "P2"], ["e3"], []]
     assert [seq for seq, _ in store.audit_entries_about(["P1"])] == [1, 2]
     store.close()
+
+
+def test_reads_beside_the_writes_hold_no_transaction_and_refuse_to_write(pg_url):
+    import time
+
+    from stayledger.errors import StorageError
+
+    store = PostgresStore(pg_url)
+    reader = store.reader()
+    assert reader is store.reader() and reader is not store  # one reader per store, with a pool of its own
+    with reader.unit_of_work():  # each statement on its own: no BEGIN, so now() moves between statements
+        first = reader._rows("SELECT clock_timestamp(), now()")[0]
+        time.sleep(0.01)
+        second = reader._rows("SELECT now()")[0][0]
+        assert second > first[0] >= first[1]
+    with pytest.raises(StorageError, match="read-only"):
+        reader.append_events(batch(arrival("a")), [])
+    store.append_events(batch(arrival("a")), [])  # the store itself still writes, and the reader sees it
+    assert [e.event_id for e in reader.events_by_id(["a"])] == ["a"]
+    store.close()
+    with pytest.raises(Exception):  # closed with the store
+        reader.events_by_id(["a"])
+
+
+def test_an_audit_append_after_a_lost_tree_head_rebuilds_the_frontier_and_the_log_verifies(pg_url):
+    from stayledger.audit.log import AuditRecord, verify_entries
+
+    store = PostgresStore(pg_url)
+    store.append_audit([AuditRecord("person.view", "officer-7", "officer", "ok", "enquiry", objects={"person_id": "P1"})
+                        for _ in range(3)])
+    with psycopg.connect(pg_url, autocommit=True) as con:
+        con.execute("DELETE FROM audit_tree_heads")
+    store.append_audit([AuditRecord("audit.list", "aud", "auditor", "ok", objects={"count": 3})])
+    result = verify_entries(store.audit_rows(), store.audit_heads())
+    assert result.ok and result.entries == 4 and [size for size, _ in store.audit_heads()] == [4]
+    assert [seq for seq, _ in store.audit_entries_about(["P1"])] == [1, 2, 3]
+    store.close()
+
+
+def _round_trips(store, work):
+    """How many times ``work`` on ``store`` waited for the server: in libpq's trace, how often what the client sent
+    was followed by what the server answered."""
+    import tempfile
+    from contextlib import contextmanager
+
+    trace = tempfile.TemporaryFile()
+    pooled = store._pool.connection
+
+    @contextmanager
+    def traced(*args, **kwargs):
+        with pooled(*args, **kwargs) as conn:
+            conn.pgconn.trace(trace.fileno())
+            try:
+                yield conn
+            finally:
+                conn.pgconn.untrace()
+
+    store._pool.connection = traced
+    try:
+        work()
+    finally:
+        store._pool.connection = pooled
+    trace.seek(0)
+    sides = [fields[1] for fields in (line.split(b"\t") for line in trace.read().splitlines()) if len(fields) > 3]
+    return sum(1 for sent, answered in zip(sides, sides[1:]) if (sent, answered) == (b"F", b"B"))
+
+
+def test_the_audit_appender_waits_for_the_server_twice_and_keeps_nothing_of_a_failed_unit(pg_url):
+    from stayledger.audit.log import AuditRecord, verify_entries
+    from stayledger.errors import StorageError
+
+    def viewed(person):
+        return [AuditRecord("person.view", "officer-7", "officer", "ok", "enquiry", objects={"person_id": person})]
+
+    store = PostgresStore(pg_url)
+    appender = store.audit_appender()
+    assert appender is store.audit_appender() and appender is not store
+    store.append_audit(viewed("P1"))
+    # BEGIN with the lock and the newest entry, then the entries with COMMIT (the store's own unit: five)
+    assert _round_trips(appender, lambda: appender.append_audit(viewed("P2"))) == 2
+    assert _round_trips(store, lambda: store.append_audit(viewed("P3"))) == 5
+    with pytest.raises(RuntimeError):  # a failure after the entries were sent: they are rolled back
+        with appender.unit_of_work():
+            appender.append_audit(viewed("P4"))
+            raise RuntimeError("the caller failed")
+    with pytest.raises(StorageError, match="division by zero"):  # the server's own failure, in the pipeline
+        with appender.unit_of_work():
+            appender.append_audit(viewed("P5"))
+            appender._rows("SELECT 1 / 0")
+    appender.append_audit(viewed("P6"))
+    result = verify_entries(store.audit_rows(), store.audit_heads())
+    assert result.ok and result.entries == 4
+    assert [seq for seq, _ in store.audit_entries_about(["P4", "P5"])] == []
+    assert [seq for seq, _ in store.audit_entries_about(["P6"])] == [4]
+    store.close()

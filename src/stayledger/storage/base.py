@@ -437,10 +437,14 @@ class EventStore(ABC):
         with self.unit_of_work():
             last_seq, last_hash, frontier = self._audit_tail()
             sealed, head = seal(records, last_seq=last_seq, last_hash=last_hash, frontier=frontier, at=self.clock())
-            self._write_audit(sealed, head)
-            self._write_audit_subjects([(subject, entry.seq) for record, entry in zip(records, sealed)
-                                        for subject in subjects_of(record.objects)])
+            self._write_sealed(sealed, head, [(subject, entry.seq) for record, entry in zip(records, sealed)
+                                              for subject in subjects_of(record.objects)])
         return sealed
+
+    def _write_sealed(self, entries: Sequence[SealedEntry], head: TreeHead, subjects: Sequence[tuple[str, int]]) -> None:
+        """Store sealed entries, their tree head and their subject index rows (a backend may do it in one statement)."""
+        self._write_audit(entries, head)
+        self._write_audit_subjects(subjects)
 
     @abstractmethod
     def _audit_tail(self) -> tuple[int, str, Frontier]:

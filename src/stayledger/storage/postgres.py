@@ -111,6 +111,10 @@ class PostgresStore(EventStore):
         except psycopg.Error as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise StorageError(f"cannot connect to {self._where}: {reason}") from None
+        self._timeout = timeout
+        self._reader: _PostgresReader | None = None
+        self._appender: _PostgresAuditAppender | None = None
+        self._reader_lock = threading.Lock()
         self._pool = ConnectionPool(url, min_size=1, max_size=max(1, pool_size), open=False,
                                     kwargs={"autocommit": True, **timeout}, name="stayledger")
         try:
@@ -213,8 +217,18 @@ class PostgresStore(EventStore):
         )
         return table.cast(schema)
 
+    def audit_appender(self) -> "PostgresStore":
+        """A store for the audit thread, on this store's pool: its units of work are pipelined (one round trip for
+        BEGIN, the audit lock and the newest entry, one for the entries and COMMIT: five before)."""
+        with self._reader_lock:
+            if self._appender is None:
+                self._appender = _PostgresAuditAppender(self)
+            return self._appender
+
     def close(self) -> None:
         self._pool.close()
+        if self._reader is not None:
+            self._reader.close()
 
     def shared_state(self) -> "SharedState":
         """Rate-limit counters and console sessions in this database: shared by every worker serving the ledger."""
@@ -225,8 +239,15 @@ class PostgresStore(EventStore):
     concurrent_writers = True  # each thread's unit of work has its own connection; the locks order the writers
 
     def reader(self) -> "PostgresStore":
-        """This store: each thread already works on a pooled connection and transaction of its own."""
-        return self
+        """A store for reads beside the writes (one per store, made on first use; closed with it).
+
+        Its statements run on connections that refuse writes, with no BEGIN and COMMIT around a unit of work: at
+        READ COMMITTED each statement reads a snapshot of its own either way, so a read's transaction only added two
+        round trips, and under load each round trip waits for the scheduler (about 2 ms each, measured)."""
+        with self._reader_lock:
+            if self._reader is None:
+                self._reader = _PostgresReader(self.url, self.clock, self._timeout)
+            return self._reader
 
     # --- event log -------------------------------------------------------------------------
     def append_events(self, batch: pa.Table, quarantine: Sequence[QuarantineEntry]) -> AppendOutcome:
@@ -590,17 +611,30 @@ class PostgresStore(EventStore):
     def _audit_tail(self) -> tuple[int, str, Frontier]:
         """Called by ``append_audit`` inside its unit of work: the lock serialises writers until this one commits."""
         with self._cursor() as cur:
+            # The lock first, on its own: a statement reads what was committed when it began, so the newest entry
+            # is read by the next statement, once the lock is held.
             cur.execute(f"SELECT pg_advisory_xact_lock({_lock_key('audit')})")
-            cur.execute("SELECT seq, entry_hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            cur.execute("""SELECT last.seq, last.entry_hash, (SELECT frontier FROM audit_tree_heads
+                                                               WHERE tree_size = last.seq ORDER BY id DESC LIMIT 1)
+                           FROM (SELECT seq, entry_hash FROM audit_log ORDER BY seq DESC LIMIT 1) AS last""")
             last = cur.fetchone()
-            if last is None:
-                return 0, GENESIS, Frontier()
-            cur.execute("SELECT frontier FROM audit_tree_heads WHERE tree_size = %s ORDER BY id DESC LIMIT 1",
-                        [int(last[0])])
-            head = cur.fetchone()
-        if head is None:  # no head for the newest entry (a head was lost): rebuild the frontier from the entries
+        if last is None:
+            return 0, GENESIS, Frontier()
+        if last[2] is None:  # no head for the newest entry (a head was lost): rebuild the frontier from the entries
             return int(last[0]), str(last[1]), Frontier.from_leaf_hashes(bytes.fromhex(h) for _, _, h in self.audit_rows())
-        return int(last[0]), str(last[1]), Frontier.from_json(head[0])
+        return int(last[0]), str(last[1]), Frontier.from_json(last[2])
+
+    def _write_sealed(self, entries: Sequence[SealedEntry], head: TreeHead, subjects: Sequence[tuple[str, int]]) -> None:
+        """The entries, their tree head and their subject rows in one statement: one round trip, not three."""
+        with self._cursor() as cur:
+            cur.execute("""WITH entries AS (INSERT INTO audit_log (seq, entry, entry_hash)
+                                            SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[])),
+                                head AS (INSERT INTO audit_tree_heads (tree_size, root_hash, frontier)
+                                         VALUES (%s, %s, %s))
+                           INSERT INTO audit_subjects (subject, seq) SELECT * FROM unnest(%s::text[], %s::bigint[])""",
+                        [[e.seq for e in entries], [e.text for e in entries], [e.hash for e in entries],
+                         head.tree_size, head.root_hash, head.frontier,
+                         [subject for subject, _ in subjects], [seq for _, seq in subjects]])
 
     def _write_audit(self, entries: Sequence[SealedEntry], head: TreeHead) -> None:
         with self._cursor() as cur:
@@ -722,3 +756,85 @@ class PostgresStore(EventStore):
 
 _IDENTITY_SCHEMA = pa.schema([("event_id", pa.string()), ("person_id", pa.string()),
                               ("link_probability", pa.float64())])
+
+
+class _PostgresReader(PostgresStore):
+    """``PostgresStore.reader()``: the same ledger, read on a pool of its own whose connections refuse writes
+    (``default_transaction_read_only``: a write reaching a reader fails loudly instead of committing on its own), and
+    whose unit of work holds one connection without opening a transaction."""
+
+    def __init__(self, url: str, clock: Callable[[], datetime], timeout: dict[str, int]) -> None:
+        self.url, self.clock, self._timeout = url, clock, timeout
+        self._local = threading.local()
+        self._reader, self._reader_lock = None, threading.Lock()
+        self._pool = ConnectionPool(url, min_size=1, max_size=POOL_SIZE, open=False, name="stayledger-reader",
+                                    kwargs={"autocommit": True, **timeout}, configure=_refusing_writes)
+        try:
+            self._pool.open(wait=True, timeout=30)
+        except Exception as exc:
+            raise StorageError(f"cannot connect to {self._where}: {exc}") from None
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[None]:
+        if getattr(self._local, "conn", None) is not None:
+            yield
+            return
+        try:
+            with self._pool.connection() as conn:
+                self._local.conn = conn
+                try:
+                    yield
+                finally:
+                    self._local.conn = None
+        except psycopg.Error as exc:
+            raise StorageError(f"{self._where}: {exc}".strip()) from exc
+
+    def reader(self) -> "PostgresStore":
+        return self
+
+
+class _PostgresAuditAppender(PostgresStore):
+    """``PostgresStore.audit_appender()``: the same ledger and pool; a unit of work sends its statements in pipeline
+    mode, so that a statement whose result is not read waits for nothing (each round trip waits for the scheduler
+    under load, on both sides). Only audit appends run here: their one read, the newest entry, follows the lock."""
+
+    def __init__(self, owner: PostgresStore) -> None:
+        self.url, self.clock, self._timeout, self._pool = owner.url, owner.clock, owner._timeout, owner._pool
+        self._local = threading.local()
+        self._reader, self._appender, self._reader_lock = None, None, threading.Lock()
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[None]:
+        if getattr(self._local, "conn", None) is not None:
+            yield
+            return
+        try:
+            with self._pool.connection() as conn:
+                try:
+                    # BEGIN goes with the lock and the read of the newest entry; the entries with COMMIT. (psycopg's
+                    # own transaction block waits for BEGIN's answer, and for COMMIT's apart from the entries'.)
+                    with conn.pipeline():
+                        conn.execute("BEGIN")
+                        self._local.conn = conn
+                        try:
+                            yield
+                        finally:
+                            self._local.conn = None
+                        conn.execute("COMMIT")
+                except BaseException:
+                    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                        conn.execute("ROLLBACK")  # whatever reached the server is undone
+                    raise
+        except psycopg.Error as exc:
+            raise StorageError(f"{self._where}: {exc}".strip()) from exc
+
+    def audit_appender(self) -> "PostgresStore":
+        return self
+
+    def close(self) -> None:  # the pool is its owner's
+        pass
+
+
+def _refusing_writes(conn: psycopg.Connection[Any]) -> None:
+    """A reader's connection, once when made: every transaction on it, the implicit ones included, is read-only."""
+    conn.execute("SET default_transaction_read_only = on")

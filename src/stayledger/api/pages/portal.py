@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -90,23 +91,32 @@ def portal_router(app: FastAPI, guards: TravellerGuards) -> APIRouter:
     async def guarded(request: Request, fields: dict[str, str], template: str,
                       work: Callable[[Any], dict[str, Any]], *, floored: bool = False) -> HTMLResponse:
         """``attempt`` on a worker thread (the ledger and the limits block; the event loop must not). A ``floored``
-        page, a lookup by the traveller's identity, answers no sooner than the API's floor, waited out here."""
-        started = time.monotonic()
+        page, a lookup by the traveller's identity, answers no sooner than the API's floor after the lookup began
+        (``identified_read``: what comes before it is the same whoever is asked about), waited out here."""
         shown: dict[str, Any] = {}
+        began: list[float] = []
 
         def kept(ctx: Any) -> dict[str, Any]:
-            shown.update(work(ctx))
+            lookup_began.at = None
+            try:
+                shown.update(work(ctx))
+            finally:
+                if lookup_began.at is not None:
+                    began.append(lookup_began.at)
             return shown
 
         answer = await run_in_threadpool(attempt, request, fields, template, kept)
-        if floored and answer.status_code == 200:  # found: a status found, or an access log with entries (as the API)
-            await guards.answer_no_sooner(started, bool(shown.get("found") or shown.get("entries")))
+        if floored and answer.status_code == 200 and began:  # found: a status found, or an access log with entries
+            await guards.answer_no_sooner(began[0], bool(shown.get("found") or shown.get("entries")))
         return answer
+
+    lookup_began = threading.local()  # when a floored page's lookup began, on the thread that ran it
 
     def identified_read(fields: dict[str, str], read: Callable[[Any, Any], Any]) -> Any:
         """A lookup by the traveller's own identity, behind the per-document limit (its page is ``floored``)."""
         body = TravellerIn.model_validate({k: fields.get(k, "") for k in IDENTITY})
         guards.limit_document(body.document_number)
+        lookup_began.at = time.monotonic()
         return ledger.read(lambda store: read(store, body.identity()))
 
     @router.get("/", response_class=HTMLResponse)
