@@ -160,6 +160,7 @@ def test_reads_beside_the_writes_hold_no_transaction_and_refuse_to_write(pg_url)
     store = PostgresStore(pg_url)
     reader = store.reader()
     assert reader is store.reader() and reader is not store  # one reader per store, with a pool of its own
+    assert reader.audit_appender() is None
     with reader.unit_of_work():  # each statement on its own: no BEGIN, so now() moves between statements
         first = reader._rows("SELECT clock_timestamp(), now()")[0]
         time.sleep(0.01)

@@ -217,7 +217,7 @@ class PostgresStore(EventStore):
         )
         return table.cast(schema)
 
-    def audit_appender(self) -> "PostgresStore":
+    def audit_appender(self) -> "PostgresStore | None":
         """A store for the audit thread, on this store's pool: its units of work are pipelined (one round trip for
         BEGIN, the audit lock and the newest entry, one for the entries and COMMIT: five before)."""
         with self._reader_lock:
@@ -766,7 +766,7 @@ class _PostgresReader(PostgresStore):
     def __init__(self, url: str, clock: Callable[[], datetime], timeout: dict[str, int]) -> None:
         self.url, self.clock, self._timeout = url, clock, timeout
         self._local = threading.local()
-        self._reader, self._reader_lock = None, threading.Lock()
+        self._reader, self._appender, self._reader_lock = None, None, threading.Lock()
         self._pool = ConnectionPool(url, min_size=1, max_size=POOL_SIZE, open=False, name="stayledger-reader",
                                     kwargs={"autocommit": True, **timeout}, configure=_refusing_writes)
         try:
@@ -791,6 +791,9 @@ class _PostgresReader(PostgresStore):
 
     def reader(self) -> "PostgresStore":
         return self
+
+    def audit_appender(self) -> "PostgresStore | None":
+        return None  # its connections refuse writes: a read's entries go to the store's own appender
 
 
 class _PostgresAuditAppender(PostgresStore):
@@ -828,7 +831,7 @@ class _PostgresAuditAppender(PostgresStore):
         except psycopg.Error as exc:
             raise StorageError(f"{self._where}: {exc}".strip()) from exc
 
-    def audit_appender(self) -> "PostgresStore":
+    def audit_appender(self) -> "PostgresStore | None":
         return self
 
     def close(self) -> None:  # the pool is its owner's
