@@ -22,10 +22,10 @@ from __future__ import annotations
 import io
 import json
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 from importlib import resources
-from typing import Any, Callable, Collection, Iterable, Iterator, Sequence
+from typing import Any, Callable, Collection, ContextManager, Iterable, Iterator, Sequence
 
 import psycopg
 import pyarrow as pa
@@ -164,15 +164,18 @@ class PostgresStore(EventStore):
             yield
             return
         try:
-            with self._pool.connection() as conn:
-                with conn.transaction():
-                    self._local.conn = conn
-                    try:
-                        yield
-                    finally:
-                        self._local.conn = None
+            with self._pool.connection() as conn, self._transaction(conn):
+                self._local.conn = conn
+                try:
+                    yield
+                finally:
+                    self._local.conn = None
         except psycopg.Error as exc:
             raise StorageError(f"{self._where}: {exc}".strip()) from exc
+
+    def _transaction(self, conn: psycopg.Connection[Any]) -> ContextManager[Any]:
+        """What a unit of work wraps its statements in (the reader and the audit appender have their own)."""
+        return conn.transaction()
 
     @contextmanager
     def _cursor(self) -> Iterator[psycopg.Cursor[Any]]:
@@ -774,20 +777,8 @@ class _PostgresReader(PostgresStore):
         except Exception as exc:
             raise StorageError(f"cannot connect to {self._where}: {exc}") from None
 
-    @contextmanager
-    def unit_of_work(self) -> Iterator[None]:
-        if getattr(self._local, "conn", None) is not None:
-            yield
-            return
-        try:
-            with self._pool.connection() as conn:
-                self._local.conn = conn
-                try:
-                    yield
-                finally:
-                    self._local.conn = None
-        except psycopg.Error as exc:
-            raise StorageError(f"{self._where}: {exc}".strip()) from exc
+    def _transaction(self, conn: psycopg.Connection[Any]) -> ContextManager[Any]:
+        return nullcontext()  # each statement on its own (read-only: nothing to commit)
 
     def reader(self) -> "PostgresStore":
         return self
@@ -807,29 +798,18 @@ class _PostgresAuditAppender(PostgresStore):
         self._reader, self._appender, self._reader_lock = None, None, threading.Lock()
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[None]:
-        if getattr(self._local, "conn", None) is not None:
-            yield
-            return
+    def _transaction(self, conn: psycopg.Connection[Any]) -> Iterator[None]:
+        # BEGIN goes with the lock and the read of the newest entry; the entries with COMMIT. (psycopg's own
+        # transaction block waits for BEGIN's answer, and for COMMIT's apart from the entries'.)
         try:
-            with self._pool.connection() as conn:
-                try:
-                    # BEGIN goes with the lock and the read of the newest entry; the entries with COMMIT. (psycopg's
-                    # own transaction block waits for BEGIN's answer, and for COMMIT's apart from the entries'.)
-                    with conn.pipeline():
-                        conn.execute("BEGIN")
-                        self._local.conn = conn
-                        try:
-                            yield
-                        finally:
-                            self._local.conn = None
-                        conn.execute("COMMIT")
-                except BaseException:
-                    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                        conn.execute("ROLLBACK")  # whatever reached the server is undone
-                    raise
-        except psycopg.Error as exc:
-            raise StorageError(f"{self._where}: {exc}".strip()) from exc
+            with conn.pipeline():
+                conn.execute("BEGIN")
+                yield
+                conn.execute("COMMIT")
+        except BaseException:
+            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                conn.execute("ROLLBACK")  # whatever reached the server is undone
+            raise
 
     def audit_appender(self) -> "PostgresStore | None":
         return self
