@@ -222,7 +222,8 @@ class PostgresStore(EventStore):
 
     def audit_appender(self) -> "PostgresStore | None":
         """A store for the audit thread, on this store's pool: its units of work are pipelined (one round trip for
-        BEGIN, the audit lock and the newest entry, one for the entries and COMMIT: five before)."""
+        BEGIN, the audit lock and the newest entry, one for the entries and COMMIT; the store's own takes five, and
+        took eight before the tree head's read and the inserts were merged)."""
         with self._reader_lock:
             if self._appender is None:
                 self._appender = _PostgresAuditAppender(self)
