@@ -25,7 +25,7 @@ import threading
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 from importlib import resources
-from typing import Any, Callable, Collection, ContextManager, Iterable, Iterator, Sequence
+from typing import Any, Callable, Collection, ContextManager, Iterable, Iterator, Sequence, TypeVar
 
 import psycopg
 import pyarrow as pa
@@ -60,6 +60,7 @@ from stayledger.storage.shared_state import SharedState
 
 _EVENT_COLUMNS = ", ".join(FIELDS)
 _STAGED_COLUMNS = (*FIELDS, *BATCH_PROVENANCE)
+_V = TypeVar("_V", bound="PostgresStore")
 POOL_SIZE = 8  # per process, opened as needed: the CLI needs one; a service worker one per concurrent read and its writer
 
 
@@ -115,13 +116,26 @@ class PostgresStore(EventStore):
         self._reader: _PostgresReader | None = None
         self._appender: _PostgresAuditAppender | None = None
         self._reader_lock = threading.Lock()
-        self._pool = ConnectionPool(url, min_size=1, max_size=max(1, pool_size), open=False,
-                                    kwargs={"autocommit": True, **timeout}, name="stayledger")
+        self._pool = self._open_pool(max(1, pool_size), "stayledger")
+        self._migrate()
+
+    def _open_pool(self, size: int, name: str, configure: Callable[[psycopg.Connection[Any]], None] | None = None
+                   ) -> ConnectionPool:
+        pool: ConnectionPool = ConnectionPool(self.url, min_size=1, max_size=size, open=False, name=name,
+                                              kwargs={"autocommit": True, **self._timeout}, configure=configure)
         try:
-            self._pool.open(wait=True, timeout=30)
+            pool.open(wait=True, timeout=30)
         except Exception as exc:  # the pool's own timeout: the server went away just now
             raise StorageError(f"cannot connect to {self._where}: {exc}") from None
-        self._migrate()
+        return pool
+
+    def _view(self, kind: type[_V], pool: ConnectionPool) -> _V:
+        """This store as ``kind`` (the reader, the audit appender) on ``pool``, with units of work of its own."""
+        view = object.__new__(kind)
+        view.__dict__.update(self.__dict__)
+        view._pool, view._local = pool, threading.local()
+        view._reader, view._appender, view._reader_lock = None, None, threading.Lock()
+        return view
 
     @property
     def _where(self) -> str:
@@ -226,7 +240,7 @@ class PostgresStore(EventStore):
         took eight before the tree head's read and the inserts were merged)."""
         with self._reader_lock:
             if self._appender is None:
-                self._appender = _PostgresAuditAppender(self)
+                self._appender = self._view(_PostgresAuditAppender, self._pool)
             return self._appender
 
     def close(self) -> None:
@@ -250,7 +264,8 @@ class PostgresStore(EventStore):
         round trips, and under load each round trip waits for the scheduler (about 2 ms each, measured)."""
         with self._reader_lock:
             if self._reader is None:
-                self._reader = _PostgresReader(self.url, self.clock, self._timeout)
+                self._reader = self._view(_PostgresReader, self._open_pool(POOL_SIZE, "stayledger-reader",
+                                                                            configure=_refusing_writes))
             return self._reader
 
     # --- event log -------------------------------------------------------------------------
@@ -767,17 +782,6 @@ class _PostgresReader(PostgresStore):
     (``default_transaction_read_only``: a write reaching a reader fails loudly instead of committing on its own), and
     whose unit of work holds one connection without opening a transaction."""
 
-    def __init__(self, url: str, clock: Callable[[], datetime], timeout: dict[str, int]) -> None:
-        self.url, self.clock, self._timeout = url, clock, timeout
-        self._local = threading.local()
-        self._reader, self._appender, self._reader_lock = None, None, threading.Lock()
-        self._pool = ConnectionPool(url, min_size=1, max_size=POOL_SIZE, open=False, name="stayledger-reader",
-                                    kwargs={"autocommit": True, **timeout}, configure=_refusing_writes)
-        try:
-            self._pool.open(wait=True, timeout=30)
-        except Exception as exc:
-            raise StorageError(f"cannot connect to {self._where}: {exc}") from None
-
     def _transaction(self, conn: psycopg.Connection[Any]) -> ContextManager[Any]:
         return nullcontext()  # each statement on its own (read-only: nothing to commit)
 
@@ -792,11 +796,6 @@ class _PostgresAuditAppender(PostgresStore):
     """``PostgresStore.audit_appender()``: the same ledger and pool; a unit of work sends its statements in pipeline
     mode, so that a statement whose result is not read waits for nothing (each round trip waits for the scheduler
     under load, on both sides). Only audit appends run here: their one read, the newest entry, follows the lock."""
-
-    def __init__(self, owner: PostgresStore) -> None:
-        self.url, self.clock, self._timeout, self._pool = owner.url, owner.clock, owner._timeout, owner._pool
-        self._local = threading.local()
-        self._reader, self._appender, self._reader_lock = None, None, threading.Lock()
 
     @contextmanager
     def _transaction(self, conn: psycopg.Connection[Any]) -> Iterator[None]:
