@@ -3,7 +3,7 @@
 Targets (issue "the service"): with 1,000,000 resolved events loaded, 16 clients posting single events for 60 s:
 p99 of POST → linked and determined <= 150 ms; traveller status p99 <= 50 ms.
 Usage: python benchmarks/bench_api.py [--people 250000] [--clients 16] [--seconds 60] [--workdir DIR] [--db URL]
-       [--workers N] [--compare] [--traveller-floor-ms 25] [--with-misses] [--settle 65]
+       [--workers N] [--compare] [--traveller-floor-ms 25] [--with-misses] [--settle 65] [--timeline FILE.csv]
 --with-misses: every other traveller lookup of the load has the birth date a day off, and found and not-found
 lookups are timed apart: under load, whether the service's --traveller-floor-ms still hides which is which.
 (the ledger is built once in --workdir and reused: synthesise, ingest all but the newest events, resolve).
@@ -70,6 +70,7 @@ class Figures:
     load_hits: list[float] = field(default_factory=list)  # --with-misses: the load's lookups, found and not
     load_misses: list[float] = field(default_factory=list)
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds during the load (_cpu_seconds)
+    timeline: list[tuple[float, str, float]] = field(default_factory=list)  # (answered at, what, seconds taken)
 
 
 def serve_and_load(db: Path | str, workers: int, held: list[dict], args: argparse.Namespace, label: str) -> Figures:
@@ -103,7 +104,8 @@ def serve_and_load(db: Path | str, workers: int, held: list[dict], args: argpars
         lock = threading.Lock()
         queue = iter(held)
         lookups = itertools.count()
-        deadline = time.monotonic() + args.seconds
+        began = time.monotonic()
+        deadline = began + args.seconds
 
         def client() -> None:
             with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
@@ -116,6 +118,7 @@ def serve_and_load(db: Path | str, workers: int, held: list[dict], args: argpars
                     response = http.post("/v1/events", json=[event])
                     elapsed = time.perf_counter() - started
                     with lock:
+                        figures.timeline.append((time.monotonic() - began, "post", elapsed))
                         if response.status_code == 200:
                             figures.posts.append(elapsed)
                         else:
@@ -130,6 +133,7 @@ def serve_and_load(db: Path | str, workers: int, held: list[dict], args: argpars
                         http.post("/v1/traveller/status", json=identity, headers={"Authorization": ""})
                         elapsed = time.perf_counter() - started
                         with lock:
+                            figures.timeline.append((time.monotonic() - began, "miss" if miss else "found", elapsed))
                             figures.lookups.append(elapsed)
                             if args.with_misses:
                                 (figures.load_misses if miss else figures.load_hits).append(elapsed)
@@ -270,6 +274,18 @@ def report(figures: Figures, clients: int) -> None:
               f"{percentile(figures.misses, 0.99) * 1000:.1f} ms")
 
 
+def write_timeline(figures: Figures, path: Path) -> None:
+    """The load's answers in order of time, one CSV per run (the run's label joined to the file's name)."""
+    import csv
+
+    out = path.with_name(f"{path.stem}-{figures.label.split(',')[0].lower()}{path.suffix or '.csv'}")
+    with out.open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["at_s", "what", "ms"])
+        writer.writerows((f"{at:.3f}", what, f"{seconds * 1000:.1f}") for at, what, seconds in sorted(figures.timeline))
+    print(f"  timeline of the load's answers: {out}")
+
+
 def side_by_side(runs: list[Figures]) -> None:
     print("\n| run | posts/s | post p50 | post p99 | status/s | status p50 | status p99 | failed |")
     print("|---|---|---|---|---|---|---|---|")
@@ -299,6 +315,8 @@ def main() -> None:
                                                                    "lookups (65: a quiet service's answer floor)")
     parser.add_argument("--compare", action="store_true", help="run DuckDB (one process), then PostgreSQL with one "
                                                                "worker and with --workers, each on a fresh copy")
+    parser.add_argument("--timeline", type=Path, help="write every answer of the load to this CSV (seconds into the "
+                                                        "load, post/found/miss, ms taken): when the slow ones came")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     built, held = build(args.workdir, args.people)
@@ -321,6 +339,8 @@ def main() -> None:
         runs.append(serve_and_load(fresh_copy(built), 1, held, args, "DuckDB, 1 process"))
     for figures in runs:
         report(figures, args.clients)
+        if args.timeline:
+            write_timeline(figures, args.timeline)
     if len(runs) > 1:
         side_by_side(runs)
 

@@ -71,6 +71,17 @@ class StoreContract:
         assert [e.event_id for e in store.events_by_document("A8102")] == ["a"]  # B→8, O→0, hyphen dropped
         assert store.events_by_document("NONE") == []
 
+    def test_a_documents_records_of_one_birth_date_come_with_their_persons(self, store):
+        store.append_events(batch(arrival("a", document_number="AB-1O2"), arrival("b", document_number="A8102"),
+                                  arrival("c", document_number="A8102", date_of_birth="1990-01-01"),
+                                  arrival("d", document_number="X9")), [])
+        store.replace_identities([IdentityAssignment("a", "P1", None)], [], ResolutionRun("deterministic-keys", None, 1, 1, 0, 0))
+        found = store.document_records("A8102", "1980-02-11")
+        assert [(e.event_id, a.person_id if a else None, a.link_probability if a else None) for e, a in found] == [
+            ("a", "P1", None), ("b", None, None)]  # b not linked yet; c is of another birth date
+        assert found[0][0] == store.events_by_id(["a"])[0]  # the whole event
+        assert store.document_records("A8102", "1980-02") == [] and store.document_records("NONE", "1980-02-11") == []
+
     def test_identical_reappend_is_a_no_op(self, store):
         store.append_events(batch(arrival("a")), [])
         outcome = store.append_events(batch(arrival("a")), [])
@@ -194,6 +205,25 @@ class StoreContract:
         assert store.review_items_touching([]) == []
         assert [(i.event_id_l, i.event_id_r) for i in store.review_items_touching(["a"], "rejected")] == [("e", "a")]
         assert store.review_items_touching(["b"], "rejected") == []
+
+    def test_the_queue_and_the_open_cases_are_read_together_where_they_touch_given_events(self, store):
+        from stayledger.storage.base import CorrectionCase
+
+        store.append_events(batch(arrival("a"), arrival("b"), arrival("c")), [])
+        store.add_review_items([ReviewItem("a", "b", 0.7), ReviewItem("c", "d", 0.6), ReviewItem("e", "a", 0.5)])
+        store.decide_review("e", "a", "accepted", "reviewer-1", None)
+        store.open_case(CorrectionCase("C1", "a", "sex", "F", "wrong marker", "h"))
+        store.open_case(CorrectionCase("C2", "c", "sex", "F", "wrong marker", "h"))
+        store.open_case(CorrectionCase("C3", "b", "sex", "F", "wrong marker", "h"))
+        store.decide_case("C3", "rejected", "officer-7", "as issued", store.clock())
+        items, disputed = store.review_and_cases_touching(["a", "b", "x"])
+        assert [(i.event_id_l, i.event_id_r, i.status) for i in items] == [("a", "b", "open")]
+        assert disputed == {"a"}  # C2 is about another event, C3 is decided
+        items, disputed = store.review_and_cases_touching(["a", "c"], ("open", "accepted"))
+        assert sorted((i.event_id_l, i.event_id_r, i.status) for i in items) == [
+            ("a", "b", "open"), ("c", "d", "open"), ("e", "a", "accepted")]
+        assert items[0] == store.review_items_touching(["a", "c"])[0] and disputed == {"a", "c"}
+        assert store.review_and_cases_touching([]) == ([], frozenset())
 
     def test_models_are_versioned(self, store):
         assert store.latest_model() is None

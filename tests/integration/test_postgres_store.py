@@ -246,3 +246,32 @@ def test_the_audit_appender_waits_for_the_server_twice_and_keeps_nothing_of_a_fa
     assert [seq for seq, _ in store.audit_entries_about(["P4", "P5"])] == []
     assert [seq for seq, _ in store.audit_entries_about(["P6"])] == [4]
     store.close()
+
+
+def test_a_travellers_lookup_waits_for_the_server_three_times_when_found_and_once_when_not(pg_url):
+    """The lookup's reads (the answer floor follows them under load, so each wait counts): the document's records
+    of that birth date with their persons; the person's records; the review items and open cases touching them."""
+    from datetime import date
+
+    from stayledger.api.ledger import DeferredAudit
+    from stayledger.domain.access import AccessContext, Role
+    from stayledger.storage.base import IdentityAssignment, ResolutionRun
+    from stayledger.usecases.traveller import TravellerIdentity, check_stay
+
+    store = PostgresStore(pg_url)
+    store.append_events(batch(arrival("a"), arrival("b", occurred_on="2024-06-01", document_number="987", admitted_until="2024-08-29"),
+                              {**arrival("c", occurred_on="2024-05-20"), "kind": "departure"}), [])
+    store.replace_identities([IdentityAssignment(e, "P1", None) for e in "abc"], [],
+                             ResolutionRun("deterministic-keys", None, 3, 1, 0, 0))
+    reader = DeferredAudit(store.reader())
+    ctx = AccessContext("traveller-self-service", Role.TRAVELLER, "own record")
+
+    def lookup(birth_date):
+        return check_stay(reader, ctx, TravellerIdentity("123456789", "GBR", birth_date, "Doe"), date(2024, 7, 1))
+
+    assert _round_trips(reader, lambda: lookup("1980-02-11")) == 3
+    found, stays, _ = lookup("1980-02-11")
+    assert found and [s.status for s in stays] == ["departed"]  # the record of another document is not shown
+    assert _round_trips(reader, lambda: lookup("1980-02-12")) == 1
+    assert lookup("1980-02-12") == (False, [], None) and len(reader.pending) == 4  # every lookup has its entry
+    store.close()

@@ -32,6 +32,19 @@ def test_a_limit_counts_every_handle_and_keeps_keys_apart(states):
     assert one.allow("client:b", 3, 60)  # another address has its own count
 
 
+def test_limits_in_turn_count_up_to_the_first_that_refuses_and_name_it(states):
+    one, other = states
+    assert one.allow_each([("client:c", 2), ("document:d", 3)], 60) is None
+    assert other.allow_each([("client:c", 2), ("document:d", 3)], 60) is None
+    # the address is spent: the document is not counted for a request its address's limit refused
+    assert one.allow_each([("client:c", 2), ("document:d", 3)], 60) == "client:c"
+    assert other.allow_each([("client:e", 5), ("document:d", 3)], 60) is None  # the document's third
+    assert one.allow_each([("client:e", 5), ("document:d", 3)], 60) == "document:d"
+    assert [one.allow("client:e", 5, 60) for _ in range(4)] == [True, True, True, False]  # the refused one counted
+    assert one.allow_each([("client:f", 1), ("client:f", 1)], 60) == "client:f"  # one key twice: counted twice
+    assert one.allow_each([], 60) is None
+
+
 def test_a_limit_lets_requests_through_again_once_the_window_has_passed(states):
     one, other = states
     assert one.allow("document:x", 1, 0.5) and not other.allow("document:x", 1, 0.5)

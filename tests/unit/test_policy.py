@@ -93,7 +93,7 @@ INTERNAL_STEPS = {
     "stays.determine_stays_table", "stays.stay_inputs", "stays.map_stays",
     "evaluate.measure_accuracy", "evaluate.determinations_with_true_identities", "review.find_item",
     "lookup.nearest_unlinked_exits", "audit.log_origin", "lookup.person_stays", "lookup.persons_stays",
-    "lookup.persons_records_and_stays", "lookup.same_day_holders", "lookup.copied_number_records",
+    "lookup.persons_records_and_stays", "lookup.stays_of_records", "lookup.same_day_holders", "lookup.copied_number_records",
     "users.authenticate",  # runs before there is an actor: it finds out who the caller is
 }
 # Use cases for several callers at once (the service's group commit): each item carries its own context.

@@ -278,6 +278,14 @@ class EventStore(ABC):
     def events_by_document(self, key: str) -> list[Event]:
         """Events whose document number has this OCR-folded key (``identity.normalise.ocr_canonical``)."""
 
+    def document_records(self, key: str, date_of_birth: str) -> list[tuple[Event, IdentityAssignment | None]]:
+        """Events of this document key (as ``events_by_document``) whose date of birth is this one, each with its
+        assignment to a person (None before linking): what a traveller's own lookup starts from (a SQL backend:
+        one query; no record of another birth date is read)."""
+        events = [e for e in self.events_by_document(key) if e.date_of_birth == date_of_birth]
+        assignments = self.assignments_for(e.event_id for e in events)
+        return [(e, assignments.get(e.event_id)) for e in events]
+
     @abstractmethod
     def quarantine_entries(self, limit: int | None = None) -> list[StoredQuarantine]: ...
 
@@ -385,6 +393,16 @@ class EventStore(ABC):
         """Review items in ``status`` with one of these events on either side (a scoped read of the queue)."""
         wanted = set(event_ids)
         return [i for i in self.review_items(status) if i.event_id_l in wanted or i.event_id_r in wanted]
+
+    def review_and_cases_touching(
+        self, event_ids: Iterable[str], statuses: Sequence[str] = ("open",)
+    ) -> tuple[list[ReviewItem], frozenset[str]]:
+        """Review items in one of ``statuses`` with one of these events on either side, and those of these events
+        that an open correction case disputes: what a person's stays wait on (a SQL backend: one query)."""
+        wanted = list(dict.fromkeys(event_ids))
+        items = [i for status in statuses for i in self.review_items_touching(wanted, status)]
+        disputed = frozenset(wanted) & {c.event_id for c in self.cases("open") if c.event_id}
+        return items, disputed
 
     @abstractmethod
     def decide_review(self, event_id_l: str, event_id_r: str, status: str, decided_by: str, note: str | None) -> None: ...

@@ -400,6 +400,19 @@ class PostgresStore(EventStore):
         # The expression of the index of migration 0002, constants inlined: PostgreSQL then uses the index.
         return self._events(f"{document_key_sql('document_number')} = %s", [key])
 
+    def document_records(self, key: str, date_of_birth: str) -> list[tuple[Event, IdentityAssignment | None]]:
+        from stayledger.storage.migrations import document_key_sql
+
+        rows = self._rows(f"""SELECT i.person_id, i.link_probability, {', '.join('e.' + f for f in FIELDS)}
+                              FROM events e LEFT JOIN identities i USING (event_id)
+                              WHERE {document_key_sql('e.document_number')} = %s AND e.date_of_birth = %s
+                              ORDER BY e.seq""", [key, date_of_birth])
+        found = []
+        for person, probability, *fields in rows:
+            event = Event(**dict(zip(FIELDS, fields)))
+            found.append((event, IdentityAssignment(event.event_id, person, probability) if person else None))
+        return found
+
     def quarantine_entries(self, limit: int | None = None) -> list[StoredQuarantine]:
         sql = "SELECT origin, location, raw, reasons, event_id, quarantined_at FROM quarantine ORDER BY seq"
         rows = self._rows(sql + (f" LIMIT {int(limit)}" if limit is not None else ""))
@@ -566,6 +579,25 @@ class PostgresStore(EventStore):
                              WHERE status = %s AND (event_id_l = ANY(%s) OR event_id_r = ANY(%s))
                              ORDER BY queued_at, event_id_l, event_id_r""", [status, ids, ids])
         return [ReviewItem(*r) for r in rows]
+
+    def review_and_cases_touching(
+        self, event_ids: Iterable[str], statuses: Sequence[str] = ("open",)
+    ) -> tuple[list[ReviewItem], frozenset[str]]:
+        ids = list(dict.fromkeys(event_ids))
+        if not ids:
+            return [], frozenset()
+        rows = self._rows("""SELECT * FROM (
+                                 SELECT 0 AS kind, queued_at, event_id_l, event_id_r, match_probability, status,
+                                        decided_by, note, NULL AS disputed
+                                 FROM review_queue
+                                 WHERE status = ANY(%s) AND (event_id_l = ANY(%s) OR event_id_r = ANY(%s))
+                                 UNION ALL
+                                 SELECT 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, event_id FROM correction_cases
+                                 WHERE state = 'open' AND event_id = ANY(%s)
+                             ) AS touching ORDER BY kind, queued_at, event_id_l, event_id_r""",
+                          [list(statuses), ids, ids, ids])
+        items = [ReviewItem(*r[2:8]) for r in rows if r[0] == 0]
+        return items, frozenset(r[8] for r in rows if r[0] == 1)
 
     def decide_review(self, event_id_l: str, event_id_r: str, status: str, decided_by: str, note: str | None) -> None:
         at = _naive_utc(self.clock())

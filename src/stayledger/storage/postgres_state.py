@@ -11,7 +11,7 @@ import hashlib
 import json
 import math
 import time
-from typing import Any
+from typing import Any, Sequence
 
 from psycopg_pool import ConnectionPool
 
@@ -30,6 +30,26 @@ RETURNING hits
 """
 
 
+def _counts_in_turn(limits: int) -> str:
+    """``_COUNT`` for several keys in one statement: each key's count is taken only if every key before it
+    allowed the request (the ``counted_*`` CTE of the one before returned its row). One row: allowed or not, per key."""
+    parts, allowed = [], []
+    for i in range(limits):
+        before = f" AND EXISTS (SELECT 1 FROM counted_{i - 1})" if i else ""
+        parts.append(f"""carried_{i} AS (
+    SELECT coalesce(max(hits), 0) * %(weight)s AS hits FROM request_counts
+    WHERE key = %(key_{i})s AND window_start_ms = %(previous)s
+), counted_{i} AS (
+    INSERT INTO request_counts AS r (key, window_start_ms, hits, expires_at)
+    SELECT %(key_{i})s, %(start)s, 1, %(expires)s FROM carried_{i} WHERE carried_{i}.hits + 1 <= %(limit_{i})s{before}
+    ON CONFLICT (key, window_start_ms) DO UPDATE SET hits = r.hits + 1
+        WHERE r.hits + 1 + (SELECT hits FROM carried_{i}) <= %(limit_{i})s
+    RETURNING hits
+)""")
+        allowed.append(f"EXISTS (SELECT 1 FROM counted_{i})")
+    return f"WITH {', '.join(parts)} SELECT {', '.join(allowed)}"
+
+
 def _hashed(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
@@ -41,14 +61,34 @@ class PostgresState(SharedState):
 
     def allow(self, key: str, limit: int, window: float) -> bool:
         now = time.time()
-        start = math.floor(now / window) * window
-        weight = 1.0 - (now - start) / window  # the share of the previous window still inside the sliding one
-        params = {"key": _hashed(key), "start": round(start * 1000), "previous": round((start - window) * 1000),
-                  "weight": weight, "limit": limit, "expires": start + 2 * window}
+        params = {"key": _hashed(key), "limit": limit, **self._window(now, window)}
         with self._pool.connection() as conn:
             allowed = conn.execute(_COUNT, params).fetchone() is not None  # type: ignore[arg-type]
             self._sweep(conn, now, window)
         return allowed
+
+    def allow_each(self, limits: Sequence[tuple[str, int]], window: float) -> str | None:
+        """One statement, one wait for the server, whatever the number of keys (a traveller's lookup counts
+        against its address and its document: two round trips were two waits to be scheduled under load)."""
+        keys = [key for key, _ in limits]
+        if len(set(keys)) < len(keys) or not keys:  # one statement cannot count one row twice
+            return super().allow_each(limits, window)
+        now = time.time()
+        params: dict[str, Any] = self._window(now, window)
+        for i, (key, limit) in enumerate(limits):
+            params[f"key_{i}"], params[f"limit_{i}"] = _hashed(key), limit
+        with self._pool.connection() as conn:
+            row = conn.execute(_counts_in_turn(len(limits)), params).fetchone()  # type: ignore[arg-type]
+            self._sweep(conn, now, window)
+        assert row is not None
+        return next((key for key, allowed in zip(keys, row) if not allowed), None)
+
+    @staticmethod
+    def _window(now: float, window: float) -> dict[str, Any]:
+        """The fixed window ``now`` falls in, the one before it, and the share of that one still in the sliding window."""
+        start = math.floor(now / window) * window
+        return {"start": round(start * 1000), "previous": round((start - window) * 1000),
+                "weight": 1.0 - (now - start) / window, "expires": start + 2 * window}
 
     def save_session(self, key: str, session: dict[str, Any], seconds: float) -> None:
         with self._pool.connection() as conn:

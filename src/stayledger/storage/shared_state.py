@@ -11,13 +11,21 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, Sequence
 
 
 class SharedState(ABC):
     @abstractmethod
     def allow(self, key: str, limit: int, window: float) -> bool:
         """Count a request against ``key``; False when ``limit`` requests were counted in the last ``window`` seconds."""
+
+    def allow_each(self, limits: Sequence[tuple[str, int]], window: float) -> str | None:
+        """Count a request against each ``(key, limit)`` in turn, up to the first that refuses it: that key, or None
+        when all allowed it. A key after a refusal is not counted (a backend in a database does it in one statement)."""
+        for key, limit in limits:
+            if not self.allow(key, limit, window):
+                return key
+        return None
 
     @abstractmethod
     def save_session(self, key: str, session: dict[str, Any], seconds: float) -> None:

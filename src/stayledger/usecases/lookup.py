@@ -12,7 +12,7 @@ from stayledger.domain.events import Event
 from stayledger.domain.stays import Status, StayDetermination
 from stayledger.errors import NotFound
 from stayledger.rules import get_pack
-from stayledger.storage.base import EventStore
+from stayledger.storage.base import EventStore, ReviewItem
 from stayledger.usecases.accountability import operation
 from stayledger.usecases.stays import determine_person, unsettled_links
 
@@ -81,9 +81,19 @@ def persons_records_and_stays(
     missing = [person for person in persons if not records_of.get(person)]
     if missing:
         raise NotFound(f"no person {missing[0]!r} (run `stayledger resolve` first, or check the id)")
+    return stays_of_records(store, records_of, as_of, pack)
+
+
+def stays_of_records(
+    store: EventStore, records_of: dict[str, list[tuple[Event, float | None]]], as_of: date, pack: str,
+    touching: tuple[list[ReviewItem], frozenset[str]] | None = None,
+) -> dict[str, tuple[list[tuple[Event, float | None]], list[StayDetermination]]]:
+    """``persons_records_and_stays`` from the persons' records read already (``store.persons_events``) and, if read
+    with them, the review items and disputed events touching them (``store.review_and_cases_touching``)."""
+    persons = list(records_of)
     events_of = {person: [e.event_id for e, _ in records_of[person]] for person in persons}
     events_by_id = {e.event_id: e for person in persons for e, _ in records_of[person]}
-    unsettled = unsettled_links(store, persons=persons, events_of=events_of)
+    unsettled = unsettled_links(store, persons=persons, events_of=events_of, touching=touching)
     candidates = [eid for person in persons for eid, _ in unsettled.exits_elsewhere.get(person, [])]
     events_by_id.update((e.event_id, e) for e in store.events_by_id(c for c in candidates if c not in events_by_id))
     rules = get_pack(pack)

@@ -29,7 +29,7 @@ from stayledger.rules.determination import (  # noqa: F401 - re-exported: the pe
 )
 from stayledger.storage.arrow_events import EVENT_SCHEMA, table_to_events
 from stayledger.storage.arrow_stays import stays_to_table
-from stayledger.storage.base import EventStore
+from stayledger.storage.base import EventStore, ReviewItem
 from stayledger.worker_processes import worker_pool
 
 T = TypeVar("T")
@@ -54,18 +54,24 @@ def person_groups(store: EventStore) -> tuple[dict[str, list[Event]], dict[str, 
 def unsettled_links(
     store: EventStore, kind_of: dict[str, str] | None = None, *, persons: Collection[str] | None = None,
     events_of: Mapping[str, list[str]] | None = None,
+    touching: tuple[list[ReviewItem], frozenset[str]] | None = None,
 ) -> UnsettledLinks:
     """Read the open review queue against the current identities (for these ``persons`` only, when given;
-    ``events_of``: their event ids, when the caller has read them already).
+    ``events_of``: their event ids, when the caller has read them already; ``touching``: the review items and
+    disputed events touching them, when the caller has read those too, ``review_and_cases_touching``).
 
     An open item asks whether two persons are one (the queue holds one question per pair of
     persons), so every exit record of the other person is a possible departure until it is answered.
     """
     if persons is None:
         open_items = store.review_items(status="open")
+        disputed = frozenset(c.event_id for c in store.cases("open") if c.event_id)
     else:
-        own = events_of if events_of is not None else store.events_of_persons(persons)
-        open_items = store.review_items_touching(e for person in persons for e in own.get(person, ()))
+        if touching is None:
+            own = events_of if events_of is not None else store.events_of_persons(persons)
+            touching = store.review_and_cases_touching(e for person in persons for e in own.get(person, ()))
+        open_items = [item for item in touching[0] if item.status == "open"]
+        disputed = touching[1]  # a stay rests on its person's events only (determination.hold_for_dispute)
     assignments = store.assignments_for({e for item in open_items for e in (item.event_id_l, item.event_id_r)})
     within: set[str] = set()
     questions: dict[str, dict[str, float]] = defaultdict(dict)  # person -> other person -> strongest open link
@@ -95,7 +101,6 @@ def unsettled_links(
         ]
         if exits:
             elsewhere[person] = exits
-    disputed = frozenset(c.event_id for c in store.cases("open") if c.event_id)
     return UnsettledLinks(frozenset(within), elsewhere, disputed)
 
 

@@ -72,25 +72,27 @@ def _own_events(
 ) -> tuple[str | None, list[Event], list[StayDetermination]]:
     """The person holding records of this document, the events a traveller may see as theirs and, with
     ``stays_as_of``, that person's official stays (read with the same records: one lookup, not two)."""
-    own = [e for e in store.events_by_document(ocr_canonical(identity.document_number)) if identity.holds(e)]
+    held = [(e, assignment) for e, assignment in store.document_records(ocr_canonical(identity.document_number),
+                                                                         identity.date_of_birth.strip())
+            if identity.holds(e)]
+    own = [e for e, _ in held]
     if not own:
         return None, [], []
-    assignments = store.assignments_for(e.event_id for e in own)
-    persons = {assignments[e.event_id].person_id for e in own if e.event_id in assignments}
+    persons = {assignment.person_id for _, assignment in held if assignment is not None}
     if len(persons) != 1:
         return None, own, []  # not resolved yet, or split: answer from the document's own records only
     person = persons.pop()
+    records = store.persons_events([person])[person]
+    own_ids = {e.event_id for e in own}
+    # The open items and disputed records hold the stays; an accepted item shows a record linked by a reviewer.
+    items, disputed = store.review_and_cases_touching([e.event_id for e, _ in records], ("open", "accepted"))
     stays: list[StayDetermination] = []
     if stays_as_of is not None:
-        from stayledger.usecases.lookup import persons_records_and_stays
+        from stayledger.usecases.lookup import stays_of_records
 
-        records, stays = persons_records_and_stays(store, [person], stays_as_of, pack)[person]
-    else:
-        ids = store.events_of_persons([person])[person]
-        linked = store.assignments_for(ids)
-        records = [(e, linked[e.event_id].link_probability) for e in store.events_by_id(ids)]
-    own_ids = {e.event_id for e in own}
-    confirmed = {frozenset((i.event_id_l, i.event_id_r)) for i in store.review_items_touching(own_ids, "accepted")}
+        records, stays = stays_of_records(store, {person: records}, stays_as_of, pack, (items, disputed))[person]
+    confirmed = {frozenset((i.event_id_l, i.event_id_r)) for i in items
+                 if i.status == "accepted" and (i.event_id_l in own_ids or i.event_id_r in own_ids)}
     shown = list(own)
     for other, probability in records:
         if other.event_id in own_ids:
