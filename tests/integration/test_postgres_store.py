@@ -259,7 +259,8 @@ def test_a_travellers_lookup_waits_for_the_server_three_times_when_found_and_onc
     from stayledger.usecases.traveller import TravellerIdentity, check_stay
 
     store = PostgresStore(pg_url)
-    store.append_events(batch(arrival("a"), arrival("b", occurred_on="2024-06-01", document_number="987", admitted_until="2024-08-29"),
+    store.append_events(batch(arrival("a"),
+                              arrival("b", occurred_on="2024-06-01", document_number="987", admitted_until="2024-08-29"),
                               {**arrival("c", occurred_on="2024-05-20"), "kind": "departure"}), [])
     store.replace_identities([IdentityAssignment(e, "P1", None) for e in "abc"], [],
                              ResolutionRun("deterministic-keys", None, 3, 1, 0, 0))

@@ -280,8 +280,8 @@ class EventStore(ABC):
 
     def document_records(self, key: str, date_of_birth: str) -> list[tuple[Event, IdentityAssignment | None]]:
         """Events of this document key (as ``events_by_document``) whose date of birth is this one, each with its
-        assignment to a person (None before linking): what a traveller's own lookup starts from (a SQL backend:
-        one query; no record of another birth date is read)."""
+        assignment to a person (None before linking): what a traveller's own lookup starts from (PostgreSQL: one
+        query, which reads no record of another birth date; here, the document's records filtered in turn)."""
         events = [e for e in self.events_by_document(key) if e.date_of_birth == date_of_birth]
         assignments = self.assignments_for(e.event_id for e in events)
         return [(e, assignments.get(e.event_id)) for e in events]
