@@ -468,16 +468,18 @@ class EventStore(ABC):
     def _audit_tail(self) -> tuple[int, str, Frontier]:
         """(last seq, its hash, the Merkle frontier after it); (0, GENESIS, empty) for an empty log."""
 
-    @abstractmethod
-    def _write_audit(self, entries: Sequence[SealedEntry], head: TreeHead) -> None: ...
+    def _write_audit(self, entries: Sequence[SealedEntry], head: TreeHead) -> None:
+        """Store sealed entries and their tree head (used by ``_write_sealed``, unless a backend overrides that)."""
+        raise NotImplementedError
 
     @abstractmethod
     def audit_rows(self, after_seq: int = 0) -> Iterator[tuple[int, str, str]]:
         """Stored (seq, canonical JSON, hash) rows in seq order, as stored (verification reads them raw)."""
 
-    @abstractmethod
     def _write_audit_subjects(self, rows: Sequence[tuple[str, int]]) -> None:
-        """Index (subject, seq) rows: the persons and events each new entry names (``subjects_of``)."""
+        """Index (subject, seq) rows: the persons and events each new entry names (``subjects_of``); used by
+        ``_write_sealed``, unless a backend overrides that."""
+        raise NotImplementedError
 
     @abstractmethod
     def audit_entries_about(self, subjects: Collection[str]) -> list[tuple[int, str]]:

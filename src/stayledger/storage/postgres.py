@@ -687,12 +687,6 @@ class PostgresStore(EventStore):
                          head.tree_size, head.root_hash, head.frontier,
                          [subject for subject, _ in subjects], [seq for _, seq in subjects]])
 
-    def _write_audit(self, entries: Sequence[SealedEntry], head: TreeHead) -> None:
-        with self._cursor() as cur:
-            cur.executemany("INSERT INTO audit_log VALUES (%s, %s, %s)", [(e.seq, e.text, e.hash) for e in entries])
-            cur.execute("INSERT INTO audit_tree_heads (tree_size, root_hash, frontier) VALUES (%s, %s, %s)",
-                        [head.tree_size, head.root_hash, head.frontier])
-
     def audit_rows(self, after_seq: int = 0) -> Iterator[tuple[int, str, str]]:
         # Read in pages by seq: a million entries stream without holding Python rows for all of them.
         last = after_seq
@@ -704,11 +698,6 @@ class PostgresStore(EventStore):
             for seq, entry, digest in rows:
                 yield int(seq), str(entry), str(digest)
             last = int(rows[-1][0])
-
-    def _write_audit_subjects(self, rows: Sequence[tuple[str, int]]) -> None:
-        if rows:
-            with self._cursor() as cur:
-                cur.executemany("INSERT INTO audit_subjects (subject, seq) VALUES (%s, %s)", list(rows))
 
     def audit_entries_about(self, subjects: Collection[str]) -> list[tuple[int, str]]:
         if not subjects:
