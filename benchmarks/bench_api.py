@@ -4,6 +4,12 @@ Targets (issue "the service"): with 1,000,000 resolved events loaded, 16 clients
 p99 of POST → linked and determined <= 150 ms; traveller status p99 <= 50 ms.
 Usage: python benchmarks/bench_api.py [--people 250000] [--clients 16] [--seconds 60] [--workdir DIR] [--db URL]
        [--workers N] [--compare] [--traveller-floor-ms 25] [--with-misses] [--settle 65] [--timeline FILE.csv]
+       [--rate POSTS_PER_S] [--warm-up SECONDS]
+By default the clients post again as soon as answered: the service is saturated, and what it sustains is the
+throughput. --rate R paces the load instead: posts fall due R times a second on average, at random moments, and are
+timed from when they fell due (a post waiting for a free client counts as waiting): the answers' times at a given
+load, below what saturates the service, which is how a latency target is met in service. --warm-up S: the same
+load for S seconds first, not counted (a service just started holds its first traveller lookups at its start floor).
 --with-misses: every other traveller lookup of the load has the birth date a day off, and found and not-found
 lookups are timed apart: under load, whether the service's --traveller-floor-ms still hides which is which.
 (the ledger is built once in --workdir and reused: synthesise, ingest all but the newest events, resolve).
@@ -20,6 +26,8 @@ import argparse
 import itertools
 import json
 import os
+import queue
+import random
 import shutil
 import statistics
 import subprocess
@@ -102,50 +110,95 @@ def serve_and_load(db: Path | str, workers: int, held: list[dict], args: argpars
         print(f"[{label}] service ready (live linkers built) {figures.ready_after:.1f} s after start; "
               f"resident memory {' + '.join(f'{r:,.0f}' for r in rss)} MiB")
         lock = threading.Lock()
-        queue = iter(held)
         lookups = itertools.count()
-        began = time.monotonic()
-        deadline = began + args.seconds
+        began = time.perf_counter()
+        measured_from = began + args.warm_up  # what falls due before this is the warm-up's: sent, not counted
+        deadline = measured_from + args.seconds
 
-        def client() -> None:
-            with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
-                while time.monotonic() < deadline:
+        def post_then_look_up(http: httpx.Client, event: dict, due: float) -> None:
+            """Post one event; for an arrival, that traveller then checks their status. A post is timed from
+            ``due``: in the paced load, from when it was due to start, not from when a client was free for it.
+            What falls due in the warm-up is sent alike but not counted."""
+            counted = due >= measured_from
+            try:
+                response = http.post("/v1/events", json=[event])
+            except httpx.TransportError:  # e.g. the server closed an idle kept-alive connection as this post went
+                with lock:
+                    figures.failures += counted
+                return
+            elapsed = time.perf_counter() - due
+            if counted:
+                with lock:
+                    figures.timeline.append((time.perf_counter() - measured_from, "post", elapsed))
+                    if response.status_code == 200:
+                        figures.posts.append(elapsed)
+                    else:
+                        figures.failures += 1
+            if event.get("document_number") and event.get("kind") == "arrival":
+                identity = {"document_number": event["document_number"], "document_issuer": event["nationality"],
+                            "date_of_birth": event["date_of_birth"], "surname": event["surname"]}
+                miss = args.with_misses and next(lookups) % 2 == 1 and len(identity["date_of_birth"]) == 10
+                if miss:  # the birth date a day off: the same work up to the comparison, then not found
+                    identity["date_of_birth"] = _a_day_off(identity["date_of_birth"])
+                started = time.perf_counter()
+                http.post("/v1/traveller/status", json=identity, headers={"Authorization": ""})
+                elapsed = time.perf_counter() - started
+                if counted:
                     with lock:
-                        event = next(queue, None)
+                        figures.timeline.append((time.perf_counter() - measured_from, "miss" if miss else "found", elapsed))
+                        figures.lookups.append(elapsed)
+                        if args.with_misses:
+                            (figures.load_misses if miss else figures.load_hits).append(elapsed)
+
+        def connected() -> httpx.Client:
+            return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+
+        events = iter(held)
+
+        def closed_loop_client() -> None:
+            """As fast as the service answers: the next post as soon as the last answer came."""
+            with connected() as http:
+                while time.perf_counter() < deadline:
+                    with lock:
+                        event = next(events, None)
                     if event is None:
                         return
-                    started = time.perf_counter()
-                    response = http.post("/v1/events", json=[event])
-                    elapsed = time.perf_counter() - started
-                    with lock:
-                        figures.timeline.append((time.monotonic() - began, "post", elapsed))
-                        if response.status_code == 200:
-                            figures.posts.append(elapsed)
-                        else:
-                            figures.failures += 1
-                    if event.get("document_number") and event.get("kind") == "arrival":
-                        identity = {"document_number": event["document_number"], "document_issuer": event["nationality"],
-                                    "date_of_birth": event["date_of_birth"], "surname": event["surname"]}
-                        miss = args.with_misses and next(lookups) % 2 == 1 and len(identity["date_of_birth"]) == 10
-                        if miss:  # the birth date a day off: the same work up to the comparison, then not found
-                            identity["date_of_birth"] = _a_day_off(identity["date_of_birth"])
-                        started = time.perf_counter()
-                        http.post("/v1/traveller/status", json=identity, headers={"Authorization": ""})
-                        elapsed = time.perf_counter() - started
-                        with lock:
-                            figures.timeline.append((time.monotonic() - began, "miss" if miss else "found", elapsed))
-                            figures.lookups.append(elapsed)
-                            if args.with_misses:
-                                (figures.load_misses if miss else figures.load_hits).append(elapsed)
+                    post_then_look_up(http, event, time.perf_counter())
 
-        started = time.perf_counter()
-        cpu_before = _cpu_seconds(server.pid)
-        threads = [threading.Thread(target=client) for _ in range(args.clients)]
+        due_posts: queue.SimpleQueue[tuple[float, dict] | None] = queue.SimpleQueue()
+
+        def paced_client() -> None:
+            with connected() as http:
+                while (item := due_posts.get()) is not None:
+                    post_then_look_up(http, item[1], item[0])
+
+        def pace() -> None:
+            """Posts due at --rate a second on average, at random moments (a Poisson process), whatever the answers."""
+            rng = random.Random(20261207)
+            due = time.perf_counter()
+            for event in held:
+                due += rng.expovariate(args.rate)
+                if due >= deadline:
+                    break
+                time.sleep(max(0.0, due - time.perf_counter()))
+                due_posts.put((due, event))
+            for _ in range(clients):
+                due_posts.put(None)
+
+        clients = args.clients or (64 if args.rate else 16)
+        cpu_before: dict[str, float] = {}
+        warmed = threading.Timer(max(0.0, measured_from - time.perf_counter()),
+                                 lambda: cpu_before.update(_cpu_seconds(server.pid)))
+        warmed.start()
+        threads = [threading.Thread(target=paced_client if args.rate else closed_loop_client) for _ in range(clients)]
         for thread in threads:
             thread.start()
+        if args.rate:
+            pace()
         for thread in threads:
             thread.join()
-        figures.wall = time.perf_counter() - started
+        warmed.join()
+        figures.wall = time.perf_counter() - measured_from
         figures.cpu = {k: v - cpu_before[k] for k, v in _cpu_seconds(server.pid).items()}
         time.sleep(args.settle)  # the answer floor follows the last minute's found lookups: let the load's age out
         figures.hits, figures.misses = _hit_and_miss_timings(base, held)
@@ -180,10 +233,10 @@ def _wait_for_all_workers(server: int, seconds: float = 900) -> None:
 
 
 def _cpu_seconds(server: int) -> dict[str, float]:
-    """CPU seconds used so far by the load's clients (this process), the service (its processes) and PostgreSQL's
+    """CPU seconds used so far by the load's clients (this process), the service (its processes; of that, their main threads: the event loops) and PostgreSQL's
     processes, and by the whole machine: where the two cores went during the load."""
     tick = os.sysconf("SC_CLK_TCK")
-    used = {"clients": time.process_time(), "service": 0.0, "postgresql": 0.0}
+    used = {"clients": time.process_time(), "service": 0.0, "event loops": 0.0, "postgresql": 0.0}
     for entry in Path("/proc").iterdir():
         try:
             if not entry.name.isdigit():
@@ -194,6 +247,8 @@ def _cpu_seconds(server: int) -> dict[str, float]:
             seconds = (int(fields[11]) + int(fields[12])) / tick
             if int(entry.name) == server or int(fields[1]) == server:
                 used["service"] += seconds
+                main = (entry / "task" / entry.name / "stat").read_text().rsplit(")", 1)[1].split()
+                used["event loops"] += (int(main[11]) + int(main[12])) / tick  # each process's main thread
             elif name.startswith("postgres"):
                 used["postgresql"] += seconds
         except (OSError, IndexError, ValueError):
@@ -246,10 +301,14 @@ def copy_to(built: Path, url: str) -> None:
     print(f"copied the ledger to {url} in {time.perf_counter() - started:.0f} s")
 
 
-def report(figures: Figures, clients: int) -> None:
+def report(figures: Figures, args: argparse.Namespace) -> None:
     posts, lookups = figures.posts, figures.lookups
-    print(f"[{figures.label}] clients {clients}; {figures.wall:.0f} s")
-    print(f"  POST /v1/events (one event, linked and determined): {len(posts):,} ok, {figures.failures} failed; "
+    load = (f"paced: {args.rate:g} posts due a second, at most {args.clients or 64} in flight" if args.rate
+            else f"clients {args.clients or 16}, each posting again as soon as answered")
+    warmed = f", counted after {args.warm_up:g} s of the same load" if args.warm_up else ""
+    print(f"[{figures.label}] {load}; {figures.wall:.0f} s{warmed}")
+    timed = ", timed from when due" if args.rate else ""
+    print(f"  POST /v1/events (one event, linked and determined{timed}): {len(posts):,} ok, {figures.failures} failed; "
           f"{len(posts) / figures.wall:.1f} per s; p50 {statistics.median(posts) * 1000:.0f} ms, "
           f"p99 {percentile(posts, 0.99) * 1000:.0f} ms (target <= 150 ms)")
     if lookups:
@@ -258,7 +317,7 @@ def report(figures: Figures, clients: int) -> None:
     if figures.cpu:
         cores = os.cpu_count() or 1
         print(f"  CPU during the load ({cores} cores, {figures.wall * cores:.0f} core-s): machine {figures.cpu['machine']:.0f} s; "
-              f"service {figures.cpu['service']:.0f} s, PostgreSQL {figures.cpu['postgresql']:.0f} s, "
+              f"service {figures.cpu['service']:.0f} s (its event loop {figures.cpu['event loops']:.0f} s), PostgreSQL {figures.cpu['postgresql']:.0f} s, "
               f"the clients {figures.cpu['clients']:.0f} s")
     if figures.load_hits and figures.load_misses:
         print(f"  traveller status under the load, found vs wrong birth date: {len(figures.load_hits)} vs "
@@ -299,7 +358,14 @@ def side_by_side(runs: list[Figures]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--people", type=int, default=250_000)
-    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--clients", type=int, help="clients posting at once (default 16); with --rate, the most posts "
+                                                    "in flight at once (default 64)")
+    parser.add_argument("--warm-up", type=float, default=0.0, help="seconds of the same load before the counted ones "
+                                                                  "(sent, not counted): a service just started "
+                                                                  "holds its first lookups at its start floor")
+    parser.add_argument("--rate", type=float, help="posts due per second, at random moments, however long the answers "
+                                                   "take (a paced load); without it each client posts again as soon as "
+                                                   "answered (the service saturated)")
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--port", type=int, default=8181)
     parser.add_argument("--workdir", type=Path, default=Path("bench-api"))
@@ -338,7 +404,7 @@ def main() -> None:
             parser.error("--workers needs --db postgresql://… (the DuckDB file is owned by one process)")
         runs.append(serve_and_load(fresh_copy(built), 1, held, args, "DuckDB, 1 process"))
     for figures in runs:
-        report(figures, args.clients)
+        report(figures, args)
         if args.timeline:
             write_timeline(figures, args.timeline)
     if len(runs) > 1:
