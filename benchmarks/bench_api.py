@@ -233,8 +233,8 @@ def _wait_for_all_workers(server: int, seconds: float = 900) -> None:
 
 
 def _cpu_seconds(server: int) -> dict[str, float]:
-    """CPU seconds used so far by the load's clients (this process), the service (its processes; of that, their main threads: the event loops) and PostgreSQL's
-    processes, and by the whole machine: where the two cores went during the load."""
+    """CPU seconds used so far by the load's clients (this process), the service (its processes; of that, their main
+    threads: the event loops) and PostgreSQL's processes, and by the whole machine: where the two cores went."""
     tick = os.sysconf("SC_CLK_TCK")
     used = {"clients": time.process_time(), "service": 0.0, "event loops": 0.0, "postgresql": 0.0}
     for entry in Path("/proc").iterdir():
