@@ -400,9 +400,12 @@ class EventStore(ABC):
         """Review items in one of ``statuses`` with one of these events on either side, and those of these events
         that an open correction case disputes: what a person's stays wait on (a SQL backend: one query)."""
         wanted = list(dict.fromkeys(event_ids))
-        items = [i for status in statuses for i in self.review_items_touching(wanted, status)]
-        disputed = frozenset(wanted) & {c.event_id for c in self.cases("open") if c.event_id}
-        return items, disputed
+        return self._queue_and_cases_touching(wanted, list(statuses)) if wanted else ([], frozenset())
+
+    def _queue_and_cases_touching(self, ids: list[str], statuses: list[str]) -> tuple[list[ReviewItem], frozenset[str]]:
+        """``review_and_cases_touching`` for distinct, non-empty ``ids`` (a backend reads them in one statement)."""
+        items = [i for status in statuses for i in self.review_items_touching(ids, status)]
+        return items, frozenset(ids) & {c.event_id for c in self.cases("open") if c.event_id}
 
     @abstractmethod
     def decide_review(self, event_id_l: str, event_id_r: str, status: str, decided_by: str, note: str | None) -> None: ...

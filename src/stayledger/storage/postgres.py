@@ -580,12 +580,7 @@ class PostgresStore(EventStore):
                              ORDER BY queued_at, event_id_l, event_id_r""", [status, ids, ids])
         return [ReviewItem(*r) for r in rows]
 
-    def review_and_cases_touching(
-        self, event_ids: Iterable[str], statuses: Sequence[str] = ("open",)
-    ) -> tuple[list[ReviewItem], frozenset[str]]:
-        ids = list(dict.fromkeys(event_ids))
-        if not ids:
-            return [], frozenset()
+    def _queue_and_cases_touching(self, ids: list[str], statuses: list[str]) -> tuple[list[ReviewItem], frozenset[str]]:
         rows = self._rows("""SELECT * FROM (
                                  SELECT 0 AS kind, queued_at, event_id_l, event_id_r, match_probability, status,
                                         decided_by, note, NULL AS disputed
@@ -595,7 +590,7 @@ class PostgresStore(EventStore):
                                  SELECT 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, event_id FROM correction_cases
                                  WHERE state = 'open' AND event_id = ANY(%s)
                              ) AS touching ORDER BY kind, queued_at, event_id_l, event_id_r""",
-                          [list(statuses), ids, ids, ids])
+                          [statuses, ids, ids, ids])
         items = [ReviewItem(*r[2:8]) for r in rows if r[0] == 0]
         return items, frozenset(r[8] for r in rows if r[0] == 1)
 
