@@ -218,10 +218,23 @@ def _empty_documents(features: pa.Table, hit: pa.Array | pa.ChunkedArray) -> pa.
     return features
 
 
+# A posted event is featured alone or in a small group: there Arrow's per-call costs (an encoding, then a take per
+# output, some thirty calls an event) outweigh the rows, and a dictionary in Python gives the same arrays sooner.
+SMALL_BATCH_ROWS: Final = 64
+
+
 def _per_distinct(
     column: pa.ChunkedArray, compute: Callable[[str], tuple[object, ...]], types: list[pa.DataType]
 ) -> list[pa.Array]:
     """Apply ``compute`` once per distinct non-null value; return one array per output."""
+    if len(column) <= SMALL_BATCH_ROWS:
+        return _per_distinct_in_python(column, compute, types)
+    return _per_distinct_in_arrow(column, compute, types)
+
+
+def _per_distinct_in_arrow(
+    column: pa.ChunkedArray, compute: Callable[[str], tuple[object, ...]], types: list[pa.DataType]
+) -> list[pa.Array]:
     encoded = pc.dictionary_encode(column).combine_chunks()
     dictionary = encoded.dictionary.to_pylist()
     results = [compute(value) for value in dictionary]
@@ -230,6 +243,19 @@ def _per_distinct(
         values = pa.array([r[i] for r in results], type=type_)
         outputs.append(values.take(encoded.indices) if len(values) else pa.nulls(len(column), type_))
     return outputs
+
+
+def _per_distinct_in_python(
+    column: pa.ChunkedArray, compute: Callable[[str], tuple[object, ...]], types: list[pa.DataType]
+) -> list[pa.Array]:
+    """``_per_distinct`` for a few rows: the same arrays (null where the value is null), without Arrow compute."""
+    computed: dict[str, tuple[object, ...]] = {}
+    rows: list[tuple[object, ...] | None] = []
+    for value in column.to_pylist():
+        if value is not None and value not in computed:
+            computed[value] = compute(value)
+        rows.append(None if value is None else computed[value])
+    return [pa.array([None if row is None else row[i] for row in rows], type=type_) for i, type_ in enumerate(types)]
 
 
 def _name_words_tk_of(pair: str) -> tuple[object, ...]:
@@ -242,12 +268,20 @@ def _name_words_tk_of(pair: str) -> tuple[object, ...]:
 def _name_words_key(surname: pa.ChunkedArray, given: pa.ChunkedArray) -> pa.Array:
     """Sorted transliteration keys of every word of the surname (particles stripped) and the given names
     (computed once per distinct pair of names, not once per event)."""
-    pairs = pc.binary_join_element_wise(pc.fill_null(surname, ""), pc.fill_null(given, ""), _FIELD_SEPARATOR)
-    (key,) = _per_distinct(pairs, _name_words_tk_of, [pa.string()])
+    (key,) = _per_distinct(_name_pairs(surname, given), _name_words_tk_of, [pa.string()])
     return key
 
 
 _FIELD_SEPARATOR: Final = "\x1f"
+
+
+def _name_pairs(surname: pa.ChunkedArray, given: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Both name fields joined by a separator that neither then holds (a name with that control character in it
+    cut the pair in three; the words are split on whitespace, of which it is one, so a space changes no word)."""
+    def field(names: pa.ChunkedArray) -> pa.ChunkedArray:
+        return pc.replace_substring(pc.fill_null(names, ""), _FIELD_SEPARATOR, " ")
+
+    return pc.binary_join_element_wise(field(surname), field(given), _FIELD_SEPARATOR)
 
 
 def _name_words_of(pair: str) -> tuple[object, ...]:
@@ -258,8 +292,7 @@ def _name_words_of(pair: str) -> tuple[object, ...]:
 
 def _name_words(surname: pa.ChunkedArray, given: pa.ChunkedArray) -> pa.Array:
     """Sorted words of both name fields, particles stripped from each field alike (per distinct pair)."""
-    pairs = pc.binary_join_element_wise(pc.fill_null(surname, ""), pc.fill_null(given, ""), _FIELD_SEPARATOR)
-    (words,) = _per_distinct(pairs, _name_words_of, [pa.string()])
+    (words,) = _per_distinct(_name_pairs(surname, given), _name_words_of, [pa.string()])
     return words
 
 
