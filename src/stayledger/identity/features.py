@@ -265,10 +265,10 @@ def _name_words_tk_of(pair: str) -> tuple[object, ...]:
     return (" ".join(sorted(t for t in tokens if t)) or None,)
 
 
-def _name_words_key(surname: pa.ChunkedArray, given: pa.ChunkedArray) -> pa.Array:
+def _name_words_key(pairs: pa.ChunkedArray) -> pa.Array:
     """Sorted transliteration keys of every word of the surname (particles stripped) and the given names
-    (computed once per distinct pair of names, not once per event)."""
-    (key,) = _per_distinct(_name_pairs(surname, given), _name_words_tk_of, [pa.string()])
+    (computed once per distinct pair of names, not once per event; ``pairs``: ``_name_pairs``)."""
+    (key,) = _per_distinct(pairs, _name_words_tk_of, [pa.string()])
     return key
 
 
@@ -290,9 +290,10 @@ def _name_words_of(pair: str) -> tuple[object, ...]:
     return (" ".join(sorted(words)) or None,)
 
 
-def _name_words(surname: pa.ChunkedArray, given: pa.ChunkedArray) -> pa.Array:
-    """Sorted words of both name fields, particles stripped from each field alike (per distinct pair)."""
-    (words,) = _per_distinct(_name_pairs(surname, given), _name_words_of, [pa.string()])
+def _name_words(pairs: pa.ChunkedArray) -> pa.Array:
+    """Sorted words of both name fields, particles stripped from each field alike (per distinct pair of
+    ``_name_pairs``)."""
+    (words,) = _per_distinct(pairs, _name_words_of, [pa.string()])
     return words
 
 
@@ -323,7 +324,8 @@ def build_features(events: pa.Table) -> pa.Table:
         column("date_of_birth"), _dob_values, [string, pa.int32(), pa.int32(), pa.int32(), pa.bool_(), pa.bool_()]
     )
     doc, doc_ocr = _per_distinct(column("document_number"), _doc_values, [string, string])
-    name_words = _name_words_key(column("surname"), column("given_names"))
+    name_pairs = _name_pairs(column("surname"), column("given_names"))  # joined once for both name-words features
+    name_words = _name_words_key(name_pairs)
 
     columns = {
         "unique_id": column("event_id"),
@@ -348,7 +350,7 @@ def build_features(events: pa.Table) -> pa.Table:
         "given_initials": given_initials,
         "given_full_words_tk": given_full_words_tk,
         "name_words_tk": name_words,
-        "name_words": _name_words(column("surname"), column("given_names")),
+        "name_words": _name_words(name_pairs),
         "dob": dob,
         "dob_year": year,
         "dob_month": month,
